@@ -1,0 +1,18 @@
+//! casa's runtime core: the supervision tree, one [`mas::MasActor`] per MAS,
+//! and the domain those actors own (realms, apps, tools, stores).
+//!
+//! Nothing here knows HTTP: the `casa` crate translates requests into calls on
+//! [`node::Node`].
+
+pub mod error;
+pub mod mas;
+pub mod model;
+pub mod node;
+pub mod realm;
+pub mod registry;
+pub mod secret;
+pub mod store;
+pub mod validate;
+pub mod wire;
+
+pub use error::CoreError;

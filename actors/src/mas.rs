@@ -1,0 +1,283 @@
+//! The `MasActor`: one per MAS, the serialisation point for everything the
+//! MAS owns — its settings, realm keys, apps (with secret digests and
+//! allowlists) and tool registry. Every change is written to the store before
+//! it is acknowledged; the actor's state is a cache that can be rebuilt from
+//! the store at any time (which is how a failed actor is restarted).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use ractor_cluster::RactorClusterMessage;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::CoreError;
+use crate::model::*;
+use crate::realm::Keyring;
+use crate::secret;
+use crate::store::{Store, StoreError};
+use crate::validate;
+use crate::wire::Reply;
+
+type CoreResult<T> = std::result::Result<T, CoreError>;
+
+/// A MAS as callers see it: its record and its realm's active key id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MasView {
+    pub mas: MasRecord,
+    pub active_kid: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AppUpdate {
+    pub app_id: Uuid,
+    pub patch: AppPatch,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct AppId(pub Uuid);
+
+crate::json_wire!(MasPatch, NewApp, AppUpdate, AppId);
+
+#[derive(RactorClusterMessage)]
+pub enum MasMsg {
+    #[rpc]
+    Get(RpcReplyPort<Reply<MasView>>),
+    #[rpc]
+    Update(MasPatch, RpcReplyPort<Reply<MasView>>),
+    #[rpc]
+    Delete(RpcReplyPort<Reply<()>>),
+    #[rpc]
+    RotateKey(RpcReplyPort<Reply<String>>),
+    #[rpc]
+    Jwks(RpcReplyPort<Reply<serde_json::Value>>),
+    #[rpc]
+    CreateApp(NewApp, RpcReplyPort<Reply<AppWithSecret>>),
+    #[rpc]
+    UpdateApp(AppUpdate, RpcReplyPort<Reply<AppRecord>>),
+    #[rpc]
+    DeleteApp(AppId, RpcReplyPort<Reply<()>>),
+    #[rpc]
+    RotateSecret(AppId, RpcReplyPort<Reply<AppWithSecret>>),
+    #[rpc]
+    ListTools(RpcReplyPort<Reply<Vec<ToolEntry>>>),
+}
+
+/// Everything a `MasActor` needs, as loaded from the store.
+pub struct MasSnapshot {
+    pub mas: MasRecord,
+    pub keyring: Keyring,
+    pub apps: Vec<AppRecord>,
+}
+
+impl MasSnapshot {
+    /// `Ok(None)` when the MAS does not exist.
+    pub async fn load(store: &dyn Store, id: Uuid) -> Result<Option<Self>, StoreError> {
+        let Some(mas) = store.get_mas(id).await? else { return Ok(None) };
+        let keyring = Keyring::new(store.realm_keys(id).await?)
+            .ok_or_else(|| StoreError::Corrupt(format!("MAS {id} has no realm key")))?;
+        let apps = store.apps_of_mas(id).await?;
+        Ok(Some(Self { mas, keyring, apps }))
+    }
+}
+
+pub struct MasArgs {
+    pub snapshot: MasSnapshot,
+    pub store: Arc<dyn Store>,
+    pub capabilities: Capabilities,
+}
+
+pub struct MasActor;
+
+pub struct MasState {
+    mas: MasRecord,
+    keyring: Keyring,
+    apps: BTreeMap<Uuid, AppRecord>,
+    store: Arc<dyn Store>,
+    capabilities: Capabilities,
+}
+
+impl Actor for MasActor {
+    type Msg = MasMsg;
+    type State = MasState;
+    type Arguments = MasArgs;
+
+    async fn pre_start(&self, _me: ActorRef<MasMsg>, args: MasArgs) -> Result<MasState, ActorProcessingErr> {
+        let MasArgs { snapshot, store, capabilities } = args;
+        tracing::debug!(mas_id = %snapshot.mas.id, apps = snapshot.apps.len(), "MAS actor started");
+        Ok(MasState {
+            mas: snapshot.mas,
+            keyring: snapshot.keyring,
+            apps: snapshot.apps.into_iter().map(|a| (a.id, a)).collect(),
+            store,
+            capabilities,
+        })
+    }
+
+    async fn handle(&self, me: ActorRef<MasMsg>, msg: MasMsg, state: &mut MasState) -> Result<(), ActorProcessingErr> {
+        // A caller that gave up (timeout) has dropped its port; that is not our failure.
+        match msg {
+            MasMsg::Get(reply) => {
+                let _ = reply.send(Ok(state.view()).into());
+            }
+            MasMsg::Update(patch, reply) => {
+                let _ = reply.send(state.update(patch).await.into());
+            }
+            MasMsg::Delete(reply) => {
+                let result = state.store.delete_mas(state.mas.id).await.map_err(CoreError::from);
+                let deleted = result.is_ok();
+                let _ = reply.send(result.map(|_| ()).into());
+                if deleted {
+                    me.stop(Some("deleted".into()));
+                }
+            }
+            MasMsg::RotateKey(reply) => {
+                let _ = reply.send(state.rotate_key().await.into());
+            }
+            MasMsg::Jwks(reply) => {
+                let _ = reply.send(Ok(state.jwks()).into());
+            }
+            MasMsg::CreateApp(input, reply) => {
+                let _ = reply.send(state.create_app(input).await.into());
+            }
+            MasMsg::UpdateApp(AppUpdate { app_id, patch }, reply) => {
+                let _ = reply.send(state.update_app(app_id, patch).await.into());
+            }
+            MasMsg::DeleteApp(AppId(id), reply) => {
+                let _ = reply.send(state.delete_app(id).await.into());
+            }
+            MasMsg::RotateSecret(AppId(id), reply) => {
+                let _ = reply.send(state.rotate_secret(id).await.into());
+            }
+            MasMsg::ListTools(reply) => {
+                let _ = reply.send(Ok(state.tools()).into());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl MasState {
+    fn view(&self) -> MasView {
+        MasView { mas: self.mas.clone(), active_kid: self.keyring.active().kid.clone() }
+    }
+
+    /// The longest a token of this realm can live: retired keys stay published that long.
+    fn max_token_lifetime(&self) -> time::Duration {
+        let s = &self.mas.settings;
+        time::Duration::seconds(s.token_ttl_seconds.max(s.exchanged_token_ttl_seconds) as i64)
+    }
+
+    fn jwks(&self) -> serde_json::Value {
+        self.keyring.jwks(OffsetDateTime::now_utc(), self.max_token_lifetime())
+    }
+
+    async fn update(&mut self, patch: MasPatch) -> CoreResult<MasView> {
+        let settings = validate::patch_mas(&self.mas.settings, patch, self.capabilities)?;
+        let next = MasRecord { settings, updated_at: OffsetDateTime::now_utc(), ..self.mas.clone() };
+        self.store.update_mas(&next).await?;
+        self.mas = next;
+        Ok(self.view())
+    }
+
+    async fn rotate_key(&mut self) -> CoreResult<String> {
+        let now = OffsetDateTime::now_utc();
+        let (retired, fresh) = self.keyring.rotate(now);
+        self.store.put_keys(self.mas.id, &[retired.clone(), fresh.clone()]).await?;
+        let mut keys: Vec<_> = self.keyring.keys().iter().filter(|k| k.kid != retired.kid).cloned().collect();
+        keys.push(retired);
+        keys.push(fresh);
+        self.keyring = Keyring::new(keys).expect("a rotated keyring has keys");
+        tracing::info!(mas_id = %self.mas.id, kid = %self.keyring.active().kid, "realm key rotated");
+        Ok(self.keyring.active().kid.clone())
+    }
+
+    fn app(&self, id: Uuid) -> CoreResult<&AppRecord> {
+        self.apps.get(&id).ok_or_else(|| CoreError::not_found("app", id))
+    }
+
+    /// App names and tool names are unique within the MAS.
+    fn check_unique(&self, candidate: &AppRecord) -> CoreResult<()> {
+        for other in self.apps.values().filter(|a| a.id != candidate.id) {
+            if other.name == candidate.name {
+                return Err(CoreError::Conflict(format!("an app named {:?} already exists in this MAS", candidate.name)));
+            }
+            if let Some(tool) = candidate.tools.iter().find(|t| other.tools.iter().any(|o| o.name == t.name)) {
+                return Err(CoreError::Conflict(format!(
+                    "tool {:?} is already served by app {:?} in this MAS",
+                    tool.name, other.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    async fn create_app(&mut self, input: NewApp) -> CoreResult<AppWithSecret> {
+        if input.mas_id != self.mas.id {
+            return Err(CoreError::Internal("app routed to the wrong MAS".into()));
+        }
+        let input = validate::new_app(input)?;
+        let now = OffsetDateTime::now_utc();
+        let id = Uuid::now_v7();
+        let client_secret = secret::generate(secret::CLIENT_SECRET_PREFIX);
+        let app = AppRecord {
+            id,
+            mas_id: self.mas.id,
+            name: input.name,
+            app_type: input.app_type,
+            base_url: input.base_url,
+            allowed_tools: input.allowed_tools,
+            tools: input.tools,
+            client_id: id.to_string(),
+            secret_digest: secret::digest(&client_secret),
+            created_at: now,
+            updated_at: now,
+        };
+        self.check_unique(&app)?;
+        self.store.put_app(&app).await?;
+        self.apps.insert(id, app.clone());
+        Ok(AppWithSecret { app, client_secret })
+    }
+
+    async fn update_app(&mut self, id: Uuid, patch: AppPatch) -> CoreResult<AppRecord> {
+        let mut next = validate::patch_app(self.app(id)?, patch)?;
+        next.updated_at = OffsetDateTime::now_utc();
+        self.check_unique(&next)?;
+        self.store.put_app(&next).await?;
+        self.apps.insert(id, next.clone());
+        Ok(next)
+    }
+
+    async fn delete_app(&mut self, id: Uuid) -> CoreResult<()> {
+        self.app(id)?;
+        self.store.delete_app(id).await?;
+        self.apps.remove(&id);
+        Ok(())
+    }
+
+    async fn rotate_secret(&mut self, id: Uuid) -> CoreResult<AppWithSecret> {
+        let client_secret = secret::generate(secret::CLIENT_SECRET_PREFIX);
+        let next = AppRecord {
+            secret_digest: secret::digest(&client_secret),
+            updated_at: OffsetDateTime::now_utc(),
+            ..self.app(id)?.clone()
+        };
+        self.store.put_app(&next).await?;
+        self.apps.insert(id, next.clone());
+        Ok(AppWithSecret { app: next, client_secret })
+    }
+
+    fn tools(&self) -> Vec<ToolEntry> {
+        let mut tools: Vec<ToolEntry> = self
+            .apps
+            .values()
+            .flat_map(|app| {
+                app.tools.iter().map(|t| ToolEntry { tool: t.clone(), app_id: app.id, app_name: app.name.clone() })
+            })
+            .collect();
+        tools.sort_by(|a, b| a.tool.name.cmp(&b.tool.name));
+        tools
+    }
+}

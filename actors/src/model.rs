@@ -1,0 +1,222 @@
+//! The records a MAS owns, and the inputs that create or change them.
+//!
+//! Inputs (`New*`, `*Patch`) are what a caller asks for; records are what is
+//! stored. [`crate::validate`] turns the one into the other.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub const DEFAULT_TOKEN_TTL_SECONDS: u32 = 300;
+pub const DEFAULT_EXCHANGED_TOKEN_TTL_SECONDS: u32 = 60;
+pub const DEFAULT_MAX_DELEGATION_DEPTH: u32 = 4;
+pub const DEFAULT_SEMANTIC_THRESHOLD: f32 = 0.3;
+
+/// The checks an exchange can run. The names are part of the API contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CheckName {
+    DeterministicToolSelected,
+    DeterministicLlmSelectedTools,
+    SemanticIntentMatch,
+    AiPoweredToolMatch,
+}
+
+impl CheckName {
+    pub const ALL: [CheckName; 4] = [
+        Self::DeterministicToolSelected,
+        Self::DeterministicLlmSelectedTools,
+        Self::SemanticIntentMatch,
+        Self::AiPoweredToolMatch,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DeterministicToolSelected => "DETERMINISTIC_TOOL_SELECTED",
+            Self::DeterministicLlmSelectedTools => "DETERMINISTIC_LLM_SELECTED_TOOLS",
+            Self::SemanticIntentMatch => "SEMANTIC_INTENT_MATCH",
+            Self::AiPoweredToolMatch => "AI_POWERED_TOOL_MATCH",
+        }
+    }
+}
+
+/// What this node can run. Checks that need a missing capability are refused
+/// when a MAS enables them, so a MAS never silently skips a check.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capabilities {
+    pub embedder: bool,
+    pub llm_verifier: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SemanticSettings {
+    /// Minimum cosine similarity between intent and tool.
+    pub threshold: f32,
+    /// When set, the tool must also rank within the top k of the MAS's tools.
+    pub top_k: Option<u32>,
+}
+
+impl Default for SemanticSettings {
+    fn default() -> Self {
+        Self { threshold: DEFAULT_SEMANTIC_THRESHOLD, top_k: None }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MasSettings {
+    pub name: String,
+    pub description: Option<String>,
+    pub enabled_checks: Vec<CheckName>,
+    pub semantic: SemanticSettings,
+    pub token_ttl_seconds: u32,
+    pub exchanged_token_ttl_seconds: u32,
+    pub max_delegation_depth: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MasRecord {
+    pub id: Uuid,
+    #[serde(flatten)]
+    pub settings: MasSettings,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SemanticInput {
+    pub threshold: Option<f32>,
+    pub top_k: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewMas {
+    pub name: String,
+    pub description: Option<String>,
+    pub enabled_checks: Option<Vec<CheckName>>,
+    pub semantic: Option<SemanticInput>,
+    pub token_ttl_seconds: Option<u32>,
+    pub exchanged_token_ttl_seconds: Option<u32>,
+    pub max_delegation_depth: Option<u32>,
+}
+
+/// A partial update: `None` keeps the current value. `semantic` replaces the
+/// whole semantic block (missing members take their defaults).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MasPatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub enabled_checks: Option<Vec<CheckName>>,
+    pub semantic: Option<SemanticInput>,
+    pub token_ttl_seconds: Option<u32>,
+    pub exchanged_token_ttl_seconds: Option<u32>,
+    pub max_delegation_depth: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppType {
+    Client,
+    Agent,
+    McpServer,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolDef {
+    pub name: String,
+    pub description: String,
+    pub input_schema: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppRecord {
+    pub id: Uuid,
+    pub mas_id: Uuid,
+    pub name: String,
+    pub app_type: AppType,
+    pub base_url: Option<String>,
+    pub allowed_tools: Vec<String>,
+    pub tools: Vec<ToolDef>,
+    /// The OAuth client id; globally unique, so it alone finds the MAS.
+    pub client_id: String,
+    /// SHA-256 of the client secret, hex. The secret itself is never stored.
+    pub secret_digest: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewApp {
+    pub mas_id: Uuid,
+    pub name: String,
+    pub app_type: AppType,
+    pub base_url: Option<String>,
+    pub allowed_tools: Vec<String>,
+    pub tools: Vec<ToolDef>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AppPatch {
+    pub name: Option<String>,
+    pub base_url: Option<String>,
+    pub allowed_tools: Option<Vec<String>>,
+    pub tools: Option<Vec<ToolDef>>,
+}
+
+/// An app created or given a new secret: the only time the secret is visible.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppWithSecret {
+    pub app: AppRecord,
+    pub client_secret: String,
+}
+
+/// A tool of a MAS with the app that serves it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolEntry {
+    pub tool: ToolDef,
+    pub app_id: Uuid,
+    pub app_name: String,
+}
+
+pub const MAX_PAGE_SIZE: u32 = 100;
+pub const DEFAULT_PAGE_SIZE: u32 = 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageRequest {
+    /// 1-based.
+    pub page: u32,
+    pub page_size: u32,
+}
+
+impl PageRequest {
+    pub fn offset(&self) -> usize {
+        (self.page.saturating_sub(1) as usize) * self.page_size as usize
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub page: u32,
+    pub page_size: u32,
+}
+
+impl<T> Page<T> {
+    /// Cuts one page out of an already filtered, ordered sequence.
+    pub fn slice(all: impl IntoIterator<Item = T>, req: PageRequest) -> Self {
+        let mut total = 0u64;
+        let mut items = Vec::new();
+        let start = req.offset();
+        for (i, item) in all.into_iter().enumerate() {
+            total += 1;
+            if i >= start && items.len() < req.page_size as usize {
+                items.push(item);
+            }
+        }
+        Self { items, total, page: req.page, page_size: req.page_size }
+    }
+}

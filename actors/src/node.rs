@@ -1,0 +1,253 @@
+//! A casa node: the supervision tree, and the façade the HTTP layer calls.
+//!
+//! ```text
+//! NodeSupervisor
+//! └── MasRegistry
+//!     └── MasActor × N
+//! ```
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, ActorStatus, SupervisionEvent};
+use ractor_cluster::RactorMessage;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::error::CoreError;
+use crate::mas::{AppId, AppUpdate, MasMsg, MasView};
+use crate::model::*;
+use crate::registry::{MasRegistry, RegistryArgs, RegistryMsg};
+use crate::store::Store;
+use crate::wire::{ask, CallFailure, Reply};
+
+type Result<T> = std::result::Result<T, CoreError>;
+
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    pub capabilities: Capabilities,
+    /// Stop a MAS actor after this long without requests.
+    pub idle_timeout: Duration,
+    /// Deadline of every actor call.
+    pub call_timeout: Duration,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        Self { capabilities: Capabilities::default(), idle_timeout: Duration::from_secs(600), call_timeout: Duration::from_secs(5) }
+    }
+}
+
+/// The registry currently in service; replaced when the supervisor restarts it.
+type RegistrySlot = Arc<RwLock<Option<ActorRef<RegistryMsg>>>>;
+
+#[derive(RactorMessage)]
+pub enum SupervisorMsg {}
+
+struct NodeSupervisor;
+
+struct SupervisorArgs {
+    store: Arc<dyn Store>,
+    config: NodeConfig,
+    slot: RegistrySlot,
+}
+
+impl NodeSupervisor {
+    async fn start_registry(me: &ActorRef<SupervisorMsg>, args: &SupervisorArgs) -> std::result::Result<(), ActorProcessingErr> {
+        let registry_args = RegistryArgs {
+            store: args.store.clone(),
+            capabilities: args.config.capabilities,
+            idle_timeout: args.config.idle_timeout,
+        };
+        let (registry, _) = Actor::spawn_linked(None, MasRegistry, registry_args, me.get_cell()).await?;
+        *args.slot.write().expect("registry slot poisoned") = Some(registry);
+        Ok(())
+    }
+}
+
+impl Actor for NodeSupervisor {
+    type Msg = SupervisorMsg;
+    type State = SupervisorArgs;
+    type Arguments = SupervisorArgs;
+
+    async fn pre_start(&self, me: ActorRef<SupervisorMsg>, args: SupervisorArgs) -> std::result::Result<SupervisorArgs, ActorProcessingErr> {
+        Self::start_registry(&me, &args).await?;
+        Ok(args)
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        me: ActorRef<SupervisorMsg>,
+        event: SupervisionEvent,
+        state: &mut SupervisorArgs,
+    ) -> std::result::Result<(), ActorProcessingErr> {
+        if let SupervisionEvent::ActorFailed(cell, err) = event {
+            tracing::error!(error = %err, "MAS registry failed; restarting it");
+            // Its MAS actors are rebuilt on demand by the new registry.
+            cell.stop_children(Some("registry restart".into()));
+            Self::start_registry(&me, state).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A running node. Cheap to clone; every method is safe to call concurrently.
+#[derive(Clone)]
+pub struct Node {
+    store: Arc<dyn Store>,
+    config: NodeConfig,
+    registry: RegistrySlot,
+    supervisor: ActorRef<SupervisorMsg>,
+    supervisor_task: Arc<tokio::sync::Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl Node {
+    pub async fn start(store: Arc<dyn Store>, config: NodeConfig) -> Result<Node> {
+        let slot: RegistrySlot = Arc::new(RwLock::new(None));
+        let args = SupervisorArgs { store: store.clone(), config: config.clone(), slot: slot.clone() };
+        let (supervisor, task) = Actor::spawn(None, NodeSupervisor, args)
+            .await
+            .map_err(|e| CoreError::Internal(format!("starting the supervision tree: {e}")))?;
+        Ok(Node {
+            store,
+            config,
+            registry: slot,
+            supervisor,
+            supervisor_task: Arc::new(tokio::sync::Mutex::new(Some(task))),
+        })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    fn registry(&self) -> Result<ActorRef<RegistryMsg>> {
+        self.registry
+            .read()
+            .expect("registry slot poisoned")
+            .clone()
+            .ok_or_else(|| CoreError::Unavailable("the MAS registry is not running".into()))
+    }
+
+    async fn registry_call<T: Send + 'static>(
+        &self,
+        build: impl FnOnce(ractor::RpcReplyPort<Result<T>>) -> RegistryMsg,
+    ) -> Result<T> {
+        match self.registry()?.call(build, Some(self.config.call_timeout)).await {
+            Ok(ractor::rpc::CallResult::Success(result)) => result,
+            Ok(_) => Err(CoreError::Unavailable("the MAS registry did not answer".into())),
+            Err(e) => Err(CoreError::Unavailable(format!("the MAS registry is not running: {e}"))),
+        }
+    }
+
+    /// Sends a call to the MAS's actor. If the actor stopped between lookup
+    /// and delivery (idle eviction, deletion), the message was never
+    /// delivered, so one retry on a fresh lookup is safe.
+    async fn call_mas<T: Send + 'static>(&self, mas_id: Uuid, build: impl Fn(ractor::RpcReplyPort<Reply<T>>) -> MasMsg) -> Result<T> {
+        for _ in 0..2 {
+            let actor = self.registry_call(|port| RegistryMsg::Lookup(mas_id, port)).await?;
+            match ask(&actor, &build, self.config.call_timeout).await {
+                Ok(value) => return Ok(value),
+                Err(CallFailure::Failed(err)) => return Err(err),
+                Err(CallFailure::NotRunning) => continue,
+            }
+        }
+        Err(CoreError::Unavailable(format!("the actor of MAS {mas_id} keeps stopping")))
+    }
+
+    /// Is the supervision tree up and the store answering?
+    pub async fn readiness(&self) -> std::result::Result<(), String> {
+        if self.supervisor.get_status() != ActorStatus::Running {
+            return Err("the node supervisor is not running".into());
+        }
+        match self.registry() {
+            Ok(r) if r.get_status() == ActorStatus::Running => {}
+            _ => return Err("the MAS registry is not running".into()),
+        }
+        self.store.ping().await.map_err(|e| format!("store: {e}"))
+    }
+
+    pub async fn mas_actor_count(&self) -> usize {
+        self.registry_call(RegistryMsg::Count).await.unwrap_or(0)
+    }
+
+    pub async fn create_mas(&self, input: NewMas) -> Result<MasView> {
+        self.registry_call(|port| RegistryMsg::Create(input, port)).await
+    }
+
+    pub async fn get_mas(&self, id: Uuid) -> Result<MasView> {
+        self.call_mas(id, MasMsg::Get).await
+    }
+
+    /// Straight from the store: listing must not start an actor per MAS.
+    pub async fn list_mas(&self, name_contains: Option<&str>, page: PageRequest) -> Result<Page<MasView>> {
+        let records = self.store.list_mas(name_contains, page).await?;
+        let mut items = Vec::with_capacity(records.items.len());
+        for mas in records.items {
+            let keys = self.store.realm_keys(mas.id).await?;
+            let active_kid = crate::realm::Keyring::new(keys).map(|k| k.active().kid.clone()).unwrap_or_default();
+            items.push(MasView { mas, active_kid });
+        }
+        Ok(Page { items, total: records.total, page: records.page, page_size: records.page_size })
+    }
+
+    pub async fn update_mas(&self, id: Uuid, patch: MasPatch) -> Result<MasView> {
+        self.call_mas(id, |port| MasMsg::Update(patch.clone(), port)).await
+    }
+
+    pub async fn delete_mas(&self, id: Uuid) -> Result<()> {
+        self.call_mas(id, MasMsg::Delete).await
+    }
+
+    pub async fn rotate_key(&self, id: Uuid) -> Result<String> {
+        self.call_mas(id, MasMsg::RotateKey).await
+    }
+
+    pub async fn jwks(&self, id: Uuid) -> Result<serde_json::Value> {
+        self.call_mas(id, MasMsg::Jwks).await
+    }
+
+    pub async fn list_tools(&self, mas_id: Uuid) -> Result<Vec<ToolEntry>> {
+        self.call_mas(mas_id, MasMsg::ListTools).await
+    }
+
+    pub async fn create_app(&self, input: NewApp) -> Result<AppWithSecret> {
+        self.call_mas(input.mas_id, |port| MasMsg::CreateApp(input.clone(), port)).await
+    }
+
+    pub async fn get_app(&self, id: Uuid) -> Result<AppRecord> {
+        self.store.get_app(id).await?.ok_or_else(|| CoreError::not_found("app", id))
+    }
+
+    pub async fn list_apps(&self, mas_id: Option<Uuid>, page: PageRequest) -> Result<Page<AppRecord>> {
+        if let Some(id) = mas_id {
+            if self.store.get_mas(id).await?.is_none() {
+                return Err(CoreError::not_found("MAS", id));
+            }
+        }
+        Ok(self.store.list_apps(mas_id, page).await?)
+    }
+
+    pub async fn update_app(&self, id: Uuid, patch: AppPatch) -> Result<AppRecord> {
+        let mas_id = self.get_app(id).await?.mas_id;
+        self.call_mas(mas_id, |port| MasMsg::UpdateApp(AppUpdate { app_id: id, patch: patch.clone() }, port)).await
+    }
+
+    pub async fn delete_app(&self, id: Uuid) -> Result<()> {
+        let mas_id = self.get_app(id).await?.mas_id;
+        self.call_mas(mas_id, |port| MasMsg::DeleteApp(AppId(id), port)).await
+    }
+
+    pub async fn rotate_secret(&self, id: Uuid) -> Result<AppWithSecret> {
+        let mas_id = self.get_app(id).await?.mas_id;
+        self.call_mas(mas_id, |port| MasMsg::RotateSecret(AppId(id), port)).await
+    }
+
+    /// Stops the supervision tree and waits for it.
+    pub async fn shutdown(&self) {
+        self.supervisor.stop(Some("shutdown".into()));
+        if let Some(task) = self.supervisor_task.lock().await.take() {
+            let _ = task.await;
+        }
+    }
+}

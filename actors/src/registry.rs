@@ -1,0 +1,186 @@
+//! The `MasRegistry`: finds the `MasActor` of a MAS, starting it from the
+//! store on demand, stopping it when idle, and restarting it when it fails.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use ractor_cluster::RactorMessage;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::CoreError;
+use crate::mas::{MasActor, MasArgs, MasMsg, MasSnapshot, MasView};
+use crate::model::{Capabilities, MasRecord, NewMas};
+use crate::realm::{Keyring, RealmKey};
+use crate::store::Store;
+use crate::validate;
+
+/// A failing MAS is restarted at most this often within [`RESTART_WINDOW`];
+/// past that it stays down until the next request starts it again.
+const MAX_RESTARTS: usize = 5;
+const RESTART_WINDOW: Duration = Duration::from_secs(60);
+
+#[derive(RactorMessage)]
+pub enum RegistryMsg {
+    /// The actor of a MAS, started if needed; `NotFound` if the MAS does not exist.
+    Lookup(Uuid, RpcReplyPort<Result<ActorRef<MasMsg>, CoreError>>),
+    Create(NewMas, RpcReplyPort<Result<MasView, CoreError>>),
+    /// How many MAS actors run on this node.
+    Count(RpcReplyPort<Result<usize, CoreError>>),
+    EvictIdle,
+}
+
+pub struct RegistryArgs {
+    pub store: Arc<dyn Store>,
+    pub capabilities: Capabilities,
+    /// A MAS actor that has not been looked up for this long is stopped.
+    pub idle_timeout: Duration,
+}
+
+pub struct MasRegistry;
+
+struct Running {
+    actor: ActorRef<MasMsg>,
+    last_used: Instant,
+    restarts: VecDeque<Instant>,
+}
+
+pub struct RegistryState {
+    args: RegistryArgs,
+    running: HashMap<Uuid, Running>,
+    by_actor: HashMap<ActorId, Uuid>,
+}
+
+impl Actor for MasRegistry {
+    type Msg = RegistryMsg;
+    type State = RegistryState;
+    type Arguments = RegistryArgs;
+
+    async fn pre_start(&self, me: ActorRef<RegistryMsg>, args: RegistryArgs) -> Result<RegistryState, ActorProcessingErr> {
+        let tick = (args.idle_timeout / 4).clamp(Duration::from_millis(50), Duration::from_secs(30));
+        me.send_interval(tick, || RegistryMsg::EvictIdle);
+        Ok(RegistryState { args, running: HashMap::new(), by_actor: HashMap::new() })
+    }
+
+    async fn handle(&self, me: ActorRef<RegistryMsg>, msg: RegistryMsg, state: &mut RegistryState) -> Result<(), ActorProcessingErr> {
+        match msg {
+            RegistryMsg::Lookup(id, reply) => {
+                let _ = reply.send(state.lookup(&me, id).await);
+            }
+            RegistryMsg::Create(input, reply) => {
+                let _ = reply.send(state.create(&me, input).await);
+            }
+            RegistryMsg::Count(reply) => {
+                let _ = reply.send(Ok(state.running.len()));
+            }
+            RegistryMsg::EvictIdle => state.evict_idle(),
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        me: ActorRef<RegistryMsg>,
+        event: SupervisionEvent,
+        state: &mut RegistryState,
+    ) -> Result<(), ActorProcessingErr> {
+        match event {
+            SupervisionEvent::ActorTerminated(cell, _, reason) => {
+                if let Some(id) = state.forget(cell.get_id()) {
+                    tracing::debug!(mas_id = %id, reason = reason.as_deref().unwrap_or(""), "MAS actor stopped");
+                }
+            }
+            SupervisionEvent::ActorFailed(cell, err) => {
+                let Some(id) = state.by_actor.get(&cell.get_id()).copied() else { return Ok(()) };
+                tracing::error!(mas_id = %id, error = %err, "MAS actor failed; restarting from the store");
+                metrics::counter!("casa_mas_actor_restarts_total").increment(1);
+                state.restart(&me, id).await;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+impl RegistryState {
+    async fn spawn(&mut self, me: &ActorRef<RegistryMsg>, snapshot: MasSnapshot) -> Result<ActorRef<MasMsg>, CoreError> {
+        let id = snapshot.mas.id;
+        let args = MasArgs { snapshot, store: self.args.store.clone(), capabilities: self.args.capabilities };
+        let (actor, _) = Actor::spawn_linked(None, MasActor, args, me.get_cell())
+            .await
+            .map_err(|e| CoreError::Internal(format!("starting the MAS actor: {e}")))?;
+        self.by_actor.insert(actor.get_id(), id);
+        self.running.insert(id, Running { actor: actor.clone(), last_used: Instant::now(), restarts: VecDeque::new() });
+        metrics::gauge!("casa_mas_actors").set(self.running.len() as f64);
+        Ok(actor)
+    }
+
+    fn forget(&mut self, actor: ActorId) -> Option<Uuid> {
+        let id = self.by_actor.remove(&actor)?;
+        // Only drop the entry if it still belongs to this actor (not to a restarted one).
+        if self.running.get(&id).is_some_and(|r| r.actor.get_id() == actor) {
+            self.running.remove(&id);
+        }
+        metrics::gauge!("casa_mas_actors").set(self.running.len() as f64);
+        Some(id)
+    }
+
+    async fn lookup(&mut self, me: &ActorRef<RegistryMsg>, id: Uuid) -> Result<ActorRef<MasMsg>, CoreError> {
+        if let Some(running) = self.running.get_mut(&id) {
+            running.last_used = Instant::now();
+            return Ok(running.actor.clone());
+        }
+        let snapshot = MasSnapshot::load(&*self.args.store, id).await?.ok_or_else(|| CoreError::not_found("MAS", id))?;
+        self.spawn(me, snapshot).await
+    }
+
+    async fn create(&mut self, me: &ActorRef<RegistryMsg>, input: NewMas) -> Result<MasView, CoreError> {
+        let settings = validate::new_mas(input, self.args.capabilities)?;
+        let now = OffsetDateTime::now_utc();
+        let mas = MasRecord { id: Uuid::now_v7(), settings, created_at: now, updated_at: now };
+        let key = RealmKey::generate(now);
+        self.args.store.create_mas(&mas, &key).await?;
+        let view = MasView { mas: mas.clone(), active_kid: key.kid.clone() };
+        let keyring = Keyring::new(vec![key]).expect("one key");
+        self.spawn(me, MasSnapshot { mas, keyring, apps: Vec::new() }).await?;
+        tracing::info!(mas_id = %view.mas.id, "MAS created");
+        Ok(view)
+    }
+
+    async fn restart(&mut self, me: &ActorRef<RegistryMsg>, id: Uuid) {
+        let Some(old) = self.running.remove(&id) else { return };
+        self.by_actor.remove(&old.actor.get_id());
+        let now = Instant::now();
+        let mut restarts = old.restarts;
+        restarts.retain(|t| now.duration_since(*t) < RESTART_WINDOW);
+        if restarts.len() >= MAX_RESTARTS {
+            tracing::error!(mas_id = %id, "MAS actor keeps failing; leaving it stopped until its next request");
+            metrics::gauge!("casa_mas_actors").set(self.running.len() as f64);
+            return;
+        }
+        restarts.push_back(now);
+        let snapshot = match MasSnapshot::load(&*self.args.store, id).await {
+            Ok(Some(s)) => s,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(mas_id = %id, error = %e, "could not reload the MAS; it restarts on its next request");
+                return;
+            }
+        };
+        if self.spawn(me, snapshot).await.is_ok() {
+            if let Some(r) = self.running.get_mut(&id) {
+                r.restarts = restarts;
+            }
+        }
+    }
+
+    fn evict_idle(&mut self) {
+        let timeout = self.args.idle_timeout;
+        for running in self.running.values().filter(|r| r.last_used.elapsed() >= timeout) {
+            // Removal happens when the actor reports its termination.
+            running.actor.stop(Some("idle".into()));
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! The store conformance suite: written once, run against every [`Store`].
+//!
+//! A backend's test file instantiates it with
+//! `casa_actors::store_conformance_tests!(async { (guard, store) })`, where the
+//! future yields something to keep alive for the test and an `Arc<dyn Store>`.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::Store;
+use crate::model::*;
+use crate::realm::RealmKey;
+
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($make:expr) => {
+        $crate::store_conformance_tests!(@each $make;
+            mas_round_trip, mas_listing_pages_and_searches, realm_keys_round_trip,
+            apps_round_trip, deleting_a_mas_removes_only_its_own_data,
+            unknown_ids_are_absent, meta_round_trip, values_survive_byte_for_byte);
+    };
+    (@each $make:expr; $($name:ident),*) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let (_guard, store) = $make.await;
+                $crate::store::conformance::$name(&*store).await;
+            }
+        )*
+    };
+}
+
+fn now() -> OffsetDateTime {
+    // Stores keep second-or-better precision; compare on what RFC 3339 keeps.
+    OffsetDateTime::now_utc().replace_nanosecond(0).unwrap()
+}
+
+pub fn mas(name: &str) -> MasRecord {
+    let settings = crate::validate::new_mas(
+        NewMas { name: name.into(), ..Default::default() },
+        Capabilities::default(),
+    )
+    .unwrap();
+    MasRecord { id: Uuid::now_v7(), settings, created_at: now(), updated_at: now() }
+}
+
+pub fn app(mas_id: Uuid, name: &str) -> AppRecord {
+    AppRecord {
+        id: Uuid::now_v7(),
+        mas_id,
+        name: name.into(),
+        app_type: AppType::McpServer,
+        base_url: Some("https://mcp.example/".into()),
+        allowed_tools: vec!["fs:read".into()],
+        tools: vec![ToolDef {
+            name: format!("{name}:tool"),
+            description: "does things".into(),
+            input_schema: Some(serde_json::json!({"type": "object"})),
+        }],
+        client_id: Uuid::now_v7().to_string(),
+        secret_digest: crate::secret::digest("s"),
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+pub async fn mas_round_trip(store: &dyn Store) {
+    let mut m = mas("round-trip");
+    store.create_mas(&m, &RealmKey::generate(now())).await.unwrap();
+    assert_eq!(store.get_mas(m.id).await.unwrap(), Some(m.clone()));
+    m.settings.token_ttl_seconds = 42;
+    m.settings.enabled_checks.push(CheckName::DeterministicLlmSelectedTools);
+    store.update_mas(&m).await.unwrap();
+    assert_eq!(store.get_mas(m.id).await.unwrap(), Some(m));
+}
+
+pub async fn mas_listing_pages_and_searches(store: &dyn Store) {
+    let tag = Uuid::new_v4().simple().to_string();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let m = mas(&format!("List-{tag}-{i}"));
+        store.create_mas(&m, &RealmKey::generate(now())).await.unwrap();
+        ids.push(m.id);
+    }
+    let page = PageRequest { page: 1, page_size: 2 };
+    let needle = format!("list-{tag}");
+    let first = store.list_mas(Some(&needle), page).await.unwrap();
+    assert_eq!(first.total, 5);
+    assert_eq!(first.items.iter().map(|m| m.id).collect::<Vec<_>>(), ids[..2]);
+    let last = store.list_mas(Some(&needle), PageRequest { page: 3, page_size: 2 }).await.unwrap();
+    assert_eq!(last.items.iter().map(|m| m.id).collect::<Vec<_>>(), ids[4..]);
+    let beyond = store.list_mas(Some(&needle), PageRequest { page: 9, page_size: 2 }).await.unwrap();
+    assert!(beyond.items.is_empty());
+    assert_eq!(beyond.total, 5);
+    let one = store.list_mas(Some(&format!("{tag}-3")), page).await.unwrap();
+    assert_eq!(one.items.len(), 1);
+    assert_eq!(one.items[0].id, ids[3]);
+}
+
+pub async fn realm_keys_round_trip(store: &dyn Store) {
+    let m = mas("keys");
+    let first = RealmKey::generate(now());
+    store.create_mas(&m, &first).await.unwrap();
+    assert_eq!(store.realm_keys(m.id).await.unwrap(), vec![first.clone()]);
+    let mut retired = first.clone();
+    retired.retired_at = Some(now());
+    let second = RealmKey::generate(now());
+    store.put_keys(m.id, &[retired.clone(), second.clone()]).await.unwrap();
+    let mut keys = store.realm_keys(m.id).await.unwrap();
+    keys.sort_by(|a, b| a.kid.cmp(&b.kid));
+    let mut want = vec![retired, second];
+    want.sort_by(|a, b| a.kid.cmp(&b.kid));
+    assert_eq!(keys, want);
+    // The secret half survives the round trip: it still signs what the public half verifies.
+    use ed25519_dalek::Signer;
+    let sig = keys[0].signing_key().sign(b"x");
+    assert!(keys[0].verifying_key().verify_strict(b"x", &sig).is_ok());
+    assert_eq!(keys[0].verifying_key().to_bytes(), keys[0].public_key);
+}
+
+pub async fn apps_round_trip(store: &dyn Store) {
+    let m = mas("apps");
+    store.create_mas(&m, &RealmKey::generate(now())).await.unwrap();
+    let mut a = app(m.id, "a");
+    let b = app(m.id, "b");
+    store.put_app(&a).await.unwrap();
+    store.put_app(&b).await.unwrap();
+    assert_eq!(store.get_app(a.id).await.unwrap(), Some(a.clone()));
+    a.allowed_tools.push("web:search".into());
+    store.put_app(&a).await.unwrap();
+    assert_eq!(store.apps_of_mas(m.id).await.unwrap(), vec![a.clone(), b.clone()]);
+    let page = store.list_apps(Some(m.id), PageRequest { page: 2, page_size: 1 }).await.unwrap();
+    assert_eq!((page.total, page.items.clone()), (2, vec![b.clone()]));
+    let all = store.list_apps(None, PageRequest { page: 1, page_size: 100 }).await.unwrap();
+    assert!(all.total >= 2);
+    assert!(store.delete_app(a.id).await.unwrap());
+    assert!(!store.delete_app(a.id).await.unwrap());
+    assert_eq!(store.get_app(a.id).await.unwrap(), None);
+    assert_eq!(store.apps_of_mas(m.id).await.unwrap(), vec![b]);
+}
+
+pub async fn deleting_a_mas_removes_only_its_own_data(store: &dyn Store) {
+    let (gone, kept) = (mas("gone"), mas("kept"));
+    store.create_mas(&gone, &RealmKey::generate(now())).await.unwrap();
+    store.create_mas(&kept, &RealmKey::generate(now())).await.unwrap();
+    let (ga, ka) = (app(gone.id, "x"), app(kept.id, "x"));
+    store.put_app(&ga).await.unwrap();
+    store.put_app(&ka).await.unwrap();
+    assert!(store.delete_mas(gone.id).await.unwrap());
+    assert_eq!(store.get_mas(gone.id).await.unwrap(), None);
+    assert_eq!(store.get_app(ga.id).await.unwrap(), None);
+    assert!(store.apps_of_mas(gone.id).await.unwrap().is_empty());
+    assert!(store.realm_keys(gone.id).await.unwrap().is_empty());
+    assert_eq!(store.get_mas(kept.id).await.unwrap(), Some(kept.clone()));
+    assert_eq!(store.apps_of_mas(kept.id).await.unwrap(), vec![ka]);
+    assert_eq!(store.realm_keys(kept.id).await.unwrap().len(), 1);
+    assert!(!store.delete_mas(gone.id).await.unwrap());
+}
+
+pub async fn unknown_ids_are_absent(store: &dyn Store) {
+    let id = Uuid::now_v7();
+    assert_eq!(store.get_mas(id).await.unwrap(), None);
+    assert_eq!(store.get_app(id).await.unwrap(), None);
+    assert!(store.realm_keys(id).await.unwrap().is_empty());
+    assert!(store.apps_of_mas(id).await.unwrap().is_empty());
+    assert!(!store.delete_app(id).await.unwrap());
+    assert_eq!(store.list_apps(Some(id), PageRequest { page: 1, page_size: 10 }).await.unwrap().total, 0);
+    assert_eq!(store.get_meta(&id.to_string()).await.unwrap(), None);
+    store.ping().await.unwrap();
+}
+
+pub async fn meta_round_trip(store: &dyn Store) {
+    let key = format!("test-{}", Uuid::new_v4());
+    store.put_meta(&key, "one").await.unwrap();
+    store.put_meta(&key, "two").await.unwrap();
+    assert_eq!(store.get_meta(&key).await.unwrap().as_deref(), Some("two"));
+}
+
+pub async fn values_survive_byte_for_byte(store: &dyn Store) {
+    let mut m = mas("ünïcødé 🚀 \"quotes\" \\ back");
+    m.settings.description = Some("x".repeat(4096));
+    m.settings.semantic = SemanticSettings { threshold: 0.123_456, top_k: Some(7) };
+    store.create_mas(&m, &RealmKey::generate(now())).await.unwrap();
+    assert_eq!(store.get_mas(m.id).await.unwrap(), Some(m.clone()));
+    let mut a = app(m.id, "名前");
+    a.tools[0].input_schema = Some(serde_json::json!({"type": "object", "properties": {"p": {"type": "string", "description": "\u{0}\u{1f}"}}}));
+    store.put_app(&a).await.unwrap();
+    assert_eq!(store.get_app(a.id).await.unwrap(), Some(a));
+}

@@ -1,0 +1,334 @@
+//! The embedded store: a single redb file under the data dir. Every commit is
+//! fsynced (redb's `Durability::Immediate`) before the call returns, and redb's
+//! copy-on-write pages survive `kill -9` at any point.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use uuid::Uuid;
+
+use super::{decode, encode, Store, StoreError, SCHEMA_VERSION};
+use crate::model::{AppRecord, MasRecord, Page, PageRequest};
+use crate::realm::RealmKey;
+
+const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
+const MAS: TableDefinition<u128, &[u8]> = TableDefinition::new("mas");
+const KEYS: TableDefinition<(u128, &str), &[u8]> = TableDefinition::new("realm_keys");
+const APPS: TableDefinition<u128, &[u8]> = TableDefinition::new("apps");
+const APPS_BY_MAS: TableDefinition<(u128, u128), ()> = TableDefinition::new("apps_by_mas");
+
+pub const FILE_NAME: &str = "casa.redb";
+
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+}
+
+fn backend(err: impl Into<redb::Error>) -> StoreError {
+    StoreError::Backend(err.into().to_string())
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the store in `data_dir`, checking the schema version.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        let path: PathBuf = data_dir.join(FILE_NAME);
+        let shown = path.display().to_string();
+        let db = Database::create(&path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked { path: shown.clone() },
+            other => backend(other),
+        })?;
+        let txn = db.begin_write().map_err(backend)?;
+        {
+            let mut meta = txn.open_table(META).map_err(backend)?;
+            let found = match meta.get("schema_version").map_err(backend)? {
+                Some(v) => Some(v.value().parse::<u32>().map_err(|e| StoreError::Corrupt(format!("schema_version: {e}")))?),
+                None => None,
+            };
+            match found {
+                Some(v) if v > SCHEMA_VERSION => {
+                    return Err(StoreError::SchemaTooNew { path: shown, found: v, supported: SCHEMA_VERSION })
+                }
+                Some(v) if v == SCHEMA_VERSION => {}
+                // Fresh store (or, later, an older schema to migrate).
+                _ => {
+                    meta.insert("schema_version", SCHEMA_VERSION.to_string().as_str()).map_err(backend)?;
+                }
+            }
+            txn.open_table(MAS).map_err(backend)?;
+            txn.open_table(KEYS).map_err(backend)?;
+            txn.open_table(APPS).map_err(backend)?;
+            txn.open_table(APPS_BY_MAS).map_err(backend)?;
+        }
+        txn.commit().map_err(backend)?;
+        Ok(Self { db: Arc::new(db) })
+    }
+
+    /// Runs blocking redb work off the async runtime.
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || f(&db))
+            .await
+            .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&redb::WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            let out = f(&txn)?;
+            txn.commit().map_err(backend)?;
+            Ok(out)
+        })
+        .await
+    }
+}
+
+fn put_app_in(txn: &redb::WriteTransaction, app: &AppRecord) -> Result<(), StoreError> {
+    let bytes = encode(app)?;
+    txn.open_table(APPS).map_err(backend)?.insert(app.id.as_u128(), bytes.as_slice()).map_err(backend)?;
+    txn.open_table(APPS_BY_MAS).map_err(backend)?.insert((app.mas_id.as_u128(), app.id.as_u128()), ()).map_err(backend)?;
+    Ok(())
+}
+
+fn put_keys_in(txn: &redb::WriteTransaction, mas_id: Uuid, keys: &[RealmKey]) -> Result<(), StoreError> {
+    let mut table = txn.open_table(KEYS).map_err(backend)?;
+    for key in keys {
+        let bytes = encode(key)?;
+        table.insert((mas_id.as_u128(), key.kid.as_str()), bytes.as_slice()).map_err(backend)?;
+    }
+    Ok(())
+}
+
+fn app_ids_of(table: &impl ReadableTable<(u128, u128), ()>, mas_id: Uuid) -> Result<Vec<u128>, StoreError> {
+    let m = mas_id.as_u128();
+    let mut ids = Vec::new();
+    for entry in table.range((m, 0)..=(m, u128::MAX)).map_err(backend)? {
+        ids.push(entry.map_err(backend)?.0.value().1);
+    }
+    Ok(ids)
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.run(|db| {
+            let txn = db.begin_read().map_err(backend)?;
+            txn.open_table(META).map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_mas(&self, mas: &MasRecord, key: &RealmKey) -> Result<(), StoreError> {
+        let (mas, key) = (mas.clone(), key.clone());
+        self.write(move |txn| {
+            let bytes = encode(&mas)?;
+            txn.open_table(MAS).map_err(backend)?.insert(mas.id.as_u128(), bytes.as_slice()).map_err(backend)?;
+            put_keys_in(txn, mas.id, std::slice::from_ref(&key))
+        })
+        .await
+    }
+
+    async fn update_mas(&self, mas: &MasRecord) -> Result<(), StoreError> {
+        let mas = mas.clone();
+        self.write(move |txn| {
+            let bytes = encode(&mas)?;
+            txn.open_table(MAS).map_err(backend)?.insert(mas.id.as_u128(), bytes.as_slice()).map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_mas(&self, id: Uuid) -> Result<Option<MasRecord>, StoreError> {
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let table = txn.open_table(MAS).map_err(backend)?;
+            let found = table.get(id.as_u128()).map_err(backend)?;
+            found.map(|v| decode(v.value())).transpose()
+        })
+        .await
+    }
+
+    async fn list_mas(&self, name_contains: Option<&str>, page: PageRequest) -> Result<Page<MasRecord>, StoreError> {
+        let needle = name_contains.map(str::to_lowercase);
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let table = txn.open_table(MAS).map_err(backend)?;
+            let mut all = Vec::new();
+            for entry in table.iter().map_err(backend)? {
+                let mas: MasRecord = decode(entry.map_err(backend)?.1.value())?;
+                if needle.as_ref().is_none_or(|n| mas.settings.name.to_lowercase().contains(n)) {
+                    all.push(mas);
+                }
+            }
+            Ok(Page::slice(all, page))
+        })
+        .await
+    }
+
+    async fn delete_mas(&self, id: Uuid) -> Result<bool, StoreError> {
+        self.write(move |txn| {
+            let existed = txn.open_table(MAS).map_err(backend)?.remove(id.as_u128()).map_err(backend)?.is_some();
+            let mut by_mas = txn.open_table(APPS_BY_MAS).map_err(backend)?;
+            let mut apps = txn.open_table(APPS).map_err(backend)?;
+            for app in app_ids_of(&by_mas, id)? {
+                apps.remove(app).map_err(backend)?;
+                by_mas.remove((id.as_u128(), app)).map_err(backend)?;
+            }
+            let mut keys = txn.open_table(KEYS).map_err(backend)?;
+            let m = id.as_u128();
+            let kids: Vec<String> = keys
+                .range((m, "")..(m + 1, ""))
+                .map_err(backend)?
+                .map(|e| e.map(|(k, _)| k.value().1.to_string()).map_err(backend))
+                .collect::<Result<_, _>>()?;
+            for kid in kids {
+                keys.remove((m, kid.as_str())).map_err(backend)?;
+            }
+            Ok(existed)
+        })
+        .await
+    }
+
+    async fn put_keys(&self, mas_id: Uuid, keys: &[RealmKey]) -> Result<(), StoreError> {
+        let keys = keys.to_vec();
+        self.write(move |txn| put_keys_in(txn, mas_id, &keys)).await
+    }
+
+    async fn realm_keys(&self, mas_id: Uuid) -> Result<Vec<RealmKey>, StoreError> {
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let table = txn.open_table(KEYS).map_err(backend)?;
+            let m = mas_id.as_u128();
+            let mut keys = Vec::new();
+            for entry in table.range((m, "")..(m + 1, "")).map_err(backend)? {
+                keys.push(decode(entry.map_err(backend)?.1.value())?);
+            }
+            Ok(keys)
+        })
+        .await
+    }
+
+    async fn put_app(&self, app: &AppRecord) -> Result<(), StoreError> {
+        let app = app.clone();
+        self.write(move |txn| put_app_in(txn, &app)).await
+    }
+
+    async fn get_app(&self, id: Uuid) -> Result<Option<AppRecord>, StoreError> {
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let table = txn.open_table(APPS).map_err(backend)?;
+            let found = table.get(id.as_u128()).map_err(backend)?;
+            found.map(|v| decode(v.value())).transpose()
+        })
+        .await
+    }
+
+    async fn list_apps(&self, mas_id: Option<Uuid>, page: PageRequest) -> Result<Page<AppRecord>, StoreError> {
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let apps = txn.open_table(APPS).map_err(backend)?;
+            let Some(mas_id) = mas_id else {
+                let total = apps.len().map_err(backend)?;
+                let mut items = Vec::new();
+                for entry in apps.iter().map_err(backend)?.skip(page.offset()).take(page.page_size as usize) {
+                    items.push(decode(entry.map_err(backend)?.1.value())?);
+                }
+                return Ok(Page { items, total, page: page.page, page_size: page.page_size });
+            };
+            let ids = app_ids_of(&txn.open_table(APPS_BY_MAS).map_err(backend)?, mas_id)?;
+            let total = ids.len() as u64;
+            let mut items = Vec::new();
+            for id in ids.into_iter().skip(page.offset()).take(page.page_size as usize) {
+                if let Some(v) = apps.get(id).map_err(backend)? {
+                    items.push(decode(v.value())?);
+                }
+            }
+            Ok(Page { items, total, page: page.page, page_size: page.page_size })
+        })
+        .await
+    }
+
+    async fn apps_of_mas(&self, mas_id: Uuid) -> Result<Vec<AppRecord>, StoreError> {
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let apps = txn.open_table(APPS).map_err(backend)?;
+            let mut out = Vec::new();
+            for id in app_ids_of(&txn.open_table(APPS_BY_MAS).map_err(backend)?, mas_id)? {
+                if let Some(v) = apps.get(id).map_err(backend)? {
+                    out.push(decode(v.value())?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn delete_app(&self, id: Uuid) -> Result<bool, StoreError> {
+        self.write(move |txn| {
+            let mut apps = txn.open_table(APPS).map_err(backend)?;
+            let app: AppRecord = match apps.remove(id.as_u128()).map_err(backend)? {
+                Some(bytes) => decode(bytes.value())?,
+                None => return Ok(false),
+            };
+            txn.open_table(APPS_BY_MAS).map_err(backend)?.remove((app.mas_id.as_u128(), id.as_u128())).map_err(backend)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let key = key.to_string();
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let table = txn.open_table(META).map_err(backend)?;
+            let found = table.get(key.as_str()).map_err(backend)?;
+            Ok(found.map(|v| v.value().to_string()))
+        })
+        .await
+    }
+
+    async fn put_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        let (key, value) = (key.to_string(), value.to_string());
+        self.write(move |txn| {
+            txn.open_table(META).map_err(backend)?.insert(key.as_str(), value.as_str()).map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_from_a_newer_casa_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = Database::create(dir.path().join(FILE_NAME)).unwrap();
+            let txn = db.begin_write().unwrap();
+            txn.open_table(META).unwrap().insert("schema_version", "999").unwrap();
+            txn.commit().unwrap();
+        }
+        match EmbeddedStore::open(dir.path()) {
+            Err(StoreError::SchemaTooNew { found: 999, supported, .. }) => assert_eq!(supported, SCHEMA_VERSION),
+            Err(other) => panic!("unexpected error {other}"),
+            Ok(_) => panic!("a newer schema was accepted"),
+        }
+    }
+
+    #[test]
+    fn a_second_process_on_the_same_dir_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = EmbeddedStore::open(dir.path()).unwrap();
+        assert!(matches!(EmbeddedStore::open(dir.path()), Err(StoreError::Locked { .. })));
+    }
+}

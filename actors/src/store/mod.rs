@@ -1,0 +1,73 @@
+//! Persistence. One [`Store`] trait, one implementation per backend, and one
+//! [`conformance`] suite that every implementation must pass unchanged.
+//!
+//! Writes are durable when the call returns: callers acknowledge a request
+//! only after the store has it.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::model::{AppRecord, MasRecord, Page, PageRequest};
+use crate::realm::RealmKey;
+
+pub mod conformance;
+pub mod embedded;
+
+pub use embedded::EmbeddedStore;
+
+/// The schema this binary writes. A store written by a newer binary is refused.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the store at {path} was written by a newer casa (schema {found}); this binary supports schema {supported} at most")]
+    SchemaTooNew { path: String, found: u32, supported: u32 },
+    #[error("{path} is in use by another casa process")]
+    Locked { path: String },
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("store error: {0}")]
+    Backend(String),
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Cheap round trip, for readiness probes.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Stores a new MAS together with its first realm key, atomically.
+    async fn create_mas(&self, mas: &MasRecord, key: &RealmKey) -> Result<(), StoreError>;
+    async fn update_mas(&self, mas: &MasRecord) -> Result<(), StoreError>;
+    async fn get_mas(&self, id: Uuid) -> Result<Option<MasRecord>, StoreError>;
+    /// Oldest first; `name_contains` matches case-insensitively.
+    async fn list_mas(&self, name_contains: Option<&str>, page: PageRequest) -> Result<Page<MasRecord>, StoreError>;
+    /// Removes the MAS with its apps and keys; `false` when there was none.
+    async fn delete_mas(&self, id: Uuid) -> Result<bool, StoreError>;
+
+    /// Inserts or replaces the given keys of a realm.
+    async fn put_keys(&self, mas_id: Uuid, keys: &[RealmKey]) -> Result<(), StoreError>;
+    async fn realm_keys(&self, mas_id: Uuid) -> Result<Vec<RealmKey>, StoreError>;
+
+    /// Inserts or replaces an app.
+    async fn put_app(&self, app: &AppRecord) -> Result<(), StoreError>;
+    async fn get_app(&self, id: Uuid) -> Result<Option<AppRecord>, StoreError>;
+    /// Oldest first, optionally only one MAS's.
+    async fn list_apps(&self, mas_id: Option<Uuid>, page: PageRequest) -> Result<Page<AppRecord>, StoreError>;
+    /// All apps of one MAS, oldest first.
+    async fn apps_of_mas(&self, mas_id: Uuid) -> Result<Vec<AppRecord>, StoreError>;
+    async fn delete_app(&self, id: Uuid) -> Result<bool, StoreError>;
+
+    /// Node-level settings, such as the admin token digest.
+    async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError>;
+    async fn put_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;
+}
+
+pub(crate) fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Backend(format!("encoding: {e}")))
+}
+
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
