@@ -1,0 +1,105 @@
+//! The admin token: the bearer credential of the management and trace APIs.
+//!
+//! Either given by the operator (`CASA_ADMIN_TOKEN`), or generated on first
+//! start, printed once and written to `<data-dir>/admin-token` (0600). The
+//! store only ever holds its SHA-256 digest.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use casa_actors::secret;
+use casa_actors::store::Store;
+
+use crate::config::Settings;
+
+pub const ENV_VAR: &str = "CASA_ADMIN_TOKEN";
+pub const FILE_NAME: &str = "admin-token";
+const DIGEST_KEY: &str = "admin_token_sha256";
+/// Operator-chosen tokens shorter than this are refused: the admin token
+/// guards every tenant.
+pub const MIN_TOKEN_CHARS: usize = 32;
+
+/// What a presented admin token is checked against.
+#[derive(Clone)]
+pub struct AdminCredential {
+    digest: String,
+}
+
+impl AdminCredential {
+    /// Constant-time check of a presented token.
+    pub fn verify(&self, presented: &str) -> bool {
+        secret::verify(presented, &self.digest)
+    }
+}
+
+impl std::fmt::Debug for AdminCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminCredential(<redacted>)")
+    }
+}
+
+fn token_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(FILE_NAME)
+}
+
+/// Writes the token file atomically with mode 0600, so it is never readable
+/// by others, not even for an instant.
+fn write_token_file(data_dir: &Path, token: &str) -> anyhow::Result<PathBuf> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = token_path(data_dir);
+    let tmp = data_dir.join(format!(".{FILE_NAME}.tmp"));
+    let _ = std::fs::remove_file(&tmp);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .with_context(|| format!("creating {}", tmp.display()))?;
+    file.write_all(token.as_bytes())?;
+    file.write_all(b"\n")?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+fn announce(token: &str, path: &Path) {
+    // Deliberately on stdout, not in the logs: shown once, to the operator.
+    println!("casa admin token (shown once; also in {}):\n\n    {token}\n", path.display());
+}
+
+/// The credential this node checks admin requests against, creating the
+/// token on first start.
+pub async fn ensure(store: &dyn Store, data_dir: &Path) -> anyhow::Result<AdminCredential> {
+    if let Ok(token) = std::env::var(ENV_VAR) {
+        let token = token.trim();
+        if token.chars().count() < MIN_TOKEN_CHARS {
+            bail!("{ENV_VAR} must be at least {MIN_TOKEN_CHARS} characters");
+        }
+        tracing::info!("admin token taken from {ENV_VAR}");
+        return Ok(AdminCredential { digest: secret::digest(token) });
+    }
+    if let Some(digest) = store.get_meta(DIGEST_KEY).await? {
+        return Ok(AdminCredential { digest });
+    }
+    let token = secret::generate(secret::ADMIN_TOKEN_PREFIX);
+    let path = write_token_file(data_dir, &token)?;
+    let digest = secret::digest(&token);
+    store.put_meta(DIGEST_KEY, &digest).await?;
+    announce(&token, &path);
+    tracing::info!(path = %path.display(), "generated the admin token");
+    Ok(AdminCredential { digest })
+}
+
+/// `casa admin-token rotate`: needs the data dir to itself.
+pub async fn rotate_offline(settings: &Settings) -> anyhow::Result<()> {
+    let store = crate::server::open_store(&settings.data_dir)?;
+    let token = secret::generate(secret::ADMIN_TOKEN_PREFIX);
+    let path = write_token_file(&settings.data_dir, &token)?;
+    store.put_meta(DIGEST_KEY, &secret::digest(&token)).await?;
+    announce(&token, &path);
+    if std::env::var_os(ENV_VAR).is_some() {
+        eprintln!("note: {ENV_VAR} is set; while it is, casa uses it instead of this token");
+    }
+    Ok(())
+}

@@ -1,0 +1,153 @@
+//! Every error the HTTP API answers is JSON with a stable code:
+//! `{"error": code, "error_description": text, "field"?: name}`.
+//!
+//! Handlers return [`ApiError`]; everything poem and poem-openapi reject on
+//! their own (bad parameters, missing auth, unknown routes) is rewritten into
+//! the same shape by [`to_json_response`].
+
+use casa_actors::CoreError;
+use poem::http::{header, StatusCode};
+use poem::{IntoResponse, Response};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object};
+
+/// The challenge sent with every 401 (RFC 6750).
+pub const BEARER_CHALLENGE: &str = r#"Bearer realm="casa""#;
+
+#[derive(Debug, Clone, Object)]
+pub struct ErrorBody {
+    /// Stable machine-readable code.
+    pub error: String,
+    /// What went wrong, for humans.
+    pub error_description: String,
+    /// The request field at fault, when there is one (`semantic.threshold`, `tools[2].name`).
+    #[oai(skip_serializing_if_is_none)]
+    pub field: Option<String>,
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum ApiError {
+    /// The request is malformed (bad JSON, wrong types, unknown fields, bad parameters).
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
+    /// Missing or wrong admin token.
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>, #[oai(header = "WWW-Authenticate")] String),
+    /// No such resource.
+    #[oai(status = 404)]
+    NotFound(Json<ErrorBody>),
+    /// A name is already taken.
+    #[oai(status = 409)]
+    Conflict(Json<ErrorBody>),
+    /// The body is larger than the configured limit.
+    #[oai(status = 413)]
+    PayloadTooLarge(Json<ErrorBody>),
+    /// The body is not `application/json`.
+    #[oai(status = 415)]
+    UnsupportedMediaType(Json<ErrorBody>),
+    /// Well-formed, but a value breaks a rule.
+    #[oai(status = 422)]
+    Unprocessable(Json<ErrorBody>),
+    #[oai(status = 500)]
+    Internal(Json<ErrorBody>),
+    /// The store or an actor is unavailable; retry later.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
+}
+
+fn body(code: &str, description: impl Into<String>, field: Option<String>) -> Json<ErrorBody> {
+    Json(ErrorBody { error: code.into(), error_description: description.into(), field })
+}
+
+impl ApiError {
+    pub fn bad_request(field: Option<String>, description: impl Into<String>) -> Self {
+        Self::BadRequest(body("invalid_request", description, field))
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::Unauthorized(
+            body("invalid_token", "a valid admin token is required: Authorization: Bearer <token>", None),
+            BEARER_CHALLENGE.into(),
+        )
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(err: CoreError) -> Self {
+        match err {
+            CoreError::NotFound { .. } => Self::NotFound(body("not_found", err.to_string(), None)),
+            CoreError::Conflict(msg) => Self::Conflict(body("conflict", msg, None)),
+            CoreError::Invalid { field, message } => {
+                Self::Unprocessable(body("validation_failed", format!("{field}: {message}"), Some(field)))
+            }
+            CoreError::Unavailable(msg) => {
+                tracing::warn!(error = %msg, "unavailable");
+                Self::Unavailable(body("unavailable", msg, None))
+            }
+            CoreError::Internal(msg) => {
+                tracing::error!(error = %msg, "internal error");
+                Self::Internal(body("internal_error", "internal error; the server log has the details", None))
+            }
+        }
+    }
+}
+
+/// A stable code for an error poem or poem-openapi produced on its own.
+fn classify(err: &poem::Error) -> (&'static str, Option<String>) {
+    if let Some(e) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
+        // poem-openapi names path parameters `param0`, `param1`, ... internally.
+        let synthetic = e.name.strip_prefix("param").is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()));
+        return ("invalid_request", Some(if synthetic { "path".to_string() } else { e.name.to_string() }));
+    }
+    match err.status() {
+        StatusCode::BAD_REQUEST => ("invalid_request", None),
+        StatusCode::UNAUTHORIZED => ("invalid_token", None),
+        StatusCode::FORBIDDEN => ("forbidden", None),
+        StatusCode::NOT_FOUND => ("not_found", None),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", None),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", None),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", None),
+        StatusCode::UNPROCESSABLE_ENTITY => ("validation_failed", None),
+        s if s.is_server_error() => ("internal_error", None),
+        _ => ("invalid_request", None),
+    }
+}
+
+/// The last stop of every error: rewrites it into the JSON error shape.
+pub async fn to_json_response(err: poem::Error) -> Response {
+    if err.is_from_response() {
+        // Already one of ours.
+        return err.into_response();
+    }
+    let status = err.status();
+    let (code, field) = classify(&err);
+    let description = if status.is_server_error() {
+        tracing::error!(error = %err, "request failed");
+        "internal error; the server log has the details".to_string()
+    } else if status == StatusCode::UNAUTHORIZED {
+        "a valid admin token is required: Authorization: Bearer <token>".to_string()
+    } else if field.as_deref() == Some("path") {
+        "a path parameter is malformed (ids are UUIDs)".to_string()
+    } else {
+        err.to_string()
+    };
+    let mut resp = Json(ErrorBody { error: code.into(), error_description: description, field })
+        .with_status(status)
+        .into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static(BEARER_CHALLENGE));
+    }
+    resp
+}
+
+/// A panic in a handler becomes a JSON 500, never a dropped connection.
+pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    Json(ErrorBody {
+        error: "internal_error".into(),
+        error_description: "internal error; the server log has the details".into(),
+        field: None,
+    })
+    .with_status(StatusCode::INTERNAL_SERVER_ERROR)
+    .into_response()
+}

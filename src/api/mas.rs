@@ -1,0 +1,275 @@
+//! `/mas`: create, list, read, change and delete Multi-Agent Systems, and
+//! rotate their realm keys.
+
+use casa_actors::mas::MasView;
+use casa_actors::model::{self, CheckName};
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use serde::Deserialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::apps::Tool;
+use super::auth::AdminAuth;
+use super::body::JsonBody;
+use super::error::ApiError;
+use super::{ApiTags, AppState, Deleted};
+use casa_actors::realm;
+use poem::web::Data;
+
+/// A check an exchange can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize)]
+#[oai(rename_all = "SCREAMING_SNAKE_CASE")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Check {
+    /// The tool is in the subject token's `tools`.
+    DeterministicToolSelected,
+    /// An LLM call of this session selected the tool.
+    DeterministicLlmSelectedTools,
+    /// The tool's embedding is close enough to the user's intent.
+    SemanticIntentMatch,
+    /// An LLM judge finds the tool appropriate for the task.
+    AiPoweredToolMatch,
+}
+
+impl From<Check> for CheckName {
+    fn from(c: Check) -> Self {
+        match c {
+            Check::DeterministicToolSelected => Self::DeterministicToolSelected,
+            Check::DeterministicLlmSelectedTools => Self::DeterministicLlmSelectedTools,
+            Check::SemanticIntentMatch => Self::SemanticIntentMatch,
+            Check::AiPoweredToolMatch => Self::AiPoweredToolMatch,
+        }
+    }
+}
+
+impl From<CheckName> for Check {
+    fn from(c: CheckName) -> Self {
+        match c {
+            CheckName::DeterministicToolSelected => Self::DeterministicToolSelected,
+            CheckName::DeterministicLlmSelectedTools => Self::DeterministicLlmSelectedTools,
+            CheckName::SemanticIntentMatch => Self::SemanticIntentMatch,
+            CheckName::AiPoweredToolMatch => Self::AiPoweredToolMatch,
+        }
+    }
+}
+
+/// Semantic check settings. Missing members take their defaults.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct SemanticParams {
+    /// Minimum cosine similarity, -1.0 to 1.0 (default 0.3).
+    pub threshold: Option<f32>,
+    /// The tool must also rank within the top k of the MAS's tools (1 to 1000; default: no rank limit).
+    pub top_k: Option<u32>,
+}
+
+impl From<SemanticParams> for model::SemanticInput {
+    fn from(p: SemanticParams) -> Self {
+        Self { threshold: p.threshold, top_k: p.top_k }
+    }
+}
+
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct CreateMas {
+    /// 1 to 128 characters.
+    pub name: String,
+    pub description: Option<String>,
+    /// Default: `[DETERMINISTIC_TOOL_SELECTED]`.
+    pub enabled_checks: Option<Vec<Check>>,
+    pub semantic: Option<SemanticParams>,
+    /// Lifetime of initial tokens, 1 to 86400 (default 300).
+    pub token_ttl_seconds: Option<u32>,
+    /// Lifetime of exchanged tokens, 1 to 86400 (default 60); never beyond the subject token's.
+    pub exchanged_token_ttl_seconds: Option<u32>,
+    /// Longest delegation chain, 1 to 32 (default 4).
+    pub max_delegation_depth: Option<u32>,
+}
+
+/// Any subset of the settings; the rest stay as they are. `semantic`
+/// replaces the whole semantic block.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMas {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub enabled_checks: Option<Vec<Check>>,
+    pub semantic: Option<SemanticParams>,
+    pub token_ttl_seconds: Option<u32>,
+    pub exchanged_token_ttl_seconds: Option<u32>,
+    pub max_delegation_depth: Option<u32>,
+}
+
+fn checks(list: Option<Vec<Check>>) -> Option<Vec<CheckName>> {
+    list.map(|l| l.into_iter().map(Into::into).collect())
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct Semantic {
+    pub threshold: f32,
+    pub top_k: Option<u32>,
+}
+
+/// The MAS's own realm: its issuer and signing keys.
+#[derive(Debug, Clone, Object)]
+pub struct Realm {
+    /// The `iss` of every token of this MAS.
+    pub issuer: String,
+    pub jwks_uri: String,
+    /// The key id (`kid`) that signs new tokens.
+    pub active_kid: String,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct Mas {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub enabled_checks: Vec<Check>,
+    pub semantic: Semantic,
+    pub token_ttl_seconds: u32,
+    pub exchanged_token_ttl_seconds: u32,
+    pub max_delegation_depth: u32,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub realm: Realm,
+}
+
+impl Mas {
+    fn from_view(view: MasView, public_url: &str) -> Self {
+        let MasView { mas, active_kid } = view;
+        let s = mas.settings;
+        Self {
+            id: mas.id,
+            name: s.name,
+            description: s.description,
+            enabled_checks: s.enabled_checks.into_iter().map(Into::into).collect(),
+            semantic: Semantic { threshold: s.semantic.threshold, top_k: s.semantic.top_k },
+            token_ttl_seconds: s.token_ttl_seconds,
+            exchanged_token_ttl_seconds: s.exchanged_token_ttl_seconds,
+            max_delegation_depth: s.max_delegation_depth,
+            created_at: mas.created_at,
+            updated_at: mas.updated_at,
+            realm: Realm {
+                issuer: realm::issuer(public_url, mas.id),
+                jwks_uri: realm::jwks_uri(public_url, mas.id),
+                active_kid,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct MasPage {
+    pub items: Vec<Mas>,
+    pub total: u64,
+    pub page: u32,
+    pub page_size: u32,
+}
+
+#[derive(Debug, Object)]
+pub struct RotatedKey {
+    /// The new signing key; the previous one keeps verifying until its tokens expire.
+    pub active_kid: String,
+}
+
+#[derive(ApiResponse)]
+pub enum CreatedMas {
+    #[oai(status = 201)]
+    Created(Json<Mas>),
+}
+
+pub struct MasApi;
+
+#[OpenApi(tag = "ApiTags::Mas")]
+impl MasApi {
+    /// Create a MAS, with its realm and a fresh Ed25519 signing key.
+    #[oai(path = "/mas", method = "post", operation_id = "createMas")]
+    async fn create(&self, _auth: AdminAuth, state: Data<&AppState>, body: JsonBody<CreateMas>) -> Result<CreatedMas, ApiError> {
+        let b = body.0;
+        let input = model::NewMas {
+            name: b.name,
+            description: b.description,
+            enabled_checks: checks(b.enabled_checks),
+            semantic: b.semantic.map(Into::into),
+            token_ttl_seconds: b.token_ttl_seconds,
+            exchanged_token_ttl_seconds: b.exchanged_token_ttl_seconds,
+            max_delegation_depth: b.max_delegation_depth,
+        };
+        let view = state.node.create_mas(input).await?;
+        Ok(CreatedMas::Created(Json(Mas::from_view(view, &state.public_url))))
+    }
+
+    /// List MAS, oldest first.
+    #[oai(path = "/mas", method = "get", operation_id = "listMas")]
+    async fn list(
+        &self,
+        _auth: AdminAuth,
+        state: Data<&AppState>,
+        /// 1-based page number (default 1).
+        page: Query<Option<u32>>,
+        /// Items per page, 1 to 100 (default 20).
+        page_size: Query<Option<u32>>,
+        /// Only MAS whose name contains this (case-insensitive).
+        q: Query<Option<String>>,
+    ) -> Result<Json<MasPage>, ApiError> {
+        let req = casa_actors::validate::page(page.0, page_size.0)?;
+        let q = q.0.filter(|s| !s.is_empty());
+        if q.as_ref().is_some_and(|s| s.chars().count() > 128) {
+            return Err(ApiError::bad_request(Some("q".into()), "q: at most 128 characters"));
+        }
+        let found = state.node.list_mas(q.as_deref(), req).await?;
+        Ok(Json(MasPage {
+            items: found.items.into_iter().map(|v| Mas::from_view(v, &state.public_url)).collect(),
+            total: found.total,
+            page: found.page,
+            page_size: found.page_size,
+        }))
+    }
+
+    #[oai(path = "/mas/:id", method = "get", operation_id = "getMas")]
+    async fn get(&self, _auth: AdminAuth, state: Data<&AppState>, id: Path<Uuid>) -> Result<Json<Mas>, ApiError> {
+        Ok(Json(Mas::from_view(state.node.get_mas(id.0).await?, &state.public_url)))
+    }
+
+    /// Change any setting; this is where checks are switched on and off.
+    #[oai(path = "/mas/:id", method = "patch", operation_id = "updateMas")]
+    async fn update(&self, _auth: AdminAuth, state: Data<&AppState>, id: Path<Uuid>, body: JsonBody<UpdateMas>) -> Result<Json<Mas>, ApiError> {
+        let b = body.0;
+        let patch = model::MasPatch {
+            name: b.name,
+            description: b.description,
+            enabled_checks: checks(b.enabled_checks),
+            semantic: b.semantic.map(Into::into),
+            token_ttl_seconds: b.token_ttl_seconds,
+            exchanged_token_ttl_seconds: b.exchanged_token_ttl_seconds,
+            max_delegation_depth: b.max_delegation_depth,
+        };
+        Ok(Json(Mas::from_view(state.node.update_mas(id.0, patch).await?, &state.public_url)))
+    }
+
+    /// Delete a MAS with its apps, tools and keys; its tokens stop being valid.
+    #[oai(path = "/mas/:id", method = "delete", operation_id = "deleteMas")]
+    async fn delete(&self, _auth: AdminAuth, state: Data<&AppState>, id: Path<Uuid>) -> Result<Deleted, ApiError> {
+        state.node.delete_mas(id.0).await?;
+        Ok(Deleted::NoContent)
+    }
+
+    /// Rotate the realm's signing key.
+    #[oai(path = "/mas/:id/keys/rotate", method = "post", operation_id = "rotateMasKey")]
+    async fn rotate_key(&self, _auth: AdminAuth, state: Data<&AppState>, id: Path<Uuid>) -> Result<Json<RotatedKey>, ApiError> {
+        Ok(Json(RotatedKey { active_kid: state.node.rotate_key(id.0).await? }))
+    }
+
+    /// The MAS's tools, each with the app that serves it.
+    #[oai(path = "/mas/:id/tools", method = "get", operation_id = "listMasTools")]
+    async fn tools(&self, _auth: AdminAuth, state: Data<&AppState>, id: Path<Uuid>) -> Result<Json<Vec<Tool>>, ApiError> {
+        let tools = state.node.list_tools(id.0).await?;
+        Ok(Json(tools.into_iter().map(Tool::from).collect()))
+    }
+}

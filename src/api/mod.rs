@@ -1,0 +1,117 @@
+//! The HTTP API: poem-openapi operations over a [`Node`], plus the OpenAPI
+//! document, Swagger UI, metrics and error shaping.
+
+use std::time::Instant;
+
+use casa_actors::node::Node;
+use metrics_exporter_prometheus::PrometheusHandle;
+use poem::middleware::CatchPanic;
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
+use poem_openapi::{ApiResponse, OpenApiService, OperationId, Tags};
+
+use crate::admin::AdminCredential;
+use crate::telemetry::{HTTP_DURATION, HTTP_REQUESTS};
+
+pub mod apps;
+pub mod auth;
+pub mod body;
+pub mod error;
+pub mod mas;
+pub mod ops;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub node: Node,
+    pub admin: AdminCredential,
+    /// Base URL of this node, without a trailing slash.
+    pub public_url: String,
+    pub metrics: PrometheusHandle,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Multi-Agent Systems and their realms.
+    Mas,
+    /// Clients, agents and MCP servers.
+    Apps,
+    /// Public realm metadata.
+    Realms,
+    /// Health and metrics.
+    Operations,
+}
+
+#[derive(ApiResponse)]
+pub enum Deleted {
+    #[oai(status = 204)]
+    NoContent,
+}
+
+pub type Api = (ops::OpsApi, mas::MasApi, apps::AppsApi, ops::RealmApi);
+
+/// The OpenAPI service; `casa openapi` prints its document.
+pub fn spec() -> OpenApiService<Api, ()> {
+    OpenApiService::new((ops::OpsApi, mas::MasApi, apps::AppsApi, ops::RealmApi), "casa", env!("CARGO_PKG_VERSION"))
+        .description("Authorization runtime for multi-agent AI systems. Management endpoints need `Authorization: Bearer <admin token>`.")
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> impl Endpoint {
+    let api = spec();
+    let openapi_json = api.spec_endpoint();
+    let openapi_yaml = api.spec_endpoint_yaml();
+    let docs = api.swagger_ui();
+    let limit = state.max_body_bytes;
+    Route::new()
+        .nest("/", api)
+        .at("/openapi.json", openapi_json)
+        .at("/openapi.yaml", openapi_yaml)
+        .nest("/docs", docs)
+        .around(move |ep, req| reject_oversized(ep, req, limit))
+        .around(observe)
+        .with(CatchPanic::new().with_handler(error::panic_response))
+        .data(state)
+        .catch_all_error(error::to_json_response)
+}
+
+/// Refuses a declared body over the limit before reading any of it.
+async fn reject_oversized<E: Endpoint>(ep: E, req: Request, limit: usize) -> poem::Result<Response> {
+    let declared = req.header(poem::http::header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(error::ApiError::PayloadTooLarge(poem_openapi::payload::Json(error::ErrorBody {
+            error: "payload_too_large".into(),
+            error_description: format!("the body is larger than {limit} bytes"),
+            field: None,
+        }))
+        .into());
+    }
+    ep.call(req).await.map(IntoResponse::into_response)
+}
+
+/// Request counts and latency by route (the operation id), method and status.
+async fn observe<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response> {
+    let method = req.method().to_string();
+    let fallback = route_label(req.uri().path());
+    let start = Instant::now();
+    let result = ep.call(req).await.map(IntoResponse::into_response);
+    let (status, op) = match &result {
+        Ok(r) => (r.status(), r.data::<OperationId>().map(|o| o.0)),
+        Err(e) => (e.status(), e.data::<OperationId>().map(|o| o.0)),
+    };
+    let labels = [("route", op.unwrap_or(fallback).to_string()), ("method", method), ("status", status.as_u16().to_string())];
+    metrics::counter!(HTTP_REQUESTS, &labels).increment(1);
+    metrics::histogram!(HTTP_DURATION, &labels).record(start.elapsed().as_secs_f64());
+    result
+}
+
+/// Labels for routes outside the OpenAPI operations; anything else is one
+/// label, so hostile paths cannot blow up the metric's cardinality.
+fn route_label(path: &str) -> &'static str {
+    match path {
+        "/openapi.json" => "openapi.json",
+        "/openapi.yaml" => "openapi.yaml",
+        p if p == "/docs" || p.starts_with("/docs/") => "docs",
+        _ => "unmatched",
+    }
+}

@@ -1,0 +1,149 @@
+//! The `casa` command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::{LogFormat, Overrides, Settings};
+
+const AFTER_HELP: &str = "\
+Every setting is also read from a TOML file (--config) and from CASA_* environment variables;
+flags beat variables, variables beat the file, the file beats the defaults.
+
+The admin token: if CASA_ADMIN_TOKEN is set (at least 32 characters), it is the admin token.
+Otherwise the first start generates one, prints it once and writes it to <data-dir>/admin-token
+(mode 0600); only its SHA-256 digest is stored. `casa admin-token rotate` replaces it.";
+
+#[derive(Debug, Parser)]
+#[command(name = "casa", version, about = "Authorization runtime for multi-agent AI systems", after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a casa node on the embedded store.
+    Serve(ServeArgs),
+    /// Manage the admin token that guards the management and trace APIs.
+    AdminToken {
+        #[command(subcommand)]
+        action: AdminTokenAction,
+    },
+    /// Print the OpenAPI document of the HTTP API.
+    Openapi {
+        #[arg(long, value_enum, default_value_t = SpecFormat::Yaml)]
+        format: SpecFormat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminTokenAction {
+    /// Generate a new admin token, print it, and write it to <data-dir>/admin-token.
+    /// casa must not be running on the data dir; the old token stops working.
+    Rotate(StoreArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SpecFormat {
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "CASA_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory [default: ./casa-data]
+    #[arg(long, env = "CASA_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "CASA_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Base URL clients use to reach this node; goes into token issuers [default: http://<listen>]
+    #[arg(long, env = "CASA_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Log format [default: text]
+    #[arg(long, env = "CASA_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Log filter, e.g. `info` or `casa=debug` [default: info]
+    #[arg(long, env = "CASA_LOG_LEVEL", value_name = "FILTER")]
+    pub log_level: Option<String>,
+    /// Largest accepted request body in bytes [default: 1048576]
+    #[arg(long, env = "CASA_MAX_BODY_BYTES", value_name = "BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Seconds SIGTERM waits for in-flight requests [default: 30]
+    #[arg(long, env = "CASA_SHUTDOWN_GRACE_SECONDS", value_name = "SECONDS")]
+    pub shutdown_grace_seconds: Option<u64>,
+    /// Stop a MAS actor after this many seconds without requests [default: 600]
+    #[arg(long, env = "CASA_MAS_IDLE_SECONDS", value_name = "SECONDS")]
+    pub mas_idle_seconds: Option<u64>,
+    /// Deadline of every actor call in milliseconds [default: 5000]
+    #[arg(long, env = "CASA_ACTOR_CALL_TIMEOUT_MS", value_name = "MS")]
+    pub actor_call_timeout_ms: Option<u64>,
+}
+
+impl ServeArgs {
+    pub fn settings(&self) -> Result<Settings, crate::config::ConfigError> {
+        let overrides = Overrides {
+            listen: self.listen,
+            data_dir: self.store.data_dir.clone(),
+            public_url: self.public_url.clone(),
+            log_format: self.log_format,
+            log_level: self.log_level.clone(),
+            max_body_bytes: self.max_body_bytes,
+            shutdown_grace_seconds: self.shutdown_grace_seconds,
+            mas_idle_seconds: self.mas_idle_seconds,
+            actor_call_timeout_ms: self.actor_call_timeout_ms,
+        };
+        Settings::load(self.store.config.as_deref(), &overrides)
+    }
+}
+
+impl StoreArgs {
+    pub fn settings(&self) -> Result<Settings, crate::config::ConfigError> {
+        let overrides = Overrides { data_dir: self.data_dir.clone(), ..Default::default() };
+        Settings::load(self.config.as_deref(), &overrides)
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("casa: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => crate::server::serve(args.settings()?).await,
+            Command::AdminToken { action: AdminTokenAction::Rotate(args) } => crate::admin::rotate_offline(&args.settings()?).await,
+            Command::Openapi { format } => {
+                let spec = crate::api::spec();
+                print!("{}", match format {
+                    SpecFormat::Yaml => spec.spec_yaml(),
+                    SpecFormat::Json => spec.spec(),
+                });
+                Ok(())
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("casa: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

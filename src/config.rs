@@ -1,0 +1,167 @@
+//! Node settings. Each is settable, in rising precedence, by its default, a
+//! TOML file (`--config`), an environment variable `CASA_*`, or a flag.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "./casa-data";
+pub const DEFAULT_LOG_LEVEL: &str = "info";
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+pub const DEFAULT_SHUTDOWN_GRACE_SECONDS: u64 = 30;
+pub const DEFAULT_MAS_IDLE_SECONDS: u64 = 600;
+pub const DEFAULT_ACTOR_CALL_TIMEOUT_MS: u64 = 5000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address the HTTP API listens on.
+    pub listen: SocketAddr,
+    /// Directory of the embedded store and the admin token file.
+    pub data_dir: PathBuf,
+    /// Base URL clients reach this node at; realm issuers live under it.
+    /// Default: `http://<listen>`.
+    pub public_url: Option<String>,
+    pub log_format: LogFormat,
+    /// A tracing filter, e.g. `info` or `casa=debug,poem=info`.
+    pub log_level: String,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// How long SIGTERM waits for in-flight requests.
+    pub shutdown_grace_seconds: u64,
+    /// A MAS actor without requests for this long is stopped (and restarted on demand).
+    pub mas_idle_seconds: u64,
+    /// Deadline of every call to an actor.
+    pub actor_call_timeout_ms: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: DEFAULT_LISTEN.parse().expect("valid default"),
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            public_url: None,
+            log_format: LogFormat::Text,
+            log_level: DEFAULT_LOG_LEVEL.into(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            shutdown_grace_seconds: DEFAULT_SHUTDOWN_GRACE_SECONDS,
+            mas_idle_seconds: DEFAULT_MAS_IDLE_SECONDS,
+            actor_call_timeout_ms: DEFAULT_ACTOR_CALL_TIMEOUT_MS,
+        }
+    }
+}
+
+/// Values given on the command line or in `CASA_*` variables; `None` = not given.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_body_bytes: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shutdown_grace_seconds: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mas_idle_seconds: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor_call_timeout_ms: Option<u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Settings, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError::MissingFile(path.to_path_buf()));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let settings: Settings =
+            figment.merge(Serialized::defaults(overrides)).extract().map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.public_url {
+            let parsed = url::Url::parse(url).map_err(|e| ConfigError::Invalid(format!("public_url {url:?}: {e}")))?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+                return Err(ConfigError::Invalid(format!("public_url {url:?} must be an absolute http(s) URL")));
+            }
+            if parsed.query().is_some() || parsed.fragment().is_some() {
+                return Err(ConfigError::Invalid(format!("public_url {url:?} must not have a query or fragment")));
+            }
+        }
+        if self.max_body_bytes < 1024 {
+            return Err(ConfigError::Invalid("max_body_bytes must be at least 1024".into()));
+        }
+        if self.actor_call_timeout_ms == 0 || self.mas_idle_seconds == 0 {
+            return Err(ConfigError::Invalid("actor_call_timeout_ms and mas_idle_seconds must be positive".into()));
+        }
+        Ok(())
+    }
+
+    /// The public URL without a trailing slash, defaulting to the bound address.
+    pub fn public_url_for(&self, bound: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{bound}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_file_and_overrides_stack_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("casa.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\nlog_format = \"json\"\nmax_body_bytes = 4096\n").unwrap();
+        let overrides = Overrides { listen: Some("127.0.0.1:9100".parse().unwrap()), ..Default::default() };
+        let s = Settings::load(Some(&file), &overrides).unwrap();
+        assert_eq!(s.listen.port(), 9100);
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert_eq!(s.max_body_bytes, 4096);
+        assert_eq!(s.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+        assert_eq!(s.public_url_for(s.listen), "http://127.0.0.1:9100");
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("casa.toml");
+        std::fs::write(&file, "lisen = \"127.0.0.1:9000\"\n").unwrap();
+        assert!(Settings::load(Some(&file), &Overrides::default()).is_err());
+        let bad_url = Overrides { public_url: Some("ftp://x".into()), ..Default::default() };
+        assert!(Settings::load(None, &bad_url).is_err());
+        assert!(matches!(Settings::load(Some(&dir.path().join("nope.toml")), &Overrides::default()), Err(ConfigError::MissingFile(_))));
+    }
+}

@@ -1,0 +1,11 @@
+//! casa: an authorization runtime for multi-agent AI systems.
+//!
+//! This crate is the edge: configuration, the command line, the HTTP API and
+//! node bootstrap. The runtime core lives in `casa-actors`.
+
+pub mod admin;
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod server;
+pub mod telemetry;

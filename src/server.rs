@@ -1,0 +1,79 @@
+//! Node bootstrap: open the store, start the supervision tree, serve HTTP,
+//! and shut down cleanly on SIGTERM.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use casa_actors::node::{Node, NodeConfig};
+use casa_actors::store::{EmbeddedStore, Store};
+use poem::listener::{Acceptor, Listener, TcpListener};
+
+use crate::api::{self, AppState};
+use crate::config::Settings;
+
+/// Opens the embedded store, creating the data dir (0700) if needed.
+pub fn open_store(data_dir: &Path) -> anyhow::Result<EmbeddedStore> {
+    use std::os::unix::fs::DirBuilderExt;
+    if !data_dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(data_dir)
+            .with_context(|| format!("creating the data dir {}", data_dir.display()))?;
+    }
+    Ok(EmbeddedStore::open(data_dir)?)
+}
+
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    crate::telemetry::init_logging(settings.log_format, &settings.log_level)?;
+    let metrics = crate::telemetry::install_metrics()?;
+    let store: Arc<dyn Store> = Arc::new(open_store(&settings.data_dir)?);
+    let admin = crate::admin::ensure(&*store, &settings.data_dir).await?;
+    let node_config = NodeConfig {
+        idle_timeout: Duration::from_secs(settings.mas_idle_seconds),
+        call_timeout: Duration::from_millis(settings.actor_call_timeout_ms),
+        ..NodeConfig::default()
+    };
+    let node = Node::start(store, node_config).await?;
+
+    let acceptor = TcpListener::bind(settings.listen)
+        .into_acceptor()
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    let bound = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .unwrap_or(settings.listen);
+    let public_url = settings.public_url_for(bound);
+    let state = AppState { node: node.clone(), admin, public_url: public_url.clone(), metrics, max_body_bytes: settings.max_body_bytes };
+    tracing::info!(listen = %bound, public_url = %public_url, data_dir = %settings.data_dir.display(), "casa is serving");
+
+    poem::Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(
+            api::app(state),
+            shutdown_signal(),
+            Some(Duration::from_secs(settings.shutdown_grace_seconds)),
+        )
+        .await
+        .context("HTTP server")?;
+
+    tracing::info!("stopping the supervision tree");
+    node.shutdown().await;
+    // Every write was committed before its request was answered; dropping the
+    // node releases the store.
+    drop(node);
+    tracing::info!("casa stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: finishing in-flight requests"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: finishing in-flight requests"),
+    }
+}

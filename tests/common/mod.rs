@@ -1,0 +1,250 @@
+//! Test harness: a real `casa serve` process on a free loopback port, and a
+//! small HTTP client for it.
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A fixed admin token for tests that do not exercise token generation.
+pub const ADMIN: &str = "test-admin-token-0123456789abcdef0123456789";
+
+pub fn casa_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_casa")
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+pub struct Casa {
+    pub child: Option<Child>,
+    pub port: u16,
+    pub dir: PathBuf,
+    pub admin: String,
+    client: reqwest::blocking::Client,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+pub struct Resp {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+}
+
+impl Resp {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.text))
+    }
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).map(|v| v.to_str().unwrap().to_string())
+    }
+}
+
+impl std::fmt::Debug for Resp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status, self.text)
+    }
+}
+
+/// How to start a node.
+pub struct Options {
+    /// `Some` sets CASA_ADMIN_TOKEN; `None` lets casa generate one.
+    pub admin_env: Option<String>,
+    pub extra_args: Vec<String>,
+    pub extra_env: Vec<(String, String)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { admin_env: Some(ADMIN.into()), extra_args: vec![], extra_env: vec![] }
+    }
+}
+
+impl Casa {
+    /// A node on a fresh data dir with the fixed admin token.
+    pub fn start() -> Casa {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let mut casa = Casa::start_in(&dir, Options::default());
+        casa._tmp = Some(tmp);
+        casa
+    }
+
+    pub fn start_in(dir: &Path, opts: Options) -> Casa {
+        let mut casa = Casa::spawn(dir, &opts);
+        casa.wait_healthy();
+        if opts.admin_env.is_none() {
+            casa.admin = std::fs::read_to_string(dir.join("data/admin-token")).unwrap().trim().to_string();
+        }
+        casa
+    }
+
+    /// Starts the process without waiting for it to become healthy.
+    pub fn spawn(dir: &Path, opts: &Options) -> Casa {
+        let port = free_port();
+        let data = dir.join("data");
+        let n = std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
+        let stdout = File::create(dir.join(format!("stdout-{n}.log"))).unwrap();
+        let stderr = File::create(dir.join(format!("stderr-{n}.log"))).unwrap();
+        let mut cmd = Command::new(casa_bin());
+        cmd.arg("serve")
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--data-dir")
+            .arg(&data)
+            .args(&opts.extra_args)
+            .env_remove("CASA_ADMIN_TOKEN")
+            .env("CASA_LOG_LEVEL", "info")
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr);
+        if let Some(t) = &opts.admin_env {
+            cmd.env("CASA_ADMIN_TOKEN", t);
+        }
+        for (k, v) in &opts.extra_env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("spawning casa");
+        Casa {
+            child: Some(child),
+            port,
+            dir: dir.to_path_buf(),
+            admin: opts.admin_env.clone().unwrap_or_default(),
+            client: reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+            _tmp: None,
+        }
+    }
+
+    pub fn logs(&self) -> String {
+        let mut out = String::new();
+        for entry in std::fs::read_dir(&self.dir).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.ends_with(".log") {
+                out.push_str(&format!("--- {name}\n{}\n", std::fs::read_to_string(entry.path()).unwrap_or_default()));
+            }
+        }
+        out
+    }
+
+    fn wait_healthy(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("casa exited with {status} before becoming healthy:\n{}", self.logs());
+            }
+            if let Ok(r) = self.client.get(self.url("/healthz")).send() {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("casa did not become healthy:\n{}", self.logs());
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn send(&self, req: reqwest::blocking::RequestBuilder) -> Resp {
+        let r = req.send().expect("request failed");
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        Resp { status, headers, text: r.text().unwrap() }
+    }
+
+    pub fn request(&self, method: &str, path: &str) -> reqwest::blocking::RequestBuilder {
+        self.client.request(method.parse().unwrap(), self.url(path))
+    }
+
+    /// A request with the admin token.
+    pub fn admin(&self, method: &str, path: &str) -> reqwest::blocking::RequestBuilder {
+        self.request(method, path).bearer_auth(&self.admin)
+    }
+
+    pub fn get(&self, path: &str) -> Resp {
+        self.send(self.admin("GET", path))
+    }
+
+    pub fn post(&self, path: &str, body: Value) -> Resp {
+        self.send(self.admin("POST", path).json(&body))
+    }
+
+    pub fn patch(&self, path: &str, body: Value) -> Resp {
+        self.send(self.admin("PATCH", path).json(&body))
+    }
+
+    pub fn delete(&self, path: &str) -> Resp {
+        self.send(self.admin("DELETE", path))
+    }
+
+    /// Creates a MAS and returns its JSON.
+    pub fn create_mas(&self, body: Value) -> Value {
+        let r = self.post("/mas", body);
+        assert_eq!(r.status, 201, "{r:?}");
+        r.json()
+    }
+
+    pub fn create_app(&self, body: Value) -> Value {
+        let r = self.post("/apps", body);
+        assert_eq!(r.status, 201, "{r:?}");
+        r.json()
+    }
+
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    /// Sends SIGTERM and waits for the exit.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let pid = child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "casa did not exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Casa {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// An MCP server app body with the given tools.
+pub fn mcp_server(mas_id: &str, name: &str, tools: &[&str]) -> Value {
+    let tools: Vec<Value> = tools
+        .iter()
+        .map(|t| serde_json::json!({"name": t, "description": format!("The {t} tool"), "input_schema": {"type": "object"}}))
+        .collect();
+    serde_json::json!({"mas_id": mas_id, "name": name, "type": "mcp_server", "base_url": "http://127.0.0.1:9/mcp", "tools": tools})
+}
+
+pub fn agent(mas_id: &str, name: &str, allowed: &[&str]) -> Value {
+    serde_json::json!({"mas_id": mas_id, "name": name, "type": "agent", "allowed_tools": allowed})
+}
+
+/// The paths and methods of the OpenAPI document.
+pub fn operations(spec: &Value) -> Vec<(String, String, Value)> {
+    let mut out = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            out.push((method.to_uppercase(), path.clone(), op.clone()));
+        }
+    }
+    out
+}
