@@ -10,7 +10,7 @@ use uuid::Uuid;
 pub const DEFAULT_TOKEN_TTL_SECONDS: u32 = 300;
 pub const DEFAULT_EXCHANGED_TOKEN_TTL_SECONDS: u32 = 60;
 pub const DEFAULT_MAX_DELEGATION_DEPTH: u32 = 4;
-pub const DEFAULT_SEMANTIC_THRESHOLD: f32 = 0.3;
+pub const DEFAULT_SEMANTIC_THRESHOLD: f64 = 0.3;
 
 /// The checks an exchange can run. The names are part of the API contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -51,7 +51,7 @@ pub struct Capabilities {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SemanticSettings {
     /// Minimum cosine similarity between intent and tool.
-    pub threshold: f32,
+    pub threshold: f64,
     /// When set, the tool must also rank within the top k of the MAS's tools.
     pub top_k: Option<u32>,
 }
@@ -86,7 +86,7 @@ pub struct MasRecord {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SemanticInput {
-    pub threshold: Option<f32>,
+    pub threshold: Option<f64>,
     pub top_k: Option<u32>,
 }
 

@@ -321,7 +321,7 @@ mod tests {
             (
                 NewMas {
                     name: "m".into(),
-                    semantic: Some(SemanticInput { threshold: Some(f32::NAN), top_k: None }),
+                    semantic: Some(SemanticInput { threshold: Some(f64::NAN), top_k: None }),
                     ..Default::default()
                 },
                 "semantic.threshold",

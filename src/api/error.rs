@@ -95,9 +95,11 @@ impl From<CoreError> for ApiError {
 /// A stable code for an error poem or poem-openapi produced on its own.
 fn classify(err: &poem::Error) -> (&'static str, Option<String>) {
     if let Some(e) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
+        return ("invalid_request", Some(e.name.to_string()));
+    }
+    if err.is::<poem_openapi::error::ParsePathError>() {
         // poem-openapi names path parameters `param0`, `param1`, ... internally.
-        let synthetic = e.name.strip_prefix("param").is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()));
-        return ("invalid_request", Some(if synthetic { "path".to_string() } else { e.name.to_string() }));
+        return ("invalid_request", Some("path".to_string()));
     }
     match err.status() {
         StatusCode::BAD_REQUEST => ("invalid_request", None),

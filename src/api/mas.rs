@@ -61,7 +61,7 @@ impl From<CheckName> for Check {
 #[serde(deny_unknown_fields)]
 pub struct SemanticParams {
     /// Minimum cosine similarity, -1.0 to 1.0 (default 0.3).
-    pub threshold: Option<f32>,
+    pub threshold: Option<f64>,
     /// The tool must also rank within the top k of the MAS's tools (1 to 1000; default: no rank limit).
     pub top_k: Option<u32>,
 }
@@ -111,7 +111,7 @@ fn checks(list: Option<Vec<Check>>) -> Option<Vec<CheckName>> {
 
 #[derive(Debug, Clone, Object)]
 pub struct Semantic {
-    pub threshold: f32,
+    pub threshold: f64,
     pub top_k: Option<u32>,
 }
 
