@@ -48,7 +48,13 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .and_then(|a| a.as_socket_addr().copied())
         .unwrap_or(settings.listen);
     let public_url = settings.public_url_for(bound);
-    let state = AppState { node: node.clone(), admin, public_url: public_url.clone(), metrics, max_body_bytes: settings.max_body_bytes };
+    let state = AppState {
+        node: node.clone(),
+        admin,
+        public_url: public_url.clone(),
+        metrics,
+        max_body_bytes: settings.max_body_bytes,
+    };
     tracing::info!(listen = %bound, public_url = %public_url, data_dir = %settings.data_dir.display(), "casa is serving");
 
     poem::Server::new_with_acceptor(acceptor)

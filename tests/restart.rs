@@ -11,14 +11,21 @@ use serde_json::json;
 fn everything_acknowledged_survives_kill_9() {
     let tmp = tempfile::tempdir().unwrap();
     // A fixed public URL keeps issuers stable across restarts on new ports.
-    let opts = || Options { admin_env: None, extra_args: vec!["--public-url".into(), "https://casa.test".into()], ..Options::default() };
+    let opts = || Options {
+        admin_env: None,
+        extra_args: vec!["--public-url".into(), "https://casa.test".into()],
+        ..Options::default()
+    };
     let mut casa = Casa::start_in(tmp.path(), opts());
     let generated_admin = casa.admin.clone();
     assert!(generated_admin.starts_with("casa_at_"));
 
     let mas = casa.create_mas(json!({"name": "durable", "token_ttl_seconds": 900}));
     let mas_id = mas["id"].as_str().unwrap().to_string();
-    let rotated_kid = casa.post(&format!("/mas/{mas_id}/keys/rotate"), json!({})).json()["active_kid"].clone();
+    let rotated_kid = casa
+        .post(&format!("/mas/{mas_id}/keys/rotate"), json!({}))
+        .json()["active_kid"]
+        .clone();
     let agent_app = casa.create_app(agent(&mas_id, "planner", &["fs:read"]));
     let server = casa.create_app(mcp_server(&mas_id, "files", &["fs:read", "fs:write"]));
     let jwks_path = format!("/realms/{mas_id}/.well-known/jwks.json");
@@ -37,31 +44,60 @@ fn everything_acknowledged_survives_kill_9() {
             for app in [&agent_app, &server] {
                 let id = app["id"].as_str().unwrap().parse().unwrap();
                 let stored = store.get_app(id).await.unwrap().expect("app survived");
-                assert!(secret::verify(app["client_secret"].as_str().unwrap(), &stored.secret_digest));
+                assert!(secret::verify(
+                    app["client_secret"].as_str().unwrap(),
+                    &stored.secret_digest
+                ));
                 assert!(!secret::verify("casa_cs_wrong", &stored.secret_digest));
             }
         });
     }
 
     let casa = Casa::start_in(tmp.path(), opts());
-    assert_eq!(casa.admin, generated_admin, "the admin token file is unchanged");
-    assert_eq!(casa.get("/mas").status, 200, "the generated admin token still authenticates");
-    assert_eq!(casa.logs().matches(&generated_admin).count(), 1, "the admin token is printed once, on first start only");
+    assert_eq!(
+        casa.admin, generated_admin,
+        "the admin token file is unchanged"
+    );
+    assert_eq!(
+        casa.get("/mas").status,
+        200,
+        "the generated admin token still authenticates"
+    );
+    assert_eq!(
+        casa.logs().matches(&generated_admin).count(),
+        1,
+        "the admin token is printed once, on first start only"
+    );
     assert_eq!(casa.get(&format!("/mas/{mas_id}")).json(), mas_before);
     assert_eq!(mas_before["realm"]["active_kid"], rotated_kid);
-    assert_eq!(casa.send(casa.request("GET", &jwks_path)).json(), jwks_before, "keys unchanged");
-    assert_eq!(casa.get(&format!("/mas/{mas_id}/tools")).json(), tools_before);
-    let read = casa.get(&format!("/apps/{}", agent_app["id"].as_str().unwrap())).json();
+    assert_eq!(
+        casa.send(casa.request("GET", &jwks_path)).json(),
+        jwks_before,
+        "keys unchanged"
+    );
+    assert_eq!(
+        casa.get(&format!("/mas/{mas_id}/tools")).json(),
+        tools_before
+    );
+    let read = casa
+        .get(&format!("/apps/{}", agent_app["id"].as_str().unwrap()))
+        .json();
     assert_eq!(read["allowed_tools"], json!(["fs:read"]));
     // Names are still taken: the restarted node knows the apps.
-    assert_eq!(casa.post("/apps", agent(&mas_id, "planner", &[])).status, 409);
+    assert_eq!(
+        casa.post("/apps", agent(&mas_id, "planner", &[])).status,
+        409
+    );
 }
 
 #[test]
 fn a_stream_of_writes_killed_mid_way_leaves_a_consistent_store() {
     let tmp = tempfile::tempdir().unwrap();
     let mut casa = Casa::start_in(tmp.path(), Options::default());
-    let mas_id = casa.create_mas(json!({"name": "busy"}))["id"].as_str().unwrap().to_string();
+    let mas_id = casa.create_mas(json!({"name": "busy"}))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let port = casa.port;
     // Writers keep creating apps while the process is killed under them.
     let writer = std::thread::spawn(move || {
@@ -74,7 +110,12 @@ fn a_stream_of_writes_killed_mid_way_leaves_a_consistent_store() {
                 .json(&agent(&mas_id, &format!("agent-{i}"), &["fs:read"]))
                 .send();
             match r {
-                Ok(r) if r.status() == 201 => acknowledged.push(r.json::<serde_json::Value>().unwrap()["id"].as_str().unwrap().to_string()),
+                Ok(r) if r.status() == 201 => acknowledged.push(
+                    r.json::<serde_json::Value>().unwrap()["id"]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
+                ),
                 _ => break,
             }
         }
@@ -83,10 +124,18 @@ fn a_stream_of_writes_killed_mid_way_leaves_a_consistent_store() {
     std::thread::sleep(std::time::Duration::from_millis(700));
     casa.kill9();
     let acknowledged = writer.join().unwrap();
-    assert!(acknowledged.len() > 5, "too few writes before the kill: {}", acknowledged.len());
+    assert!(
+        acknowledged.len() > 5,
+        "too few writes before the kill: {}",
+        acknowledged.len()
+    );
 
     let casa = Casa::start_in(tmp.path(), Options::default());
     for id in &acknowledged {
-        assert_eq!(casa.get(&format!("/apps/{id}")).status, 200, "acknowledged app {id} was lost");
+        assert_eq!(
+            casa.get(&format!("/apps/{id}")).status,
+            200,
+            "acknowledged app {id} was lost"
+        );
     }
 }

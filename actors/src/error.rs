@@ -21,11 +21,17 @@ pub enum CoreError {
 
 impl CoreError {
     pub fn not_found(what: &str, id: impl ToString) -> Self {
-        Self::NotFound { what: what.to_string(), id: id.to_string() }
+        Self::NotFound {
+            what: what.to_string(),
+            id: id.to_string(),
+        }
     }
 
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        Self::Invalid { field: field.to_string(), message: message.into() }
+        Self::Invalid {
+            field: field.to_string(),
+            message: message.into(),
+        }
     }
 }
 

@@ -75,7 +75,9 @@ pub struct MasSnapshot {
 impl MasSnapshot {
     /// `Ok(None)` when the MAS does not exist.
     pub async fn load(store: &dyn Store, id: Uuid) -> Result<Option<Self>, StoreError> {
-        let Some(mas) = store.get_mas(id).await? else { return Ok(None) };
+        let Some(mas) = store.get_mas(id).await? else {
+            return Ok(None);
+        };
         let keyring = Keyring::new(store.realm_keys(id).await?)
             .ok_or_else(|| StoreError::Corrupt(format!("MAS {id} has no realm key")))?;
         let apps = store.apps_of_mas(id).await?;
@@ -104,8 +106,16 @@ impl Actor for MasActor {
     type State = MasState;
     type Arguments = MasArgs;
 
-    async fn pre_start(&self, _me: ActorRef<MasMsg>, args: MasArgs) -> Result<MasState, ActorProcessingErr> {
-        let MasArgs { snapshot, store, capabilities } = args;
+    async fn pre_start(
+        &self,
+        _me: ActorRef<MasMsg>,
+        args: MasArgs,
+    ) -> Result<MasState, ActorProcessingErr> {
+        let MasArgs {
+            snapshot,
+            store,
+            capabilities,
+        } = args;
         tracing::debug!(mas_id = %snapshot.mas.id, apps = snapshot.apps.len(), "MAS actor started");
         Ok(MasState {
             mas: snapshot.mas,
@@ -116,7 +126,12 @@ impl Actor for MasActor {
         })
     }
 
-    async fn handle(&self, me: ActorRef<MasMsg>, msg: MasMsg, state: &mut MasState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        me: ActorRef<MasMsg>,
+        msg: MasMsg,
+        state: &mut MasState,
+    ) -> Result<(), ActorProcessingErr> {
         // A caller that gave up (timeout) has dropped its port; that is not our failure.
         match msg {
             MasMsg::Get(reply) => {
@@ -126,7 +141,11 @@ impl Actor for MasActor {
                 let _ = reply.send(state.update(patch).await.into());
             }
             MasMsg::Delete(reply) => {
-                let result = state.store.delete_mas(state.mas.id).await.map_err(CoreError::from);
+                let result = state
+                    .store
+                    .delete_mas(state.mas.id)
+                    .await
+                    .map_err(CoreError::from);
                 let deleted = result.is_ok();
                 let _ = reply.send(result.map(|_| ()).into());
                 if deleted {
@@ -161,7 +180,10 @@ impl Actor for MasActor {
 
 impl MasState {
     fn view(&self) -> MasView {
-        MasView { mas: self.mas.clone(), active_kid: self.keyring.active().kid.clone() }
+        MasView {
+            mas: self.mas.clone(),
+            active_kid: self.keyring.active().kid.clone(),
+        }
     }
 
     /// The longest a token of this realm can live: retired keys stay published that long.
@@ -171,12 +193,17 @@ impl MasState {
     }
 
     fn jwks(&self) -> serde_json::Value {
-        self.keyring.jwks(OffsetDateTime::now_utc(), self.max_token_lifetime())
+        self.keyring
+            .jwks(OffsetDateTime::now_utc(), self.max_token_lifetime())
     }
 
     async fn update(&mut self, patch: MasPatch) -> CoreResult<MasView> {
         let settings = validate::patch_mas(&self.mas.settings, patch, self.capabilities)?;
-        let next = MasRecord { settings, updated_at: OffsetDateTime::now_utc(), ..self.mas.clone() };
+        let next = MasRecord {
+            settings,
+            updated_at: OffsetDateTime::now_utc(),
+            ..self.mas.clone()
+        };
         self.store.update_mas(&next).await?;
         self.mas = next;
         Ok(self.view())
@@ -185,8 +212,16 @@ impl MasState {
     async fn rotate_key(&mut self) -> CoreResult<String> {
         let now = OffsetDateTime::now_utc();
         let (retired, fresh) = self.keyring.rotate(now);
-        self.store.put_keys(self.mas.id, &[retired.clone(), fresh.clone()]).await?;
-        let mut keys: Vec<_> = self.keyring.keys().iter().filter(|k| k.kid != retired.kid).cloned().collect();
+        self.store
+            .put_keys(self.mas.id, &[retired.clone(), fresh.clone()])
+            .await?;
+        let mut keys: Vec<_> = self
+            .keyring
+            .keys()
+            .iter()
+            .filter(|k| k.kid != retired.kid)
+            .cloned()
+            .collect();
         keys.push(retired);
         keys.push(fresh);
         self.keyring = Keyring::new(keys).expect("a rotated keyring has keys");
@@ -195,16 +230,25 @@ impl MasState {
     }
 
     fn app(&self, id: Uuid) -> CoreResult<&AppRecord> {
-        self.apps.get(&id).ok_or_else(|| CoreError::not_found("app", id))
+        self.apps
+            .get(&id)
+            .ok_or_else(|| CoreError::not_found("app", id))
     }
 
     /// App names and tool names are unique within the MAS.
     fn check_unique(&self, candidate: &AppRecord) -> CoreResult<()> {
         for other in self.apps.values().filter(|a| a.id != candidate.id) {
             if other.name == candidate.name {
-                return Err(CoreError::Conflict(format!("an app named {:?} already exists in this MAS", candidate.name)));
+                return Err(CoreError::Conflict(format!(
+                    "an app named {:?} already exists in this MAS",
+                    candidate.name
+                )));
             }
-            if let Some(tool) = candidate.tools.iter().find(|t| other.tools.iter().any(|o| o.name == t.name)) {
+            if let Some(tool) = candidate
+                .tools
+                .iter()
+                .find(|t| other.tools.iter().any(|o| o.name == t.name))
+            {
                 return Err(CoreError::Conflict(format!(
                     "tool {:?} is already served by app {:?} in this MAS",
                     tool.name, other.name
@@ -266,7 +310,10 @@ impl MasState {
         };
         self.store.put_app(&next).await?;
         self.apps.insert(id, next.clone());
-        Ok(AppWithSecret { app: next, client_secret })
+        Ok(AppWithSecret {
+            app: next,
+            client_secret,
+        })
     }
 
     fn tools(&self) -> Vec<ToolEntry> {
@@ -274,7 +321,11 @@ impl MasState {
             .apps
             .values()
             .flat_map(|app| {
-                app.tools.iter().map(|t| ToolEntry { tool: t.clone(), app_id: app.id, app_name: app.name.clone() })
+                app.tools.iter().map(|t| ToolEntry {
+                    tool: t.clone(),
+                    app_id: app.id,
+                    app_name: app.name.clone(),
+                })
             })
             .collect();
         tools.sort_by(|a, b| a.tool.name.cmp(&b.tool.name));

@@ -58,7 +58,10 @@ pub struct SemanticSettings {
 
 impl Default for SemanticSettings {
     fn default() -> Self {
-        Self { threshold: DEFAULT_SEMANTIC_THRESHOLD, top_k: None }
+        Self {
+            threshold: DEFAULT_SEMANTIC_THRESHOLD,
+            top_k: None,
+        }
     }
 }
 
@@ -217,6 +220,11 @@ impl<T> Page<T> {
                 items.push(item);
             }
         }
-        Self { items, total, page: req.page, page_size: req.page_size }
+        Self {
+            items,
+            total,
+            page: req.page,
+            page_size: req.page_size,
+        }
     }
 }

@@ -34,7 +34,11 @@ pub struct NodeConfig {
 
 impl Default for NodeConfig {
     fn default() -> Self {
-        Self { capabilities: Capabilities::default(), idle_timeout: Duration::from_secs(600), call_timeout: Duration::from_secs(5) }
+        Self {
+            capabilities: Capabilities::default(),
+            idle_timeout: Duration::from_secs(600),
+            call_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -53,13 +57,17 @@ struct SupervisorArgs {
 }
 
 impl NodeSupervisor {
-    async fn start_registry(me: &ActorRef<SupervisorMsg>, args: &SupervisorArgs) -> std::result::Result<(), ActorProcessingErr> {
+    async fn start_registry(
+        me: &ActorRef<SupervisorMsg>,
+        args: &SupervisorArgs,
+    ) -> std::result::Result<(), ActorProcessingErr> {
         let registry_args = RegistryArgs {
             store: args.store.clone(),
             capabilities: args.config.capabilities,
             idle_timeout: args.config.idle_timeout,
         };
-        let (registry, _) = Actor::spawn_linked(None, MasRegistry, registry_args, me.get_cell()).await?;
+        let (registry, _) =
+            Actor::spawn_linked(None, MasRegistry, registry_args, me.get_cell()).await?;
         *args.slot.write().expect("registry slot poisoned") = Some(registry);
         Ok(())
     }
@@ -70,7 +78,11 @@ impl Actor for NodeSupervisor {
     type State = SupervisorArgs;
     type Arguments = SupervisorArgs;
 
-    async fn pre_start(&self, me: ActorRef<SupervisorMsg>, args: SupervisorArgs) -> std::result::Result<SupervisorArgs, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        me: ActorRef<SupervisorMsg>,
+        args: SupervisorArgs,
+    ) -> std::result::Result<SupervisorArgs, ActorProcessingErr> {
         Self::start_registry(&me, &args).await?;
         Ok(args)
     }
@@ -104,7 +116,11 @@ pub struct Node {
 impl Node {
     pub async fn start(store: Arc<dyn Store>, config: NodeConfig) -> Result<Node> {
         let slot: RegistrySlot = Arc::new(RwLock::new(None));
-        let args = SupervisorArgs { store: store.clone(), config: config.clone(), slot: slot.clone() };
+        let args = SupervisorArgs {
+            store: store.clone(),
+            config: config.clone(),
+            slot: slot.clone(),
+        };
         let (supervisor, task) = Actor::spawn(None, NodeSupervisor, args)
             .await
             .map_err(|e| CoreError::Internal(format!("starting the supervision tree: {e}")))?;
@@ -133,26 +149,42 @@ impl Node {
         &self,
         build: impl FnOnce(ractor::RpcReplyPort<Result<T>>) -> RegistryMsg,
     ) -> Result<T> {
-        match self.registry()?.call(build, Some(self.config.call_timeout)).await {
+        match self
+            .registry()?
+            .call(build, Some(self.config.call_timeout))
+            .await
+        {
             Ok(ractor::rpc::CallResult::Success(result)) => result,
-            Ok(_) => Err(CoreError::Unavailable("the MAS registry did not answer".into())),
-            Err(e) => Err(CoreError::Unavailable(format!("the MAS registry is not running: {e}"))),
+            Ok(_) => Err(CoreError::Unavailable(
+                "the MAS registry did not answer".into(),
+            )),
+            Err(e) => Err(CoreError::Unavailable(format!(
+                "the MAS registry is not running: {e}"
+            ))),
         }
     }
 
     /// Sends a call to the MAS's actor. If the actor stopped between lookup
     /// and delivery (idle eviction, deletion), the message was never
     /// delivered, so one retry on a fresh lookup is safe.
-    async fn call_mas<T: Send + 'static>(&self, mas_id: Uuid, build: impl Fn(ractor::RpcReplyPort<Reply<T>>) -> MasMsg) -> Result<T> {
+    async fn call_mas<T: Send + 'static>(
+        &self,
+        mas_id: Uuid,
+        build: impl Fn(ractor::RpcReplyPort<Reply<T>>) -> MasMsg,
+    ) -> Result<T> {
         for _ in 0..2 {
-            let actor = self.registry_call(|port| RegistryMsg::Lookup(mas_id, port)).await?;
+            let actor = self
+                .registry_call(|port| RegistryMsg::Lookup(mas_id, port))
+                .await?;
             match ask(&actor, &build, self.config.call_timeout).await {
                 Ok(value) => return Ok(value),
                 Err(CallFailure::Failed(err)) => return Err(err),
                 Err(CallFailure::NotRunning) => continue,
             }
         }
-        Err(CoreError::Unavailable(format!("the actor of MAS {mas_id} keeps stopping")))
+        Err(CoreError::Unavailable(format!(
+            "the actor of MAS {mas_id} keeps stopping"
+        )))
     }
 
     /// Is the supervision tree up and the store answering?
@@ -172,7 +204,8 @@ impl Node {
     }
 
     pub async fn create_mas(&self, input: NewMas) -> Result<MasView> {
-        self.registry_call(|port| RegistryMsg::Create(input, port)).await
+        self.registry_call(|port| RegistryMsg::Create(input, port))
+            .await
     }
 
     pub async fn get_mas(&self, id: Uuid) -> Result<MasView> {
@@ -180,19 +213,31 @@ impl Node {
     }
 
     /// Straight from the store: listing must not start an actor per MAS.
-    pub async fn list_mas(&self, name_contains: Option<&str>, page: PageRequest) -> Result<Page<MasView>> {
+    pub async fn list_mas(
+        &self,
+        name_contains: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Page<MasView>> {
         let records = self.store.list_mas(name_contains, page).await?;
         let mut items = Vec::with_capacity(records.items.len());
         for mas in records.items {
             let keys = self.store.realm_keys(mas.id).await?;
-            let active_kid = crate::realm::Keyring::new(keys).map(|k| k.active().kid.clone()).unwrap_or_default();
+            let active_kid = crate::realm::Keyring::new(keys)
+                .map(|k| k.active().kid.clone())
+                .unwrap_or_default();
             items.push(MasView { mas, active_kid });
         }
-        Ok(Page { items, total: records.total, page: records.page, page_size: records.page_size })
+        Ok(Page {
+            items,
+            total: records.total,
+            page: records.page,
+            page_size: records.page_size,
+        })
     }
 
     pub async fn update_mas(&self, id: Uuid, patch: MasPatch) -> Result<MasView> {
-        self.call_mas(id, |port| MasMsg::Update(patch.clone(), port)).await
+        self.call_mas(id, |port| MasMsg::Update(patch.clone(), port))
+            .await
     }
 
     pub async fn delete_mas(&self, id: Uuid) -> Result<()> {
@@ -212,14 +257,22 @@ impl Node {
     }
 
     pub async fn create_app(&self, input: NewApp) -> Result<AppWithSecret> {
-        self.call_mas(input.mas_id, |port| MasMsg::CreateApp(input.clone(), port)).await
+        self.call_mas(input.mas_id, |port| MasMsg::CreateApp(input.clone(), port))
+            .await
     }
 
     pub async fn get_app(&self, id: Uuid) -> Result<AppRecord> {
-        self.store.get_app(id).await?.ok_or_else(|| CoreError::not_found("app", id))
+        self.store
+            .get_app(id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("app", id))
     }
 
-    pub async fn list_apps(&self, mas_id: Option<Uuid>, page: PageRequest) -> Result<Page<AppRecord>> {
+    pub async fn list_apps(
+        &self,
+        mas_id: Option<Uuid>,
+        page: PageRequest,
+    ) -> Result<Page<AppRecord>> {
         if let Some(id) = mas_id {
             if self.store.get_mas(id).await?.is_none() {
                 return Err(CoreError::not_found("MAS", id));
@@ -230,17 +283,28 @@ impl Node {
 
     pub async fn update_app(&self, id: Uuid, patch: AppPatch) -> Result<AppRecord> {
         let mas_id = self.get_app(id).await?.mas_id;
-        self.call_mas(mas_id, |port| MasMsg::UpdateApp(AppUpdate { app_id: id, patch: patch.clone() }, port)).await
+        self.call_mas(mas_id, |port| {
+            MasMsg::UpdateApp(
+                AppUpdate {
+                    app_id: id,
+                    patch: patch.clone(),
+                },
+                port,
+            )
+        })
+        .await
     }
 
     pub async fn delete_app(&self, id: Uuid) -> Result<()> {
         let mas_id = self.get_app(id).await?.mas_id;
-        self.call_mas(mas_id, |port| MasMsg::DeleteApp(AppId(id), port)).await
+        self.call_mas(mas_id, |port| MasMsg::DeleteApp(AppId(id), port))
+            .await
     }
 
     pub async fn rotate_secret(&self, id: Uuid) -> Result<AppWithSecret> {
         let mas_id = self.get_app(id).await?.mas_id;
-        self.call_mas(mas_id, |port| MasMsg::RotateSecret(AppId(id), port)).await
+        self.call_mas(mas_id, |port| MasMsg::RotateSecret(AppId(id), port))
+            .await
     }
 
     /// Stops the supervision tree and waits for it.

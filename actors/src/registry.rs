@@ -58,13 +58,27 @@ impl Actor for MasRegistry {
     type State = RegistryState;
     type Arguments = RegistryArgs;
 
-    async fn pre_start(&self, me: ActorRef<RegistryMsg>, args: RegistryArgs) -> Result<RegistryState, ActorProcessingErr> {
-        let tick = (args.idle_timeout / 4).clamp(Duration::from_millis(50), Duration::from_secs(30));
+    async fn pre_start(
+        &self,
+        me: ActorRef<RegistryMsg>,
+        args: RegistryArgs,
+    ) -> Result<RegistryState, ActorProcessingErr> {
+        let tick =
+            (args.idle_timeout / 4).clamp(Duration::from_millis(50), Duration::from_secs(30));
         me.send_interval(tick, || RegistryMsg::EvictIdle);
-        Ok(RegistryState { args, running: HashMap::new(), by_actor: HashMap::new() })
+        Ok(RegistryState {
+            args,
+            running: HashMap::new(),
+            by_actor: HashMap::new(),
+        })
     }
 
-    async fn handle(&self, me: ActorRef<RegistryMsg>, msg: RegistryMsg, state: &mut RegistryState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        me: ActorRef<RegistryMsg>,
+        msg: RegistryMsg,
+        state: &mut RegistryState,
+    ) -> Result<(), ActorProcessingErr> {
         match msg {
             RegistryMsg::Lookup(id, reply) => {
                 let _ = reply.send(state.lookup(&me, id).await);
@@ -93,7 +107,9 @@ impl Actor for MasRegistry {
                 }
             }
             SupervisionEvent::ActorFailed(cell, err) => {
-                let Some(id) = state.by_actor.get(&cell.get_id()).copied() else { return Ok(()) };
+                let Some(id) = state.by_actor.get(&cell.get_id()).copied() else {
+                    return Ok(());
+                };
                 tracing::error!(mas_id = %id, error = %err, "MAS actor failed; restarting from the store");
                 metrics::counter!("casa_mas_actor_restarts_total").increment(1);
                 state.restart(&me, id).await;
@@ -105,14 +121,29 @@ impl Actor for MasRegistry {
 }
 
 impl RegistryState {
-    async fn spawn(&mut self, me: &ActorRef<RegistryMsg>, snapshot: MasSnapshot) -> Result<ActorRef<MasMsg>, CoreError> {
+    async fn spawn(
+        &mut self,
+        me: &ActorRef<RegistryMsg>,
+        snapshot: MasSnapshot,
+    ) -> Result<ActorRef<MasMsg>, CoreError> {
         let id = snapshot.mas.id;
-        let args = MasArgs { snapshot, store: self.args.store.clone(), capabilities: self.args.capabilities };
+        let args = MasArgs {
+            snapshot,
+            store: self.args.store.clone(),
+            capabilities: self.args.capabilities,
+        };
         let (actor, _) = Actor::spawn_linked(None, MasActor, args, me.get_cell())
             .await
             .map_err(|e| CoreError::Internal(format!("starting the MAS actor: {e}")))?;
         self.by_actor.insert(actor.get_id(), id);
-        self.running.insert(id, Running { actor: actor.clone(), last_used: Instant::now(), restarts: VecDeque::new() });
+        self.running.insert(
+            id,
+            Running {
+                actor: actor.clone(),
+                last_used: Instant::now(),
+                restarts: VecDeque::new(),
+            },
+        );
         metrics::gauge!("casa_mas_actors").set(self.running.len() as f64);
         Ok(actor)
     }
@@ -120,37 +151,69 @@ impl RegistryState {
     fn forget(&mut self, actor: ActorId) -> Option<Uuid> {
         let id = self.by_actor.remove(&actor)?;
         // Only drop the entry if it still belongs to this actor (not to a restarted one).
-        if self.running.get(&id).is_some_and(|r| r.actor.get_id() == actor) {
+        if self
+            .running
+            .get(&id)
+            .is_some_and(|r| r.actor.get_id() == actor)
+        {
             self.running.remove(&id);
         }
         metrics::gauge!("casa_mas_actors").set(self.running.len() as f64);
         Some(id)
     }
 
-    async fn lookup(&mut self, me: &ActorRef<RegistryMsg>, id: Uuid) -> Result<ActorRef<MasMsg>, CoreError> {
+    async fn lookup(
+        &mut self,
+        me: &ActorRef<RegistryMsg>,
+        id: Uuid,
+    ) -> Result<ActorRef<MasMsg>, CoreError> {
         if let Some(running) = self.running.get_mut(&id) {
             running.last_used = Instant::now();
             return Ok(running.actor.clone());
         }
-        let snapshot = MasSnapshot::load(&*self.args.store, id).await?.ok_or_else(|| CoreError::not_found("MAS", id))?;
+        let snapshot = MasSnapshot::load(&*self.args.store, id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("MAS", id))?;
         self.spawn(me, snapshot).await
     }
 
-    async fn create(&mut self, me: &ActorRef<RegistryMsg>, input: NewMas) -> Result<MasView, CoreError> {
+    async fn create(
+        &mut self,
+        me: &ActorRef<RegistryMsg>,
+        input: NewMas,
+    ) -> Result<MasView, CoreError> {
         let settings = validate::new_mas(input, self.args.capabilities)?;
         let now = OffsetDateTime::now_utc();
-        let mas = MasRecord { id: Uuid::now_v7(), settings, created_at: now, updated_at: now };
+        let mas = MasRecord {
+            id: Uuid::now_v7(),
+            settings,
+            created_at: now,
+            updated_at: now,
+        };
         let key = RealmKey::generate(now);
         self.args.store.create_mas(&mas, &key).await?;
-        let view = MasView { mas: mas.clone(), active_kid: key.kid.clone() };
+        let view = MasView {
+            mas: mas.clone(),
+            active_kid: key.kid.clone(),
+        };
         let keyring = Keyring::new(vec![key]).expect("one key");
-        self.spawn(me, MasSnapshot { mas, keyring, apps: Vec::new() }).await?;
+        self.spawn(
+            me,
+            MasSnapshot {
+                mas,
+                keyring,
+                apps: Vec::new(),
+            },
+        )
+        .await?;
         tracing::info!(mas_id = %view.mas.id, "MAS created");
         Ok(view)
     }
 
     async fn restart(&mut self, me: &ActorRef<RegistryMsg>, id: Uuid) {
-        let Some(old) = self.running.remove(&id) else { return };
+        let Some(old) = self.running.remove(&id) else {
+            return;
+        };
         self.by_actor.remove(&old.actor.get_id());
         let now = Instant::now();
         let mut restarts = old.restarts;
@@ -178,7 +241,11 @@ impl RegistryState {
 
     fn evict_idle(&mut self) {
         let timeout = self.args.idle_timeout;
-        for running in self.running.values().filter(|r| r.last_used.elapsed() >= timeout) {
+        for running in self
+            .running
+            .values()
+            .filter(|r| r.last_used.elapsed() >= timeout)
+        {
             // Removal happens when the actor reports its termination.
             running.actor.stop(Some("idle".into()));
         }

@@ -35,7 +35,8 @@ impl<T: Serialize + DeserializeOwned> ractor::BytesConvertable for Reply<T> {
         serde_json::to_vec(&self).expect("replies always encode")
     }
     fn from_bytes(bytes: Vec<u8>) -> Self {
-        serde_json::from_slice(&bytes).unwrap_or_else(|e| Reply(Err(CoreError::Internal(format!("malformed reply: {e}")))))
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| Reply(Err(CoreError::Internal(format!("malformed reply: {e}")))))
     }
 }
 
@@ -70,7 +71,9 @@ pub async fn ask<M: Message, T: Send + 'static>(
         Ok(CallResult::SenderError) => Err(CallFailure::Failed(CoreError::Internal(
             "the actor failed while handling the request".into(),
         ))),
-        Err(MessagingErr::SendErr(_)) | Err(MessagingErr::ChannelClosed) => Err(CallFailure::NotRunning),
+        Err(MessagingErr::SendErr(_)) | Err(MessagingErr::ChannelClosed) => {
+            Err(CallFailure::NotRunning)
+        }
         Err(other) => Err(CallFailure::Failed(CoreError::Internal(other.to_string()))),
     }
 }

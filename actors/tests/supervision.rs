@@ -22,26 +22,62 @@ struct FaultyStore {
 
 #[async_trait]
 impl Store for FaultyStore {
-    async fn ping(&self) -> Result<(), StoreError> { self.inner.ping().await }
-    async fn create_mas(&self, m: &MasRecord, k: &RealmKey) -> Result<(), StoreError> { self.inner.create_mas(m, k).await }
-    async fn update_mas(&self, m: &MasRecord) -> Result<(), StoreError> { self.inner.update_mas(m).await }
-    async fn get_mas(&self, id: Uuid) -> Result<Option<MasRecord>, StoreError> { self.inner.get_mas(id).await }
-    async fn list_mas(&self, q: Option<&str>, p: PageRequest) -> Result<Page<MasRecord>, StoreError> { self.inner.list_mas(q, p).await }
-    async fn delete_mas(&self, id: Uuid) -> Result<bool, StoreError> { self.inner.delete_mas(id).await }
-    async fn put_keys(&self, id: Uuid, k: &[RealmKey]) -> Result<(), StoreError> { self.inner.put_keys(id, k).await }
-    async fn realm_keys(&self, id: Uuid) -> Result<Vec<RealmKey>, StoreError> { self.inner.realm_keys(id).await }
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.ping().await
+    }
+    async fn create_mas(&self, m: &MasRecord, k: &RealmKey) -> Result<(), StoreError> {
+        self.inner.create_mas(m, k).await
+    }
+    async fn update_mas(&self, m: &MasRecord) -> Result<(), StoreError> {
+        self.inner.update_mas(m).await
+    }
+    async fn get_mas(&self, id: Uuid) -> Result<Option<MasRecord>, StoreError> {
+        self.inner.get_mas(id).await
+    }
+    async fn list_mas(
+        &self,
+        q: Option<&str>,
+        p: PageRequest,
+    ) -> Result<Page<MasRecord>, StoreError> {
+        self.inner.list_mas(q, p).await
+    }
+    async fn delete_mas(&self, id: Uuid) -> Result<bool, StoreError> {
+        self.inner.delete_mas(id).await
+    }
+    async fn put_keys(&self, id: Uuid, k: &[RealmKey]) -> Result<(), StoreError> {
+        self.inner.put_keys(id, k).await
+    }
+    async fn realm_keys(&self, id: Uuid) -> Result<Vec<RealmKey>, StoreError> {
+        self.inner.realm_keys(id).await
+    }
     async fn put_app(&self, a: &AppRecord) -> Result<(), StoreError> {
         if self.panic_next_put_app.swap(false, Ordering::SeqCst) {
             panic!("injected store panic");
         }
         self.inner.put_app(a).await
     }
-    async fn get_app(&self, id: Uuid) -> Result<Option<AppRecord>, StoreError> { self.inner.get_app(id).await }
-    async fn list_apps(&self, m: Option<Uuid>, p: PageRequest) -> Result<Page<AppRecord>, StoreError> { self.inner.list_apps(m, p).await }
-    async fn apps_of_mas(&self, id: Uuid) -> Result<Vec<AppRecord>, StoreError> { self.inner.apps_of_mas(id).await }
-    async fn delete_app(&self, id: Uuid) -> Result<bool, StoreError> { self.inner.delete_app(id).await }
-    async fn get_meta(&self, k: &str) -> Result<Option<String>, StoreError> { self.inner.get_meta(k).await }
-    async fn put_meta(&self, k: &str, v: &str) -> Result<(), StoreError> { self.inner.put_meta(k, v).await }
+    async fn get_app(&self, id: Uuid) -> Result<Option<AppRecord>, StoreError> {
+        self.inner.get_app(id).await
+    }
+    async fn list_apps(
+        &self,
+        m: Option<Uuid>,
+        p: PageRequest,
+    ) -> Result<Page<AppRecord>, StoreError> {
+        self.inner.list_apps(m, p).await
+    }
+    async fn apps_of_mas(&self, id: Uuid) -> Result<Vec<AppRecord>, StoreError> {
+        self.inner.apps_of_mas(id).await
+    }
+    async fn delete_app(&self, id: Uuid) -> Result<bool, StoreError> {
+        self.inner.delete_app(id).await
+    }
+    async fn get_meta(&self, k: &str) -> Result<Option<String>, StoreError> {
+        self.inner.get_meta(k).await
+    }
+    async fn put_meta(&self, k: &str, v: &str) -> Result<(), StoreError> {
+        self.inner.put_meta(k, v).await
+    }
 }
 
 fn agent(mas_id: Uuid, name: &str) -> NewApp {
@@ -72,8 +108,16 @@ async fn a_panicking_mas_actor_is_restarted_from_stored_state() {
         inner: EmbeddedStore::open(dir.path()).unwrap(),
         panic_next_put_app: AtomicBool::new(false),
     });
-    let node = Node::start(store.clone(), NodeConfig::default()).await.unwrap();
-    let mas = node.create_mas(NewMas { name: "resilient".into(), ..Default::default() }).await.unwrap();
+    let node = Node::start(store.clone(), NodeConfig::default())
+        .await
+        .unwrap();
+    let mas = node
+        .create_mas(NewMas {
+            name: "resilient".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     let id = mas.mas.id;
     let first = node.create_app(agent(id, "planner")).await.unwrap();
 
@@ -83,13 +127,25 @@ async fn a_panicking_mas_actor_is_restarted_from_stored_state() {
 
     // The restarted actor has the stored state: the first app, not the doomed one,
     // and the same realm key.
-    eventually("the actor to come back", async || node.mas_actor_count().await == 1).await;
+    eventually("the actor to come back", async || {
+        node.mas_actor_count().await == 1
+    })
+    .await;
     let again = node.get_mas(id).await.unwrap();
     assert_eq!(again.active_kid, mas.active_kid);
     let second = node.create_app(agent(id, "executor")).await.unwrap();
     let dup = node.create_app(agent(id, "planner")).await.unwrap_err();
-    assert!(matches!(dup, CoreError::Conflict(_)), "the restarted actor forgot an app: {dup:?}");
-    let names: Vec<_> = store.apps_of_mas(id).await.unwrap().into_iter().map(|a| a.name).collect();
+    assert!(
+        matches!(dup, CoreError::Conflict(_)),
+        "the restarted actor forgot an app: {dup:?}"
+    );
+    let names: Vec<_> = store
+        .apps_of_mas(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
     assert_eq!(names, vec!["planner", "executor"]);
     assert_ne!(first.app.id, second.app.id);
     node.shutdown().await;
@@ -99,41 +155,93 @@ async fn a_panicking_mas_actor_is_restarted_from_stored_state() {
 async fn idle_mas_actors_stop_and_start_again_on_demand() {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
-    let config = NodeConfig { idle_timeout: Duration::from_millis(200), ..NodeConfig::default() };
+    let config = NodeConfig {
+        idle_timeout: Duration::from_millis(200),
+        ..NodeConfig::default()
+    };
     let node = Node::start(store, config).await.unwrap();
-    let a = node.create_mas(NewMas { name: "a".into(), ..Default::default() }).await.unwrap();
-    let b = node.create_mas(NewMas { name: "b".into(), ..Default::default() }).await.unwrap();
+    let a = node
+        .create_mas(NewMas {
+            name: "a".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let b = node
+        .create_mas(NewMas {
+            name: "b".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(node.mas_actor_count().await, 2);
-    eventually("idle actors to stop", async || node.mas_actor_count().await == 0).await;
+    eventually("idle actors to stop", async || {
+        node.mas_actor_count().await == 0
+    })
+    .await;
     assert_eq!(node.get_mas(a.mas.id).await.unwrap(), a);
     assert_eq!(node.mas_actor_count().await, 1);
     node.delete_mas(b.mas.id).await.unwrap();
-    assert!(matches!(node.get_mas(b.mas.id).await, Err(CoreError::NotFound { .. })));
+    assert!(matches!(
+        node.get_mas(b.mas.id).await,
+        Err(CoreError::NotFound { .. })
+    ));
     node.shutdown().await;
 }
 
 #[tokio::test]
 async fn tenants_are_isolated_and_names_unique_per_mas() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(Arc::new(EmbeddedStore::open(dir.path()).unwrap()), NodeConfig::default()).await.unwrap();
-    let one = node.create_mas(NewMas { name: "one".into(), ..Default::default() }).await.unwrap().mas.id;
-    let two = node.create_mas(NewMas { name: "two".into(), ..Default::default() }).await.unwrap().mas.id;
+    let node = Node::start(
+        Arc::new(EmbeddedStore::open(dir.path()).unwrap()),
+        NodeConfig::default(),
+    )
+    .await
+    .unwrap();
+    let one = node
+        .create_mas(NewMas {
+            name: "one".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .mas
+        .id;
+    let two = node
+        .create_mas(NewMas {
+            name: "two".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .mas
+        .id;
     let server = |mas_id| NewApp {
         mas_id,
         name: "fs".into(),
         app_type: AppType::McpServer,
         base_url: Some("http://127.0.0.1:9/".into()),
         allowed_tools: vec![],
-        tools: vec![ToolDef { name: "fs:read".into(), description: "Read a file".into(), input_schema: None }],
+        tools: vec![ToolDef {
+            name: "fs:read".into(),
+            description: "Read a file".into(),
+            input_schema: None,
+        }],
     };
     node.create_app(server(one)).await.unwrap();
     // The same app and tool names are fine in another MAS...
     node.create_app(server(two)).await.unwrap();
     // ...but not twice in one.
-    assert!(matches!(node.create_app(server(one)).await, Err(CoreError::Conflict(_))));
+    assert!(matches!(
+        node.create_app(server(one)).await,
+        Err(CoreError::Conflict(_))
+    ));
     let mut other = server(one);
     other.name = "fs2".into();
-    assert!(matches!(node.create_app(other).await, Err(CoreError::Conflict(_))));
+    assert!(matches!(
+        node.create_app(other).await,
+        Err(CoreError::Conflict(_))
+    ));
     assert_eq!(node.list_tools(one).await.unwrap().len(), 1);
     node.delete_mas(one).await.unwrap();
     assert_eq!(node.list_tools(two).await.unwrap().len(), 1);

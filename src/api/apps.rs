@@ -61,13 +61,21 @@ pub struct ToolSpec {
 
 impl From<ToolSpec> for model::ToolDef {
     fn from(t: ToolSpec) -> Self {
-        Self { name: t.name, description: t.description, input_schema: t.input_schema }
+        Self {
+            name: t.name,
+            description: t.description,
+            input_schema: t.input_schema,
+        }
     }
 }
 
 impl From<model::ToolDef> for ToolSpec {
     fn from(t: model::ToolDef) -> Self {
-        Self { name: t.name, description: t.description, input_schema: t.input_schema }
+        Self {
+            name: t.name,
+            description: t.description,
+            input_schema: t.input_schema,
+        }
     }
 }
 
@@ -165,7 +173,10 @@ pub struct AppCredentials {
 
 impl From<AppWithSecret> for AppCredentials {
     fn from(a: AppWithSecret) -> Self {
-        Self { app: a.app.into(), client_secret: a.client_secret }
+        Self {
+            app: a.app.into(),
+            client_secret: a.client_secret,
+        }
     }
 }
 
@@ -189,7 +200,12 @@ pub struct AppsApi;
 impl AppsApi {
     /// Register an app; the answer carries its client secret, shown this once.
     #[oai(path = "/apps", method = "post", operation_id = "createApp")]
-    async fn create(&self, _auth: AdminAuth, state: Data<&AppState>, body: JsonBody<CreateApp>) -> Result<CreatedApp, ApiError> {
+    async fn create(
+        &self,
+        _auth: AdminAuth,
+        state: Data<&AppState>,
+        body: JsonBody<CreateApp>,
+    ) -> Result<CreatedApp, ApiError> {
         let b = body.0;
         let input = model::NewApp {
             mas_id: b.mas_id,
@@ -197,7 +213,12 @@ impl AppsApi {
             app_type: b.app_type.into(),
             base_url: b.base_url,
             allowed_tools: b.allowed_tools.unwrap_or_default(),
-            tools: b.tools.unwrap_or_default().into_iter().map(Into::into).collect(),
+            tools: b
+                .tools
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
         };
         let created = state.node.create_app(input).await?;
         Ok(CreatedApp::Created(Json(created.into())))
@@ -226,12 +247,23 @@ impl AppsApi {
     }
 
     #[oai(path = "/apps/:id", method = "get", operation_id = "getApp")]
-    async fn get(&self, _auth: AdminAuth, state: Data<&AppState>, id: Path<Uuid>) -> Result<Json<App>, ApiError> {
+    async fn get(
+        &self,
+        _auth: AdminAuth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+    ) -> Result<Json<App>, ApiError> {
         Ok(Json(state.node.get_app(id.0).await?.into()))
     }
 
     #[oai(path = "/apps/:id", method = "patch", operation_id = "updateApp")]
-    async fn update(&self, _auth: AdminAuth, state: Data<&AppState>, id: Path<Uuid>, body: JsonBody<UpdateApp>) -> Result<Json<App>, ApiError> {
+    async fn update(
+        &self,
+        _auth: AdminAuth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        body: JsonBody<UpdateApp>,
+    ) -> Result<Json<App>, ApiError> {
         let b = body.0;
         let patch = model::AppPatch {
             name: b.name,
@@ -243,14 +275,28 @@ impl AppsApi {
     }
 
     #[oai(path = "/apps/:id", method = "delete", operation_id = "deleteApp")]
-    async fn delete(&self, _auth: AdminAuth, state: Data<&AppState>, id: Path<Uuid>) -> Result<Deleted, ApiError> {
+    async fn delete(
+        &self,
+        _auth: AdminAuth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+    ) -> Result<Deleted, ApiError> {
         state.node.delete_app(id.0).await?;
         Ok(Deleted::NoContent)
     }
 
     /// Replace the app's client secret; the old one stops working at once.
-    #[oai(path = "/apps/:id/secret/rotate", method = "post", operation_id = "rotateAppSecret")]
-    async fn rotate_secret(&self, _auth: AdminAuth, state: Data<&AppState>, id: Path<Uuid>) -> Result<Json<AppCredentials>, ApiError> {
+    #[oai(
+        path = "/apps/:id/secret/rotate",
+        method = "post",
+        operation_id = "rotateAppSecret"
+    )]
+    async fn rotate_secret(
+        &self,
+        _auth: AdminAuth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+    ) -> Result<Json<AppCredentials>, ApiError> {
         Ok(Json(state.node.rotate_secret(id.0).await?.into()))
     }
 }

@@ -76,15 +76,23 @@ pub fn app(state: AppState) -> impl Endpoint {
 }
 
 /// Refuses a declared body over the limit before reading any of it.
-async fn reject_oversized<E: Endpoint>(ep: E, req: Request, limit: usize) -> poem::Result<Response> {
-    let declared = req.header(poem::http::header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
+async fn reject_oversized<E: Endpoint>(
+    ep: E,
+    req: Request,
+    limit: usize,
+) -> poem::Result<Response> {
+    let declared = req
+        .header(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return Err(error::ApiError::PayloadTooLarge(poem_openapi::payload::Json(error::ErrorBody {
-            error: "payload_too_large".into(),
-            error_description: format!("the body is larger than {limit} bytes"),
-            field: None,
-        }))
-        .into());
+        return Err(
+            error::ApiError::PayloadTooLarge(poem_openapi::payload::Json(error::ErrorBody {
+                error: "payload_too_large".into(),
+                error_description: format!("the body is larger than {limit} bytes"),
+                field: None,
+            }))
+            .into(),
+        );
     }
     ep.call(req).await.map(IntoResponse::into_response)
 }
@@ -99,7 +107,11 @@ async fn observe<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response> {
         Ok(r) => (r.status(), r.data::<OperationId>().map(|o| o.0)),
         Err(e) => (e.status(), e.data::<OperationId>().map(|o| o.0)),
     };
-    let labels = [("route", op.unwrap_or(fallback).to_string()), ("method", method), ("status", status.as_u16().to_string())];
+    let labels = [
+        ("route", op.unwrap_or(fallback).to_string()),
+        ("method", method),
+        ("status", status.as_u16().to_string()),
+    ];
     metrics::counter!(HTTP_REQUESTS, &labels).increment(1);
     metrics::histogram!(HTTP_DURATION, &labels).record(start.elapsed().as_secs_f64());
     result
