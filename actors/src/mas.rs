@@ -65,6 +65,22 @@ pub enum MasMsg {
     ListTools(RpcReplyPort<Reply<Vec<ToolEntry>>>),
 }
 
+impl MasMsg {
+    /// Answers the message with `err` without handling it.
+    fn refuse(self, err: CoreError) {
+        match self {
+            MasMsg::Get(r) | MasMsg::Update(_, r) => drop(r.send(Reply(Err(err)))),
+            MasMsg::Delete(r) => drop(r.send(Reply(Err(err)))),
+            MasMsg::RotateKey(r) => drop(r.send(Reply(Err(err)))),
+            MasMsg::Jwks(r) => drop(r.send(Reply(Err(err)))),
+            MasMsg::CreateApp(_, r) | MasMsg::RotateSecret(_, r) => drop(r.send(Reply(Err(err)))),
+            MasMsg::UpdateApp(_, r) => drop(r.send(Reply(Err(err)))),
+            MasMsg::DeleteApp(_, r) => drop(r.send(Reply(Err(err)))),
+            MasMsg::ListTools(r) => drop(r.send(Reply(Err(err)))),
+        }
+    }
+}
+
 /// Everything a `MasActor` needs, as loaded from the store.
 pub struct MasSnapshot {
     pub mas: MasRecord,
@@ -99,6 +115,9 @@ pub struct MasState {
     apps: BTreeMap<Uuid, AppRecord>,
     store: Arc<dyn Store>,
     capabilities: Capabilities,
+    /// Set once the MAS is deleted: messages still queued get `NotFound`
+    /// until the registry retires the actor.
+    deleted: bool,
 }
 
 impl Actor for MasActor {
@@ -123,15 +142,20 @@ impl Actor for MasActor {
             apps: snapshot.apps.into_iter().map(|a| (a.id, a)).collect(),
             store,
             capabilities,
+            deleted: false,
         })
     }
 
     async fn handle(
         &self,
-        me: ActorRef<MasMsg>,
+        _me: ActorRef<MasMsg>,
         msg: MasMsg,
         state: &mut MasState,
     ) -> Result<(), ActorProcessingErr> {
+        if state.deleted {
+            msg.refuse(CoreError::not_found("MAS", state.mas.id));
+            return Ok(());
+        }
         // A caller that gave up (timeout) has dropped its port; that is not our failure.
         match msg {
             MasMsg::Get(reply) => {
@@ -146,11 +170,8 @@ impl Actor for MasActor {
                     .delete_mas(state.mas.id)
                     .await
                     .map_err(CoreError::from);
-                let deleted = result.is_ok();
+                state.deleted = result.is_ok();
                 let _ = reply.send(result.map(|_| ()).into());
-                if deleted {
-                    me.stop(Some("deleted".into()));
-                }
             }
             MasMsg::RotateKey(reply) => {
                 let _ = reply.send(state.rotate_key().await.into());
@@ -330,5 +351,50 @@ impl MasState {
             .collect();
         tools.sort_by(|a, b| a.tool.name.cmp(&b.tool.name));
         tools
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ractor::BytesConvertable;
+
+    #[test]
+    fn message_payloads_and_replies_survive_the_wire() {
+        let patch = MasPatch {
+            name: Some("ünï".into()),
+            enabled_checks: Some(vec![CheckName::DeterministicLlmSelectedTools]),
+            semantic: Some(SemanticInput {
+                threshold: Some(0.25),
+                top_k: Some(3),
+            }),
+            ..Default::default()
+        };
+        assert_eq!(MasPatch::from_bytes(patch.clone().into_bytes()), patch);
+        let update = AppUpdate {
+            app_id: Uuid::now_v7(),
+            patch: AppPatch {
+                allowed_tools: Some(vec!["a:b".into()]),
+                ..Default::default()
+            },
+        };
+        let back = AppUpdate::from_bytes(update.clone().into_bytes());
+        assert_eq!((back.app_id, back.patch), (update.app_id, update.patch));
+
+        let ok: Reply<String> = Reply(Ok("kid".into()));
+        assert_eq!(
+            Reply::<String>::from_bytes(ok.into_bytes()).0,
+            Ok("kid".to_string())
+        );
+        let err: Reply<String> = Reply(Err(CoreError::invalid("name", "bad")));
+        assert_eq!(
+            Reply::<String>::from_bytes(err.into_bytes()).0,
+            Err(CoreError::invalid("name", "bad"))
+        );
+        // Garbage from a peer is an error reply, not a panic.
+        assert!(matches!(
+            Reply::<String>::from_bytes(b"\xff".to_vec()).0,
+            Err(CoreError::Internal(_))
+        ));
     }
 }

@@ -170,10 +170,19 @@ pub struct AppPatch {
 }
 
 /// An app created or given a new secret: the only time the secret is visible.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct AppWithSecret {
     pub app: AppRecord,
     pub client_secret: String,
+}
+
+impl std::fmt::Debug for AppWithSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppWithSecret")
+            .field("app", &self.app)
+            .field("client_secret", &"<redacted>")
+            .finish()
+    }
 }
 
 /// A tool of a MAS with the app that serves it.

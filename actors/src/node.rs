@@ -241,7 +241,12 @@ impl Node {
     }
 
     pub async fn delete_mas(&self, id: Uuid) -> Result<()> {
-        self.call_mas(id, MasMsg::Delete).await
+        self.call_mas(id, MasMsg::Delete).await?;
+        // Until the registry has retired it, the actor answers NotFound.
+        if let Ok(registry) = self.registry() {
+            let _ = registry.cast(RegistryMsg::Retire(id));
+        }
+        Ok(())
     }
 
     pub async fn rotate_key(&self, id: Uuid) -> Result<String> {

@@ -29,6 +29,8 @@ pub enum RegistryMsg {
     Create(NewMas, RpcReplyPort<Result<MasView, CoreError>>),
     /// How many MAS actors run on this node.
     Count(RpcReplyPort<Result<usize, CoreError>>),
+    /// The MAS was deleted: retire its actor.
+    Retire(Uuid),
     EvictIdle,
 }
 
@@ -89,6 +91,7 @@ impl Actor for MasRegistry {
             RegistryMsg::Count(reply) => {
                 let _ = reply.send(Ok(state.running.len()));
             }
+            RegistryMsg::Retire(id) => state.retire(id, "deleted"),
             RegistryMsg::EvictIdle => state.evict_idle(),
         }
         Ok(())
@@ -239,15 +242,30 @@ impl RegistryState {
         }
     }
 
+    /// Takes the actor out of service: the next lookup starts a fresh one
+    /// from the store, while this one finishes what is already queued.
+    fn retire(&mut self, id: Uuid, why: &str) {
+        if let Some(running) = self.running.remove(&id) {
+            tracing::debug!(mas_id = %id, why, "retiring MAS actor");
+            if running.actor.drain().is_err() {
+                running.actor.stop(Some(why.into()));
+            }
+        }
+        metrics::gauge!("casa_mas_actors").set(self.running.len() as f64);
+    }
+
     fn evict_idle(&mut self) {
         let timeout = self.args.idle_timeout;
-        for running in self
+        // Lookups and eviction share this mailbox, so an actor idle this long
+        // has no caller still holding a fresh reference to it.
+        let idle: Vec<Uuid> = self
             .running
-            .values()
-            .filter(|r| r.last_used.elapsed() >= timeout)
-        {
-            // Removal happens when the actor reports its termination.
-            running.actor.stop(Some("idle".into()));
+            .iter()
+            .filter(|(_, r)| r.last_used.elapsed() >= timeout)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in idle {
+            self.retire(id, "idle");
         }
     }
 }

@@ -247,3 +247,44 @@ async fn tenants_are_isolated_and_names_unique_per_mas() {
     assert_eq!(node.list_tools(two).await.unwrap().len(), 1);
     node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_racing_a_delete_see_success_or_not_found_and_leave_no_orphans() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+    let node = Node::start(store.clone(), NodeConfig::default())
+        .await
+        .unwrap();
+    let id = node
+        .create_mas(NewMas {
+            name: "doomed".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .mas
+        .id;
+    let mut writers = Vec::new();
+    for i in 0..40 {
+        let node = node.clone();
+        writers.push(tokio::spawn(async move {
+            node.create_app(agent(id, &format!("a{i}"))).await
+        }));
+    }
+    node.delete_mas(id).await.unwrap();
+    for w in writers {
+        match w.await.unwrap() {
+            Ok(_) | Err(CoreError::NotFound { .. }) => {}
+            Err(other) => panic!("a request racing the delete failed with {other:?}"),
+        }
+    }
+    assert!(
+        store.apps_of_mas(id).await.unwrap().is_empty(),
+        "apps outlived their MAS"
+    );
+    assert!(matches!(
+        node.get_mas(id).await,
+        Err(CoreError::NotFound { .. })
+    ));
+    node.shutdown().await;
+}

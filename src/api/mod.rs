@@ -107,13 +107,22 @@ async fn observe<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response> {
         Ok(r) => (r.status(), r.data::<OperationId>().map(|o| o.0)),
         Err(e) => (e.status(), e.data::<OperationId>().map(|o| o.0)),
     };
+    let elapsed = start.elapsed().as_secs_f64();
     let labels = [
         ("route", op.unwrap_or(fallback).to_string()),
         ("method", method),
         ("status", status.as_u16().to_string()),
     ];
+    tracing::info!(
+        target: "casa::http",
+        route = %labels[0].1,
+        method = %labels[1].1,
+        status = status.as_u16(),
+        elapsed_ms = elapsed * 1e3,
+        "request"
+    );
     metrics::counter!(HTTP_REQUESTS, &labels).increment(1);
-    metrics::histogram!(HTTP_DURATION, &labels).record(start.elapsed().as_secs_f64());
+    metrics::histogram!(HTTP_DURATION, &labels).record(elapsed);
     result
 }
 
