@@ -10,8 +10,11 @@ pub mod model;
 pub mod node;
 pub mod realm;
 pub mod registry;
+pub mod revocation;
 pub mod secret;
+pub mod session;
 pub mod store;
+pub mod token;
 pub mod validate;
 pub mod wire;
 

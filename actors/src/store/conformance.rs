@@ -10,6 +10,8 @@ use uuid::Uuid;
 use super::Store;
 use crate::model::*;
 use crate::realm::RealmKey;
+use crate::revocation::{Revocation, RevocationTarget};
+use crate::session::{LlmCall, UserInput, UserInputContent};
 
 #[macro_export]
 macro_rules! store_conformance_tests {
@@ -17,7 +19,8 @@ macro_rules! store_conformance_tests {
         $crate::store_conformance_tests!(@each $make;
             mas_round_trip, mas_listing_pages_and_searches, realm_keys_round_trip,
             apps_round_trip, deleting_a_mas_removes_only_its_own_data,
-            unknown_ids_are_absent, meta_round_trip, values_survive_byte_for_byte);
+            unknown_ids_are_absent, meta_round_trip, values_survive_byte_for_byte,
+            sessions_and_llm_calls_round_trip, revocations_round_trip, sessions_are_scoped_to_their_mas);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(
@@ -286,4 +289,83 @@ pub async fn values_survive_byte_for_byte(store: &dyn Store) {
     );
     store.put_app(&a).await.unwrap();
     assert_eq!(store.get_app(a.id).await.unwrap(), Some(a));
+}
+
+fn user_input(mas_id: Uuid) -> UserInput {
+    UserInput {
+        id: Uuid::now_v7(),
+        mas_id,
+        app_id: Uuid::now_v7(),
+        content: UserInputContent::Text("summarise my inbox".into()),
+        created_at: now(),
+    }
+}
+
+fn llm_call(call_id: &str, tools: &[&str]) -> LlmCall {
+    LlmCall {
+        call_id: call_id.into(),
+        selected_tools: tools.iter().map(|t| t.to_string()).collect(),
+        model: Some("gpt-x".into()),
+        prompt_digest: None,
+        reported_by: "agent".into(),
+        recorded_at: now(),
+    }
+}
+
+pub async fn sessions_and_llm_calls_round_trip(store: &dyn Store) {
+    let m = mas("sessions");
+    store.create_mas(&m, &RealmKey::generate(now())).await.unwrap();
+    let input = user_input(m.id);
+    store.put_user_input(&input).await.unwrap();
+    assert_eq!(store.get_user_input(m.id, input.id).await.unwrap(), Some(input.clone()));
+    let other = user_input(m.id);
+    store.put_user_input(&other).await.unwrap();
+    store.put_llm_call(m.id, input.id, &llm_call("c1", &["fs:read"])).await.unwrap();
+    store.put_llm_call(m.id, input.id, &llm_call("c2", &["web:search"])).await.unwrap();
+    store.put_llm_call(m.id, input.id, &llm_call("c1", &["fs:read", "fs:write"])).await.unwrap();
+    store.put_llm_call(m.id, other.id, &llm_call("c9", &["mail:send"])).await.unwrap();
+    let mut calls = store.llm_calls(m.id, input.id).await.unwrap();
+    calls.sort_by(|a, b| a.call_id.cmp(&b.call_id));
+    let got: Vec<_> = calls.iter().map(|c| (c.call_id.as_str(), c.selected_tools.join(" "))).collect();
+    assert_eq!(got, [("c1", "fs:read fs:write".to_string()), ("c2", "web:search".to_string())]);
+    assert_eq!(calls[0].model.as_deref(), Some("gpt-x"));
+    assert_eq!(store.llm_calls(m.id, other.id).await.unwrap().len(), 1);
+    assert!(store.delete_mas(m.id).await.unwrap());
+    assert_eq!(store.get_user_input(m.id, input.id).await.unwrap(), None);
+    assert!(store.llm_calls(m.id, input.id).await.unwrap().is_empty());
+}
+
+pub async fn sessions_are_scoped_to_their_mas(store: &dyn Store) {
+    let (a, b) = (mas("a"), mas("b"));
+    store.create_mas(&a, &RealmKey::generate(now())).await.unwrap();
+    store.create_mas(&b, &RealmKey::generate(now())).await.unwrap();
+    let input = user_input(a.id);
+    store.put_user_input(&input).await.unwrap();
+    store.put_llm_call(a.id, input.id, &llm_call("c", &["t"])).await.unwrap();
+    store.put_revocation(a.id, &Revocation { target: RevocationTarget::Token("j".into()), revoked_at: 1, expires_at: 2 }).await.unwrap();
+    assert_eq!(store.get_user_input(b.id, input.id).await.unwrap(), None);
+    assert!(store.llm_calls(b.id, input.id).await.unwrap().is_empty());
+    assert!(store.revocations(b.id).await.unwrap().is_empty());
+    assert!(store.delete_mas(b.id).await.unwrap());
+    assert_eq!(store.get_user_input(a.id, input.id).await.unwrap(), Some(input));
+    assert_eq!(store.revocations(a.id).await.unwrap().len(), 1);
+}
+
+pub async fn revocations_round_trip(store: &dyn Store) {
+    let m = mas("revocations");
+    store.create_mas(&m, &RealmKey::generate(now())).await.unwrap();
+    let rules = vec![
+        Revocation { target: RevocationTarget::Token("jti-1".into()), revoked_at: 10, expires_at: 100 },
+        Revocation { target: RevocationTarget::Session(Uuid::now_v7().to_string()), revoked_at: 11, expires_at: 101 },
+        Revocation { target: RevocationTarget::App(Uuid::now_v7().to_string()), revoked_at: 12, expires_at: 102 },
+    ];
+    for r in &rules {
+        store.put_revocation(m.id, r).await.unwrap();
+    }
+    // The same target again replaces its rule.
+    let renewed = Revocation { target: RevocationTarget::Token("jti-1".into()), revoked_at: 20, expires_at: 200 };
+    store.put_revocation(m.id, &renewed).await.unwrap();
+    let mut got = store.revocations(m.id).await.unwrap();
+    got.sort_by_key(|r| r.revoked_at);
+    assert_eq!(got, vec![rules[1].clone(), rules[2].clone(), renewed]);
 }

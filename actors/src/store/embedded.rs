@@ -12,12 +12,17 @@ use uuid::Uuid;
 use super::{decode, encode, Store, StoreError, SCHEMA_VERSION};
 use crate::model::{AppRecord, MasRecord, Page, PageRequest};
 use crate::realm::RealmKey;
+use crate::revocation::Revocation;
+use crate::session::{LlmCall, UserInput};
 
 const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 const MAS: TableDefinition<u128, &[u8]> = TableDefinition::new("mas");
 const KEYS: TableDefinition<(u128, &str), &[u8]> = TableDefinition::new("realm_keys");
 const APPS: TableDefinition<u128, &[u8]> = TableDefinition::new("apps");
 const APPS_BY_MAS: TableDefinition<(u128, u128), ()> = TableDefinition::new("apps_by_mas");
+const USER_INPUTS: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("user_inputs");
+const LLM_CALLS: TableDefinition<(u128, u128, &str), &[u8]> = TableDefinition::new("llm_calls");
+const REVOCATIONS: TableDefinition<(u128, &str), &[u8]> = TableDefinition::new("revocations");
 
 pub const FILE_NAME: &str = "casa.redb";
 
@@ -71,6 +76,9 @@ impl EmbeddedStore {
             txn.open_table(KEYS).map_err(backend)?;
             txn.open_table(APPS).map_err(backend)?;
             txn.open_table(APPS_BY_MAS).map_err(backend)?;
+            txn.open_table(USER_INPUTS).map_err(backend)?;
+            txn.open_table(LLM_CALLS).map_err(backend)?;
+            txn.open_table(REVOCATIONS).map_err(backend)?;
         }
         txn.commit().map_err(backend)?;
         Ok(Self { db: Arc::new(db) })
@@ -127,6 +135,14 @@ fn put_keys_in(
             .map_err(backend)?;
     }
     Ok(())
+}
+
+/// Removes every entry of `range`.
+fn remove_range<'r, K: redb::Key + 'static, V: redb::Value + 'static>(
+    table: &mut redb::Table<K, V>,
+    range: impl std::ops::RangeBounds<K::SelfType<'r>> + 'r,
+) -> Result<(), StoreError> {
+    table.retain_in(range, |_, _| false).map_err(backend)
 }
 
 fn app_ids_of(
@@ -236,6 +252,9 @@ impl Store for EmbeddedStore {
             for kid in kids {
                 keys.remove((m, kid.as_str())).map_err(backend)?;
             }
+            remove_range(&mut txn.open_table(USER_INPUTS).map_err(backend)?, (m, 0)..=(m, u128::MAX))?;
+            remove_range(&mut txn.open_table(LLM_CALLS).map_err(backend)?, (m, 0, "")..(m + 1, 0, ""))?;
+            remove_range(&mut txn.open_table(REVOCATIONS).map_err(backend)?, (m, "")..(m + 1, ""))?;
             Ok(existed)
         })
         .await
@@ -350,6 +369,83 @@ impl Store for EmbeddedStore {
                 .remove((app.mas_id.as_u128(), id.as_u128()))
                 .map_err(backend)?;
             Ok(true)
+        })
+        .await
+    }
+
+    async fn put_user_input(&self, input: &UserInput) -> Result<(), StoreError> {
+        let input = input.clone();
+        self.write(move |txn| {
+            let bytes = encode(&input)?;
+            txn.open_table(USER_INPUTS)
+                .map_err(backend)?
+                .insert((input.mas_id.as_u128(), input.id.as_u128()), bytes.as_slice())
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_user_input(&self, mas_id: Uuid, id: Uuid) -> Result<Option<UserInput>, StoreError> {
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let table = txn.open_table(USER_INPUTS).map_err(backend)?;
+            let found = table.get((mas_id.as_u128(), id.as_u128())).map_err(backend)?;
+            found.map(|v| decode(v.value())).transpose()
+        })
+        .await
+    }
+
+    async fn put_llm_call(&self, mas_id: Uuid, user_input_id: Uuid, call: &LlmCall) -> Result<(), StoreError> {
+        let call = call.clone();
+        self.write(move |txn| {
+            let bytes = encode(&call)?;
+            txn.open_table(LLM_CALLS)
+                .map_err(backend)?
+                .insert((mas_id.as_u128(), user_input_id.as_u128(), call.call_id.as_str()), bytes.as_slice())
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn llm_calls(&self, mas_id: Uuid, user_input_id: Uuid) -> Result<Vec<LlmCall>, StoreError> {
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let table = txn.open_table(LLM_CALLS).map_err(backend)?;
+            let (m, u) = (mas_id.as_u128(), user_input_id.as_u128());
+            let mut calls = Vec::new();
+            for entry in table.range((m, u, "")..(m, u.wrapping_add(1), "")).map_err(backend)? {
+                calls.push(decode(entry.map_err(backend)?.1.value())?);
+            }
+            Ok(calls)
+        })
+        .await
+    }
+
+    async fn put_revocation(&self, mas_id: Uuid, rule: &Revocation) -> Result<(), StoreError> {
+        let rule = rule.clone();
+        self.write(move |txn| {
+            let bytes = encode(&rule)?;
+            txn.open_table(REVOCATIONS)
+                .map_err(backend)?
+                .insert((mas_id.as_u128(), rule.target.key().as_str()), bytes.as_slice())
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn revocations(&self, mas_id: Uuid) -> Result<Vec<Revocation>, StoreError> {
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let table = txn.open_table(REVOCATIONS).map_err(backend)?;
+            let m = mas_id.as_u128();
+            let mut rules = Vec::new();
+            for entry in table.range((m, "")..(m + 1, "")).map_err(backend)? {
+                rules.push(decode(entry.map_err(backend)?.1.value())?);
+            }
+            Ok(rules)
         })
         .await
     }

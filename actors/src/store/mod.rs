@@ -9,6 +9,8 @@ use uuid::Uuid;
 
 use crate::model::{AppRecord, MasRecord, Page, PageRequest};
 use crate::realm::RealmKey;
+use crate::revocation::Revocation;
+use crate::session::{LlmCall, UserInput};
 
 pub mod conformance;
 pub mod embedded;
@@ -51,7 +53,8 @@ pub trait Store: Send + Sync + 'static {
         name_contains: Option<&str>,
         page: PageRequest,
     ) -> Result<Page<MasRecord>, StoreError>;
-    /// Removes the MAS with its apps and keys; `false` when there was none.
+    /// Removes the MAS with everything it owns (apps, keys, sessions,
+    /// revocations); `false` when there was none.
     async fn delete_mas(&self, id: Uuid) -> Result<bool, StoreError>;
 
     /// Inserts or replaces the given keys of a realm.
@@ -70,6 +73,18 @@ pub trait Store: Send + Sync + 'static {
     /// All apps of one MAS, oldest first.
     async fn apps_of_mas(&self, mas_id: Uuid) -> Result<Vec<AppRecord>, StoreError>;
     async fn delete_app(&self, id: Uuid) -> Result<bool, StoreError>;
+
+    /// Stores a session's user input.
+    async fn put_user_input(&self, input: &UserInput) -> Result<(), StoreError>;
+    /// A user input of one MAS; another MAS's id is absent.
+    async fn get_user_input(&self, mas_id: Uuid, id: Uuid) -> Result<Option<UserInput>, StoreError>;
+    /// Records an LLM call of a session; the same `call_id` again replaces it.
+    async fn put_llm_call(&self, mas_id: Uuid, user_input_id: Uuid, call: &LlmCall) -> Result<(), StoreError>;
+    async fn llm_calls(&self, mas_id: Uuid, user_input_id: Uuid) -> Result<Vec<LlmCall>, StoreError>;
+
+    /// Inserts or replaces a revocation rule of a MAS (keyed by its target).
+    async fn put_revocation(&self, mas_id: Uuid, rule: &Revocation) -> Result<(), StoreError>;
+    async fn revocations(&self, mas_id: Uuid) -> Result<Vec<Revocation>, StoreError>;
 
     /// Node-level settings, such as the admin token digest.
     async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError>;
