@@ -65,10 +65,7 @@ fn write_token_file(data_dir: &Path, token: &str) -> anyhow::Result<PathBuf> {
 
 fn announce(token: &str, path: &Path) {
     // Deliberately on stdout, not in the logs: shown once, to the operator.
-    println!(
-        "casa admin token (shown once; also in {}):\n\n    {token}\n",
-        path.display()
-    );
+    println!("casa admin token (shown once; also in {}):\n\n    {token}\n", path.display());
 }
 
 /// The credential this node checks admin requests against, creating the
@@ -80,9 +77,7 @@ pub async fn ensure(store: &dyn Store, data_dir: &Path) -> anyhow::Result<AdminC
             bail!("{ENV_VAR} must be at least {MIN_TOKEN_CHARS} characters");
         }
         tracing::info!("admin token taken from {ENV_VAR}");
-        return Ok(AdminCredential {
-            digest: secret::digest(token),
-        });
+        return Ok(AdminCredential { digest: secret::digest(token) });
     }
     if let Some(digest) = store.get_meta(DIGEST_KEY).await? {
         return Ok(AdminCredential { digest });

@@ -111,20 +111,14 @@ impl ServeArgs {
 
 impl StoreArgs {
     pub fn settings(&self) -> Result<Settings, crate::config::ConfigError> {
-        let overrides = Overrides {
-            data_dir: self.data_dir.clone(),
-            ..Default::default()
-        };
+        let overrides = Overrides { data_dir: self.data_dir.clone(), ..Default::default() };
         Settings::load(self.config.as_deref(), &overrides)
     }
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("casa: cannot start the async runtime: {e}");
@@ -134,9 +128,9 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve(args) => crate::server::serve(args.settings()?).await,
-            Command::AdminToken {
-                action: AdminTokenAction::Rotate(args),
-            } => crate::admin::rotate_offline(&args.settings()?).await,
+            Command::AdminToken { action: AdminTokenAction::Rotate(args) } => {
+                crate::admin::rotate_offline(&args.settings()?).await
+            }
             Command::Openapi { format } => {
                 let spec = crate::api::spec();
                 print!(

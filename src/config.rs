@@ -112,28 +112,19 @@ impl Settings {
 
     fn validate(&self) -> Result<(), ConfigError> {
         if let Some(url) = &self.public_url {
-            let parsed = url::Url::parse(url)
-                .map_err(|e| ConfigError::Invalid(format!("public_url {url:?}: {e}")))?;
+            let parsed = url::Url::parse(url).map_err(|e| ConfigError::Invalid(format!("public_url {url:?}: {e}")))?;
             if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
-                return Err(ConfigError::Invalid(format!(
-                    "public_url {url:?} must be an absolute http(s) URL"
-                )));
+                return Err(ConfigError::Invalid(format!("public_url {url:?} must be an absolute http(s) URL")));
             }
             if parsed.query().is_some() || parsed.fragment().is_some() {
-                return Err(ConfigError::Invalid(format!(
-                    "public_url {url:?} must not have a query or fragment"
-                )));
+                return Err(ConfigError::Invalid(format!("public_url {url:?} must not have a query or fragment")));
             }
         }
         if self.max_body_bytes < 1024 {
-            return Err(ConfigError::Invalid(
-                "max_body_bytes must be at least 1024".into(),
-            ));
+            return Err(ConfigError::Invalid("max_body_bytes must be at least 1024".into()));
         }
         if self.actor_call_timeout_ms == 0 || self.mas_idle_seconds == 0 {
-            return Err(ConfigError::Invalid(
-                "actor_call_timeout_ms and mas_idle_seconds must be positive".into(),
-            ));
+            return Err(ConfigError::Invalid("actor_call_timeout_ms and mas_idle_seconds must be positive".into()));
         }
         Ok(())
     }
@@ -155,15 +146,8 @@ mod tests {
     fn defaults_file_and_overrides_stack_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("casa.toml");
-        std::fs::write(
-            &file,
-            "listen = \"127.0.0.1:9000\"\nlog_format = \"json\"\nmax_body_bytes = 4096\n",
-        )
-        .unwrap();
-        let overrides = Overrides {
-            listen: Some("127.0.0.1:9100".parse().unwrap()),
-            ..Default::default()
-        };
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\nlog_format = \"json\"\nmax_body_bytes = 4096\n").unwrap();
+        let overrides = Overrides { listen: Some("127.0.0.1:9100".parse().unwrap()), ..Default::default() };
         let s = Settings::load(Some(&file), &overrides).unwrap();
         assert_eq!(s.listen.port(), 9100);
         assert_eq!(s.log_format, LogFormat::Json);
@@ -178,10 +162,7 @@ mod tests {
         let file = dir.path().join("casa.toml");
         std::fs::write(&file, "lisen = \"127.0.0.1:9000\"\n").unwrap();
         assert!(Settings::load(Some(&file), &Overrides::default()).is_err());
-        let bad_url = Overrides {
-            public_url: Some("ftp://x".into()),
-            ..Default::default()
-        };
+        let bad_url = Overrides { public_url: Some("ftp://x".into()), ..Default::default() };
         assert!(Settings::load(None, &bad_url).is_err());
         assert!(matches!(
             Settings::load(Some(&dir.path().join("nope.toml")), &Overrides::default()),

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use casa_actors::node::{Node, NodeConfig};
 use casa_actors::store::{EmbeddedStore, Store};
+use casa_actors::trace::LogSink;
 use poem::listener::{Acceptor, Listener, TcpListener};
 
 use crate::api::{self, AppState};
@@ -31,23 +32,20 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let metrics = crate::telemetry::install_metrics()?;
     let store: Arc<dyn Store> = Arc::new(open_store(&settings.data_dir)?);
     let admin = crate::admin::ensure(&*store, &settings.data_dir).await?;
-    let node_config = NodeConfig {
-        idle_timeout: Duration::from_secs(settings.mas_idle_seconds),
-        call_timeout: Duration::from_millis(settings.actor_call_timeout_ms),
-        ..NodeConfig::default()
-    };
-    let node = Node::start(store, node_config).await?;
-
+    // The listener is bound first: the public URL may default to its address.
     let acceptor = TcpListener::bind(settings.listen)
         .into_acceptor()
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
-    let bound = acceptor
-        .local_addr()
-        .first()
-        .and_then(|a| a.as_socket_addr().copied())
-        .unwrap_or(settings.listen);
+    let bound = acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied()).unwrap_or(settings.listen);
     let public_url = settings.public_url_for(bound);
+    let node_config = NodeConfig {
+        public_url: public_url.clone(),
+        idle_timeout: Duration::from_secs(settings.mas_idle_seconds),
+        call_timeout: Duration::from_millis(settings.actor_call_timeout_ms),
+        ..NodeConfig::default()
+    };
+    let node = Node::start(store, Arc::new(LogSink), node_config).await?;
     let state = AppState {
         node: node.clone(),
         admin,

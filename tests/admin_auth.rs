@@ -14,21 +14,11 @@ fn is_public(path: &str) -> bool {
 #[test]
 fn every_management_route_answers_401_without_the_admin_token() {
     let casa = Casa::start();
-    let mas_id = casa.create_mas(json!({"name": "m"}))["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let app_id = casa.create_app(agent(&mas_id, "a", &[]))["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let mas_id = casa.create_mas(json!({"name": "m"}))["id"].as_str().unwrap().to_string();
+    let app_id = casa.create_app(agent(&mas_id, "a", &[]))["id"].as_str().unwrap().to_string();
     let spec = casa.send(casa.request("GET", "/openapi.json")).json();
     let ops = operations(&spec);
-    assert!(
-        ops.len() >= 15,
-        "suspiciously few operations: {}",
-        ops.len()
-    );
+    assert!(ops.len() >= 15, "suspiciously few operations: {}", ops.len());
 
     let bad_credentials: Vec<(&str, Option<String>)> = vec![
         ("no header", None),
@@ -37,32 +27,16 @@ fn every_management_route_answers_401_without_the_admin_token() {
         ("basic scheme", Some(format!("Basic {ADMIN}"))),
         ("token as scheme", Some(ADMIN.to_string())),
         ("token with suffix", Some(format!("Bearer {ADMIN}x"))),
-        (
-            "token prefix",
-            Some(format!("Bearer {}", &ADMIN[..ADMIN.len() - 1])),
-        ),
+        ("token prefix", Some(format!("Bearer {}", &ADMIN[..ADMIN.len() - 1]))),
     ];
     let mut checked = 0;
     for (method, path, op) in &ops {
         if is_public(path) {
-            assert!(
-                op.get("security").is_none(),
-                "{method} {path} is public but declares security"
-            );
+            assert!(op.get("security").is_none(), "{method} {path} is public but declares security");
             continue;
         }
-        assert!(
-            op.get("security").is_some(),
-            "{method} {path} is not guarded by the admin token"
-        );
-        let concrete = path.replace(
-            "{id}",
-            if path.starts_with("/apps") {
-                &app_id
-            } else {
-                &mas_id
-            },
-        );
+        assert!(op.get("security").is_some(), "{method} {path} is not guarded by the admin token");
+        let concrete = path.replace("{id}", if path.starts_with("/apps") { &app_id } else { &mas_id });
         for (what, header) in &bad_credentials {
             let mut req = casa.request(method, &concrete);
             if let Some(h) = header {
@@ -73,11 +47,7 @@ fn every_management_route_answers_401_without_the_admin_token() {
             }
             let r = casa.send(req);
             assert_eq!(r.status, 401, "{method} {concrete} with {what}: {r:?}");
-            assert_eq!(
-                r.header("www-authenticate").as_deref(),
-                Some(r#"Bearer realm="casa""#),
-                "{method} {concrete}"
-            );
+            assert_eq!(r.header("www-authenticate").as_deref(), Some(r#"Bearer realm="casa""#), "{method} {concrete}");
             assert_eq!(r.json()["error"], "invalid_token");
             checked += 1;
         }
@@ -92,25 +62,16 @@ fn every_management_route_answers_401_without_the_admin_token() {
 fn a_generated_admin_token_is_stored_as_a_digest_in_a_0600_file_and_rotates() {
     use std::os::unix::fs::PermissionsExt;
     let tmp = tempfile::tempdir().unwrap();
-    let opts = || Options {
-        admin_env: None,
-        ..Options::default()
-    };
+    let opts = || Options { admin_env: None, ..Options::default() };
     let mut casa = Casa::start_in(tmp.path(), opts());
     let token_file = tmp.path().join("data/admin-token");
-    assert_eq!(
-        std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777,
-        0o600
-    );
+    assert_eq!(std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777, 0o600);
     let first = casa.admin.clone();
     assert_eq!(first.len(), "casa_at_".len() + 43, "256 bits, base64url");
     assert!(casa.logs().contains(&first), "printed once on first start");
     // The store holds a digest, never the token.
     let db = std::fs::read(tmp.path().join("data/casa.redb")).unwrap();
-    assert!(
-        !db.windows(first.len()).any(|w| w == first.as_bytes()),
-        "the admin token is stored in clear"
-    );
+    assert!(!db.windows(first.len()).any(|w| w == first.as_bytes()), "the admin token is stored in clear");
 
     // Rotation needs the data dir to itself.
     let busy = std::process::Command::new(casa_bin())
@@ -120,10 +81,7 @@ fn a_generated_admin_token_is_stored_as_a_digest_in_a_0600_file_and_rotates() {
         .output()
         .unwrap();
     assert!(!busy.status.success());
-    assert!(
-        String::from_utf8_lossy(&busy.stderr).contains("in use by another casa process"),
-        "{busy:?}"
-    );
+    assert!(String::from_utf8_lossy(&busy.stderr).contains("in use by another casa process"), "{busy:?}");
     casa.kill9();
 
     let rotated = std::process::Command::new(casa_bin())
@@ -133,44 +91,22 @@ fn a_generated_admin_token_is_stored_as_a_digest_in_a_0600_file_and_rotates() {
         .output()
         .unwrap();
     assert!(rotated.status.success(), "{rotated:?}");
-    let second = std::fs::read_to_string(&token_file)
-        .unwrap()
-        .trim()
-        .to_string();
+    let second = std::fs::read_to_string(&token_file).unwrap().trim().to_string();
     assert_ne!(first, second);
     assert!(String::from_utf8_lossy(&rotated.stdout).contains(&second));
 
     let casa = Casa::start_in(tmp.path(), opts());
     assert_eq!(casa.admin, second);
     assert_eq!(casa.get("/mas").status, 200);
-    assert_eq!(
-        casa.send(casa.request("GET", "/mas").bearer_auth(&first))
-            .status,
-        401
-    );
-    assert_eq!(
-        casa.logs().matches(&second).count(),
-        0,
-        "not printed again on restart"
-    );
+    assert_eq!(casa.send(casa.request("GET", "/mas").bearer_auth(&first)).status, 401);
+    assert_eq!(casa.logs().matches(&second).count(), 0, "not printed again on restart");
 }
 
 #[test]
 fn a_weak_operator_token_is_refused_at_start() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut casa = Casa::spawn(
-        tmp.path(),
-        &Options {
-            admin_env: Some("short".into()),
-            ..Options::default()
-        },
-    );
+    let mut casa = Casa::spawn(tmp.path(), &Options { admin_env: Some("short".into()), ..Options::default() });
     let status = casa.child.take().unwrap().wait().unwrap();
     assert!(!status.success());
-    assert!(
-        casa.logs()
-            .contains("CASA_ADMIN_TOKEN must be at least 32 characters"),
-        "{}",
-        casa.logs()
-    );
+    assert!(casa.logs().contains("CASA_ADMIN_TOKEN must be at least 32 characters"), "{}", casa.logs());
 }

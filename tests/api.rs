@@ -15,34 +15,22 @@ fn a_mas_is_created_with_documented_defaults_and_its_own_realm() {
     let mas = casa.create_mas(json!({"name": "research"}));
     let mas_id = id(&mas);
     assert_eq!(mas["name"], "research");
-    assert_eq!(
-        mas["enabled_checks"],
-        json!(["DETERMINISTIC_TOOL_SELECTED"])
-    );
+    assert_eq!(mas["enabled_checks"], json!(["DETERMINISTIC_TOOL_SELECTED"]));
     assert_eq!(mas["token_ttl_seconds"], 300);
     assert_eq!(mas["exchanged_token_ttl_seconds"], 60);
     assert_eq!(mas["max_delegation_depth"], 4);
     assert!(mas["created_at"].as_str().unwrap().ends_with('Z'));
     let issuer = format!("http://127.0.0.1:{}/realms/{mas_id}", casa.port);
     assert_eq!(mas["realm"]["issuer"], issuer);
-    assert_eq!(
-        mas["realm"]["jwks_uri"],
-        format!("{issuer}/.well-known/jwks.json")
-    );
+    assert_eq!(mas["realm"]["jwks_uri"], format!("{issuer}/.well-known/jwks.json"));
 
     // The realm publishes exactly its active Ed25519 key, and no private part.
-    let jwks = casa
-        .send(casa.request("GET", &format!("/realms/{mas_id}/.well-known/jwks.json")))
-        .json();
+    let jwks = casa.send(casa.request("GET", &format!("/realms/{mas_id}/.well-known/jwks.json"))).json();
     let keys = jwks["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 1);
     assert_eq!(keys[0]["kid"], mas["realm"]["active_kid"]);
     assert_eq!(
-        (
-            keys[0]["kty"].as_str(),
-            keys[0]["crv"].as_str(),
-            keys[0]["alg"].as_str()
-        ),
+        (keys[0]["kty"].as_str(), keys[0]["crv"].as_str(), keys[0]["alg"].as_str()),
         (Some("OKP"), Some("Ed25519"), Some("EdDSA"))
     );
     assert!(keys[0].get("d").is_none());
@@ -66,21 +54,13 @@ fn settings_round_trip_and_checks_switch_on_and_off() {
     assert_eq!(mas["semantic"], json!({"threshold": 0.5, "top_k": 3}));
     assert_eq!(mas["description"], "all settings");
 
-    let r = casa.patch(
-        &path,
-        json!({"enabled_checks": ["DETERMINISTIC_LLM_SELECTED_TOOLS"], "token_ttl_seconds": 120}),
-    );
+    let r =
+        casa.patch(&path, json!({"enabled_checks": ["DETERMINISTIC_LLM_SELECTED_TOOLS"], "token_ttl_seconds": 120}));
     assert_eq!(r.status, 200, "{r:?}");
     let patched = r.json();
-    assert_eq!(
-        patched["enabled_checks"],
-        json!(["DETERMINISTIC_LLM_SELECTED_TOOLS"])
-    );
+    assert_eq!(patched["enabled_checks"], json!(["DETERMINISTIC_LLM_SELECTED_TOOLS"]));
     assert_eq!(patched["token_ttl_seconds"], 120);
-    assert_eq!(
-        patched["max_delegation_depth"], 2,
-        "untouched settings stay"
-    );
+    assert_eq!(patched["max_delegation_depth"], 2, "untouched settings stay");
     assert_eq!(casa.get(&path).json(), patched);
 
     let r = casa.patch(&path, json!({"enabled_checks": []}));
@@ -93,10 +73,7 @@ fn settings_round_trip_and_checks_switch_on_and_off() {
     assert_eq!(casa.get(&path).json()["enabled_checks"], json!([]));
 
     let r = casa.patch(&path, json!({"max_delegation_depth": 0}));
-    assert_eq!(
-        (r.status, r.json()["field"].clone()),
-        (422, json!("max_delegation_depth"))
-    );
+    assert_eq!((r.status, r.json()["field"].clone()), (422, json!("max_delegation_depth")));
 }
 
 #[test]
@@ -108,19 +85,11 @@ fn mas_listing_pages_and_searches() {
     casa.create_mas(json!({"name": "solo"}));
     let page = casa.get("/mas?page=2&page_size=3").json();
     assert_eq!(
-        (
-            page["total"].as_u64(),
-            page["page"].as_u64(),
-            page["page_size"].as_u64()
-        ),
+        (page["total"].as_u64(), page["page"].as_u64(), page["page_size"].as_u64()),
         (Some(8), Some(2), Some(3))
     );
-    let names: Vec<_> = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["name"].as_str().unwrap().to_string())
-        .collect();
+    let names: Vec<_> =
+        page["items"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap().to_string()).collect();
     assert_eq!(names, ["Fleet 3", "Fleet 4", "Fleet 5"]);
     let found = casa.get("/mas?q=fLeEt").json();
     assert_eq!(found["total"], 7);
@@ -141,10 +110,7 @@ fn apps_register_with_a_secret_shown_once_and_names_unique_per_mas() {
     assert!(secret.starts_with("casa_cs_") && secret.len() >= 40);
     assert_eq!(agent_app["client_id"], agent_app["id"]);
     assert_eq!(agent_app["type"], "agent");
-    assert_eq!(
-        agent_app["allowed_tools"],
-        json!(["fs:read", "web.search/v2"])
-    );
+    assert_eq!(agent_app["allowed_tools"], json!(["fs:read", "web.search/v2"]));
 
     // Reading it back never shows the secret.
     let app_path = format!("/apps/{}", id(&agent_app));
@@ -155,51 +121,29 @@ fn apps_register_with_a_secret_shown_once_and_names_unique_per_mas() {
 
     let server = casa.create_app(mcp_server(&mas_id, "files", &["fs:read", "fs:write"]));
     let tools = casa.get(&format!("/mas/{mas_id}/tools")).json();
-    let listed: Vec<_> = tools
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| (t["name"].clone(), t["app_id"].clone()))
-        .collect();
-    assert_eq!(
-        listed,
-        vec![
-            (json!("fs:read"), server["id"].clone()),
-            (json!("fs:write"), server["id"].clone())
-        ]
-    );
+    let listed: Vec<_> = tools.as_array().unwrap().iter().map(|t| (t["name"].clone(), t["app_id"].clone())).collect();
+    assert_eq!(listed, vec![(json!("fs:read"), server["id"].clone()), (json!("fs:write"), server["id"].clone())]);
 
     // Duplicate app or tool names in one MAS conflict; another MAS is another namespace.
-    assert_eq!(
-        casa.post("/apps", agent(&mas_id, "planner", &[])).status,
-        409
-    );
-    assert_eq!(
-        casa.post("/apps", mcp_server(&mas_id, "files-2", &["fs:read"]))
-            .status,
-        409
-    );
+    assert_eq!(casa.post("/apps", agent(&mas_id, "planner", &[])).status, 409);
+    assert_eq!(casa.post("/apps", mcp_server(&mas_id, "files-2", &["fs:read"])).status, 409);
     let other = id(&casa.create_mas(json!({"name": "other"})));
     casa.create_app(agent(&other, "planner", &[]));
     casa.create_app(mcp_server(&other, "files", &["fs:read"]));
 
     // Only MCP servers serve tools; unknown MAS is 404.
-    let r = casa.post("/apps", json!({"mas_id": mas_id, "name": "x", "type": "agent", "tools": [{"name": "t", "description": "d"}]}));
-    assert_eq!((r.status, r.json()["field"].clone()), (422, json!("tools")));
     let r = casa.post(
         "/apps",
-        agent("01a22222-0000-7000-8000-000000000000", "x", &[]),
+        json!({"mas_id": mas_id, "name": "x", "type": "agent", "tools": [{"name": "t", "description": "d"}]}),
     );
+    assert_eq!((r.status, r.json()["field"].clone()), (422, json!("tools")));
+    let r = casa.post("/apps", agent("01a22222-0000-7000-8000-000000000000", "x", &[]));
     assert_eq!(r.status, 404, "{r:?}");
 
     let listed = casa.get(&format!("/apps?mas_id={mas_id}")).json();
     assert_eq!(listed["total"], 2);
     assert_eq!(casa.get("/apps?page_size=1&page=3").json()["total"], 4);
-    assert_eq!(
-        casa.get("/apps?mas_id=01a22222-0000-7000-8000-000000000000")
-            .status,
-        404
-    );
+    assert_eq!(casa.get("/apps?mas_id=01a22222-0000-7000-8000-000000000000").status, 404);
 }
 
 #[test]
@@ -217,17 +161,11 @@ fn apps_change_rotate_secrets_and_go_away() {
     assert_eq!(tools[0]["name"], "fs:list");
 
     let r = casa.patch(&path, json!({"base_url": "ftp://nope"}));
-    assert_eq!(
-        (r.status, r.json()["field"].clone()),
-        (422, json!("base_url"))
-    );
+    assert_eq!((r.status, r.json()["field"].clone()), (422, json!("base_url")));
 
     let rotated = casa.post(&format!("{path}/secret/rotate"), json!({}));
     assert_eq!(rotated.status, 200, "{rotated:?}");
-    let new_secret = rotated.json()["client_secret"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let new_secret = rotated.json()["client_secret"].as_str().unwrap().to_string();
     assert_ne!(new_secret, server["client_secret"].as_str().unwrap());
 
     assert_eq!(casa.delete(&path).status, 204);
@@ -246,23 +184,10 @@ fn key_rotation_keeps_the_old_key_published() {
     assert_eq!(r.status, 200, "{r:?}");
     let new_kid = r.json()["active_kid"].as_str().unwrap().to_string();
     assert_ne!(json!(new_kid), mas["realm"]["active_kid"]);
-    assert_eq!(
-        casa.get(&format!("/mas/{mas_id}")).json()["realm"]["active_kid"],
-        json!(new_kid)
-    );
-    let jwks = casa
-        .send(casa.request("GET", &format!("/realms/{mas_id}/.well-known/jwks.json")))
-        .json();
-    let kids: Vec<_> = jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].clone())
-        .collect();
-    assert_eq!(
-        kids,
-        vec![mas["realm"]["active_kid"].clone(), json!(new_kid)]
-    );
+    assert_eq!(casa.get(&format!("/mas/{mas_id}")).json()["realm"]["active_kid"], json!(new_kid));
+    let jwks = casa.send(casa.request("GET", &format!("/realms/{mas_id}/.well-known/jwks.json"))).json();
+    let kids: Vec<_> = jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].clone()).collect();
+    assert_eq!(kids, vec![mas["realm"]["active_kid"].clone(), json!(new_kid)]);
 }
 
 #[test]
@@ -276,81 +201,52 @@ fn deleting_a_mas_removes_its_apps_tools_and_keys_only() {
     assert_eq!(casa.get(&format!("/mas/{gone}")).status, 404);
     assert_eq!(casa.get(&format!("/apps/{}", id(&gone_app))).status, 404);
     assert_eq!(casa.get(&format!("/mas/{gone}/tools")).status, 404);
-    assert_eq!(
-        casa.send(casa.request("GET", &format!("/realms/{gone}/.well-known/jwks.json")))
-            .status,
-        404
-    );
+    assert_eq!(casa.send(casa.request("GET", &format!("/realms/{gone}/.well-known/jwks.json"))).status, 404);
     assert_eq!(casa.delete(&format!("/mas/{gone}")).status, 404);
     assert_eq!(casa.get(&format!("/apps/{}", id(&kept_app))).status, 200);
-    assert_eq!(
-        casa.get(&format!("/mas/{kept}/tools"))
-            .json()
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(casa.get(&format!("/mas/{kept}/tools")).json().as_array().unwrap().len(), 1);
     assert_eq!(casa.get("/mas").json()["total"], 1);
 }
 
 #[test]
 fn health_readiness_metrics_and_the_openapi_document_are_served() {
     let casa = Casa::start();
-    assert_eq!(
-        casa.send(casa.request("GET", "/healthz")).json()["status"],
-        "ok"
-    );
-    assert_eq!(
-        casa.send(casa.request("GET", "/readyz")).json()["status"],
-        "ready"
-    );
+    assert_eq!(casa.send(casa.request("GET", "/healthz")).json()["status"], "ok");
+    assert_eq!(casa.send(casa.request("GET", "/readyz")).json()["status"], "ready");
     casa.create_mas(json!({"name": "m"}));
     casa.get("/mas/not-a-uuid");
 
     let metrics = casa.send(casa.request("GET", "/metrics")).text;
     assert!(
-        metrics.contains(
-            r#"casa_http_requests_total{route="createMas",method="POST",status="201"} 1"#
-        ),
+        metrics.contains(r#"casa_http_requests_total{route="createMas",method="POST",status="201"} 1"#),
         "{metrics}"
     );
-    assert!(metrics.contains(r#"casa_http_request_duration_seconds_bucket{route="createMas",method="POST",status="201""#), "{metrics}");
     assert!(
-        metrics.contains(r#"route="getMas",method="GET",status="400""#),
+        metrics.contains(r#"casa_http_request_duration_seconds_bucket{route="createMas",method="POST",status="201""#),
         "{metrics}"
     );
+    assert!(metrics.contains(r#"route="getMas",method="GET",status="400""#), "{metrics}");
     assert!(metrics.contains("casa_mas_actors 1"), "{metrics}");
 
     let committed: Value = serde_yaml::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/casa.yaml"))
-            .unwrap(),
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/casa.yaml")).unwrap(),
     )
     .unwrap();
     let served_json = casa.send(casa.request("GET", "/openapi.json")).json();
-    let served_yaml: Value =
-        serde_yaml::from_str(&casa.send(casa.request("GET", "/openapi.yaml")).text).unwrap();
+    let served_yaml: Value = serde_yaml::from_str(&casa.send(casa.request("GET", "/openapi.yaml")).text).unwrap();
     assert_eq!(served_json, committed);
     assert_eq!(served_yaml, committed);
     let docs = casa.send(casa.request("GET", "/docs"));
     assert_eq!(docs.status, 200);
-    assert!(
-        docs.text.contains("swagger"),
-        "{}",
-        &docs.text[..200.min(docs.text.len())]
-    );
+    assert!(docs.text.contains("swagger"), "{}", &docs.text[..200.min(docs.text.len())]);
 }
 
 #[test]
 fn the_committed_openapi_document_matches_the_code() {
-    let out = std::process::Command::new(casa_bin())
-        .arg("openapi")
-        .output()
-        .unwrap();
+    let out = std::process::Command::new(casa_bin()).arg("openapi").output().unwrap();
     assert!(out.status.success());
     let generated = String::from_utf8(out.stdout).unwrap();
-    let committed =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/casa.yaml")).unwrap();
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/casa.yaml")).unwrap();
     assert!(
         generated == committed,
         "openapi/casa.yaml is stale: run `cargo run -- openapi > openapi/casa.yaml` and commit it"

@@ -24,38 +24,23 @@ fn sigterm_finishes_in_flight_requests_then_exits_0() {
     std::thread::sleep(Duration::from_millis(200));
 
     let pid = casa.child.as_ref().unwrap().id().to_string();
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
+    std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     std::thread::sleep(Duration::from_millis(500));
     // No new connections are accepted while draining.
-    let refused = reqwest::blocking::Client::new()
-        .get(casa.url("/healthz"))
-        .timeout(Duration::from_secs(2))
-        .send();
-    assert!(
-        refused.is_err(),
-        "a new request was served during shutdown: {refused:?}"
-    );
+    let refused = reqwest::blocking::Client::new().get(casa.url("/healthz")).timeout(Duration::from_secs(2)).send();
+    assert!(refused.is_err(), "a new request was served during shutdown: {refused:?}");
 
     s.write_all(&body[10..]).unwrap();
     let mut answer = String::new();
     s.read_to_string(&mut answer).unwrap();
-    assert!(
-        answer.starts_with("HTTP/1.1 201"),
-        "the in-flight request was not finished: {answer}"
-    );
+    assert!(answer.starts_with("HTTP/1.1 201"), "the in-flight request was not finished: {answer}");
 
     let status = casa.terminate_wait();
     assert_eq!(status.code(), Some(0), "{}", casa.logs());
     assert!(casa.logs().contains("casa stopped"), "{}", casa.logs());
 
     let casa = Casa::start_in(tmp.path(), Options::default());
-    assert_eq!(
-        casa.get("/mas").json()["items"][0]["name"],
-        "created during shutdown"
-    );
+    assert_eq!(casa.get("/mas").json()["items"][0]["name"], "created during shutdown");
 }
 
 #[test]
@@ -74,9 +59,7 @@ fn a_data_dir_from_a_newer_casa_is_refused_with_a_clear_message() {
         let db = redb::Database::create(data.join("casa.redb")).unwrap();
         let txn = db.begin_write().unwrap();
         {
-            let mut meta = txn
-                .open_table(redb::TableDefinition::<&str, &str>::new("meta"))
-                .unwrap();
+            let mut meta = txn.open_table(redb::TableDefinition::<&str, &str>::new("meta")).unwrap();
             meta.insert("schema_version", "99").unwrap();
         }
         txn.commit().unwrap();
@@ -85,10 +68,7 @@ fn a_data_dir_from_a_newer_casa_is_refused_with_a_clear_message() {
     let status = casa.child.take().unwrap().wait().unwrap();
     assert!(!status.success());
     let logs = casa.logs();
-    assert!(
-        logs.contains("written by a newer casa (schema 99)"),
-        "{logs}"
-    );
+    assert!(logs.contains("written by a newer casa (schema 99)"), "{logs}");
 }
 
 #[test]
@@ -98,18 +78,18 @@ fn a_second_node_on_the_same_data_dir_is_refused() {
     let mut second = Casa::spawn(tmp.path(), &Options::default());
     let status = second.child.take().unwrap().wait().unwrap();
     assert!(!status.success());
-    assert!(
-        second.logs().contains("is in use by another casa process"),
-        "{}",
-        second.logs()
-    );
+    assert!(second.logs().contains("is in use by another casa process"), "{}", second.logs());
 }
 
 #[test]
 fn settings_come_from_a_config_file_and_env_beats_the_file() {
     let tmp = tempfile::tempdir().unwrap();
     let config = tmp.path().join("casa.toml");
-    std::fs::write(&config, "public_url = \"https://from-file.example\"\nmax_body_bytes = 2048\nlog_format = \"json\"\n").unwrap();
+    std::fs::write(
+        &config,
+        "public_url = \"https://from-file.example\"\nmax_body_bytes = 2048\nlog_format = \"json\"\n",
+    )
+    .unwrap();
     let opts = Options {
         extra_args: vec!["--config".into(), config.display().to_string()],
         extra_env: vec![("CASA_PUBLIC_URL".into(), "https://from-env.example/".into())],
@@ -117,35 +97,15 @@ fn settings_come_from_a_config_file_and_env_beats_the_file() {
     };
     let casa = Casa::start_in(tmp.path(), opts);
     let mas = casa.create_mas(json!({"name": "m"}));
-    assert!(
-        mas["realm"]["issuer"]
-            .as_str()
-            .unwrap()
-            .starts_with("https://from-env.example/realms/"),
-        "{mas}"
-    );
+    assert!(mas["realm"]["issuer"].as_str().unwrap().starts_with("https://from-env.example/realms/"), "{mas}");
     let r = casa.post("/mas", json!({"name": "x".repeat(3000)}));
     assert_eq!(r.status, 413, "max_body_bytes from the file applies: {r:?}");
     let logs = casa.logs();
-    let line = logs
-        .lines()
-        .find(|l| l.contains("casa is serving"))
-        .unwrap_or_else(|| panic!("{logs}"));
-    assert!(
-        serde_json::from_str::<serde_json::Value>(line).is_ok(),
-        "log_format from the file applies: {line}"
-    );
+    let line = logs.lines().find(|l| l.contains("casa is serving")).unwrap_or_else(|| panic!("{logs}"));
+    assert!(serde_json::from_str::<serde_json::Value>(line).is_ok(), "log_format from the file applies: {line}");
 
     std::fs::write(&config, "lisen = \"127.0.0.1:1\"\n").unwrap();
-    let out = std::process::Command::new(casa_bin())
-        .arg("serve")
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .unwrap();
+    let out = std::process::Command::new(casa_bin()).arg("serve").arg("--config").arg(&config).output().unwrap();
     assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("lisen"),
-        "{out:?}"
-    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("lisen"), "{out:?}");
 }

@@ -22,10 +22,7 @@ fn everything_acknowledged_survives_kill_9() {
 
     let mas = casa.create_mas(json!({"name": "durable", "token_ttl_seconds": 900}));
     let mas_id = mas["id"].as_str().unwrap().to_string();
-    let rotated_kid = casa
-        .post(&format!("/mas/{mas_id}/keys/rotate"), json!({}))
-        .json()["active_kid"]
-        .clone();
+    let rotated_kid = casa.post(&format!("/mas/{mas_id}/keys/rotate"), json!({})).json()["active_kid"].clone();
     let agent_app = casa.create_app(agent(&mas_id, "planner", &["fs:read"]));
     let server = casa.create_app(mcp_server(&mas_id, "files", &["fs:read", "fs:write"]));
     let jwks_path = format!("/realms/{mas_id}/.well-known/jwks.json");
@@ -44,25 +41,15 @@ fn everything_acknowledged_survives_kill_9() {
             for app in [&agent_app, &server] {
                 let id = app["id"].as_str().unwrap().parse().unwrap();
                 let stored = store.get_app(id).await.unwrap().expect("app survived");
-                assert!(secret::verify(
-                    app["client_secret"].as_str().unwrap(),
-                    &stored.secret_digest
-                ));
+                assert!(secret::verify(app["client_secret"].as_str().unwrap(), &stored.secret_digest));
                 assert!(!secret::verify("casa_cs_wrong", &stored.secret_digest));
             }
         });
     }
 
     let casa = Casa::start_in(tmp.path(), opts());
-    assert_eq!(
-        casa.admin, generated_admin,
-        "the admin token file is unchanged"
-    );
-    assert_eq!(
-        casa.get("/mas").status,
-        200,
-        "the generated admin token still authenticates"
-    );
+    assert_eq!(casa.admin, generated_admin, "the admin token file is unchanged");
+    assert_eq!(casa.get("/mas").status, 200, "the generated admin token still authenticates");
     assert_eq!(
         casa.logs().matches(&generated_admin).count(),
         1,
@@ -70,34 +57,19 @@ fn everything_acknowledged_survives_kill_9() {
     );
     assert_eq!(casa.get(&format!("/mas/{mas_id}")).json(), mas_before);
     assert_eq!(mas_before["realm"]["active_kid"], rotated_kid);
-    assert_eq!(
-        casa.send(casa.request("GET", &jwks_path)).json(),
-        jwks_before,
-        "keys unchanged"
-    );
-    assert_eq!(
-        casa.get(&format!("/mas/{mas_id}/tools")).json(),
-        tools_before
-    );
-    let read = casa
-        .get(&format!("/apps/{}", agent_app["id"].as_str().unwrap()))
-        .json();
+    assert_eq!(casa.send(casa.request("GET", &jwks_path)).json(), jwks_before, "keys unchanged");
+    assert_eq!(casa.get(&format!("/mas/{mas_id}/tools")).json(), tools_before);
+    let read = casa.get(&format!("/apps/{}", agent_app["id"].as_str().unwrap())).json();
     assert_eq!(read["allowed_tools"], json!(["fs:read"]));
     // Names are still taken: the restarted node knows the apps.
-    assert_eq!(
-        casa.post("/apps", agent(&mas_id, "planner", &[])).status,
-        409
-    );
+    assert_eq!(casa.post("/apps", agent(&mas_id, "planner", &[])).status, 409);
 }
 
 #[test]
 fn a_stream_of_writes_killed_mid_way_leaves_a_consistent_store() {
     let tmp = tempfile::tempdir().unwrap();
     let mut casa = Casa::start_in(tmp.path(), Options::default());
-    let mas_id = casa.create_mas(json!({"name": "busy"}))["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let mas_id = casa.create_mas(json!({"name": "busy"}))["id"].as_str().unwrap().to_string();
     let port = casa.port;
     // Writers keep creating apps while the process is killed under them.
     let writer = std::thread::spawn(move || {
@@ -110,12 +82,9 @@ fn a_stream_of_writes_killed_mid_way_leaves_a_consistent_store() {
                 .json(&agent(&mas_id, &format!("agent-{i}"), &["fs:read"]))
                 .send();
             match r {
-                Ok(r) if r.status() == 201 => acknowledged.push(
-                    r.json::<serde_json::Value>().unwrap()["id"]
-                        .as_str()
-                        .unwrap()
-                        .to_string(),
-                ),
+                Ok(r) if r.status() == 201 => {
+                    acknowledged.push(r.json::<serde_json::Value>().unwrap()["id"].as_str().unwrap().to_string())
+                }
                 _ => break,
             }
         }
@@ -124,18 +93,10 @@ fn a_stream_of_writes_killed_mid_way_leaves_a_consistent_store() {
     std::thread::sleep(std::time::Duration::from_millis(700));
     casa.kill9();
     let acknowledged = writer.join().unwrap();
-    assert!(
-        acknowledged.len() > 5,
-        "too few writes before the kill: {}",
-        acknowledged.len()
-    );
+    assert!(acknowledged.len() > 5, "too few writes before the kill: {}", acknowledged.len());
 
     let casa = Casa::start_in(tmp.path(), Options::default());
     for id in &acknowledged {
-        assert_eq!(
-            casa.get(&format!("/apps/{id}")).status,
-            200,
-            "acknowledged app {id} was lost"
-        );
+        assert_eq!(casa.get(&format!("/apps/{id}")).status, 200, "acknowledged app {id} was lost");
     }
 }

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::oauth::OAuthError;
 use crate::store::StoreError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
@@ -17,21 +18,24 @@ pub enum CoreError {
     Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// An OAuth endpoint's answer (RFC 6749 and friends).
+    #[error("{0}")]
+    OAuth(OAuthError),
+}
+
+impl From<OAuthError> for CoreError {
+    fn from(err: OAuthError) -> Self {
+        Self::OAuth(err)
+    }
 }
 
 impl CoreError {
     pub fn not_found(what: &str, id: impl ToString) -> Self {
-        Self::NotFound {
-            what: what.to_string(),
-            id: id.to_string(),
-        }
+        Self::NotFound { what: what.to_string(), id: id.to_string() }
     }
 
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        Self::Invalid {
-            field: field.to_string(),
-            message: message.into(),
-        }
+        Self::Invalid { field: field.to_string(), message: message.into() }
     }
 }
 

@@ -4,10 +4,12 @@
 //! Nothing here knows HTTP: the `casa` crate translates requests into calls on
 //! [`node::Node`].
 
+pub mod checks;
 pub mod error;
 pub mod mas;
 pub mod model;
 pub mod node;
+pub mod oauth;
 pub mod realm;
 pub mod registry;
 pub mod revocation;
@@ -15,6 +17,7 @@ pub mod secret;
 pub mod session;
 pub mod store;
 pub mod token;
+pub mod trace;
 pub mod validate;
 pub mod wire;
 

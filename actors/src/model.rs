@@ -58,10 +58,7 @@ pub struct SemanticSettings {
 
 impl Default for SemanticSettings {
     fn default() -> Self {
-        Self {
-            threshold: DEFAULT_SEMANTIC_THRESHOLD,
-            top_k: None,
-        }
+        Self { threshold: DEFAULT_SEMANTIC_THRESHOLD, top_k: None }
     }
 }
 
@@ -178,10 +175,7 @@ pub struct AppWithSecret {
 
 impl std::fmt::Debug for AppWithSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppWithSecret")
-            .field("app", &self.app)
-            .field("client_secret", &"<redacted>")
-            .finish()
+        f.debug_struct("AppWithSecret").field("app", &self.app).field("client_secret", &"<redacted>").finish()
     }
 }
 
@@ -229,11 +223,6 @@ impl<T> Page<T> {
                 items.push(item);
             }
         }
-        Self {
-            items,
-            total,
-            page: req.page,
-            page_size: req.page_size,
-        }
+        Self { items, total, page: req.page, page_size: req.page_size }
     }
 }

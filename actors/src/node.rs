@@ -6,6 +6,7 @@
 //!     └── MasActor × N
 //! ```
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -17,14 +18,20 @@ use uuid::Uuid;
 use crate::error::CoreError;
 use crate::mas::{AppId, AppUpdate, MasMsg, MasView};
 use crate::model::*;
+use crate::oauth::*;
 use crate::registry::{MasRegistry, RegistryArgs, RegistryMsg};
 use crate::store::Store;
+use crate::token;
+use crate::trace::TraceSink;
 use crate::wire::{ask, CallFailure, Reply};
 
 type Result<T> = std::result::Result<T, CoreError>;
 
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
+    /// Base URL clients reach the node at, without a trailing slash; realm
+    /// issuers are `<public_url>/realms/<mas id>`.
+    pub public_url: String,
     pub capabilities: Capabilities,
     /// Stop a MAS actor after this long without requests.
     pub idle_timeout: Duration,
@@ -35,6 +42,7 @@ pub struct NodeConfig {
 impl Default for NodeConfig {
     fn default() -> Self {
         Self {
+            public_url: "http://127.0.0.1:8080".into(),
             capabilities: Capabilities::default(),
             idle_timeout: Duration::from_secs(600),
             call_timeout: Duration::from_secs(5),
@@ -52,6 +60,7 @@ struct NodeSupervisor;
 
 struct SupervisorArgs {
     store: Arc<dyn Store>,
+    trace: Arc<dyn TraceSink>,
     config: NodeConfig,
     slot: RegistrySlot,
 }
@@ -63,11 +72,12 @@ impl NodeSupervisor {
     ) -> std::result::Result<(), ActorProcessingErr> {
         let registry_args = RegistryArgs {
             store: args.store.clone(),
+            trace: args.trace.clone(),
+            public_url: args.config.public_url.clone(),
             capabilities: args.config.capabilities,
             idle_timeout: args.config.idle_timeout,
         };
-        let (registry, _) =
-            Actor::spawn_linked(None, MasRegistry, registry_args, me.get_cell()).await?;
+        let (registry, _) = Actor::spawn_linked(None, MasRegistry, registry_args, me.get_cell()).await?;
         *args.slot.write().expect("registry slot poisoned") = Some(registry);
         Ok(())
     }
@@ -111,16 +121,15 @@ pub struct Node {
     registry: RegistrySlot,
     supervisor: ActorRef<SupervisorMsg>,
     supervisor_task: Arc<tokio::sync::Mutex<Option<JoinHandle<()>>>>,
+    /// client id → its MAS. An app never changes MAS, so entries never go stale
+    /// in a harmful way (a deleted app fails authentication in its MAS).
+    client_mas: Arc<RwLock<HashMap<Uuid, Uuid>>>,
 }
 
 impl Node {
-    pub async fn start(store: Arc<dyn Store>, config: NodeConfig) -> Result<Node> {
+    pub async fn start(store: Arc<dyn Store>, trace: Arc<dyn TraceSink>, config: NodeConfig) -> Result<Node> {
         let slot: RegistrySlot = Arc::new(RwLock::new(None));
-        let args = SupervisorArgs {
-            store: store.clone(),
-            config: config.clone(),
-            slot: slot.clone(),
-        };
+        let args = SupervisorArgs { store: store.clone(), trace, config: config.clone(), slot: slot.clone() };
         let (supervisor, task) = Actor::spawn(None, NodeSupervisor, args)
             .await
             .map_err(|e| CoreError::Internal(format!("starting the supervision tree: {e}")))?;
@@ -130,6 +139,7 @@ impl Node {
             registry: slot,
             supervisor,
             supervisor_task: Arc::new(tokio::sync::Mutex::new(Some(task))),
+            client_mas: Arc::default(),
         })
     }
 
@@ -149,18 +159,10 @@ impl Node {
         &self,
         build: impl FnOnce(ractor::RpcReplyPort<Result<T>>) -> RegistryMsg,
     ) -> Result<T> {
-        match self
-            .registry()?
-            .call(build, Some(self.config.call_timeout))
-            .await
-        {
+        match self.registry()?.call(build, Some(self.config.call_timeout)).await {
             Ok(ractor::rpc::CallResult::Success(result)) => result,
-            Ok(_) => Err(CoreError::Unavailable(
-                "the MAS registry did not answer".into(),
-            )),
-            Err(e) => Err(CoreError::Unavailable(format!(
-                "the MAS registry is not running: {e}"
-            ))),
+            Ok(_) => Err(CoreError::Unavailable("the MAS registry did not answer".into())),
+            Err(e) => Err(CoreError::Unavailable(format!("the MAS registry is not running: {e}"))),
         }
     }
 
@@ -173,18 +175,14 @@ impl Node {
         build: impl Fn(ractor::RpcReplyPort<Reply<T>>) -> MasMsg,
     ) -> Result<T> {
         for _ in 0..2 {
-            let actor = self
-                .registry_call(|port| RegistryMsg::Lookup(mas_id, port))
-                .await?;
+            let actor = self.registry_call(|port| RegistryMsg::Lookup(mas_id, port)).await?;
             match ask(&actor, &build, self.config.call_timeout).await {
                 Ok(value) => return Ok(value),
                 Err(CallFailure::Failed(err)) => return Err(err),
                 Err(CallFailure::NotRunning) => continue,
             }
         }
-        Err(CoreError::Unavailable(format!(
-            "the actor of MAS {mas_id} keeps stopping"
-        )))
+        Err(CoreError::Unavailable(format!("the actor of MAS {mas_id} keeps stopping")))
     }
 
     /// Is the supervision tree up and the store answering?
@@ -204,8 +202,7 @@ impl Node {
     }
 
     pub async fn create_mas(&self, input: NewMas) -> Result<MasView> {
-        self.registry_call(|port| RegistryMsg::Create(input, port))
-            .await
+        self.registry_call(|port| RegistryMsg::Create(input, port)).await
     }
 
     pub async fn get_mas(&self, id: Uuid) -> Result<MasView> {
@@ -213,31 +210,19 @@ impl Node {
     }
 
     /// Straight from the store: listing must not start an actor per MAS.
-    pub async fn list_mas(
-        &self,
-        name_contains: Option<&str>,
-        page: PageRequest,
-    ) -> Result<Page<MasView>> {
+    pub async fn list_mas(&self, name_contains: Option<&str>, page: PageRequest) -> Result<Page<MasView>> {
         let records = self.store.list_mas(name_contains, page).await?;
         let mut items = Vec::with_capacity(records.items.len());
         for mas in records.items {
             let keys = self.store.realm_keys(mas.id).await?;
-            let active_kid = crate::realm::Keyring::new(keys)
-                .map(|k| k.active().kid.clone())
-                .unwrap_or_default();
+            let active_kid = crate::realm::Keyring::new(keys).map(|k| k.active().kid.clone()).unwrap_or_default();
             items.push(MasView { mas, active_kid });
         }
-        Ok(Page {
-            items,
-            total: records.total,
-            page: records.page,
-            page_size: records.page_size,
-        })
+        Ok(Page { items, total: records.total, page: records.page, page_size: records.page_size })
     }
 
     pub async fn update_mas(&self, id: Uuid, patch: MasPatch) -> Result<MasView> {
-        self.call_mas(id, |port| MasMsg::Update(patch.clone(), port))
-            .await
+        self.call_mas(id, |port| MasMsg::Update(patch.clone(), port)).await
     }
 
     pub async fn delete_mas(&self, id: Uuid) -> Result<()> {
@@ -262,22 +247,14 @@ impl Node {
     }
 
     pub async fn create_app(&self, input: NewApp) -> Result<AppWithSecret> {
-        self.call_mas(input.mas_id, |port| MasMsg::CreateApp(input.clone(), port))
-            .await
+        self.call_mas(input.mas_id, |port| MasMsg::CreateApp(input.clone(), port)).await
     }
 
     pub async fn get_app(&self, id: Uuid) -> Result<AppRecord> {
-        self.store
-            .get_app(id)
-            .await?
-            .ok_or_else(|| CoreError::not_found("app", id))
+        self.store.get_app(id).await?.ok_or_else(|| CoreError::not_found("app", id))
     }
 
-    pub async fn list_apps(
-        &self,
-        mas_id: Option<Uuid>,
-        page: PageRequest,
-    ) -> Result<Page<AppRecord>> {
+    pub async fn list_apps(&self, mas_id: Option<Uuid>, page: PageRequest) -> Result<Page<AppRecord>> {
         if let Some(id) = mas_id {
             if self.store.get_mas(id).await?.is_none() {
                 return Err(CoreError::not_found("MAS", id));
@@ -288,28 +265,126 @@ impl Node {
 
     pub async fn update_app(&self, id: Uuid, patch: AppPatch) -> Result<AppRecord> {
         let mas_id = self.get_app(id).await?.mas_id;
-        self.call_mas(mas_id, |port| {
-            MasMsg::UpdateApp(
-                AppUpdate {
-                    app_id: id,
-                    patch: patch.clone(),
-                },
-                port,
-            )
-        })
-        .await
+        self.call_mas(mas_id, |port| MasMsg::UpdateApp(AppUpdate { app_id: id, patch: patch.clone() }, port)).await
     }
 
     pub async fn delete_app(&self, id: Uuid) -> Result<()> {
         let mas_id = self.get_app(id).await?.mas_id;
-        self.call_mas(mas_id, |port| MasMsg::DeleteApp(AppId(id), port))
-            .await
+        self.call_mas(mas_id, |port| MasMsg::DeleteApp(AppId(id), port)).await
     }
 
     pub async fn rotate_secret(&self, id: Uuid) -> Result<AppWithSecret> {
         let mas_id = self.get_app(id).await?.mas_id;
-        self.call_mas(mas_id, |port| MasMsg::RotateSecret(AppId(id), port))
-            .await
+        self.call_mas(mas_id, |port| MasMsg::RotateSecret(AppId(id), port)).await
+    }
+
+    /// The MAS of an app, by client id; `invalid_client` for an unknown one.
+    async fn client_mas(&self, client_id: &str) -> Result<Uuid> {
+        let id = Uuid::parse_str(client_id).map_err(|_| OAuthError::InvalidClient)?;
+        if let Some(mas) = self.client_mas.read().expect("client index poisoned").get(&id) {
+            return Ok(*mas);
+        }
+        let app = self.store.get_app(id).await?.ok_or(OAuthError::InvalidClient)?;
+        self.client_mas.write().expect("client index poisoned").insert(id, app.mas_id);
+        Ok(app.mas_id)
+    }
+
+    /// The MAS whose realm a token claims to come from (to be verified there).
+    fn token_mas(&self, token: &str) -> Option<Uuid> {
+        let iss = token::claimed_issuer(token)?;
+        let rest = iss.strip_prefix(&self.config.public_url)?.strip_prefix("/realms/")?;
+        Uuid::parse_str(rest).ok()
+    }
+
+    /// A call on the MAS of `mas_id` where a vanished MAS is the OAuth error `gone`.
+    async fn call_realm<T: Send + 'static>(
+        &self,
+        mas_id: Uuid,
+        gone: OAuthError,
+        build: impl Fn(ractor::RpcReplyPort<Reply<T>>) -> MasMsg,
+    ) -> Result<T> {
+        self.call_mas(mas_id, build).await.map_err(|e| match e {
+            CoreError::NotFound { .. } => gone.into(),
+            other => other,
+        })
+    }
+
+    pub async fn issue_token(&self, req: IssueRequest) -> Result<IssuedToken> {
+        let mas = self.client_mas(&req.client.client_id).await?;
+        self.call_realm(mas, OAuthError::InvalidClient, |p| MasMsg::IssueToken(req.clone(), p)).await
+    }
+
+    pub async fn exchange(
+        &self,
+        client: ClientCredentials,
+        subject_token: String,
+        actor_token: Option<String>,
+        tools: Vec<String>,
+        audience: Option<String>,
+    ) -> Result<IssuedToken> {
+        let client_mas = self.client_mas(&client.client_id).await?;
+        let not_ours = || OAuthError::InvalidGrant("subject_token: not a token of this server".into());
+        let token_mas = self.token_mas(&subject_token).ok_or_else(not_ours)?;
+        let actor = if client_mas == token_mas {
+            ExchangeActor::Local(client)
+        } else {
+            // Authenticated by its own MAS; the token's realm then refuses it as foreign.
+            let client_id = self
+                .call_realm(client_mas, OAuthError::InvalidClient, |p| MasMsg::Authenticate(client.clone(), p))
+                .await?;
+            ExchangeActor::Foreign { client_id, mas_id: client_mas }
+        };
+        let req = ExchangeRequest { actor, subject_token, actor_token, tools, audience };
+        self.call_realm(token_mas, not_ours(), |p| MasMsg::Exchange(req.clone(), p)).await
+    }
+
+    /// `caller`: `None` for the admin, else the app's credentials.
+    pub async fn introspect(
+        &self,
+        caller: Option<ClientCredentials>,
+        token: String,
+        tools: Option<Vec<String>>,
+    ) -> Result<Introspection> {
+        let caller_mas = match &caller {
+            Some(c) => Some(self.client_mas(&c.client_id).await?),
+            None => None,
+        };
+        let Some(token_mas) = self.token_mas(&token) else {
+            if let (Some(c), Some(m)) = (&caller, caller_mas) {
+                self.call_realm(m, OAuthError::InvalidClient, |p| MasMsg::Authenticate(c.clone(), p)).await?;
+            }
+            return Ok(Introspection::default());
+        };
+        let caller = match (caller, caller_mas) {
+            (None, _) => Introspector::Admin,
+            (Some(c), Some(m)) if m == token_mas => Introspector::App(c),
+            (Some(c), Some(m)) => {
+                self.call_realm(m, OAuthError::InvalidClient, |p| MasMsg::Authenticate(c.clone(), p)).await?;
+                Introspector::Foreign
+            }
+            (Some(_), None) => unreachable!("an app caller always has a MAS"),
+        };
+        let req = IntrospectRequest { caller, token, tools };
+        match self.call_mas(token_mas, |p| MasMsg::Introspect(req.clone(), p)).await {
+            Err(CoreError::NotFound { .. }) => Ok(Introspection::default()),
+            other => other,
+        }
+    }
+
+    pub async fn revoke(&self, client: ClientCredentials, token: String) -> Result<()> {
+        let mas = self.client_mas(&client.client_id).await?;
+        let req = RevokeRequest { client, token };
+        self.call_realm(mas, OAuthError::InvalidClient, |p| MasMsg::Revoke(req.clone(), p)).await
+    }
+
+    pub async fn admin_revoke(&self, mas_id: Uuid, req: AdminRevokeRequest) -> Result<AdminRevoked> {
+        self.call_mas(mas_id, |p| MasMsg::AdminRevoke(req.clone(), p)).await
+    }
+
+    pub async fn record_llm_call(&self, report: LlmCallReport) -> Result<LlmCallRecorded> {
+        let invalid = || OAuthError::InvalidToken("not a token of this server".into());
+        let mas = self.token_mas(&report.token).ok_or_else(invalid)?;
+        self.call_realm(mas, invalid(), |p| MasMsg::RecordLlmCall(report.clone(), p)).await
     }
 
     /// Stops the supervision tree and waits for it.

@@ -85,10 +85,7 @@ impl RealmKey {
 
 /// RFC 7638 JWK thumbprint of an Ed25519 public key.
 pub fn thumbprint(public_key: &[u8; 32]) -> String {
-    let canonical = format!(
-        r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#,
-        URL_SAFE_NO_PAD.encode(public_key)
-    );
+    let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, URL_SAFE_NO_PAD.encode(public_key));
     URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
 }
 
@@ -127,27 +124,12 @@ impl Keyring {
 
     /// Keys still worth publishing: the active one, and retired ones that
     /// may still have live tokens (retired less than `max_token_lifetime` ago).
-    pub fn published(
-        &self,
-        now: OffsetDateTime,
-        max_token_lifetime: time::Duration,
-    ) -> Vec<&RealmKey> {
-        self.keys
-            .iter()
-            .filter(|k| k.retired_at.is_none_or(|r| r + max_token_lifetime > now))
-            .collect()
+    pub fn published(&self, now: OffsetDateTime, max_token_lifetime: time::Duration) -> Vec<&RealmKey> {
+        self.keys.iter().filter(|k| k.retired_at.is_none_or(|r| r + max_token_lifetime > now)).collect()
     }
 
-    pub fn jwks(
-        &self,
-        now: OffsetDateTime,
-        max_token_lifetime: time::Duration,
-    ) -> serde_json::Value {
-        let keys: Vec<_> = self
-            .published(now, max_token_lifetime)
-            .into_iter()
-            .map(RealmKey::public_jwk)
-            .collect();
+    pub fn jwks(&self, now: OffsetDateTime, max_token_lifetime: time::Duration) -> serde_json::Value {
+        let keys: Vec<_> = self.published(now, max_token_lifetime).into_iter().map(RealmKey::public_jwk).collect();
         serde_json::json!({ "keys": keys })
     }
 }
@@ -179,13 +161,8 @@ mod tests {
     #[test]
     fn the_rfc8037_thumbprint_example_matches() {
         // RFC 8037 appendix A.3.
-        let x = URL_SAFE_NO_PAD
-            .decode("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo")
-            .unwrap();
-        assert_eq!(
-            thumbprint(&x.try_into().unwrap()),
-            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
-        );
+        let x = URL_SAFE_NO_PAD.decode("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo").unwrap();
+        assert_eq!(thumbprint(&x.try_into().unwrap()), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
     }
 
     #[test]
@@ -196,14 +173,8 @@ mod tests {
         let ring = Keyring::new(vec![retired.clone(), fresh.clone()]).unwrap();
         assert_eq!(ring.active().kid, fresh.kid);
         let ttl = time::Duration::seconds(300);
-        assert_eq!(
-            ring.published(t0 + time::Duration::seconds(20), ttl).len(),
-            2
-        );
-        assert_eq!(
-            ring.published(t0 + time::Duration::seconds(400), ttl).len(),
-            1
-        );
+        assert_eq!(ring.published(t0 + time::Duration::seconds(20), ttl).len(), 2);
+        assert_eq!(ring.published(t0 + time::Duration::seconds(400), ttl).len(), 1);
         assert!(!format!("{retired:?}").contains(&hex::encode(retired.secret_key)));
     }
 }

@@ -15,6 +15,7 @@ use crate::mas::{MasActor, MasArgs, MasMsg, MasSnapshot, MasView};
 use crate::model::{Capabilities, MasRecord, NewMas};
 use crate::realm::{Keyring, RealmKey};
 use crate::store::Store;
+use crate::trace::TraceSink;
 use crate::validate;
 
 /// A failing MAS is restarted at most this often within [`RESTART_WINDOW`];
@@ -36,6 +37,8 @@ pub enum RegistryMsg {
 
 pub struct RegistryArgs {
     pub store: Arc<dyn Store>,
+    pub trace: Arc<dyn TraceSink>,
+    pub public_url: String,
     pub capabilities: Capabilities,
     /// A MAS actor that has not been looked up for this long is stopped.
     pub idle_timeout: Duration,
@@ -65,14 +68,9 @@ impl Actor for MasRegistry {
         me: ActorRef<RegistryMsg>,
         args: RegistryArgs,
     ) -> Result<RegistryState, ActorProcessingErr> {
-        let tick =
-            (args.idle_timeout / 4).clamp(Duration::from_millis(50), Duration::from_secs(30));
+        let tick = (args.idle_timeout / 4).clamp(Duration::from_millis(50), Duration::from_secs(30));
         me.send_interval(tick, || RegistryMsg::EvictIdle);
-        Ok(RegistryState {
-            args,
-            running: HashMap::new(),
-            by_actor: HashMap::new(),
-        })
+        Ok(RegistryState { args, running: HashMap::new(), by_actor: HashMap::new() })
     }
 
     async fn handle(
@@ -133,20 +131,15 @@ impl RegistryState {
         let args = MasArgs {
             snapshot,
             store: self.args.store.clone(),
+            trace: self.args.trace.clone(),
             capabilities: self.args.capabilities,
+            public_url: self.args.public_url.clone(),
         };
         let (actor, _) = Actor::spawn_linked(None, MasActor, args, me.get_cell())
             .await
             .map_err(|e| CoreError::Internal(format!("starting the MAS actor: {e}")))?;
         self.by_actor.insert(actor.get_id(), id);
-        self.running.insert(
-            id,
-            Running {
-                actor: actor.clone(),
-                last_used: Instant::now(),
-                restarts: VecDeque::new(),
-            },
-        );
+        self.running.insert(id, Running { actor: actor.clone(), last_used: Instant::now(), restarts: VecDeque::new() });
         metrics::gauge!("casa_mas_actors").set(self.running.len() as f64);
         Ok(actor)
     }
@@ -154,61 +147,32 @@ impl RegistryState {
     fn forget(&mut self, actor: ActorId) -> Option<Uuid> {
         let id = self.by_actor.remove(&actor)?;
         // Only drop the entry if it still belongs to this actor (not to a restarted one).
-        if self
-            .running
-            .get(&id)
-            .is_some_and(|r| r.actor.get_id() == actor)
-        {
+        if self.running.get(&id).is_some_and(|r| r.actor.get_id() == actor) {
             self.running.remove(&id);
         }
         metrics::gauge!("casa_mas_actors").set(self.running.len() as f64);
         Some(id)
     }
 
-    async fn lookup(
-        &mut self,
-        me: &ActorRef<RegistryMsg>,
-        id: Uuid,
-    ) -> Result<ActorRef<MasMsg>, CoreError> {
+    async fn lookup(&mut self, me: &ActorRef<RegistryMsg>, id: Uuid) -> Result<ActorRef<MasMsg>, CoreError> {
         if let Some(running) = self.running.get_mut(&id) {
             running.last_used = Instant::now();
             return Ok(running.actor.clone());
         }
-        let snapshot = MasSnapshot::load(&*self.args.store, id)
-            .await?
-            .ok_or_else(|| CoreError::not_found("MAS", id))?;
+        let snapshot =
+            MasSnapshot::load(&*self.args.store, id).await?.ok_or_else(|| CoreError::not_found("MAS", id))?;
         self.spawn(me, snapshot).await
     }
 
-    async fn create(
-        &mut self,
-        me: &ActorRef<RegistryMsg>,
-        input: NewMas,
-    ) -> Result<MasView, CoreError> {
+    async fn create(&mut self, me: &ActorRef<RegistryMsg>, input: NewMas) -> Result<MasView, CoreError> {
         let settings = validate::new_mas(input, self.args.capabilities)?;
         let now = OffsetDateTime::now_utc();
-        let mas = MasRecord {
-            id: Uuid::now_v7(),
-            settings,
-            created_at: now,
-            updated_at: now,
-        };
+        let mas = MasRecord { id: Uuid::now_v7(), settings, created_at: now, updated_at: now };
         let key = RealmKey::generate(now);
         self.args.store.create_mas(&mas, &key).await?;
-        let view = MasView {
-            mas: mas.clone(),
-            active_kid: key.kid.clone(),
-        };
+        let view = MasView { mas: mas.clone(), active_kid: key.kid.clone() };
         let keyring = Keyring::new(vec![key]).expect("one key");
-        self.spawn(
-            me,
-            MasSnapshot {
-                mas,
-                keyring,
-                apps: Vec::new(),
-            },
-        )
-        .await?;
+        self.spawn(me, MasSnapshot { mas, keyring, apps: Vec::new(), revocations: Vec::new() }).await?;
         tracing::info!(mas_id = %view.mas.id, "MAS created");
         Ok(view)
     }
@@ -258,12 +222,8 @@ impl RegistryState {
         let timeout = self.args.idle_timeout;
         // Lookups and eviction share this mailbox, so an actor idle this long
         // has no caller still holding a fresh reference to it.
-        let idle: Vec<Uuid> = self
-            .running
-            .iter()
-            .filter(|(_, r)| r.last_used.elapsed() >= timeout)
-            .map(|(id, _)| *id)
-            .collect();
+        let idle: Vec<Uuid> =
+            self.running.iter().filter(|(_, r)| r.last_used.elapsed() >= timeout).map(|(id, _)| *id).collect();
         for id in idle {
             self.retire(id, "idle");
         }

@@ -2,6 +2,8 @@
 //! it covers — including tokens exchanged from a revoked one, which carry
 //! the revoked `jti` in their signed `lineage`.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::token::Claims;
@@ -37,15 +39,48 @@ pub struct Revocation {
     pub expires_at: i64,
 }
 
-impl Revocation {
-    pub fn matches(&self, c: &Claims) -> bool {
-        match &self.target {
-            RevocationTarget::Token(jti) => &c.jti == jti || c.lineage.iter().any(|a| a == jti),
-            RevocationTarget::Session(uiid) => &c.uiid == uiid,
-            RevocationTarget::App(app) => {
-                c.iat <= self.revoked_at
-                    && (&c.client_id == app || &c.sub == app || c.act.as_ref().is_some_and(|a| a.subjects().contains(&app.as_str())))
-            }
+/// The live rules of a realm, indexed so a check costs a few hash lookups
+/// (one per ancestor of the token), however many rules there are.
+#[derive(Debug, Default, Clone)]
+pub struct RevocationSet {
+    tokens: HashMap<String, i64>,
+    sessions: HashMap<String, i64>,
+    /// App → when it was revoked: tokens issued up to then are out.
+    apps: HashMap<String, i64>,
+}
+
+impl RevocationSet {
+    pub fn new(rules: impl IntoIterator<Item = Revocation>, now: i64) -> Self {
+        let mut set = Self::default();
+        for rule in rules.into_iter().filter(|r| r.expires_at > now) {
+            set.insert(&rule);
         }
+        set
+    }
+
+    pub fn insert(&mut self, rule: &Revocation) {
+        match &rule.target {
+            RevocationTarget::Token(j) => self.tokens.insert(j.clone(), rule.revoked_at),
+            RevocationTarget::Session(s) => self.sessions.insert(s.clone(), rule.revoked_at),
+            RevocationTarget::App(a) => self.apps.insert(a.clone(), rule.revoked_at),
+        };
+    }
+
+    pub fn is_revoked(&self, c: &Claims) -> bool {
+        let app_revoked = |app: &str| self.apps.get(app).is_some_and(|at| c.iat <= *at);
+        self.tokens.contains_key(&c.jti)
+            || c.lineage.iter().any(|j| self.tokens.contains_key(j))
+            || self.sessions.contains_key(&c.uiid)
+            || app_revoked(&c.client_id)
+            || app_revoked(&c.sub)
+            || c.act.as_ref().is_some_and(|a| a.subjects().into_iter().any(app_revoked))
+    }
+
+    pub fn len(&self) -> usize {
+        self.tokens.len() + self.sessions.len() + self.apps.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }

@@ -88,7 +88,9 @@ mod tests {
         assert_eq!(UserInputContent::parse("read my file").unwrap(), UserInputContent::Text("read my file".into()));
         let conv = r#"[{"role":"user","content":"hi"},{"role":"assistant","content":"hello"}]"#;
         assert!(matches!(UserInputContent::parse(conv).unwrap(), UserInputContent::Turns(t) if t.len() == 2));
-        for bad in ["", "   ", "[", "[]", r#"[{"role":"robot","content":"x"}]"#, r#"[{"role":"assistant","content":"x"}]"#] {
+        for bad in
+            ["", "   ", "[", "[]", r#"[{"role":"robot","content":"x"}]"#, r#"[{"role":"assistant","content":"x"}]"#]
+        {
             assert!(UserInputContent::parse(bad).is_err(), "{bad:?}");
         }
         assert!(UserInputContent::parse(&"x".repeat(MAX_USER_INPUT_CHARS + 1)).is_err());

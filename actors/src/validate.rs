@@ -24,26 +24,19 @@ pub fn name(field: &str, value: &str) -> Result<String> {
         return Err(CoreError::invalid(field, "must not be empty"));
     }
     if value.chars().count() > MAX_NAME_CHARS {
-        return Err(CoreError::invalid(
-            field,
-            format!("must be at most {MAX_NAME_CHARS} characters"),
-        ));
+        return Err(CoreError::invalid(field, format!("must be at most {MAX_NAME_CHARS} characters")));
     }
     if value.chars().any(char::is_control) {
-        return Err(CoreError::invalid(
-            field,
-            "must not contain control characters",
-        ));
+        return Err(CoreError::invalid(field, "must not contain control characters"));
     }
     Ok(value.to_string())
 }
 
 fn description(field: &str, value: Option<String>) -> Result<Option<String>> {
     match value {
-        Some(d) if d.chars().count() > MAX_DESCRIPTION_CHARS => Err(CoreError::invalid(
-            field,
-            format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
-        )),
+        Some(d) if d.chars().count() > MAX_DESCRIPTION_CHARS => {
+            Err(CoreError::invalid(field, format!("must be at most {MAX_DESCRIPTION_CHARS} characters")))
+        }
         Some(d) if d.trim().is_empty() => Ok(None),
         other => Ok(other),
     }
@@ -53,17 +46,12 @@ fn description(field: &str, value: Option<String>) -> Result<Option<String>> {
 pub fn is_tool_name(value: &str) -> bool {
     !value.is_empty()
         && value.len() <= MAX_TOOL_NAME_CHARS
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_-.:/".contains(&b))
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.:/".contains(&b))
 }
 
 fn tool_names(field: &str, names: Vec<String>) -> Result<Vec<String>> {
     if names.len() > MAX_TOOLS_PER_LIST {
-        return Err(CoreError::invalid(
-            field,
-            format!("at most {MAX_TOOLS_PER_LIST} entries"),
-        ));
+        return Err(CoreError::invalid(field, format!("at most {MAX_TOOLS_PER_LIST} entries")));
     }
     let mut seen = BTreeSet::new();
     for (i, n) in names.iter().enumerate() {
@@ -96,10 +84,7 @@ fn checks(enabled: Vec<CheckName>, caps: Capabilities) -> Result<Vec<CheckName>>
         if let Some(what) = missing {
             return Err(CoreError::invalid(
                 "enabled_checks",
-                format!(
-                    "{} needs {what}, and none is configured on this node",
-                    check.as_str()
-                ),
+                format!("{} needs {what}, and none is configured on this node", check.as_str()),
             ));
         }
     }
@@ -109,33 +94,21 @@ fn checks(enabled: Vec<CheckName>, caps: Capabilities) -> Result<Vec<CheckName>>
 fn semantic(input: SemanticInput) -> Result<SemanticSettings> {
     let threshold = input.threshold.unwrap_or(DEFAULT_SEMANTIC_THRESHOLD);
     if !threshold.is_finite() || !(-1.0..=1.0).contains(&threshold) {
-        return Err(CoreError::invalid(
-            "semantic.threshold",
-            "must be between -1.0 and 1.0",
-        ));
+        return Err(CoreError::invalid("semantic.threshold", "must be between -1.0 and 1.0"));
     }
     if let Some(k) = input.top_k {
         if k == 0 || k > MAX_TOP_K {
-            return Err(CoreError::invalid(
-                "semantic.top_k",
-                format!("must be between 1 and {MAX_TOP_K}"),
-            ));
+            return Err(CoreError::invalid("semantic.top_k", format!("must be between 1 and {MAX_TOP_K}")));
         }
     }
-    Ok(SemanticSettings {
-        threshold,
-        top_k: input.top_k,
-    })
+    Ok(SemanticSettings { threshold, top_k: input.top_k })
 }
 
 fn bounded(field: &str, value: u32, min: u32, max: u32) -> Result<u32> {
     if (min..=max).contains(&value) {
         Ok(value)
     } else {
-        Err(CoreError::invalid(
-            field,
-            format!("must be between {min} and {max}"),
-        ))
+        Err(CoreError::invalid(field, format!("must be between {min} and {max}")))
     }
 }
 
@@ -143,23 +116,13 @@ pub fn new_mas(input: NewMas, caps: Capabilities) -> Result<MasSettings> {
     let defaults = MasPatch {
         name: Some(input.name),
         description: input.description,
-        enabled_checks: Some(
-            input
-                .enabled_checks
-                .unwrap_or_else(|| vec![CheckName::DeterministicToolSelected]),
-        ),
+        enabled_checks: Some(input.enabled_checks.unwrap_or_else(|| vec![CheckName::DeterministicToolSelected])),
         semantic: Some(input.semantic.unwrap_or_default()),
         token_ttl_seconds: Some(input.token_ttl_seconds.unwrap_or(DEFAULT_TOKEN_TTL_SECONDS)),
         exchanged_token_ttl_seconds: Some(
-            input
-                .exchanged_token_ttl_seconds
-                .unwrap_or(DEFAULT_EXCHANGED_TOKEN_TTL_SECONDS),
+            input.exchanged_token_ttl_seconds.unwrap_or(DEFAULT_EXCHANGED_TOKEN_TTL_SECONDS),
         ),
-        max_delegation_depth: Some(
-            input
-                .max_delegation_depth
-                .unwrap_or(DEFAULT_MAX_DELEGATION_DEPTH),
-        ),
+        max_delegation_depth: Some(input.max_delegation_depth.unwrap_or(DEFAULT_MAX_DELEGATION_DEPTH)),
     };
     let blank = MasSettings {
         name: String::new(),
@@ -173,11 +136,7 @@ pub fn new_mas(input: NewMas, caps: Capabilities) -> Result<MasSettings> {
     patch_mas(&blank, defaults, caps)
 }
 
-pub fn patch_mas(
-    current: &MasSettings,
-    patch: MasPatch,
-    caps: Capabilities,
-) -> Result<MasSettings> {
+pub fn patch_mas(current: &MasSettings, patch: MasPatch, caps: Capabilities) -> Result<MasSettings> {
     let mut next = current.clone();
     if let Some(n) = patch.name {
         next.name = name("name", &n)?;
@@ -195,8 +154,7 @@ pub fn patch_mas(
         next.token_ttl_seconds = bounded("token_ttl_seconds", t, 1, MAX_TTL_SECONDS)?;
     }
     if let Some(t) = patch.exchanged_token_ttl_seconds {
-        next.exchanged_token_ttl_seconds =
-            bounded("exchanged_token_ttl_seconds", t, 1, MAX_TTL_SECONDS)?;
+        next.exchanged_token_ttl_seconds = bounded("exchanged_token_ttl_seconds", t, 1, MAX_TTL_SECONDS)?;
     }
     if let Some(d) = patch.max_delegation_depth {
         next.max_delegation_depth = bounded("max_delegation_depth", d, 1, MAX_DELEGATION_DEPTH)?;
@@ -215,24 +173,14 @@ pub fn base_url(value: Option<String>) -> Result<Option<String>> {
         return Ok(None);
     }
     if raw.len() > 2048 {
-        return Err(CoreError::invalid(
-            "base_url",
-            "must be at most 2048 characters",
-        ));
+        return Err(CoreError::invalid("base_url", "must be at most 2048 characters"));
     }
-    let url = url::Url::parse(raw)
-        .map_err(|e| CoreError::invalid("base_url", format!("not a URL: {e}")))?;
+    let url = url::Url::parse(raw).map_err(|e| CoreError::invalid("base_url", format!("not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(CoreError::invalid(
-            "base_url",
-            "must be an absolute http or https URL",
-        ));
+        return Err(CoreError::invalid("base_url", "must be an absolute http or https URL"));
     }
     if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
-        return Err(CoreError::invalid(
-            "base_url",
-            "must not contain credentials or a fragment",
-        ));
+        return Err(CoreError::invalid("base_url", "must not contain credentials or a fragment"));
     }
     Ok(Some(url.to_string()))
 }
@@ -242,16 +190,10 @@ fn tools(app_type: AppType, defs: Vec<ToolDef>) -> Result<Vec<ToolDef>> {
         return Ok(defs);
     }
     if app_type != AppType::McpServer {
-        return Err(CoreError::invalid(
-            "tools",
-            "only an app of type mcp_server serves tools",
-        ));
+        return Err(CoreError::invalid("tools", "only an app of type mcp_server serves tools"));
     }
     if defs.len() > MAX_TOOLS_PER_LIST {
-        return Err(CoreError::invalid(
-            "tools",
-            format!("at most {MAX_TOOLS_PER_LIST} entries"),
-        ));
+        return Err(CoreError::invalid("tools", format!("at most {MAX_TOOLS_PER_LIST} entries")));
     }
     let mut seen = BTreeSet::new();
     let mut out = Vec::with_capacity(defs.len());
@@ -263,10 +205,7 @@ fn tools(app_type: AppType, defs: Vec<ToolDef>) -> Result<Vec<ToolDef>> {
             ));
         }
         if !seen.insert(def.name.clone()) {
-            return Err(CoreError::invalid(
-                &format!("tools[{i}].name"),
-                format!("{} is listed twice", def.name),
-            ));
+            return Err(CoreError::invalid(&format!("tools[{i}].name"), format!("{} is listed twice", def.name)));
         }
         let description = def.description.trim().to_string();
         if description.is_empty() || description.chars().count() > MAX_DESCRIPTION_CHARS {
@@ -277,10 +216,7 @@ fn tools(app_type: AppType, defs: Vec<ToolDef>) -> Result<Vec<ToolDef>> {
         }
         if let Some(schema) = &def.input_schema {
             if !schema.is_object() {
-                return Err(CoreError::invalid(
-                    &format!("tools[{i}].input_schema"),
-                    "must be a JSON object",
-                ));
+                return Err(CoreError::invalid(&format!("tools[{i}].input_schema"), "must be a JSON object"));
             }
             if serde_json::to_vec(schema).map_or(true, |b| b.len() > MAX_INPUT_SCHEMA_BYTES) {
                 return Err(CoreError::invalid(
@@ -289,11 +225,7 @@ fn tools(app_type: AppType, defs: Vec<ToolDef>) -> Result<Vec<ToolDef>> {
                 ));
             }
         }
-        out.push(ToolDef {
-            name: def.name,
-            description,
-            input_schema: def.input_schema,
-        });
+        out.push(ToolDef { name: def.name, description, input_schema: def.input_schema });
     }
     Ok(out)
 }
@@ -334,10 +266,7 @@ pub fn page(page: Option<u32>, page_size: Option<u32>) -> Result<PageRequest> {
     }
     let page_size = page_size.unwrap_or(DEFAULT_PAGE_SIZE);
     if page_size == 0 || page_size > MAX_PAGE_SIZE {
-        return Err(CoreError::invalid(
-            "page_size",
-            format!("must be between 1 and {MAX_PAGE_SIZE}"),
-        ));
+        return Err(CoreError::invalid("page_size", format!("must be between 1 and {MAX_PAGE_SIZE}")));
     }
     Ok(PageRequest { page, page_size })
 }
@@ -348,44 +277,21 @@ mod tests {
 
     #[test]
     fn tool_names_follow_the_contract() {
-        for ok in [
-            "filesystem:read",
-            "triangle_properties.get",
-            "a",
-            "x/y-z",
-            &"t".repeat(128),
-        ] {
+        for ok in ["filesystem:read", "triangle_properties.get", "a", "x/y-z", &"t".repeat(128)] {
             assert!(is_tool_name(ok), "{ok}");
         }
-        for bad in [
-            "",
-            "with space",
-            "émoji",
-            "semi;colon",
-            &"t".repeat(129),
-            "a\nb",
-        ] {
+        for bad in ["", "with space", "émoji", "semi;colon", &"t".repeat(129), "a\nb"] {
             assert!(!is_tool_name(bad), "{bad:?}");
         }
     }
 
     #[test]
     fn new_mas_takes_documented_defaults() {
-        let s = new_mas(
-            NewMas {
-                name: " demo ".into(),
-                ..Default::default()
-            },
-            Capabilities::default(),
-        )
-        .unwrap();
+        let s = new_mas(NewMas { name: " demo ".into(), ..Default::default() }, Capabilities::default()).unwrap();
         assert_eq!(s.name, "demo");
         assert_eq!(s.enabled_checks, vec![CheckName::DeterministicToolSelected]);
         assert_eq!(s.token_ttl_seconds, DEFAULT_TOKEN_TTL_SECONDS);
-        assert_eq!(
-            s.exchanged_token_ttl_seconds,
-            DEFAULT_EXCHANGED_TOKEN_TTL_SECONDS
-        );
+        assert_eq!(s.exchanged_token_ttl_seconds, DEFAULT_EXCHANGED_TOKEN_TTL_SECONDS);
         assert_eq!(s.max_delegation_depth, DEFAULT_MAX_DELEGATION_DEPTH);
         assert_eq!(s.semantic, SemanticSettings::default());
     }
@@ -398,64 +304,23 @@ mod tests {
             ..Default::default()
         };
         let err = new_mas(input.clone(), Capabilities::default()).unwrap_err();
-        assert!(
-            matches!(err, CoreError::Invalid { ref field, .. } if field == "enabled_checks"),
-            "{err}"
-        );
-        let caps = Capabilities {
-            embedder: true,
-            llm_verifier: false,
-        };
+        assert!(matches!(err, CoreError::Invalid { ref field, .. } if field == "enabled_checks"), "{err}");
+        let caps = Capabilities { embedder: true, llm_verifier: false };
         assert!(new_mas(input, caps).is_ok());
     }
 
     #[test]
     fn bad_values_name_their_field() {
         let cases: Vec<(NewMas, &str)> = vec![
-            (
-                NewMas {
-                    name: "".into(),
-                    ..Default::default()
-                },
-                "name",
-            ),
-            (
-                NewMas {
-                    name: "x".repeat(129),
-                    ..Default::default()
-                },
-                "name",
-            ),
-            (
-                NewMas {
-                    name: "a\u{0}b".into(),
-                    ..Default::default()
-                },
-                "name",
-            ),
+            (NewMas { name: "".into(), ..Default::default() }, "name"),
+            (NewMas { name: "x".repeat(129), ..Default::default() }, "name"),
+            (NewMas { name: "a\u{0}b".into(), ..Default::default() }, "name"),
+            (NewMas { name: "m".into(), token_ttl_seconds: Some(0), ..Default::default() }, "token_ttl_seconds"),
+            (NewMas { name: "m".into(), max_delegation_depth: Some(99), ..Default::default() }, "max_delegation_depth"),
             (
                 NewMas {
                     name: "m".into(),
-                    token_ttl_seconds: Some(0),
-                    ..Default::default()
-                },
-                "token_ttl_seconds",
-            ),
-            (
-                NewMas {
-                    name: "m".into(),
-                    max_delegation_depth: Some(99),
-                    ..Default::default()
-                },
-                "max_delegation_depth",
-            ),
-            (
-                NewMas {
-                    name: "m".into(),
-                    semantic: Some(SemanticInput {
-                        threshold: Some(f64::NAN),
-                        top_k: None,
-                    }),
+                    semantic: Some(SemanticInput { threshold: Some(f64::NAN), top_k: None }),
                     ..Default::default()
                 },
                 "semantic.threshold",
@@ -471,30 +336,15 @@ mod tests {
 
     #[test]
     fn base_urls_must_be_plain_http() {
-        assert_eq!(
-            base_url(Some("https://mcp.example/x".into()))
-                .unwrap()
-                .as_deref(),
-            Some("https://mcp.example/x")
-        );
-        for bad in [
-            "ftp://x",
-            "not a url",
-            "https://user:pw@host/",
-            "javascript:alert(1)",
-            "http://h/#frag",
-        ] {
+        assert_eq!(base_url(Some("https://mcp.example/x".into())).unwrap().as_deref(), Some("https://mcp.example/x"));
+        for bad in ["ftp://x", "not a url", "https://user:pw@host/", "javascript:alert(1)", "http://h/#frag"] {
             assert!(base_url(Some(bad.into())).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn only_mcp_servers_serve_tools() {
-        let tool = ToolDef {
-            name: "fs:read".into(),
-            description: "Read a file".into(),
-            input_schema: None,
-        };
+        let tool = ToolDef { name: "fs:read".into(), description: "Read a file".into(), input_schema: None };
         let mut app = NewApp {
             mas_id: uuid::Uuid::nil(),
             name: "agent".into(),

@@ -64,16 +64,13 @@ pub async fn ask<M: Message, T: Send + 'static>(
 ) -> Result<T, CallFailure> {
     match actor.call(build, Some(timeout)).await {
         Ok(CallResult::Success(Reply(result))) => result.map_err(CallFailure::Failed),
-        Ok(CallResult::Timeout) => Err(CallFailure::Failed(CoreError::Unavailable(format!(
-            "no answer within {} ms",
-            timeout.as_millis()
-        )))),
-        Ok(CallResult::SenderError) => Err(CallFailure::Failed(CoreError::Internal(
-            "the actor failed while handling the request".into(),
-        ))),
-        Err(MessagingErr::SendErr(_)) | Err(MessagingErr::ChannelClosed) => {
-            Err(CallFailure::NotRunning)
+        Ok(CallResult::Timeout) => {
+            Err(CallFailure::Failed(CoreError::Unavailable(format!("no answer within {} ms", timeout.as_millis()))))
         }
+        Ok(CallResult::SenderError) => {
+            Err(CallFailure::Failed(CoreError::Internal("the actor failed while handling the request".into())))
+        }
+        Err(MessagingErr::SendErr(_)) | Err(MessagingErr::ChannelClosed) => Err(CallFailure::NotRunning),
         Err(other) => Err(CallFailure::Failed(CoreError::Internal(other.to_string()))),
     }
 }

@@ -34,11 +34,7 @@ impl Store for FaultyStore {
     async fn get_mas(&self, id: Uuid) -> Result<Option<MasRecord>, StoreError> {
         self.inner.get_mas(id).await
     }
-    async fn list_mas(
-        &self,
-        q: Option<&str>,
-        p: PageRequest,
-    ) -> Result<Page<MasRecord>, StoreError> {
+    async fn list_mas(&self, q: Option<&str>, p: PageRequest) -> Result<Page<MasRecord>, StoreError> {
         self.inner.list_mas(q, p).await
     }
     async fn delete_mas(&self, id: Uuid) -> Result<bool, StoreError> {
@@ -59,11 +55,7 @@ impl Store for FaultyStore {
     async fn get_app(&self, id: Uuid) -> Result<Option<AppRecord>, StoreError> {
         self.inner.get_app(id).await
     }
-    async fn list_apps(
-        &self,
-        m: Option<Uuid>,
-        p: PageRequest,
-    ) -> Result<Page<AppRecord>, StoreError> {
+    async fn list_apps(&self, m: Option<Uuid>, p: PageRequest) -> Result<Page<AppRecord>, StoreError> {
         self.inner.list_apps(m, p).await
     }
     async fn apps_of_mas(&self, id: Uuid) -> Result<Vec<AppRecord>, StoreError> {
@@ -108,16 +100,8 @@ async fn a_panicking_mas_actor_is_restarted_from_stored_state() {
         inner: EmbeddedStore::open(dir.path()).unwrap(),
         panic_next_put_app: AtomicBool::new(false),
     });
-    let node = Node::start(store.clone(), NodeConfig::default())
-        .await
-        .unwrap();
-    let mas = node
-        .create_mas(NewMas {
-            name: "resilient".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let node = Node::start(store.clone(), Arc::new(casa_actors::trace::LogSink), NodeConfig::default()).await.unwrap();
+    let mas = node.create_mas(NewMas { name: "resilient".into(), ..Default::default() }).await.unwrap();
     let id = mas.mas.id;
     let first = node.create_app(agent(id, "planner")).await.unwrap();
 
@@ -127,25 +111,13 @@ async fn a_panicking_mas_actor_is_restarted_from_stored_state() {
 
     // The restarted actor has the stored state: the first app, not the doomed one,
     // and the same realm key.
-    eventually("the actor to come back", async || {
-        node.mas_actor_count().await == 1
-    })
-    .await;
+    eventually("the actor to come back", async || node.mas_actor_count().await == 1).await;
     let again = node.get_mas(id).await.unwrap();
     assert_eq!(again.active_kid, mas.active_kid);
     let second = node.create_app(agent(id, "executor")).await.unwrap();
     let dup = node.create_app(agent(id, "planner")).await.unwrap_err();
-    assert!(
-        matches!(dup, CoreError::Conflict(_)),
-        "the restarted actor forgot an app: {dup:?}"
-    );
-    let names: Vec<_> = store
-        .apps_of_mas(id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|a| a.name)
-        .collect();
+    assert!(matches!(dup, CoreError::Conflict(_)), "the restarted actor forgot an app: {dup:?}");
+    let names: Vec<_> = store.apps_of_mas(id).await.unwrap().into_iter().map(|a| a.name).collect();
     assert_eq!(names, vec!["planner", "executor"]);
     assert_ne!(first.app.id, second.app.id);
     node.shutdown().await;
@@ -155,37 +127,16 @@ async fn a_panicking_mas_actor_is_restarted_from_stored_state() {
 async fn idle_mas_actors_stop_and_start_again_on_demand() {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
-    let config = NodeConfig {
-        idle_timeout: Duration::from_millis(200),
-        ..NodeConfig::default()
-    };
-    let node = Node::start(store, config).await.unwrap();
-    let a = node
-        .create_mas(NewMas {
-            name: "a".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let b = node
-        .create_mas(NewMas {
-            name: "b".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let config = NodeConfig { idle_timeout: Duration::from_millis(200), ..NodeConfig::default() };
+    let node = Node::start(store, Arc::new(casa_actors::trace::LogSink), config).await.unwrap();
+    let a = node.create_mas(NewMas { name: "a".into(), ..Default::default() }).await.unwrap();
+    let b = node.create_mas(NewMas { name: "b".into(), ..Default::default() }).await.unwrap();
     assert_eq!(node.mas_actor_count().await, 2);
-    eventually("idle actors to stop", async || {
-        node.mas_actor_count().await == 0
-    })
-    .await;
+    eventually("idle actors to stop", async || node.mas_actor_count().await == 0).await;
     assert_eq!(node.get_mas(a.mas.id).await.unwrap(), a);
     assert_eq!(node.mas_actor_count().await, 1);
     node.delete_mas(b.mas.id).await.unwrap();
-    assert!(matches!(
-        node.get_mas(b.mas.id).await,
-        Err(CoreError::NotFound { .. })
-    ));
+    assert!(matches!(node.get_mas(b.mas.id).await, Err(CoreError::NotFound { .. })));
     node.shutdown().await;
 }
 
@@ -194,54 +145,29 @@ async fn tenants_are_isolated_and_names_unique_per_mas() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(
         Arc::new(EmbeddedStore::open(dir.path()).unwrap()),
+        Arc::new(casa_actors::trace::LogSink),
         NodeConfig::default(),
     )
     .await
     .unwrap();
-    let one = node
-        .create_mas(NewMas {
-            name: "one".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .mas
-        .id;
-    let two = node
-        .create_mas(NewMas {
-            name: "two".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .mas
-        .id;
+    let one = node.create_mas(NewMas { name: "one".into(), ..Default::default() }).await.unwrap().mas.id;
+    let two = node.create_mas(NewMas { name: "two".into(), ..Default::default() }).await.unwrap().mas.id;
     let server = |mas_id| NewApp {
         mas_id,
         name: "fs".into(),
         app_type: AppType::McpServer,
         base_url: Some("http://127.0.0.1:9/".into()),
         allowed_tools: vec![],
-        tools: vec![ToolDef {
-            name: "fs:read".into(),
-            description: "Read a file".into(),
-            input_schema: None,
-        }],
+        tools: vec![ToolDef { name: "fs:read".into(), description: "Read a file".into(), input_schema: None }],
     };
     node.create_app(server(one)).await.unwrap();
     // The same app and tool names are fine in another MAS...
     node.create_app(server(two)).await.unwrap();
     // ...but not twice in one.
-    assert!(matches!(
-        node.create_app(server(one)).await,
-        Err(CoreError::Conflict(_))
-    ));
+    assert!(matches!(node.create_app(server(one)).await, Err(CoreError::Conflict(_))));
     let mut other = server(one);
     other.name = "fs2".into();
-    assert!(matches!(
-        node.create_app(other).await,
-        Err(CoreError::Conflict(_))
-    ));
+    assert!(matches!(node.create_app(other).await, Err(CoreError::Conflict(_))));
     assert_eq!(node.list_tools(one).await.unwrap().len(), 1);
     node.delete_mas(one).await.unwrap();
     assert_eq!(node.list_tools(two).await.unwrap().len(), 1);
@@ -252,24 +178,12 @@ async fn tenants_are_isolated_and_names_unique_per_mas() {
 async fn requests_racing_a_delete_see_success_or_not_found_and_leave_no_orphans() {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
-    let node = Node::start(store.clone(), NodeConfig::default())
-        .await
-        .unwrap();
-    let id = node
-        .create_mas(NewMas {
-            name: "doomed".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .mas
-        .id;
+    let node = Node::start(store.clone(), Arc::new(casa_actors::trace::LogSink), NodeConfig::default()).await.unwrap();
+    let id = node.create_mas(NewMas { name: "doomed".into(), ..Default::default() }).await.unwrap().mas.id;
     let mut writers = Vec::new();
     for i in 0..40 {
         let node = node.clone();
-        writers.push(tokio::spawn(async move {
-            node.create_app(agent(id, &format!("a{i}"))).await
-        }));
+        writers.push(tokio::spawn(async move { node.create_app(agent(id, &format!("a{i}"))).await }));
     }
     node.delete_mas(id).await.unwrap();
     for w in writers {
@@ -278,13 +192,7 @@ async fn requests_racing_a_delete_see_success_or_not_found_and_leave_no_orphans(
             Err(other) => panic!("a request racing the delete failed with {other:?}"),
         }
     }
-    assert!(
-        store.apps_of_mas(id).await.unwrap().is_empty(),
-        "apps outlived their MAS"
-    );
-    assert!(matches!(
-        node.get_mas(id).await,
-        Err(CoreError::NotFound { .. })
-    ));
+    assert!(store.apps_of_mas(id).await.unwrap().is_empty(), "apps outlived their MAS");
+    assert!(matches!(node.get_mas(id).await, Err(CoreError::NotFound { .. })));
     node.shutdown().await;
 }

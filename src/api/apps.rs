@@ -61,21 +61,13 @@ pub struct ToolSpec {
 
 impl From<ToolSpec> for model::ToolDef {
     fn from(t: ToolSpec) -> Self {
-        Self {
-            name: t.name,
-            description: t.description,
-            input_schema: t.input_schema,
-        }
+        Self { name: t.name, description: t.description, input_schema: t.input_schema }
     }
 }
 
 impl From<model::ToolDef> for ToolSpec {
     fn from(t: model::ToolDef) -> Self {
-        Self {
-            name: t.name,
-            description: t.description,
-            input_schema: t.input_schema,
-        }
+        Self { name: t.name, description: t.description, input_schema: t.input_schema }
     }
 }
 
@@ -173,10 +165,7 @@ pub struct AppCredentials {
 
 impl From<AppWithSecret> for AppCredentials {
     fn from(a: AppWithSecret) -> Self {
-        Self {
-            app: a.app.into(),
-            client_secret: a.client_secret,
-        }
+        Self { app: a.app.into(), client_secret: a.client_secret }
     }
 }
 
@@ -213,12 +202,7 @@ impl AppsApi {
             app_type: b.app_type.into(),
             base_url: b.base_url,
             allowed_tools: b.allowed_tools.unwrap_or_default(),
-            tools: b
-                .tools
-                .unwrap_or_default()
-                .into_iter()
-                .map(Into::into)
-                .collect(),
+            tools: b.tools.unwrap_or_default().into_iter().map(Into::into).collect(),
         };
         let created = state.node.create_app(input).await?;
         Ok(CreatedApp::Created(Json(created.into())))
@@ -247,12 +231,7 @@ impl AppsApi {
     }
 
     #[oai(path = "/apps/:id", method = "get", operation_id = "getApp")]
-    async fn get(
-        &self,
-        _auth: AdminAuth,
-        state: Data<&AppState>,
-        id: Path<Uuid>,
-    ) -> Result<Json<App>, ApiError> {
+    async fn get(&self, _auth: AdminAuth, state: Data<&AppState>, id: Path<Uuid>) -> Result<Json<App>, ApiError> {
         Ok(Json(state.node.get_app(id.0).await?.into()))
     }
 
@@ -275,22 +254,13 @@ impl AppsApi {
     }
 
     #[oai(path = "/apps/:id", method = "delete", operation_id = "deleteApp")]
-    async fn delete(
-        &self,
-        _auth: AdminAuth,
-        state: Data<&AppState>,
-        id: Path<Uuid>,
-    ) -> Result<Deleted, ApiError> {
+    async fn delete(&self, _auth: AdminAuth, state: Data<&AppState>, id: Path<Uuid>) -> Result<Deleted, ApiError> {
         state.node.delete_app(id.0).await?;
         Ok(Deleted::NoContent)
     }
 
     /// Replace the app's client secret; the old one stops working at once.
-    #[oai(
-        path = "/apps/:id/secret/rotate",
-        method = "post",
-        operation_id = "rotateAppSecret"
-    )]
+    #[oai(path = "/apps/:id/secret/rotate", method = "post", operation_id = "rotateAppSecret")]
     async fn rotate_secret(
         &self,
         _auth: AdminAuth,

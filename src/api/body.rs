@@ -44,10 +44,7 @@ impl<'a, T: Type + DeserializeOwned + Send> ApiExtractor<'a> for JsonBody<T> {
     fn request_meta() -> Option<MetaRequest> {
         Some(MetaRequest {
             description: None,
-            content: vec![MetaMediaType {
-                content_type: Self::CONTENT_TYPE,
-                schema: T::schema_ref(),
-            }],
+            content: vec![MetaMediaType { content_type: Self::CONTENT_TYPE, schema: T::schema_ref() }],
             required: true,
         })
     }
@@ -60,36 +57,26 @@ impl<'a, T: Type + DeserializeOwned + Send> ApiExtractor<'a> for JsonBody<T> {
         match request.content_type() {
             Some(ct) if Self::check_content_type(ct) => {}
             other => {
-                let got = other.map_or("no content type".to_string(), |c| {
-                    format!("content type {c:?}")
-                });
-                return Err(ApiError::UnsupportedMediaType(poem_openapi::payload::Json(
-                    ErrorBody {
-                        error: "unsupported_media_type".into(),
-                        error_description: format!("expected application/json, got {got}"),
-                        field: None,
-                    },
-                ))
+                let got = other.map_or("no content type".to_string(), |c| format!("content type {c:?}"));
+                return Err(ApiError::UnsupportedMediaType(poem_openapi::payload::Json(ErrorBody {
+                    error: "unsupported_media_type".into(),
+                    error_description: format!("expected application/json, got {got}"),
+                    field: None,
+                }))
                 .into());
             }
         }
-        let limit = request
-            .data::<AppState>()
-            .map_or(DEFAULT_MAX_BODY_BYTES, |s| s.max_body_bytes);
-        let bytes = body
-            .take()?
-            .into_bytes_limit(limit)
-            .await
-            .map_err(|e| match e {
-                poem::error::ReadBodyError::PayloadTooLarge => {
-                    ApiError::PayloadTooLarge(poem_openapi::payload::Json(ErrorBody {
-                        error: "payload_too_large".into(),
-                        error_description: format!("the body is larger than {limit} bytes"),
-                        field: None,
-                    }))
-                }
-                other => ApiError::bad_request(None, format!("reading the body: {other}")),
-            })?;
+        let limit = request.data::<AppState>().map_or(DEFAULT_MAX_BODY_BYTES, |s| s.max_body_bytes);
+        let bytes = body.take()?.into_bytes_limit(limit).await.map_err(|e| match e {
+            poem::error::ReadBodyError::PayloadTooLarge => {
+                ApiError::PayloadTooLarge(poem_openapi::payload::Json(ErrorBody {
+                    error: "payload_too_large".into(),
+                    error_description: format!("the body is larger than {limit} bytes"),
+                    field: None,
+                }))
+            }
+            other => ApiError::bad_request(None, format!("reading the body: {other}")),
+        })?;
         decode(&bytes).map(JsonBody).map_err(Into::into)
     }
 }
@@ -107,7 +94,6 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         };
         ApiError::bad_request(field, description)
     })?;
-    de.end()
-        .map_err(|e| ApiError::bad_request(None, format!("invalid JSON body: {e}")))?;
+    de.end().map_err(|e| ApiError::bad_request(None, format!("invalid JSON body: {e}")))?;
     Ok(value)
 }

@@ -56,11 +56,7 @@ pub enum ApiError {
 }
 
 fn body(code: &str, description: impl Into<String>, field: Option<String>) -> Json<ErrorBody> {
-    Json(ErrorBody {
-        error: code.into(),
-        error_description: description.into(),
-        field,
-    })
+    Json(ErrorBody { error: code.into(), error_description: description.into(), field })
 }
 
 impl ApiError {
@@ -70,11 +66,7 @@ impl ApiError {
 
     pub fn unauthorized() -> Self {
         Self::Unauthorized(
-            body(
-                "invalid_token",
-                "a valid admin token is required: Authorization: Bearer <token>",
-                None,
-            ),
+            body("invalid_token", "a valid admin token is required: Authorization: Bearer <token>", None),
             BEARER_CHALLENGE.into(),
         )
     }
@@ -85,22 +77,16 @@ impl From<CoreError> for ApiError {
         match err {
             CoreError::NotFound { .. } => Self::NotFound(body("not_found", err.to_string(), None)),
             CoreError::Conflict(msg) => Self::Conflict(body("conflict", msg, None)),
-            CoreError::Invalid { field, message } => Self::Unprocessable(body(
-                "validation_failed",
-                format!("{field}: {message}"),
-                Some(field),
-            )),
+            CoreError::Invalid { field, message } => {
+                Self::Unprocessable(body("validation_failed", format!("{field}: {message}"), Some(field)))
+            }
             CoreError::Unavailable(msg) => {
                 tracing::warn!(error = %msg, "unavailable");
                 Self::Unavailable(body("unavailable", msg, None))
             }
             CoreError::Internal(msg) => {
                 tracing::error!(error = %msg, "internal error");
-                Self::Internal(body(
-                    "internal_error",
-                    "internal error; the server log has the details",
-                    None,
-                ))
+                Self::Internal(body("internal_error", "internal error; the server log has the details", None))
             }
         }
     }
@@ -147,18 +133,11 @@ pub async fn to_json_response(err: poem::Error) -> Response {
     } else {
         err.to_string()
     };
-    let mut resp = Json(ErrorBody {
-        error: code.into(),
-        error_description: description,
-        field,
-    })
-    .with_status(status)
-    .into_response();
+    let mut resp = Json(ErrorBody { error: code.into(), error_description: description, field })
+        .with_status(status)
+        .into_response();
     if status == StatusCode::UNAUTHORIZED {
-        resp.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            header::HeaderValue::from_static(BEARER_CHALLENGE),
-        );
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static(BEARER_CHALLENGE));
     }
     resp
 }

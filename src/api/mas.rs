@@ -68,10 +68,7 @@ pub struct SemanticParams {
 
 impl From<SemanticParams> for model::SemanticInput {
     fn from(p: SemanticParams) -> Self {
-        Self {
-            threshold: p.threshold,
-            top_k: p.top_k,
-        }
+        Self { threshold: p.threshold, top_k: p.top_k }
     }
 }
 
@@ -152,10 +149,7 @@ impl Mas {
             name: s.name,
             description: s.description,
             enabled_checks: s.enabled_checks.into_iter().map(Into::into).collect(),
-            semantic: Semantic {
-                threshold: s.semantic.threshold,
-                top_k: s.semantic.top_k,
-            },
+            semantic: Semantic { threshold: s.semantic.threshold, top_k: s.semantic.top_k },
             token_ttl_seconds: s.token_ttl_seconds,
             exchanged_token_ttl_seconds: s.exchanged_token_ttl_seconds,
             max_delegation_depth: s.max_delegation_depth,
@@ -213,10 +207,7 @@ impl MasApi {
             max_delegation_depth: b.max_delegation_depth,
         };
         let view = state.node.create_mas(input).await?;
-        Ok(CreatedMas::Created(Json(Mas::from_view(
-            view,
-            &state.public_url,
-        ))))
+        Ok(CreatedMas::Created(Json(Mas::from_view(view, &state.public_url))))
     }
 
     /// List MAS, oldest first.
@@ -235,18 +226,11 @@ impl MasApi {
         let req = casa_actors::validate::page(page.0, page_size.0)?;
         let q = q.0.filter(|s| !s.is_empty());
         if q.as_ref().is_some_and(|s| s.chars().count() > 128) {
-            return Err(ApiError::bad_request(
-                Some("q".into()),
-                "q: at most 128 characters",
-            ));
+            return Err(ApiError::bad_request(Some("q".into()), "q: at most 128 characters"));
         }
         let found = state.node.list_mas(q.as_deref(), req).await?;
         Ok(Json(MasPage {
-            items: found
-                .items
-                .into_iter()
-                .map(|v| Mas::from_view(v, &state.public_url))
-                .collect(),
+            items: found.items.into_iter().map(|v| Mas::from_view(v, &state.public_url)).collect(),
             total: found.total,
             page: found.page,
             page_size: found.page_size,
@@ -254,16 +238,8 @@ impl MasApi {
     }
 
     #[oai(path = "/mas/:id", method = "get", operation_id = "getMas")]
-    async fn get(
-        &self,
-        _auth: AdminAuth,
-        state: Data<&AppState>,
-        id: Path<Uuid>,
-    ) -> Result<Json<Mas>, ApiError> {
-        Ok(Json(Mas::from_view(
-            state.node.get_mas(id.0).await?,
-            &state.public_url,
-        )))
+    async fn get(&self, _auth: AdminAuth, state: Data<&AppState>, id: Path<Uuid>) -> Result<Json<Mas>, ApiError> {
+        Ok(Json(Mas::from_view(state.node.get_mas(id.0).await?, &state.public_url)))
     }
 
     /// Change any setting; this is where checks are switched on and off.
@@ -285,39 +261,25 @@ impl MasApi {
             exchanged_token_ttl_seconds: b.exchanged_token_ttl_seconds,
             max_delegation_depth: b.max_delegation_depth,
         };
-        Ok(Json(Mas::from_view(
-            state.node.update_mas(id.0, patch).await?,
-            &state.public_url,
-        )))
+        Ok(Json(Mas::from_view(state.node.update_mas(id.0, patch).await?, &state.public_url)))
     }
 
     /// Delete a MAS with its apps, tools and keys; its tokens stop being valid.
     #[oai(path = "/mas/:id", method = "delete", operation_id = "deleteMas")]
-    async fn delete(
-        &self,
-        _auth: AdminAuth,
-        state: Data<&AppState>,
-        id: Path<Uuid>,
-    ) -> Result<Deleted, ApiError> {
+    async fn delete(&self, _auth: AdminAuth, state: Data<&AppState>, id: Path<Uuid>) -> Result<Deleted, ApiError> {
         state.node.delete_mas(id.0).await?;
         Ok(Deleted::NoContent)
     }
 
     /// Rotate the realm's signing key.
-    #[oai(
-        path = "/mas/:id/keys/rotate",
-        method = "post",
-        operation_id = "rotateMasKey"
-    )]
+    #[oai(path = "/mas/:id/keys/rotate", method = "post", operation_id = "rotateMasKey")]
     async fn rotate_key(
         &self,
         _auth: AdminAuth,
         state: Data<&AppState>,
         id: Path<Uuid>,
     ) -> Result<Json<RotatedKey>, ApiError> {
-        Ok(Json(RotatedKey {
-            active_kid: state.node.rotate_key(id.0).await?,
-        }))
+        Ok(Json(RotatedKey { active_kid: state.node.rotate_key(id.0).await? }))
     }
 
     /// The MAS's tools, each with the app that serves it.

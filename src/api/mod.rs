@@ -76,23 +76,15 @@ pub fn app(state: AppState) -> impl Endpoint {
 }
 
 /// Refuses a declared body over the limit before reading any of it.
-async fn reject_oversized<E: Endpoint>(
-    ep: E,
-    req: Request,
-    limit: usize,
-) -> poem::Result<Response> {
-    let declared = req
-        .header(poem::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.parse::<u64>().ok());
+async fn reject_oversized<E: Endpoint>(ep: E, req: Request, limit: usize) -> poem::Result<Response> {
+    let declared = req.header(poem::http::header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return Err(
-            error::ApiError::PayloadTooLarge(poem_openapi::payload::Json(error::ErrorBody {
-                error: "payload_too_large".into(),
-                error_description: format!("the body is larger than {limit} bytes"),
-                field: None,
-            }))
-            .into(),
-        );
+        return Err(error::ApiError::PayloadTooLarge(poem_openapi::payload::Json(error::ErrorBody {
+            error: "payload_too_large".into(),
+            error_description: format!("the body is larger than {limit} bytes"),
+            field: None,
+        }))
+        .into());
     }
     ep.call(req).await.map(IntoResponse::into_response)
 }
@@ -108,11 +100,8 @@ async fn observe<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response> {
         Err(e) => (e.status(), e.data::<OperationId>().map(|o| o.0)),
     };
     let elapsed = start.elapsed().as_secs_f64();
-    let labels = [
-        ("route", op.unwrap_or(fallback).to_string()),
-        ("method", method),
-        ("status", status.as_u16().to_string()),
-    ];
+    let labels =
+        [("route", op.unwrap_or(fallback).to_string()), ("method", method), ("status", status.as_u16().to_string())];
     tracing::info!(
         target: "casa::http",
         route = %labels[0].1,

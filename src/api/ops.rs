@@ -32,24 +32,15 @@ impl OpsApi {
     /// Liveness: the process answers.
     #[oai(path = "/healthz", method = "get", operation_id = "healthz")]
     async fn healthz(&self) -> Json<Health> {
-        Json(Health {
-            status: "ok".into(),
-            reason: None,
-        })
+        Json(Health { status: "ok".into(), reason: None })
     }
 
     /// Readiness: the store answers and the supervision tree is up.
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
     async fn readyz(&self, state: Data<&AppState>) -> Readiness {
         match state.node.readiness().await {
-            Ok(()) => Readiness::Ready(Json(Health {
-                status: "ready".into(),
-                reason: None,
-            })),
-            Err(reason) => Readiness::NotReady(Json(Health {
-                status: "not_ready".into(),
-                reason: Some(reason),
-            })),
+            Ok(()) => Readiness::Ready(Json(Health { status: "ready".into(), reason: None })),
+            Err(reason) => Readiness::NotReady(Json(Health { status: "not_ready".into(), reason: Some(reason) })),
         }
     }
 
@@ -66,16 +57,8 @@ pub struct RealmApi;
 #[OpenApi(tag = "ApiTags::Realms")]
 impl RealmApi {
     /// The realm's public signing keys (JWKS), for verifying its tokens offline.
-    #[oai(
-        path = "/realms/:mas_id/.well-known/jwks.json",
-        method = "get",
-        operation_id = "realmJwks"
-    )]
-    async fn jwks(
-        &self,
-        state: Data<&AppState>,
-        mas_id: Path<Uuid>,
-    ) -> Result<Json<serde_json::Value>, ApiError> {
+    #[oai(path = "/realms/:mas_id/.well-known/jwks.json", method = "get", operation_id = "realmJwks")]
+    async fn jwks(&self, state: Data<&AppState>, mas_id: Path<Uuid>) -> Result<Json<serde_json::Value>, ApiError> {
         Ok(Json(state.node.jwks(mas_id.0).await?))
     }
 }

@@ -18,11 +18,7 @@ pub fn casa_bin() -> &'static str {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 pub struct Casa {
@@ -42,13 +38,10 @@ pub struct Resp {
 
 impl Resp {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.text)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.text))
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.text))
     }
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .map(|v| v.to_str().unwrap().to_string())
+        self.headers.get(name).map(|v| v.to_str().unwrap().to_string())
     }
 }
 
@@ -68,11 +61,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self {
-            admin_env: Some(ADMIN.into()),
-            extra_args: vec![],
-            extra_env: vec![],
-        }
+        Self { admin_env: Some(ADMIN.into()), extra_args: vec![], extra_env: vec![] }
     }
 }
 
@@ -90,10 +79,7 @@ impl Casa {
         let mut casa = Casa::spawn(dir, &opts);
         casa.wait_healthy();
         if opts.admin_env.is_none() {
-            casa.admin = std::fs::read_to_string(dir.join("data/admin-token"))
-                .unwrap()
-                .trim()
-                .to_string();
+            casa.admin = std::fs::read_to_string(dir.join("data/admin-token")).unwrap().trim().to_string();
         }
         casa
     }
@@ -129,10 +115,7 @@ impl Casa {
             port,
             dir: dir.to_path_buf(),
             admin: opts.admin_env.clone().unwrap_or_default(),
-            client: reqwest::blocking::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap(),
+            client: reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
             _tmp: None,
         }
     }
@@ -142,10 +125,7 @@ impl Casa {
         for entry in std::fs::read_dir(&self.dir).unwrap().flatten() {
             let name = entry.file_name().to_string_lossy().to_string();
             if name.ends_with(".log") {
-                out.push_str(&format!(
-                    "--- {name}\n{}\n",
-                    std::fs::read_to_string(entry.path()).unwrap_or_default()
-                ));
+                out.push_str(&format!("--- {name}\n{}\n", std::fs::read_to_string(entry.path()).unwrap_or_default()));
             }
         }
         out
@@ -155,10 +135,7 @@ impl Casa {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!(
-                    "casa exited with {status} before becoming healthy:\n{}",
-                    self.logs()
-                );
+                panic!("casa exited with {status} before becoming healthy:\n{}", self.logs());
             }
             if let Ok(r) = self.client.get(self.url("/healthz")).send() {
                 if r.status().is_success() {
@@ -178,11 +155,7 @@ impl Casa {
         let r = req.send().expect("request failed");
         let status = r.status().as_u16();
         let headers = r.headers().clone();
-        Resp {
-            status,
-            headers,
-            text: r.text().unwrap(),
-        }
+        Resp { status, headers, text: r.text().unwrap() }
     }
 
     pub fn request(&self, method: &str, path: &str) -> reqwest::blocking::RequestBuilder {

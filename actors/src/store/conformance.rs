@@ -39,20 +39,9 @@ fn now() -> OffsetDateTime {
 }
 
 pub fn mas(name: &str) -> MasRecord {
-    let settings = crate::validate::new_mas(
-        NewMas {
-            name: name.into(),
-            ..Default::default()
-        },
-        Capabilities::default(),
-    )
-    .unwrap();
-    MasRecord {
-        id: Uuid::now_v7(),
-        settings,
-        created_at: now(),
-        updated_at: now(),
-    }
+    let settings =
+        crate::validate::new_mas(NewMas { name: name.into(), ..Default::default() }, Capabilities::default()).unwrap();
+    MasRecord { id: Uuid::now_v7(), settings, created_at: now(), updated_at: now() }
 }
 
 pub fn app(mas_id: Uuid, name: &str) -> AppRecord {
@@ -77,15 +66,10 @@ pub fn app(mas_id: Uuid, name: &str) -> AppRecord {
 
 pub async fn mas_round_trip(store: &dyn Store) {
     let mut m = mas("round-trip");
-    store
-        .create_mas(&m, &RealmKey::generate(now()))
-        .await
-        .unwrap();
+    store.create_mas(&m, &RealmKey::generate(now())).await.unwrap();
     assert_eq!(store.get_mas(m.id).await.unwrap(), Some(m.clone()));
     m.settings.token_ttl_seconds = 42;
-    m.settings
-        .enabled_checks
-        .push(CheckName::DeterministicLlmSelectedTools);
+    m.settings.enabled_checks.push(CheckName::DeterministicLlmSelectedTools);
     store.update_mas(&m).await.unwrap();
     assert_eq!(store.get_mas(m.id).await.unwrap(), Some(m));
 }
@@ -95,53 +79,20 @@ pub async fn mas_listing_pages_and_searches(store: &dyn Store) {
     let mut ids = Vec::new();
     for i in 0..5 {
         let m = mas(&format!("List-{tag}-{i}"));
-        store
-            .create_mas(&m, &RealmKey::generate(now()))
-            .await
-            .unwrap();
+        store.create_mas(&m, &RealmKey::generate(now())).await.unwrap();
         ids.push(m.id);
     }
-    let page = PageRequest {
-        page: 1,
-        page_size: 2,
-    };
+    let page = PageRequest { page: 1, page_size: 2 };
     let needle = format!("list-{tag}");
     let first = store.list_mas(Some(&needle), page).await.unwrap();
     assert_eq!(first.total, 5);
-    assert_eq!(
-        first.items.iter().map(|m| m.id).collect::<Vec<_>>(),
-        ids[..2]
-    );
-    let last = store
-        .list_mas(
-            Some(&needle),
-            PageRequest {
-                page: 3,
-                page_size: 2,
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        last.items.iter().map(|m| m.id).collect::<Vec<_>>(),
-        ids[4..]
-    );
-    let beyond = store
-        .list_mas(
-            Some(&needle),
-            PageRequest {
-                page: 9,
-                page_size: 2,
-            },
-        )
-        .await
-        .unwrap();
+    assert_eq!(first.items.iter().map(|m| m.id).collect::<Vec<_>>(), ids[..2]);
+    let last = store.list_mas(Some(&needle), PageRequest { page: 3, page_size: 2 }).await.unwrap();
+    assert_eq!(last.items.iter().map(|m| m.id).collect::<Vec<_>>(), ids[4..]);
+    let beyond = store.list_mas(Some(&needle), PageRequest { page: 9, page_size: 2 }).await.unwrap();
     assert!(beyond.items.is_empty());
     assert_eq!(beyond.total, 5);
-    let one = store
-        .list_mas(Some(&format!("{tag}-3")), page)
-        .await
-        .unwrap();
+    let one = store.list_mas(Some(&format!("{tag}-3")), page).await.unwrap();
     assert_eq!(one.items.len(), 1);
     assert_eq!(one.items[0].id, ids[3]);
 }
@@ -154,10 +105,7 @@ pub async fn realm_keys_round_trip(store: &dyn Store) {
     let mut retired = first.clone();
     retired.retired_at = Some(now());
     let second = RealmKey::generate(now());
-    store
-        .put_keys(m.id, &[retired.clone(), second.clone()])
-        .await
-        .unwrap();
+    store.put_keys(m.id, &[retired.clone(), second.clone()]).await.unwrap();
     let mut keys = store.realm_keys(m.id).await.unwrap();
     keys.sort_by(|a, b| a.kid.cmp(&b.kid));
     let mut want = vec![retired, second];
@@ -172,10 +120,7 @@ pub async fn realm_keys_round_trip(store: &dyn Store) {
 
 pub async fn apps_round_trip(store: &dyn Store) {
     let m = mas("apps");
-    store
-        .create_mas(&m, &RealmKey::generate(now()))
-        .await
-        .unwrap();
+    store.create_mas(&m, &RealmKey::generate(now())).await.unwrap();
     let mut a = app(m.id, "a");
     let b = app(m.id, "b");
     store.put_app(&a).await.unwrap();
@@ -183,31 +128,10 @@ pub async fn apps_round_trip(store: &dyn Store) {
     assert_eq!(store.get_app(a.id).await.unwrap(), Some(a.clone()));
     a.allowed_tools.push("web:search".into());
     store.put_app(&a).await.unwrap();
-    assert_eq!(
-        store.apps_of_mas(m.id).await.unwrap(),
-        vec![a.clone(), b.clone()]
-    );
-    let page = store
-        .list_apps(
-            Some(m.id),
-            PageRequest {
-                page: 2,
-                page_size: 1,
-            },
-        )
-        .await
-        .unwrap();
+    assert_eq!(store.apps_of_mas(m.id).await.unwrap(), vec![a.clone(), b.clone()]);
+    let page = store.list_apps(Some(m.id), PageRequest { page: 2, page_size: 1 }).await.unwrap();
     assert_eq!((page.total, page.items.clone()), (2, vec![b.clone()]));
-    let all = store
-        .list_apps(
-            None,
-            PageRequest {
-                page: 1,
-                page_size: 100,
-            },
-        )
-        .await
-        .unwrap();
+    let all = store.list_apps(None, PageRequest { page: 1, page_size: 100 }).await.unwrap();
     assert!(all.total >= 2);
     assert!(store.delete_app(a.id).await.unwrap());
     assert!(!store.delete_app(a.id).await.unwrap());
@@ -217,14 +141,8 @@ pub async fn apps_round_trip(store: &dyn Store) {
 
 pub async fn deleting_a_mas_removes_only_its_own_data(store: &dyn Store) {
     let (gone, kept) = (mas("gone"), mas("kept"));
-    store
-        .create_mas(&gone, &RealmKey::generate(now()))
-        .await
-        .unwrap();
-    store
-        .create_mas(&kept, &RealmKey::generate(now()))
-        .await
-        .unwrap();
+    store.create_mas(&gone, &RealmKey::generate(now())).await.unwrap();
+    store.create_mas(&kept, &RealmKey::generate(now())).await.unwrap();
     let (ga, ka) = (app(gone.id, "x"), app(kept.id, "x"));
     store.put_app(&ga).await.unwrap();
     store.put_app(&ka).await.unwrap();
@@ -246,20 +164,7 @@ pub async fn unknown_ids_are_absent(store: &dyn Store) {
     assert!(store.realm_keys(id).await.unwrap().is_empty());
     assert!(store.apps_of_mas(id).await.unwrap().is_empty());
     assert!(!store.delete_app(id).await.unwrap());
-    assert_eq!(
-        store
-            .list_apps(
-                Some(id),
-                PageRequest {
-                    page: 1,
-                    page_size: 10
-                }
-            )
-            .await
-            .unwrap()
-            .total,
-        0
-    );
+    assert_eq!(store.list_apps(Some(id), PageRequest { page: 1, page_size: 10 }).await.unwrap().total, 0);
     assert_eq!(store.get_meta(&id.to_string()).await.unwrap(), None);
     store.ping().await.unwrap();
 }
@@ -274,14 +179,8 @@ pub async fn meta_round_trip(store: &dyn Store) {
 pub async fn values_survive_byte_for_byte(store: &dyn Store) {
     let mut m = mas("ünïcødé 🚀 \"quotes\" \\ back");
     m.settings.description = Some("x".repeat(4096));
-    m.settings.semantic = SemanticSettings {
-        threshold: 0.123_456,
-        top_k: Some(7),
-    };
-    store
-        .create_mas(&m, &RealmKey::generate(now()))
-        .await
-        .unwrap();
+    m.settings.semantic = SemanticSettings { threshold: 0.123_456, top_k: Some(7) };
+    store.create_mas(&m, &RealmKey::generate(now())).await.unwrap();
     assert_eq!(store.get_mas(m.id).await.unwrap(), Some(m.clone()));
     let mut a = app(m.id, "名前");
     a.tools[0].input_schema = Some(
@@ -342,7 +241,10 @@ pub async fn sessions_are_scoped_to_their_mas(store: &dyn Store) {
     let input = user_input(a.id);
     store.put_user_input(&input).await.unwrap();
     store.put_llm_call(a.id, input.id, &llm_call("c", &["t"])).await.unwrap();
-    store.put_revocation(a.id, &Revocation { target: RevocationTarget::Token("j".into()), revoked_at: 1, expires_at: 2 }).await.unwrap();
+    store
+        .put_revocation(a.id, &Revocation { target: RevocationTarget::Token("j".into()), revoked_at: 1, expires_at: 2 })
+        .await
+        .unwrap();
     assert_eq!(store.get_user_input(b.id, input.id).await.unwrap(), None);
     assert!(store.llm_calls(b.id, input.id).await.unwrap().is_empty());
     assert!(store.revocations(b.id).await.unwrap().is_empty());

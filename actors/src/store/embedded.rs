@@ -41,35 +41,26 @@ impl EmbeddedStore {
         let path: PathBuf = data_dir.join(FILE_NAME);
         let shown = path.display().to_string();
         let db = Database::create(&path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked {
-                path: shown.clone(),
-            },
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked { path: shown.clone() },
             other => backend(other),
         })?;
         let txn = db.begin_write().map_err(backend)?;
         {
             let mut meta = txn.open_table(META).map_err(backend)?;
             let found = match meta.get("schema_version").map_err(backend)? {
-                Some(v) => Some(
-                    v.value()
-                        .parse::<u32>()
-                        .map_err(|e| StoreError::Corrupt(format!("schema_version: {e}")))?,
-                ),
+                Some(v) => {
+                    Some(v.value().parse::<u32>().map_err(|e| StoreError::Corrupt(format!("schema_version: {e}")))?)
+                }
                 None => None,
             };
             match found {
                 Some(v) if v > SCHEMA_VERSION => {
-                    return Err(StoreError::SchemaTooNew {
-                        path: shown,
-                        found: v,
-                        supported: SCHEMA_VERSION,
-                    })
+                    return Err(StoreError::SchemaTooNew { path: shown, found: v, supported: SCHEMA_VERSION })
                 }
                 Some(v) if v == SCHEMA_VERSION => {}
                 // Fresh store (or, later, an older schema to migrate).
                 _ => {
-                    meta.insert("schema_version", SCHEMA_VERSION.to_string().as_str())
-                        .map_err(backend)?;
+                    meta.insert("schema_version", SCHEMA_VERSION.to_string().as_str()).map_err(backend)?;
                 }
             }
             txn.open_table(MAS).map_err(backend)?;
@@ -111,10 +102,7 @@ impl EmbeddedStore {
 
 fn put_app_in(txn: &redb::WriteTransaction, app: &AppRecord) -> Result<(), StoreError> {
     let bytes = encode(app)?;
-    txn.open_table(APPS)
-        .map_err(backend)?
-        .insert(app.id.as_u128(), bytes.as_slice())
-        .map_err(backend)?;
+    txn.open_table(APPS).map_err(backend)?.insert(app.id.as_u128(), bytes.as_slice()).map_err(backend)?;
     txn.open_table(APPS_BY_MAS)
         .map_err(backend)?
         .insert((app.mas_id.as_u128(), app.id.as_u128()), ())
@@ -122,17 +110,11 @@ fn put_app_in(txn: &redb::WriteTransaction, app: &AppRecord) -> Result<(), Store
     Ok(())
 }
 
-fn put_keys_in(
-    txn: &redb::WriteTransaction,
-    mas_id: Uuid,
-    keys: &[RealmKey],
-) -> Result<(), StoreError> {
+fn put_keys_in(txn: &redb::WriteTransaction, mas_id: Uuid, keys: &[RealmKey]) -> Result<(), StoreError> {
     let mut table = txn.open_table(KEYS).map_err(backend)?;
     for key in keys {
         let bytes = encode(key)?;
-        table
-            .insert((mas_id.as_u128(), key.kid.as_str()), bytes.as_slice())
-            .map_err(backend)?;
+        table.insert((mas_id.as_u128(), key.kid.as_str()), bytes.as_slice()).map_err(backend)?;
     }
     Ok(())
 }
@@ -145,10 +127,7 @@ fn remove_range<'r, K: redb::Key + 'static, V: redb::Value + 'static>(
     table.retain_in(range, |_, _| false).map_err(backend)
 }
 
-fn app_ids_of(
-    table: &impl ReadableTable<(u128, u128), ()>,
-    mas_id: Uuid,
-) -> Result<Vec<u128>, StoreError> {
+fn app_ids_of(table: &impl ReadableTable<(u128, u128), ()>, mas_id: Uuid) -> Result<Vec<u128>, StoreError> {
     let m = mas_id.as_u128();
     let mut ids = Vec::new();
     for entry in table.range((m, 0)..=(m, u128::MAX)).map_err(backend)? {
@@ -172,10 +151,7 @@ impl Store for EmbeddedStore {
         let (mas, key) = (mas.clone(), key.clone());
         self.write(move |txn| {
             let bytes = encode(&mas)?;
-            txn.open_table(MAS)
-                .map_err(backend)?
-                .insert(mas.id.as_u128(), bytes.as_slice())
-                .map_err(backend)?;
+            txn.open_table(MAS).map_err(backend)?.insert(mas.id.as_u128(), bytes.as_slice()).map_err(backend)?;
             put_keys_in(txn, mas.id, std::slice::from_ref(&key))
         })
         .await
@@ -185,10 +161,7 @@ impl Store for EmbeddedStore {
         let mas = mas.clone();
         self.write(move |txn| {
             let bytes = encode(&mas)?;
-            txn.open_table(MAS)
-                .map_err(backend)?
-                .insert(mas.id.as_u128(), bytes.as_slice())
-                .map_err(backend)?;
+            txn.open_table(MAS).map_err(backend)?.insert(mas.id.as_u128(), bytes.as_slice()).map_err(backend)?;
             Ok(())
         })
         .await
@@ -204,11 +177,7 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn list_mas(
-        &self,
-        name_contains: Option<&str>,
-        page: PageRequest,
-    ) -> Result<Page<MasRecord>, StoreError> {
+    async fn list_mas(&self, name_contains: Option<&str>, page: PageRequest) -> Result<Page<MasRecord>, StoreError> {
         let needle = name_contains.map(str::to_lowercase);
         self.run(move |db| {
             let txn = db.begin_read().map_err(backend)?;
@@ -216,10 +185,7 @@ impl Store for EmbeddedStore {
             let mut all = Vec::new();
             for entry in table.iter().map_err(backend)? {
                 let mas: MasRecord = decode(entry.map_err(backend)?.1.value())?;
-                if needle
-                    .as_ref()
-                    .is_none_or(|n| mas.settings.name.to_lowercase().contains(n))
-                {
+                if needle.as_ref().is_none_or(|n| mas.settings.name.to_lowercase().contains(n)) {
                     all.push(mas);
                 }
             }
@@ -230,12 +196,7 @@ impl Store for EmbeddedStore {
 
     async fn delete_mas(&self, id: Uuid) -> Result<bool, StoreError> {
         self.write(move |txn| {
-            let existed = txn
-                .open_table(MAS)
-                .map_err(backend)?
-                .remove(id.as_u128())
-                .map_err(backend)?
-                .is_some();
+            let existed = txn.open_table(MAS).map_err(backend)?.remove(id.as_u128()).map_err(backend)?.is_some();
             let mut by_mas = txn.open_table(APPS_BY_MAS).map_err(backend)?;
             let mut apps = txn.open_table(APPS).map_err(backend)?;
             for app in app_ids_of(&by_mas, id)? {
@@ -294,50 +255,27 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn list_apps(
-        &self,
-        mas_id: Option<Uuid>,
-        page: PageRequest,
-    ) -> Result<Page<AppRecord>, StoreError> {
+    async fn list_apps(&self, mas_id: Option<Uuid>, page: PageRequest) -> Result<Page<AppRecord>, StoreError> {
         self.run(move |db| {
             let txn = db.begin_read().map_err(backend)?;
             let apps = txn.open_table(APPS).map_err(backend)?;
             let Some(mas_id) = mas_id else {
                 let total = apps.len().map_err(backend)?;
                 let mut items = Vec::new();
-                for entry in apps
-                    .iter()
-                    .map_err(backend)?
-                    .skip(page.offset())
-                    .take(page.page_size as usize)
-                {
+                for entry in apps.iter().map_err(backend)?.skip(page.offset()).take(page.page_size as usize) {
                     items.push(decode(entry.map_err(backend)?.1.value())?);
                 }
-                return Ok(Page {
-                    items,
-                    total,
-                    page: page.page,
-                    page_size: page.page_size,
-                });
+                return Ok(Page { items, total, page: page.page, page_size: page.page_size });
             };
             let ids = app_ids_of(&txn.open_table(APPS_BY_MAS).map_err(backend)?, mas_id)?;
             let total = ids.len() as u64;
             let mut items = Vec::new();
-            for id in ids
-                .into_iter()
-                .skip(page.offset())
-                .take(page.page_size as usize)
-            {
+            for id in ids.into_iter().skip(page.offset()).take(page.page_size as usize) {
                 if let Some(v) = apps.get(id).map_err(backend)? {
                     items.push(decode(v.value())?);
                 }
             }
-            Ok(Page {
-                items,
-                total,
-                page: page.page,
-                page_size: page.page_size,
-            })
+            Ok(Page { items, total, page: page.page, page_size: page.page_size })
         })
         .await
     }
@@ -464,10 +402,7 @@ impl Store for EmbeddedStore {
     async fn put_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
         let (key, value) = (key.to_string(), value.to_string());
         self.write(move |txn| {
-            txn.open_table(META)
-                .map_err(backend)?
-                .insert(key.as_str(), value.as_str())
-                .map_err(backend)?;
+            txn.open_table(META).map_err(backend)?.insert(key.as_str(), value.as_str()).map_err(backend)?;
             Ok(())
         })
         .await
@@ -484,18 +419,11 @@ mod tests {
         {
             let db = Database::create(dir.path().join(FILE_NAME)).unwrap();
             let txn = db.begin_write().unwrap();
-            txn.open_table(META)
-                .unwrap()
-                .insert("schema_version", "999")
-                .unwrap();
+            txn.open_table(META).unwrap().insert("schema_version", "999").unwrap();
             txn.commit().unwrap();
         }
         match EmbeddedStore::open(dir.path()) {
-            Err(StoreError::SchemaTooNew {
-                found: 999,
-                supported,
-                ..
-            }) => assert_eq!(supported, SCHEMA_VERSION),
+            Err(StoreError::SchemaTooNew { found: 999, supported, .. }) => assert_eq!(supported, SCHEMA_VERSION),
             Err(other) => panic!("unexpected error {other}"),
             Ok(_) => panic!("a newer schema was accepted"),
         }
@@ -505,9 +433,6 @@ mod tests {
     fn a_second_process_on_the_same_dir_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let _first = EmbeddedStore::open(dir.path()).unwrap();
-        assert!(matches!(
-            EmbeddedStore::open(dir.path()),
-            Err(StoreError::Locked { .. })
-        ));
+        assert!(matches!(EmbeddedStore::open(dir.path()), Err(StoreError::Locked { .. })));
     }
 }

@@ -23,11 +23,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("the store at {path} was written by a newer casa (schema {found}); this binary supports schema {supported} at most")]
-    SchemaTooNew {
-        path: String,
-        found: u32,
-        supported: u32,
-    },
+    SchemaTooNew { path: String, found: u32, supported: u32 },
     #[error("{path} is in use by another casa process")]
     Locked { path: String },
     #[error("stored data is corrupt: {0}")]
@@ -48,11 +44,7 @@ pub trait Store: Send + Sync + 'static {
     async fn update_mas(&self, mas: &MasRecord) -> Result<(), StoreError>;
     async fn get_mas(&self, id: Uuid) -> Result<Option<MasRecord>, StoreError>;
     /// Oldest first; `name_contains` matches case-insensitively.
-    async fn list_mas(
-        &self,
-        name_contains: Option<&str>,
-        page: PageRequest,
-    ) -> Result<Page<MasRecord>, StoreError>;
+    async fn list_mas(&self, name_contains: Option<&str>, page: PageRequest) -> Result<Page<MasRecord>, StoreError>;
     /// Removes the MAS with everything it owns (apps, keys, sessions,
     /// revocations); `false` when there was none.
     async fn delete_mas(&self, id: Uuid) -> Result<bool, StoreError>;
@@ -65,11 +57,7 @@ pub trait Store: Send + Sync + 'static {
     async fn put_app(&self, app: &AppRecord) -> Result<(), StoreError>;
     async fn get_app(&self, id: Uuid) -> Result<Option<AppRecord>, StoreError>;
     /// Oldest first, optionally only one MAS's.
-    async fn list_apps(
-        &self,
-        mas_id: Option<Uuid>,
-        page: PageRequest,
-    ) -> Result<Page<AppRecord>, StoreError>;
+    async fn list_apps(&self, mas_id: Option<Uuid>, page: PageRequest) -> Result<Page<AppRecord>, StoreError>;
     /// All apps of one MAS, oldest first.
     async fn apps_of_mas(&self, mas_id: Uuid) -> Result<Vec<AppRecord>, StoreError>;
     async fn delete_app(&self, id: Uuid) -> Result<bool, StoreError>;

@@ -13,11 +13,16 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+mod grants;
+
 use crate::error::CoreError;
 use crate::model::*;
+use crate::oauth::*;
 use crate::realm::Keyring;
+use crate::revocation::{Revocation, RevocationSet};
 use crate::secret;
 use crate::store::{Store, StoreError};
+use crate::trace::TraceSink;
 use crate::validate;
 use crate::wire::Reply;
 
@@ -39,7 +44,19 @@ pub struct AppUpdate {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct AppId(pub Uuid);
 
-crate::json_wire!(MasPatch, NewApp, AppUpdate, AppId);
+crate::json_wire!(
+    MasPatch,
+    NewApp,
+    AppUpdate,
+    AppId,
+    ClientCredentials,
+    IssueRequest,
+    ExchangeRequest,
+    IntrospectRequest,
+    RevokeRequest,
+    AdminRevokeRequest,
+    LlmCallReport,
+);
 
 #[derive(RactorClusterMessage)]
 pub enum MasMsg {
@@ -63,6 +80,21 @@ pub enum MasMsg {
     RotateSecret(AppId, RpcReplyPort<Reply<AppWithSecret>>),
     #[rpc]
     ListTools(RpcReplyPort<Reply<Vec<ToolEntry>>>),
+    /// Checks an app's credentials; answers its client id.
+    #[rpc]
+    Authenticate(ClientCredentials, RpcReplyPort<Reply<String>>),
+    #[rpc]
+    IssueToken(IssueRequest, RpcReplyPort<Reply<IssuedToken>>),
+    #[rpc]
+    Exchange(ExchangeRequest, RpcReplyPort<Reply<IssuedToken>>),
+    #[rpc]
+    Introspect(IntrospectRequest, RpcReplyPort<Reply<Introspection>>),
+    #[rpc]
+    Revoke(RevokeRequest, RpcReplyPort<Reply<()>>),
+    #[rpc]
+    AdminRevoke(AdminRevokeRequest, RpcReplyPort<Reply<AdminRevoked>>),
+    #[rpc]
+    RecordLlmCall(LlmCallReport, RpcReplyPort<Reply<LlmCallRecorded>>),
 }
 
 impl MasMsg {
@@ -77,6 +109,12 @@ impl MasMsg {
             MasMsg::UpdateApp(_, r) => drop(r.send(Reply(Err(err)))),
             MasMsg::DeleteApp(_, r) => drop(r.send(Reply(Err(err)))),
             MasMsg::ListTools(r) => drop(r.send(Reply(Err(err)))),
+            MasMsg::Authenticate(_, r) => drop(r.send(Reply(Err(err)))),
+            MasMsg::IssueToken(_, r) | MasMsg::Exchange(_, r) => drop(r.send(Reply(Err(err)))),
+            MasMsg::Introspect(_, r) => drop(r.send(Reply(Err(err)))),
+            MasMsg::Revoke(_, r) => drop(r.send(Reply(Err(err)))),
+            MasMsg::AdminRevoke(_, r) => drop(r.send(Reply(Err(err)))),
+            MasMsg::RecordLlmCall(_, r) => drop(r.send(Reply(Err(err)))),
         }
     }
 }
@@ -86,6 +124,7 @@ pub struct MasSnapshot {
     pub mas: MasRecord,
     pub keyring: Keyring,
     pub apps: Vec<AppRecord>,
+    pub revocations: Vec<Revocation>,
 }
 
 impl MasSnapshot {
@@ -97,14 +136,18 @@ impl MasSnapshot {
         let keyring = Keyring::new(store.realm_keys(id).await?)
             .ok_or_else(|| StoreError::Corrupt(format!("MAS {id} has no realm key")))?;
         let apps = store.apps_of_mas(id).await?;
-        Ok(Some(Self { mas, keyring, apps }))
+        let revocations = store.revocations(id).await?;
+        Ok(Some(Self { mas, keyring, apps, revocations }))
     }
 }
 
 pub struct MasArgs {
     pub snapshot: MasSnapshot,
     pub store: Arc<dyn Store>,
+    pub trace: Arc<dyn TraceSink>,
     pub capabilities: Capabilities,
+    /// The node's public URL: realm issuers live under it.
+    pub public_url: String,
 }
 
 pub struct MasActor;
@@ -114,7 +157,12 @@ pub struct MasState {
     keyring: Keyring,
     apps: BTreeMap<Uuid, AppRecord>,
     store: Arc<dyn Store>,
+    trace: Arc<dyn TraceSink>,
     capabilities: Capabilities,
+    /// This realm's `iss`.
+    issuer: String,
+    revocations: RevocationSet,
+    verified: grants::VerifiedTokens,
     /// Set once the MAS is deleted: messages still queued get `NotFound`
     /// until the registry retires the actor.
     deleted: bool,
@@ -125,33 +173,25 @@ impl Actor for MasActor {
     type State = MasState;
     type Arguments = MasArgs;
 
-    async fn pre_start(
-        &self,
-        _me: ActorRef<MasMsg>,
-        args: MasArgs,
-    ) -> Result<MasState, ActorProcessingErr> {
-        let MasArgs {
-            snapshot,
-            store,
-            capabilities,
-        } = args;
+    async fn pre_start(&self, _me: ActorRef<MasMsg>, args: MasArgs) -> Result<MasState, ActorProcessingErr> {
+        let MasArgs { snapshot, store, trace, capabilities, public_url } = args;
         tracing::debug!(mas_id = %snapshot.mas.id, apps = snapshot.apps.len(), "MAS actor started");
+        let now = OffsetDateTime::now_utc().unix_timestamp();
         Ok(MasState {
+            issuer: crate::realm::issuer(&public_url, snapshot.mas.id),
             mas: snapshot.mas,
             keyring: snapshot.keyring,
             apps: snapshot.apps.into_iter().map(|a| (a.id, a)).collect(),
+            revocations: RevocationSet::new(snapshot.revocations, now),
+            verified: Default::default(),
             store,
+            trace,
             capabilities,
             deleted: false,
         })
     }
 
-    async fn handle(
-        &self,
-        _me: ActorRef<MasMsg>,
-        msg: MasMsg,
-        state: &mut MasState,
-    ) -> Result<(), ActorProcessingErr> {
+    async fn handle(&self, _me: ActorRef<MasMsg>, msg: MasMsg, state: &mut MasState) -> Result<(), ActorProcessingErr> {
         if state.deleted {
             msg.refuse(CoreError::not_found("MAS", state.mas.id));
             return Ok(());
@@ -165,11 +205,7 @@ impl Actor for MasActor {
                 let _ = reply.send(state.update(patch).await.into());
             }
             MasMsg::Delete(reply) => {
-                let result = state
-                    .store
-                    .delete_mas(state.mas.id)
-                    .await
-                    .map_err(CoreError::from);
+                let result = state.store.delete_mas(state.mas.id).await.map_err(CoreError::from);
                 state.deleted = result.is_ok();
                 let _ = reply.send(result.map(|_| ()).into());
             }
@@ -194,6 +230,27 @@ impl Actor for MasActor {
             MasMsg::ListTools(reply) => {
                 let _ = reply.send(Ok(state.tools()).into());
             }
+            MasMsg::Authenticate(creds, reply) => {
+                let _ = reply.send(state.authenticate_client(&creds).into());
+            }
+            MasMsg::IssueToken(req, reply) => {
+                let _ = reply.send(state.issue(req).await.into());
+            }
+            MasMsg::Exchange(req, reply) => {
+                let _ = reply.send(state.exchange(req).await.into());
+            }
+            MasMsg::Introspect(req, reply) => {
+                let _ = reply.send(state.introspect(req).into());
+            }
+            MasMsg::Revoke(req, reply) => {
+                let _ = reply.send(state.revoke(req).await.into());
+            }
+            MasMsg::AdminRevoke(req, reply) => {
+                let _ = reply.send(state.admin_revoke(req).await.into());
+            }
+            MasMsg::RecordLlmCall(req, reply) => {
+                let _ = reply.send(state.record_llm_call(req).await.into());
+            }
         }
         Ok(())
     }
@@ -201,10 +258,7 @@ impl Actor for MasActor {
 
 impl MasState {
     fn view(&self) -> MasView {
-        MasView {
-            mas: self.mas.clone(),
-            active_kid: self.keyring.active().kid.clone(),
-        }
+        MasView { mas: self.mas.clone(), active_kid: self.keyring.active().kid.clone() }
     }
 
     /// The longest a token of this realm can live: retired keys stay published that long.
@@ -214,17 +268,12 @@ impl MasState {
     }
 
     fn jwks(&self) -> serde_json::Value {
-        self.keyring
-            .jwks(OffsetDateTime::now_utc(), self.max_token_lifetime())
+        self.keyring.jwks(OffsetDateTime::now_utc(), self.max_token_lifetime())
     }
 
     async fn update(&mut self, patch: MasPatch) -> CoreResult<MasView> {
         let settings = validate::patch_mas(&self.mas.settings, patch, self.capabilities)?;
-        let next = MasRecord {
-            settings,
-            updated_at: OffsetDateTime::now_utc(),
-            ..self.mas.clone()
-        };
+        let next = MasRecord { settings, updated_at: OffsetDateTime::now_utc(), ..self.mas.clone() };
         self.store.update_mas(&next).await?;
         self.mas = next;
         Ok(self.view())
@@ -233,16 +282,8 @@ impl MasState {
     async fn rotate_key(&mut self) -> CoreResult<String> {
         let now = OffsetDateTime::now_utc();
         let (retired, fresh) = self.keyring.rotate(now);
-        self.store
-            .put_keys(self.mas.id, &[retired.clone(), fresh.clone()])
-            .await?;
-        let mut keys: Vec<_> = self
-            .keyring
-            .keys()
-            .iter()
-            .filter(|k| k.kid != retired.kid)
-            .cloned()
-            .collect();
+        self.store.put_keys(self.mas.id, &[retired.clone(), fresh.clone()]).await?;
+        let mut keys: Vec<_> = self.keyring.keys().iter().filter(|k| k.kid != retired.kid).cloned().collect();
         keys.push(retired);
         keys.push(fresh);
         self.keyring = Keyring::new(keys).expect("a rotated keyring has keys");
@@ -251,9 +292,7 @@ impl MasState {
     }
 
     fn app(&self, id: Uuid) -> CoreResult<&AppRecord> {
-        self.apps
-            .get(&id)
-            .ok_or_else(|| CoreError::not_found("app", id))
+        self.apps.get(&id).ok_or_else(|| CoreError::not_found("app", id))
     }
 
     /// App names and tool names are unique within the MAS.
@@ -265,11 +304,7 @@ impl MasState {
                     candidate.name
                 )));
             }
-            if let Some(tool) = candidate
-                .tools
-                .iter()
-                .find(|t| other.tools.iter().any(|o| o.name == t.name))
-            {
+            if let Some(tool) = candidate.tools.iter().find(|t| other.tools.iter().any(|o| o.name == t.name)) {
                 return Err(CoreError::Conflict(format!(
                     "tool {:?} is already served by app {:?} in this MAS",
                     tool.name, other.name
@@ -331,10 +366,7 @@ impl MasState {
         };
         self.store.put_app(&next).await?;
         self.apps.insert(id, next.clone());
-        Ok(AppWithSecret {
-            app: next,
-            client_secret,
-        })
+        Ok(AppWithSecret { app: next, client_secret })
     }
 
     fn tools(&self) -> Vec<ToolEntry> {
@@ -342,11 +374,7 @@ impl MasState {
             .apps
             .values()
             .flat_map(|app| {
-                app.tools.iter().map(|t| ToolEntry {
-                    tool: t.clone(),
-                    app_id: app.id,
-                    app_name: app.name.clone(),
-                })
+                app.tools.iter().map(|t| ToolEntry { tool: t.clone(), app_id: app.id, app_name: app.name.clone() })
             })
             .collect();
         tools.sort_by(|a, b| a.tool.name.cmp(&b.tool.name));
@@ -364,37 +392,22 @@ mod tests {
         let patch = MasPatch {
             name: Some("ünï".into()),
             enabled_checks: Some(vec![CheckName::DeterministicLlmSelectedTools]),
-            semantic: Some(SemanticInput {
-                threshold: Some(0.25),
-                top_k: Some(3),
-            }),
+            semantic: Some(SemanticInput { threshold: Some(0.25), top_k: Some(3) }),
             ..Default::default()
         };
         assert_eq!(MasPatch::from_bytes(patch.clone().into_bytes()), patch);
         let update = AppUpdate {
             app_id: Uuid::now_v7(),
-            patch: AppPatch {
-                allowed_tools: Some(vec!["a:b".into()]),
-                ..Default::default()
-            },
+            patch: AppPatch { allowed_tools: Some(vec!["a:b".into()]), ..Default::default() },
         };
         let back = AppUpdate::from_bytes(update.clone().into_bytes());
         assert_eq!((back.app_id, back.patch), (update.app_id, update.patch));
 
         let ok: Reply<String> = Reply(Ok("kid".into()));
-        assert_eq!(
-            Reply::<String>::from_bytes(ok.into_bytes()).0,
-            Ok("kid".to_string())
-        );
+        assert_eq!(Reply::<String>::from_bytes(ok.into_bytes()).0, Ok("kid".to_string()));
         let err: Reply<String> = Reply(Err(CoreError::invalid("name", "bad")));
-        assert_eq!(
-            Reply::<String>::from_bytes(err.into_bytes()).0,
-            Err(CoreError::invalid("name", "bad"))
-        );
+        assert_eq!(Reply::<String>::from_bytes(err.into_bytes()).0, Err(CoreError::invalid("name", "bad")));
         // Garbage from a peer is an error reply, not a panic.
-        assert!(matches!(
-            Reply::<String>::from_bytes(b"\xff".to_vec()).0,
-            Err(CoreError::Internal(_))
-        ));
+        assert!(matches!(Reply::<String>::from_bytes(b"\xff".to_vec()).0, Err(CoreError::Internal(_))));
     }
 }

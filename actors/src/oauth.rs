@@ -1,0 +1,217 @@
+//! The OAuth side of a realm: requests, answers and errors of the token,
+//! exchange, introspection and revocation endpoints, free of HTTP.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::revocation::RevocationTarget;
+use crate::token::Act;
+
+pub const GRANT_CLIENT_CREDENTIALS: &str = "client_credentials";
+pub const GRANT_TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+pub const TOKEN_TYPE_ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
+/// The scope of every exchanged token.
+pub const EXCHANGED_SCOPE: &str = "call-tools";
+
+/// Client authentication (`client_secret_basic` or `client_secret_post`).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientCredentials {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+impl std::fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// One tool refused by an exchange, and why. `reason` codes are stable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Denial {
+    pub tool: String,
+    /// The check or decision step that refused it.
+    pub check: String,
+    pub reason: String,
+    pub detail: Option<String>,
+}
+
+/// RFC 6749 / 7009 / 8693 / 8707 errors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum OAuthError {
+    #[error("invalid_request: {0}")]
+    InvalidRequest(String),
+    #[error("invalid_client")]
+    InvalidClient,
+    #[error("invalid_grant: {0}")]
+    InvalidGrant(String),
+    #[error("invalid_scope: {0}")]
+    InvalidScope(String),
+    #[error("invalid_target: {0}")]
+    InvalidTarget(String),
+    #[error("unsupported_grant_type: {0}")]
+    UnsupportedGrantType(String),
+    #[error("unauthorized_client: {0}")]
+    UnauthorizedClient(String),
+    /// A bearer token presented to a resource of casa is not valid (RFC 6750).
+    #[error("invalid_token: {0}")]
+    InvalidToken(String),
+    #[error("access_denied: {description}")]
+    AccessDenied { description: String, denials: Vec<Denial> },
+}
+
+impl OAuthError {
+    /// The RFC error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant(_) => "invalid_grant",
+            Self::InvalidScope(_) => "invalid_scope",
+            Self::InvalidTarget(_) => "invalid_target",
+            Self::UnsupportedGrantType(_) => "unsupported_grant_type",
+            Self::UnauthorizedClient(_) => "unauthorized_client",
+            Self::InvalidToken(_) => "invalid_token",
+            Self::AccessDenied { .. } => "access_denied",
+        }
+    }
+
+    pub fn description(&self) -> String {
+        match self {
+            Self::InvalidClient => "client authentication failed".into(),
+            Self::AccessDenied { description, .. } => description.clone(),
+            Self::InvalidRequest(d)
+            | Self::InvalidGrant(d)
+            | Self::InvalidScope(d)
+            | Self::InvalidTarget(d)
+            | Self::UnsupportedGrantType(d)
+            | Self::UnauthorizedClient(d)
+            | Self::InvalidToken(d) => d.clone(),
+        }
+    }
+}
+
+/// `POST /oauth/token`, client credentials.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IssueRequest {
+    pub client: ClientCredentials,
+    /// A new prompt (text or JSON turns) ...
+    pub user_input: Option<String>,
+    /// ... or an existing session of this MAS.
+    pub user_input_id: Option<String>,
+    /// Subset of the app's allowed tools; `None` = all of them.
+    pub tools: Option<Vec<String>>,
+}
+
+/// Who is exchanging: an app of this MAS (with credentials to check), or an
+/// app already authenticated by another MAS.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum ExchangeActor {
+    Local(ClientCredentials),
+    Foreign { client_id: String, mas_id: Uuid },
+}
+
+/// `POST /oauth/token/exchange`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExchangeRequest {
+    pub actor: ExchangeActor,
+    pub subject_token: String,
+    pub actor_token: Option<String>,
+    pub tools: Vec<String>,
+    /// RFC 8707 `resource` / `audience`: the tool server's app id or base URL.
+    pub audience: Option<String>,
+}
+
+/// A token handed out by `/oauth/token` or an exchange.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedToken {
+    pub access_token: String,
+    pub expires_in: i64,
+    pub scope: String,
+    pub tools: Vec<String>,
+    pub user_input_id: String,
+    pub jti: String,
+}
+
+impl std::fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedToken").field("jti", &self.jti).field("tools", &self.tools).finish_non_exhaustive()
+    }
+}
+
+/// Who asks `/oauth/introspect`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Introspector {
+    Admin,
+    App(ClientCredentials),
+    /// An app of another MAS: it learns nothing.
+    Foreign,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IntrospectRequest {
+    pub caller: Introspector,
+    pub token: String,
+    /// Active only if every one of these is in the token's `tools`.
+    pub tools: Option<Vec<String>>,
+}
+
+/// RFC 7662 answer; everything but `active` is absent for an inactive token.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Introspection {
+    pub active: bool,
+    pub sub: Option<String>,
+    pub client_id: Option<String>,
+    pub scope: Option<String>,
+    pub tools: Option<Vec<String>>,
+    pub act: Option<Act>,
+    pub aud: Option<String>,
+    pub iss: Option<String>,
+    pub exp: Option<i64>,
+    pub iat: Option<i64>,
+    pub nbf: Option<i64>,
+    pub jti: Option<String>,
+    pub uiid: Option<String>,
+    pub mas_id: Option<String>,
+    pub parent: Option<String>,
+}
+
+/// `POST /oauth/revoke` (RFC 7009).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RevokeRequest {
+    pub client: ClientCredentials,
+    pub token: String,
+}
+
+/// `POST /mas/{id}/revoke`: everything matching any of these.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AdminRevokeRequest {
+    pub jti: Option<String>,
+    pub user_input_id: Option<String>,
+    pub app_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AdminRevoked {
+    pub revoked: Vec<RevocationTarget>,
+}
+
+/// `POST /trace/llm`: evidence of an LLM call of the session behind `token`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LlmCallReport {
+    pub token: String,
+    pub call_id: String,
+    pub selected_tools: Vec<String>,
+    pub model: Option<String>,
+    pub prompt_digest: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LlmCallRecorded {
+    pub call_id: String,
+    pub user_input_id: String,
+    pub selected_tools: Vec<String>,
+}

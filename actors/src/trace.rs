@@ -1,0 +1,129 @@
+//! Trace events: one per decision. Decisions hand them to a [`TraceSink`]
+//! without waiting; the trace pipeline stores and serves them. An event
+//! never holds a raw token, only its `jti` and SHA-256 digest.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::oauth::Denial;
+use crate::revocation::RevocationTarget;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub tool: String,
+    pub check: String,
+    pub passed: bool,
+    pub reason: Option<String>,
+    pub score: Option<f64>,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    TokenIssued {
+        tools: Vec<String>,
+    },
+    ExchangeAllowed {
+        tools: Vec<String>,
+        audience: String,
+        checks: Vec<CheckResult>,
+    },
+    ExchangeDenied {
+        requested: Vec<String>,
+        denials: Vec<Denial>,
+        checks: Vec<CheckResult>,
+    },
+    /// An exchange refused before any tool was looked at (bad client, bad subject token).
+    ExchangeRejected {
+        error: String,
+        description: String,
+    },
+    Introspection {
+        active: bool,
+    },
+    Revocation {
+        targets: Vec<RevocationTarget>,
+    },
+    LlmCall {
+        call_id: String,
+        selected_tools: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceEvent {
+    pub id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub mas_id: Uuid,
+    pub user_input_id: Option<String>,
+    /// The apps involved: the client and, for exchanges, the actor and audience.
+    pub app_ids: Vec<String>,
+    pub jti: Option<String>,
+    pub parent: Option<String>,
+    pub token_digest: Option<String>,
+    pub latency_us: u64,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+impl TraceEvent {
+    pub fn new(mas_id: Uuid, kind: EventKind) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            at: OffsetDateTime::now_utc(),
+            mas_id,
+            user_input_id: None,
+            app_ids: Vec::new(),
+            jti: None,
+            parent: None,
+            token_digest: None,
+            latency_us: 0,
+            kind,
+        }
+    }
+}
+
+/// Where events go. `record` must not block: a decision never waits on tracing.
+pub trait TraceSink: Send + Sync + 'static {
+    fn record(&self, event: TraceEvent);
+}
+
+/// Until the trace store exists: events become debug logs and counters.
+pub struct LogSink;
+
+impl TraceSink for LogSink {
+    fn record(&self, event: TraceEvent) {
+        let kind = match &event.kind {
+            EventKind::TokenIssued { .. } => "token_issued",
+            EventKind::ExchangeAllowed { .. } => "exchange_allowed",
+            EventKind::ExchangeDenied { .. } => "exchange_denied",
+            EventKind::ExchangeRejected { .. } => "exchange_rejected",
+            EventKind::Introspection { .. } => "introspection",
+            EventKind::Revocation { .. } => "revocation",
+            EventKind::LlmCall { .. } => "llm_call",
+        };
+        metrics::counter!("casa_trace_events_total", "type" => kind).increment(1);
+        tracing::debug!(target: "casa::trace", event = %serde_json::to_string(&event).unwrap_or_default(), "trace event");
+    }
+}
+
+/// Keeps events in memory: for tests and embedding.
+#[derive(Default)]
+pub struct MemorySink {
+    events: std::sync::Mutex<Vec<TraceEvent>>,
+}
+
+impl MemorySink {
+    pub fn events(&self) -> Vec<TraceEvent> {
+        self.events.lock().expect("trace sink poisoned").clone()
+    }
+}
+
+impl TraceSink for MemorySink {
+    fn record(&self, event: TraceEvent) {
+        self.events.lock().expect("trace sink poisoned").push(event);
+    }
+}
