@@ -62,6 +62,7 @@ impl<'a, T: Type + DeserializeOwned + Send> ApiExtractor<'a> for JsonBody<T> {
                     error: "unsupported_media_type".into(),
                     error_description: format!("expected application/json, got {got}"),
                     field: None,
+                    denials: None,
                 }))
                 .into());
             }
@@ -73,12 +74,30 @@ impl<'a, T: Type + DeserializeOwned + Send> ApiExtractor<'a> for JsonBody<T> {
                     error: "payload_too_large".into(),
                     error_description: format!("the body is larger than {limit} bytes"),
                     field: None,
+                    denials: None,
                 }))
             }
             other => ApiError::bad_request(None, format!("reading the body: {other}")),
         })?;
         decode(&bytes).map(JsonBody).map_err(Into::into)
     }
+}
+
+/// Reads the whole body, refusing more than `limit` bytes (declared or not).
+pub async fn read_limited(body: &mut RequestBody, limit: usize) -> Result<bytes::Bytes, ApiError> {
+    body.take().map_err(|e| ApiError::bad_request(None, e.to_string()))?.into_bytes_limit(limit).await.map_err(|e| {
+        match e {
+            poem::error::ReadBodyError::PayloadTooLarge => {
+                ApiError::PayloadTooLarge(poem_openapi::payload::Json(ErrorBody {
+                    error: "payload_too_large".into(),
+                    error_description: format!("the body is larger than {limit} bytes"),
+                    field: None,
+                    denials: None,
+                }))
+            }
+            other => ApiError::bad_request(None, format!("reading the body: {other}")),
+        }
+    })
 }
 
 /// Decodes a whole JSON document, naming the field of the first error.

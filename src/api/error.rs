@@ -5,6 +5,7 @@
 //! their own (bad parameters, missing auth, unknown routes) is rewritten into
 //! the same shape by [`to_json_response`].
 
+use casa_actors::oauth::{Denial, OAuthError};
 use casa_actors::CoreError;
 use poem::http::{header, StatusCode};
 use poem::{IntoResponse, Response};
@@ -13,6 +14,8 @@ use poem_openapi::{ApiResponse, Object};
 
 /// The challenge sent with every 401 (RFC 6750).
 pub const BEARER_CHALLENGE: &str = r#"Bearer realm="casa""#;
+/// The challenge of a failed client authentication (RFC 6749 section 5.2).
+pub const CLIENT_CHALLENGE: &str = r#"Basic realm="casa""#;
 
 #[derive(Debug, Clone, Object)]
 pub struct ErrorBody {
@@ -23,6 +26,28 @@ pub struct ErrorBody {
     /// The request field at fault, when there is one (`semantic.threshold`, `tools[2].name`).
     #[oai(skip_serializing_if_is_none)]
     pub field: Option<String>,
+    /// For a denied exchange: each refused tool, the check that refused it and why.
+    #[oai(skip_serializing_if_is_none)]
+    pub denials: Option<Vec<DenialBody>>,
+}
+
+/// One tool refused by an exchange.
+#[derive(Debug, Clone, Object)]
+pub struct DenialBody {
+    pub tool: String,
+    /// The check or decision step (`ACTOR`, `TOOL_REGISTRY`, `DETERMINISTIC_TOOL_SELECTED`, ...).
+    pub check: String,
+    /// Stable reason code: `tool_not_in_token`, `tool_not_allowed_for_app`, `unknown_tool`,
+    /// `delegation_too_deep`, `cross_mas_actor`, `tool_not_selected_by_llm`, `no_llm_calls_made`, ...
+    pub reason: String,
+    #[oai(skip_serializing_if_is_none)]
+    pub detail: Option<String>,
+}
+
+impl From<Denial> for DenialBody {
+    fn from(d: Denial) -> Self {
+        Self { tool: d.tool, check: d.check, reason: d.reason, detail: d.detail }
+    }
 }
 
 #[derive(Debug, ApiResponse)]
@@ -30,9 +55,12 @@ pub enum ApiError {
     /// The request is malformed (bad JSON, wrong types, unknown fields, bad parameters).
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
-    /// Missing or wrong admin token.
+    /// Missing or wrong credentials (admin token, client credentials or session token).
     #[oai(status = 401)]
     Unauthorized(Json<ErrorBody>, #[oai(header = "WWW-Authenticate")] String),
+    /// An exchange refused for at least one tool (`access_denied`, with `denials`).
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
     /// No such resource.
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
@@ -56,7 +84,7 @@ pub enum ApiError {
 }
 
 fn body(code: &str, description: impl Into<String>, field: Option<String>) -> Json<ErrorBody> {
-    Json(ErrorBody { error: code.into(), error_description: description.into(), field })
+    Json(ErrorBody { error: code.into(), error_description: description.into(), field, denials: None })
 }
 
 impl ApiError {
@@ -84,10 +112,32 @@ impl From<CoreError> for ApiError {
                 tracing::warn!(error = %msg, "unavailable");
                 Self::Unavailable(body("unavailable", msg, None))
             }
+            CoreError::OAuth(e) => Self::from(e),
             CoreError::Internal(msg) => {
                 tracing::error!(error = %msg, "internal error");
                 Self::Internal(body("internal_error", "internal error; the server log has the details", None))
             }
+        }
+    }
+}
+
+impl From<OAuthError> for ApiError {
+    fn from(err: OAuthError) -> Self {
+        let code = err.code();
+        let description = err.description();
+        match err {
+            OAuthError::InvalidClient => Self::Unauthorized(body(code, description, None), CLIENT_CHALLENGE.into()),
+            OAuthError::InvalidToken(_) => Self::Unauthorized(
+                body(code, description, None),
+                format!(r#"{BEARER_CHALLENGE}, error="invalid_token""#),
+            ),
+            OAuthError::AccessDenied { denials, .. } => Self::Forbidden(Json(ErrorBody {
+                error: code.into(),
+                error_description: description,
+                field: None,
+                denials: Some(denials.into_iter().map(Into::into).collect()),
+            })),
+            _ => Self::BadRequest(body(code, description, None)),
         }
     }
 }
@@ -127,13 +177,13 @@ pub async fn to_json_response(err: poem::Error) -> Response {
         tracing::error!(error = %err, "request failed");
         "internal error; the server log has the details".to_string()
     } else if status == StatusCode::UNAUTHORIZED {
-        "a valid admin token is required: Authorization: Bearer <token>".to_string()
+        "valid credentials are required: Authorization: Bearer <token>".to_string()
     } else if field.as_deref() == Some("path") {
         "a path parameter is malformed (ids are UUIDs)".to_string()
     } else {
         err.to_string()
     };
-    let mut resp = Json(ErrorBody { error: code.into(), error_description: description, field })
+    let mut resp = Json(ErrorBody { error: code.into(), error_description: description, field, denials: None })
         .with_status(status)
         .into_response();
     if status == StatusCode::UNAUTHORIZED {
@@ -149,6 +199,7 @@ pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         error: "internal_error".into(),
         error_description: "internal error; the server log has the details".into(),
         field: None,
+        denials: None,
     })
     .with_status(StatusCode::INTERNAL_SERVER_ERROR)
     .into_response()

@@ -16,6 +16,7 @@ use super::body::JsonBody;
 use super::error::ApiError;
 use super::{ApiTags, AppState, Deleted};
 use casa_actors::realm;
+use casa_actors::revocation::RevocationTarget;
 use poem::web::Data;
 
 /// A check an exchange can run.
@@ -178,6 +179,28 @@ pub struct RotatedKey {
     pub active_kid: String,
 }
 
+/// What to revoke: any combination, at least one.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeTokens {
+    pub jti: Option<String>,
+    pub user_input_id: Option<String>,
+    pub app_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct RevokedTarget {
+    /// `token`, `session` or `app`.
+    pub kind: String,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct RevokedTokens {
+    pub revoked: Vec<RevokedTarget>,
+}
+
 #[derive(ApiResponse)]
 pub enum CreatedMas {
     #[oai(status = 201)]
@@ -280,6 +303,32 @@ impl MasApi {
         id: Path<Uuid>,
     ) -> Result<Json<RotatedKey>, ApiError> {
         Ok(Json(RotatedKey { active_kid: state.node.rotate_key(id.0).await? }))
+    }
+
+    /// Revoke every token matching any of `jti` (with everything exchanged from it),
+    /// `user_input_id` (a whole session) or `app_id` (tokens issued to or exchanged by it).
+    #[oai(path = "/mas/:id/revoke", method = "post", operation_id = "revokeMasTokens")]
+    async fn revoke(
+        &self,
+        _auth: AdminAuth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        body: JsonBody<RevokeTokens>,
+    ) -> Result<Json<RevokedTokens>, ApiError> {
+        let b = body.0;
+        let req =
+            casa_actors::oauth::AdminRevokeRequest { jti: b.jti, user_input_id: b.user_input_id, app_id: b.app_id };
+        let done = state.node.admin_revoke(id.0, req).await?;
+        let revoked = done
+            .revoked
+            .into_iter()
+            .map(|t| match t {
+                RevocationTarget::Token(id) => RevokedTarget { kind: "token".into(), id },
+                RevocationTarget::Session(id) => RevokedTarget { kind: "session".into(), id },
+                RevocationTarget::App(id) => RevokedTarget { kind: "app".into(), id },
+            })
+            .collect();
+        Ok(Json(RevokedTokens { revoked }))
     }
 
     /// The MAS's tools, each with the app that serves it.

@@ -16,8 +16,11 @@ pub mod apps;
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod form;
 pub mod mas;
+pub mod oauth;
 pub mod ops;
+pub mod trace;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -36,8 +39,13 @@ pub enum ApiTags {
     Mas,
     /// Clients, agents and MCP servers.
     Apps,
-    /// Public realm metadata.
+    /// Tokens: issue, exchange, introspect, revoke.
+    #[oai(rename = "OAuth")]
+    OAuth,
+    /// Public realm metadata: keys and authorization server metadata.
     Realms,
+    /// Decision evidence.
+    Trace,
     /// Health and metrics.
     Operations,
 }
@@ -48,11 +56,15 @@ pub enum Deleted {
     NoContent,
 }
 
-pub type Api = (ops::OpsApi, mas::MasApi, apps::AppsApi, ops::RealmApi);
+pub type Api = (ops::OpsApi, oauth::OAuthApi, mas::MasApi, apps::AppsApi, ops::RealmApi, trace::TraceApi);
 
 /// The OpenAPI service; `casa openapi` prints its document.
 pub fn spec() -> OpenApiService<Api, ()> {
-    OpenApiService::new((ops::OpsApi, mas::MasApi, apps::AppsApi, ops::RealmApi), "casa", env!("CARGO_PKG_VERSION"))
+    OpenApiService::new(
+        (ops::OpsApi, oauth::OAuthApi, mas::MasApi, apps::AppsApi, ops::RealmApi, trace::TraceApi),
+        "casa",
+        env!("CARGO_PKG_VERSION"),
+    )
         .description("Authorization runtime for multi-agent AI systems. Management endpoints need `Authorization: Bearer <admin token>`.")
 }
 
@@ -83,6 +95,7 @@ async fn reject_oversized<E: Endpoint>(ep: E, req: Request, limit: usize) -> poe
             error: "payload_too_large".into(),
             error_description: format!("the body is larger than {limit} bytes"),
             field: None,
+            denials: None,
         }))
         .into());
     }

@@ -6,6 +6,9 @@ use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
+use casa_actors::oauth::{EXCHANGED_SCOPE, GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE};
+use casa_actors::realm;
+
 use super::error::ApiError;
 use super::{ApiTags, AppState};
 
@@ -56,6 +59,40 @@ pub struct RealmApi;
 
 #[OpenApi(tag = "ApiTags::Realms")]
 impl RealmApi {
+    /// RFC 8414 authorization server metadata of the realm.
+    #[oai(
+        path = "/realms/:mas_id/.well-known/oauth-authorization-server",
+        method = "get",
+        operation_id = "realmMetadata"
+    )]
+    async fn metadata(&self, state: Data<&AppState>, mas_id: Path<Uuid>) -> Result<Json<serde_json::Value>, ApiError> {
+        state
+            .node
+            .store()
+            .get_mas(mas_id.0)
+            .await
+            .map_err(casa_actors::CoreError::from)?
+            .ok_or_else(|| casa_actors::CoreError::not_found("MAS", mas_id.0))?;
+        let base = &state.public_url;
+        let methods = ["client_secret_basic", "client_secret_post"];
+        Ok(Json(serde_json::json!({
+            "issuer": realm::issuer(base, mas_id.0),
+            "jwks_uri": realm::jwks_uri(base, mas_id.0),
+            "token_endpoint": format!("{base}/oauth/token"),
+            "token_exchange_endpoint": format!("{base}/oauth/token/exchange"),
+            "introspection_endpoint": format!("{base}/oauth/introspect"),
+            "revocation_endpoint": format!("{base}/oauth/revoke"),
+            "grant_types_supported": [GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE],
+            "token_endpoint_auth_methods_supported": methods,
+            "introspection_endpoint_auth_methods_supported": methods,
+            "revocation_endpoint_auth_methods_supported": methods,
+            "response_types_supported": [],
+            "scopes_supported": [EXCHANGED_SCOPE],
+            "token_endpoint_auth_signing_alg_values_supported": ["EdDSA"],
+            "service_documentation": format!("{base}/docs"),
+        })))
+    }
+
     /// The realm's public signing keys (JWKS), for verifying its tokens offline.
     #[oai(path = "/realms/:mas_id/.well-known/jwks.json", method = "get", operation_id = "realmJwks")]
     async fn jwks(&self, state: Data<&AppState>, mas_id: Path<Uuid>) -> Result<Json<serde_json::Value>, ApiError> {
