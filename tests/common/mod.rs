@@ -253,3 +253,144 @@ pub fn operations(spec: &Value) -> Vec<(String, String, Value)> {
     }
     out
 }
+
+pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+
+/// An app's OAuth credentials.
+#[derive(Clone, Debug)]
+pub struct Client {
+    pub id: String,
+    pub secret: String,
+}
+
+impl Client {
+    pub fn of(app: &Value) -> Client {
+        Client { id: app["client_id"].as_str().unwrap().into(), secret: app["client_secret"].as_str().unwrap().into() }
+    }
+}
+
+/// A MAS with a client, two agents and an MCP server serving `fs:read`,
+/// `fs:write` and `web:search`.
+pub struct Fleet {
+    pub mas_id: String,
+    pub mas: Value,
+    pub client: Client,
+    pub agent: Client,
+    pub other_agent: Client,
+    pub server_id: String,
+    pub client_app_id: String,
+}
+
+impl Fleet {
+    pub fn create(casa: &Casa, settings: Value) -> Fleet {
+        let mut body = json_obj(settings);
+        body.entry("name").or_insert(Value::String("fleet".into()));
+        let mas = casa.create_mas(Value::Object(body));
+        let mas_id = mas["id"].as_str().unwrap().to_string();
+        let server = casa.create_app(mcp_server(&mas_id, "files", &["fs:read", "fs:write", "web:search"]));
+        let client_app = casa.create_app(serde_json::json!({"mas_id": mas_id, "name": "chat", "type": "client",
+            "allowed_tools": ["fs:read", "fs:write", "web:search"]}));
+        let planner = casa.create_app(agent(&mas_id, "planner", &["fs:read", "fs:write", "web:search"]));
+        let executor = casa.create_app(agent(&mas_id, "executor", &["fs:read", "web:search"]));
+        Fleet {
+            mas_id,
+            mas,
+            client: Client::of(&client_app),
+            agent: Client::of(&planner),
+            other_agent: Client::of(&executor),
+            server_id: server["id"].as_str().unwrap().to_string(),
+            client_app_id: client_app["id"].as_str().unwrap().to_string(),
+        }
+    }
+}
+
+fn json_obj(v: Value) -> serde_json::Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    }
+}
+
+impl Casa {
+    /// A form POST, with HTTP Basic client authentication when `client` is given.
+    pub fn form(&self, path: &str, client: Option<&Client>, pairs: &[(&str, &str)]) -> Resp {
+        let mut req = self.request("POST", path).form(pairs);
+        if let Some(c) = client {
+            req = req.basic_auth(&c.id, Some(&c.secret));
+        }
+        self.send(req)
+    }
+
+    /// An initial token for `client` (all its tools unless `tools` is given).
+    pub fn token(&self, client: &Client, user_input: &str, tools: Option<&str>) -> Resp {
+        let mut pairs = vec![("grant_type", "client_credentials"), ("user_input", user_input)];
+        if let Some(t) = tools {
+            pairs.push(("tools", t));
+        }
+        self.form("/oauth/token", Some(client), &pairs)
+    }
+
+    pub fn access_token(&self, client: &Client, user_input: &str, tools: Option<&str>) -> String {
+        let r = self.token(client, user_input, tools);
+        assert_eq!(r.status, 200, "{r:?}");
+        r.json()["access_token"].as_str().unwrap().to_string()
+    }
+
+    pub fn exchange(&self, actor: &Client, subject: &str, tools: &str) -> Resp {
+        self.exchange_with(actor, subject, &[("tools", tools)])
+    }
+
+    pub fn exchange_with(&self, actor: &Client, subject: &str, extra: &[(&str, &str)]) -> Resp {
+        let mut pairs = vec![("subject_token", subject), ("subject_token_type", ACCESS_TOKEN_TYPE)];
+        pairs.extend_from_slice(extra);
+        self.form("/oauth/token/exchange", Some(actor), &pairs)
+    }
+
+    pub fn exchanged_token(&self, actor: &Client, subject: &str, tools: &str) -> String {
+        let r = self.exchange(actor, subject, tools);
+        assert_eq!(r.status, 200, "{r:?}");
+        r.json()["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// Introspection by the admin.
+    pub fn introspect(&self, token: &str) -> Value {
+        let r = self.send(self.admin("POST", "/oauth/introspect").form(&[("token", token)]));
+        assert_eq!(r.status, 200, "{r:?}");
+        r.json()
+    }
+
+    pub fn introspect_as(&self, client: &Client, token: &str) -> Value {
+        let r = self.form("/oauth/introspect", Some(client), &[("token", token)]);
+        assert_eq!(r.status, 200, "{r:?}");
+        r.json()
+    }
+}
+
+/// The decoded header and payload of a compact JWS.
+pub fn jwt_parts(token: &str) -> (Value, Value) {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut it = token.split('.');
+    let header = serde_json::from_slice(&b64.decode(it.next().unwrap()).unwrap()).unwrap();
+    let payload = serde_json::from_slice(&b64.decode(it.next().unwrap()).unwrap()).unwrap();
+    (header, payload)
+}
+
+/// Asserts an OAuth error answer.
+pub fn assert_oauth_error(r: &Resp, status: u16, error: &str) {
+    assert_eq!(r.status, status, "{r:?}");
+    assert_eq!(r.json()["error"], error, "{r:?}");
+    assert!(r.json()["error_description"].is_string(), "{r:?}");
+}
+
+/// The reasons of a 403 denial, as (tool, reason) pairs.
+pub fn denials(r: &Resp) -> Vec<(String, String)> {
+    assert_oauth_error(r, 403, "access_denied");
+    r.json()["denials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["tool"].as_str().unwrap().to_string(), d["reason"].as_str().unwrap().to_string()))
+        .collect()
+}
