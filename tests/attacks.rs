@@ -1,0 +1,595 @@
+//! The attack suite: forged, tampered, replayed and misdirected tokens and
+//! requests. Each attack ends in its documented error, and the realm is
+//! unchanged afterwards (the legitimate flow still works).
+
+mod common;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use casa_actors::realm::RealmKey;
+use casa_actors::store::{EmbeddedStore, Store};
+use common::*;
+use ed25519_dalek::{Signer, SigningKey};
+use serde_json::{json, Value};
+
+const PUBLIC_URL: &str = "http://casa.test";
+
+/// A node with two MAS (A and B), the realm keys read from its store, and a
+/// legitimate session token of A.
+struct Target {
+    casa: Casa,
+    a: Fleet,
+    b: Fleet,
+    key_a: RealmKey,
+    key_b: RealmKey,
+    subject: String,
+    _tmp: tempfile::TempDir,
+}
+
+fn opts() -> Options {
+    Options { extra_args: vec!["--public-url".into(), PUBLIC_URL.into()], ..Options::default() }
+}
+
+fn target_with(settings: Value) -> Target {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut casa = Casa::start_in(tmp.path(), opts());
+    let a = Fleet::create(&casa, settings.clone());
+    let mut b_settings = settings;
+    b_settings["name"] = json!("B");
+    let b = Fleet::create(&casa, b_settings);
+    casa.terminate();
+    // The test plays an insider who stole the realm keys from the data dir.
+    let (key_a, key_b) = {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let store = EmbeddedStore::open(&tmp.path().join("data")).unwrap();
+        rt.block_on(async {
+            let a_keys = store.realm_keys(a.mas_id.parse().unwrap()).await.unwrap();
+            let b_keys = store.realm_keys(b.mas_id.parse().unwrap()).await.unwrap();
+            (a_keys[0].clone(), b_keys[0].clone())
+        })
+    };
+    let casa = Casa::start_in(tmp.path(), opts());
+    let subject = casa.access_token(&a.client, "read my notes", Some("fs:read web:search"));
+    Target { casa, a, b, key_a, key_b, subject, _tmp: tmp }
+}
+
+fn target() -> Target {
+    target_with(json!({}))
+}
+
+fn encode(v: &Value) -> String {
+    B64.encode(serde_json::to_vec(v).unwrap())
+}
+
+fn sign_with(header: &Value, claims: &Value, key: &SigningKey) -> String {
+    let input = format!("{}.{}", encode(header), encode(claims));
+    let sig = key.sign(input.as_bytes());
+    format!("{input}.{}", B64.encode(sig.to_bytes()))
+}
+
+fn attacker_key() -> SigningKey {
+    SigningKey::from_bytes(&[7u8; 32])
+}
+
+impl Target {
+    fn claims(&self) -> Value {
+        jwt_parts(&self.subject).1
+    }
+
+    fn header(&self) -> Value {
+        jwt_parts(&self.subject).0
+    }
+
+    /// Signs with realm A's real key.
+    fn forge(&self, header: &Value, claims: &Value) -> String {
+        sign_with(header, claims, &self.key_a.signing_key())
+    }
+
+    /// The token is refused at exchange (invalid_grant) and inactive on introspection.
+    fn assert_rejected(&self, token: &str) {
+        let r = self.casa.exchange(&self.a.agent, token, "fs:read");
+        assert_oauth_error(&r, 400, "invalid_grant");
+        assert_eq!(self.casa.introspect(token), json!({"active": false}));
+        self.assert_unchanged();
+    }
+
+    /// The realm still works for the legitimate session.
+    fn assert_unchanged(&self) {
+        assert_eq!(self.casa.introspect(&self.subject)["active"], true, "the legitimate token was affected");
+        let r = self.casa.exchange(&self.a.agent, &self.subject, "fs:read");
+        assert_eq!(r.status, 200, "the legitimate exchange broke: {r:?}");
+    }
+}
+
+#[test]
+fn alg_none() {
+    let t = target();
+    let mut h = t.header();
+    h["alg"] = json!("none");
+    let token = format!("{}.{}.", encode(&h), encode(&t.claims()));
+    t.assert_rejected(&token);
+}
+
+#[test]
+fn hs256_signed_with_the_public_key() {
+    use hmac::{Hmac, Mac};
+    let t = target();
+    let mut h = t.header();
+    h["alg"] = json!("HS256");
+    let input = format!("{}.{}", encode(&h), encode(&t.claims()));
+    let jwks = t.casa.send(t.casa.request("GET", &format!("/realms/{}/.well-known/jwks.json", t.a.mas_id))).text;
+    for secret in [t.key_a.public_key.to_vec(), jwks.into_bytes()] {
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&secret).unwrap();
+        mac.update(input.as_bytes());
+        let token = format!("{input}.{}", B64.encode(mac.finalize().into_bytes()));
+        t.assert_rejected(&token);
+    }
+}
+
+#[test]
+fn rs256_header() {
+    let t = target();
+    let mut h = t.header();
+    h["alg"] = json!("RS256");
+    let token = format!("{}.{}.{}", encode(&h), encode(&t.claims()), B64.encode([1u8; 256]));
+    t.assert_rejected(&token);
+    // Even a valid Ed25519 signature does not make a token whose header says RS256 acceptable.
+    t.assert_rejected(&t.forge(&h, &t.claims()));
+}
+
+#[test]
+fn kid_of_another_realm() {
+    let t = target();
+    let mut h = t.header();
+    h["kid"] = json!(t.key_b.kid);
+    // Signed by B's real key, claiming to be A's.
+    t.assert_rejected(&sign_with(&h, &t.claims(), &t.key_b.signing_key()));
+}
+
+#[test]
+fn jku_header_pointing_elsewhere() {
+    let t = target();
+    let mut h = t.header();
+    h["jku"] = json!("https://attacker.example/jwks.json");
+    t.assert_rejected(&sign_with(&h, &t.claims(), &attacker_key()));
+    // Refused even when the rest of the token is genuinely signed by the realm.
+    t.assert_rejected(&t.forge(&h, &t.claims()));
+}
+
+#[test]
+fn embedded_jwk_header() {
+    let t = target();
+    let attacker = attacker_key();
+    let mut h = t.header();
+    h["jwk"] = json!({"kty": "OKP", "crv": "Ed25519", "x": B64.encode(attacker.verifying_key().to_bytes())});
+    t.assert_rejected(&sign_with(&h, &t.claims(), &attacker));
+}
+
+#[test]
+fn x5u_header_pointing_elsewhere() {
+    let t = target();
+    let mut h = t.header();
+    h["x5u"] = json!("https://attacker.example/cert.pem");
+    t.assert_rejected(&sign_with(&h, &t.claims(), &attacker_key()));
+}
+
+#[test]
+fn attacker_key_with_the_realm_kid() {
+    let t = target();
+    t.assert_rejected(&sign_with(&t.header(), &t.claims(), &attacker_key()));
+}
+
+#[test]
+fn tampered_payload() {
+    let t = target();
+    let mut c = t.claims();
+    c["tools"] = json!(["fs:read", "fs:write"]);
+    let mut parts: Vec<String> = t.subject.split('.').map(str::to_string).collect();
+    parts[1] = encode(&c);
+    t.assert_rejected(&parts.join("."));
+}
+
+#[test]
+fn truncated_signature() {
+    let t = target();
+    t.assert_rejected(&t.subject[..t.subject.len() - 4]);
+    let (input, _) = t.subject.rsplit_once('.').unwrap();
+    t.assert_rejected(&format!("{input}.{}", B64.encode([0u8; 63])));
+}
+
+#[test]
+fn empty_signature() {
+    let t = target();
+    let (input, _) = t.subject.rsplit_once('.').unwrap();
+    t.assert_rejected(&format!("{input}."));
+    t.assert_rejected(input);
+}
+
+#[test]
+fn non_canonical_signature() {
+    // S + L (the group order) verifies under lax rules but is not canonical.
+    const L: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    let t = target();
+    let (input, sig) = t.subject.rsplit_once('.').unwrap();
+    let mut sig = B64.decode(sig).unwrap();
+    let mut carry = 0u16;
+    for i in 0..32 {
+        let sum = sig[32 + i] as u16 + L[i] as u16 + carry;
+        sig[32 + i] = sum as u8;
+        carry = sum >> 8;
+    }
+    t.assert_rejected(&format!("{input}.{}", B64.encode(&sig)));
+}
+
+#[test]
+fn expired_token() {
+    let t = target();
+    let mut c = t.claims();
+    let now = c["iat"].as_i64().unwrap();
+    c["iat"] = json!(now - 600);
+    c["nbf"] = json!(now - 600);
+    c["exp"] = json!(now - 300);
+    t.assert_rejected(&t.forge(&t.header(), &c));
+}
+
+#[test]
+fn not_yet_valid_token() {
+    let t = target();
+    let mut c = t.claims();
+    c["nbf"] = json!(c["iat"].as_i64().unwrap() + 3600);
+    c["exp"] = json!(c["iat"].as_i64().unwrap() + 7200);
+    t.assert_rejected(&t.forge(&t.header(), &c));
+}
+
+#[test]
+fn wrong_issuer_signed_by_the_realm_key() {
+    let t = target();
+    let mut c = t.claims();
+    c["iss"] = json!(format!("{PUBLIC_URL}/realms/{}", t.b.mas_id));
+    // Routed to B, whose keyring does not hold A's key.
+    let token = t.forge(&t.header(), &c);
+    let r = t.casa.exchange(&t.b.agent, &token, "fs:read");
+    assert_oauth_error(&r, 400, "invalid_grant");
+    c["iss"] = json!("https://evil.example/realms/x");
+    t.assert_rejected(&t.forge(&t.header(), &c));
+}
+
+#[test]
+fn typ_other_than_at_jwt() {
+    let t = target();
+    let mut h = t.header();
+    h["typ"] = json!("JWT");
+    t.assert_rejected(&t.forge(&h, &t.claims()));
+}
+
+#[test]
+fn unknown_claims_are_refused() {
+    let t = target();
+    let mut c = t.claims();
+    c["admin"] = json!(true);
+    t.assert_rejected(&t.forge(&t.header(), &c));
+}
+
+#[test]
+fn token_of_mas_a_presented_to_mas_b() {
+    let t = target();
+    // B's apps learn nothing about A's tokens...
+    assert_eq!(t.casa.introspect_as(&t.b.agent, &t.subject), json!({"active": false}));
+    assert_eq!(t.casa.introspect_as(&t.b.client, &t.subject), json!({"active": false}));
+    // ...and cannot revoke them.
+    assert_eq!(t.casa.form("/oauth/revoke", Some(&t.b.client), &[("token", &t.subject)]).status, 200);
+    t.assert_unchanged();
+}
+
+#[test]
+fn actor_of_another_mas() {
+    let t = target();
+    let r = t.casa.exchange(&t.b.agent, &t.subject, "fs:read");
+    assert_eq!(denials(&r), vec![("fs:read".to_string(), "cross_mas_actor".to_string())]);
+    t.assert_unchanged();
+}
+
+#[test]
+fn tool_of_another_mas() {
+    let t = target();
+    let mail = t.casa.create_app(json!({"mas_id": t.b.mas_id, "name": "mail", "type": "mcp_server",
+        "tools": [{"name": "mail:send", "description": "Send mail"}]}));
+    assert_eq!(mail["mas_id"], json!(t.b.mas_id));
+    t.casa.patch(&format!("/apps/{}", t.a.agent.id), json!({"allowed_tools": ["fs:read", "mail:send"]}));
+    let r = t.casa.exchange(&t.a.agent, &t.subject, "mail:send");
+    assert_eq!(denials(&r), vec![("mail:send".to_string(), "unknown_tool".to_string())]);
+    t.assert_unchanged();
+}
+
+#[test]
+fn more_tools_than_the_subject_has() {
+    let t = target();
+    let r = t.casa.exchange(&t.a.agent, &t.subject, "fs:read fs:write");
+    assert_eq!(denials(&r), vec![("fs:write".to_string(), "tool_not_in_token".to_string())]);
+    t.assert_unchanged();
+}
+
+#[test]
+fn delegation_beyond_the_depth() {
+    let t = target_with(json!({"max_delegation_depth": 1}));
+    let hop1 = t.casa.exchanged_token(&t.a.agent, &t.subject, "fs:read");
+    let r = t.casa.exchange(&t.a.other_agent, &hop1, "fs:read");
+    assert_eq!(denials(&r), vec![("fs:read".to_string(), "delegation_too_deep".to_string())]);
+    // A forged deeper chain, signed by the stolen key, is refused the same way.
+    let mut c = jwt_parts(&hop1).1;
+    c["act"] = json!({"sub": t.a.agent.id, "act": {"sub": t.a.other_agent.id, "act": {"sub": t.a.agent.id}}});
+    let deep = t.forge(&t.header(), &c);
+    assert_eq!(denials(&t.casa.exchange(&t.a.agent, &deep, "fs:read"))[0].1, "delegation_too_deep");
+    t.assert_unchanged();
+}
+
+#[test]
+fn exchange_of_a_token_of_a_deleted_app() {
+    let t = target();
+    let doomed = t
+        .casa
+        .create_app(json!({"mas_id": t.a.mas_id, "name": "doomed", "type": "client", "allowed_tools": ["fs:read"]}));
+    let token = t.casa.access_token(&Client::of(&doomed), "x", None);
+    assert_eq!(t.casa.delete(&format!("/apps/{}", doomed["id"].as_str().unwrap())).status, 204);
+    t.assert_rejected(&token);
+}
+
+#[test]
+fn exchange_of_a_token_of_a_deleted_mas() {
+    let t = target();
+    let token = t.casa.access_token(&t.b.client, "x", None);
+    assert_eq!(t.casa.delete(&format!("/mas/{}", t.b.mas_id)).status, 204);
+    t.assert_rejected(&token);
+    // B's own agent is gone with it.
+    assert_oauth_error(&t.casa.exchange(&t.b.agent, &token, "fs:read"), 401, "invalid_client");
+}
+
+#[test]
+fn revoked_token_and_its_descendants() {
+    let t = target();
+    let session = t.casa.access_token(&t.a.client, "other request", None);
+    let child = t.casa.exchanged_token(&t.a.agent, &session, "fs:read web:search");
+    let grandchild = t.casa.exchanged_token(&t.a.other_agent, &child, "fs:read");
+    t.casa.form("/oauth/revoke", Some(&t.a.agent), &[("token", &child)]);
+    assert_eq!(t.casa.introspect(&session)["active"], true, "revocation does not climb up the lineage");
+    t.assert_rejected(&child);
+    t.assert_rejected(&grandchild);
+}
+
+#[test]
+fn rotated_out_key_after_expiry() {
+    let t = target_with(json!({"token_ttl_seconds": 1, "exchanged_token_ttl_seconds": 1}));
+    t.casa.post(&format!("/mas/{}/keys/rotate", t.a.mas_id), json!({}));
+    // A token of the old key, forged with an expiry in the past.
+    let mut c = t.claims();
+    let now = c["iat"].as_i64().unwrap();
+    c["exp"] = json!(now - 1);
+    let r = t.casa.exchange(&t.a.agent, &t.forge(&t.header(), &c), "fs:read");
+    assert_oauth_error(&r, 400, "invalid_grant");
+    // Once its last token has expired, the old key is no longer published.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let jwks = t.casa.send(t.casa.request("GET", &format!("/realms/{}/.well-known/jwks.json", t.a.mas_id))).json();
+    let kids: Vec<_> = jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].clone()).collect();
+    assert!(!kids.contains(&json!(t.key_a.kid)), "{kids:?}");
+    assert_eq!(kids.len(), 1);
+    assert_eq!(t.casa.introspect(&t.subject), json!({"active": false}), "expired");
+}
+
+#[test]
+fn wrong_client_secret() {
+    let t = target();
+    let wrong = Client { id: t.a.agent.id.clone(), secret: "casa_cs_wrong".into() };
+    let r = t.casa.exchange(&wrong, &t.subject, "fs:read");
+    assert_oauth_error(&r, 401, "invalid_client");
+    assert_eq!(r.header("www-authenticate").as_deref(), Some(r#"Basic realm="casa""#));
+    assert_oauth_error(&t.casa.token(&wrong, "x", None), 401, "invalid_client");
+    let r = t.casa.form("/oauth/introspect", Some(&wrong), &[("token", &t.subject)]);
+    assert_oauth_error(&r, 401, "invalid_client");
+    t.assert_unchanged();
+}
+
+#[test]
+fn client_secret_of_another_app() {
+    let t = target();
+    let mixed = Client { id: t.a.agent.id.clone(), secret: t.a.other_agent.secret.clone() };
+    assert_oauth_error(&t.casa.exchange(&mixed, &t.subject, "fs:read"), 401, "invalid_client");
+    let cross = Client { id: t.a.agent.id.clone(), secret: t.b.agent.secret.clone() };
+    assert_oauth_error(&t.casa.exchange(&cross, &t.subject, "fs:read"), 401, "invalid_client");
+    let unknown = Client { id: "01a22222-0000-7000-8000-000000000000".into(), secret: t.a.agent.secret.clone() };
+    assert_oauth_error(&t.casa.exchange(&unknown, &t.subject, "fs:read"), 401, "invalid_client");
+    let not_an_id = Client { id: "' OR 1=1 --".into(), secret: "x".into() };
+    assert_oauth_error(&t.casa.exchange(&not_an_id, &t.subject, "fs:read"), 401, "invalid_client");
+    t.assert_unchanged();
+}
+
+#[test]
+fn malformed_client_authentication() {
+    let t = target();
+    for header in ["Basic !!!notbase64", "Basic ", "Basic bm9jb2xvbg==", "Bearer xyz"] {
+        let r = t.casa.send(
+            t.casa
+                .request("POST", "/oauth/token")
+                .header("authorization", header)
+                .form(&[("grant_type", "client_credentials"), ("user_input", "x")]),
+        );
+        assert_oauth_error(&r, 401, "invalid_client");
+    }
+    // Both methods at once.
+    let r = t.casa.form(
+        "/oauth/token",
+        Some(&t.a.client),
+        &[
+            ("grant_type", "client_credentials"),
+            ("user_input", "x"),
+            ("client_id", &t.a.client.id),
+            ("client_secret", &t.a.client.secret),
+        ],
+    );
+    assert_oauth_error(&r, 400, "invalid_request");
+    t.assert_unchanged();
+}
+
+#[test]
+fn missing_fields() {
+    let t = target();
+    let agent = Some(&t.a.agent);
+    let cases: Vec<Vec<(&str, &str)>> = vec![
+        vec![("subject_token_type", ACCESS_TOKEN_TYPE), ("tools", "fs:read")],
+        vec![("subject_token", &t.subject), ("tools", "fs:read")],
+        vec![("subject_token", &t.subject), ("subject_token_type", ACCESS_TOKEN_TYPE)],
+        vec![
+            ("subject_token", &t.subject),
+            ("subject_token_type", "urn:ietf:params:oauth:token-type:id_token"),
+            ("tools", "fs:read"),
+        ],
+        vec![("subject_token", ""), ("subject_token_type", ACCESS_TOKEN_TYPE), ("tools", "fs:read")],
+        vec![
+            ("subject_token", &t.subject),
+            ("subject_token_type", ACCESS_TOKEN_TYPE),
+            ("tools", "fs:read"),
+            ("actor_token", &t.subject),
+        ],
+    ];
+    for pairs in cases {
+        let r = t.casa.form("/oauth/token/exchange", agent, &pairs);
+        assert_oauth_error(&r, 400, "invalid_request");
+    }
+    assert_oauth_error(&t.casa.form("/oauth/token", agent, &[("user_input", "x")]), 400, "invalid_request");
+    assert_oauth_error(&t.casa.form("/oauth/introspect", agent, &[]), 400, "invalid_request");
+    assert_oauth_error(&t.casa.form("/oauth/revoke", agent, &[]), 400, "invalid_request");
+    assert_oauth_error(
+        &t.casa.form("/oauth/token/exchange", None, &[("subject_token", &t.subject)]),
+        401,
+        "invalid_client",
+    );
+    t.assert_unchanged();
+}
+
+#[test]
+fn duplicate_form_fields() {
+    let t = target();
+    let body =
+        format!("subject_token={}&subject_token_type={ACCESS_TOKEN_TYPE}&tools=fs:read&tools=fs:write", t.subject);
+    let r = t.casa.send(
+        t.casa
+            .request("POST", "/oauth/token/exchange")
+            .basic_auth(&t.a.agent.id, Some(&t.a.agent.secret))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body),
+    );
+    assert_oauth_error(&r, 400, "invalid_request");
+    let body = format!(
+        "grant_type=client_credentials&client_id={}&client_id=x&client_secret={}&user_input=x",
+        t.a.client.id, t.a.client.secret
+    );
+    let r = t.casa.send(
+        t.casa.request("POST", "/oauth/token").header("content-type", "application/x-www-form-urlencoded").body(body),
+    );
+    assert_oauth_error(&r, 400, "invalid_request");
+    t.assert_unchanged();
+}
+
+#[test]
+fn oversized_token() {
+    let t = target();
+    let mut c = t.claims();
+    c["tools"] = json!(vec!["x".repeat(100); 100]);
+    let big = t.forge(&t.header(), &c);
+    assert!(big.len() > 8 * 1024);
+    t.assert_rejected(&big);
+    t.assert_rejected(&"a".repeat(100_000));
+}
+
+#[test]
+fn non_utf8_input() {
+    let t = target();
+    for body in [
+        &b"grant_type=client_credentials&user_input=%FF%FE"[..],
+        b"grant_type=client_credentials&user_input=\xff\xfe",
+        b"grant_type=%C3%28",
+    ] {
+        let r = t.casa.send(
+            t.casa
+                .request("POST", "/oauth/token")
+                .basic_auth(&t.a.client.id, Some(&t.a.client.secret))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body.to_vec()),
+        );
+        assert_oauth_error(&r, 400, "invalid_request");
+    }
+    t.assert_unchanged();
+}
+
+#[test]
+fn wrong_content_type_on_oauth_endpoints() {
+    let t = target();
+    for path in ["/oauth/token", "/oauth/token/exchange", "/oauth/introspect", "/oauth/revoke"] {
+        let r = t.casa.send(
+            t.casa
+                .request("POST", path)
+                .basic_auth(&t.a.client.id, Some(&t.a.client.secret))
+                .json(&json!({"grant_type": "client_credentials"})),
+        );
+        assert_oauth_error(&r, 400, "invalid_request");
+    }
+    t.assert_unchanged();
+}
+
+#[test]
+fn introspection_by_an_app_not_in_aud() {
+    let t = target();
+    let delegated = t.casa.exchanged_token(&t.a.agent, &t.subject, "fs:read");
+    assert_eq!(t.casa.introspect_as(&t.a.other_agent, &delegated), json!({"active": false}));
+    assert_eq!(t.casa.introspect_as(&t.b.agent, &delegated), json!({"active": false}));
+    assert_eq!(t.casa.introspect_as(&t.a.other_agent, &t.subject), json!({"active": false}));
+    t.assert_unchanged();
+}
+
+#[test]
+fn actor_token_of_another_app() {
+    let t = target();
+    let others = t.casa.access_token(&t.a.other_agent, "x", None);
+    let r = t.casa.exchange_with(
+        &t.a.agent,
+        &t.subject,
+        &[("tools", "fs:read"), ("actor_token", &others), ("actor_token_type", ACCESS_TOKEN_TYPE)],
+    );
+    assert_oauth_error(&r, 400, "invalid_grant");
+    let own = t.casa.access_token(&t.a.agent, "x", None);
+    let r = t.casa.exchange_with(
+        &t.a.agent,
+        &t.subject,
+        &[("tools", "fs:read"), ("actor_token", &own), ("actor_token_type", ACCESS_TOKEN_TYPE)],
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    t.assert_unchanged();
+}
+
+#[test]
+fn llm_evidence_needs_a_valid_token_of_the_session() {
+    let t = target_with(json!({"enabled_checks": ["DETERMINISTIC_TOOL_SELECTED", "DETERMINISTIC_LLM_SELECTED_TOOLS"]}));
+    let forged = sign_with(&t.header(), &t.claims(), &attacker_key());
+    let b_token = t.casa.access_token(&t.b.client, "x", None);
+    for bad in [forged.as_str(), "", "garbage"] {
+        let r = t.casa.send(
+            t.casa
+                .request("POST", "/trace/llm")
+                .bearer_auth(bad)
+                .json(&json!({"call_id": "c", "selected_tools": ["fs:read"]})),
+        );
+        assert_eq!(r.status, 401, "{r:?}");
+    }
+    // Evidence recorded in B's session does not reach A's.
+    let r = t.casa.send(
+        t.casa
+            .request("POST", "/trace/llm")
+            .bearer_auth(&b_token)
+            .json(&json!({"call_id": "c", "selected_tools": ["fs:read"]})),
+    );
+    assert_eq!(r.status, 201, "{r:?}");
+    let r = t.casa.exchange(&t.a.agent, &t.subject, "fs:read");
+    assert_eq!(denials(&r), vec![("fs:read".to_string(), "no_llm_calls_made".to_string())]);
+}
