@@ -9,6 +9,8 @@ use async_trait::async_trait;
 use casa_actors::model::*;
 use casa_actors::node::{Node, NodeConfig};
 use casa_actors::realm::RealmKey;
+use casa_actors::revocation::Revocation;
+use casa_actors::session::{LlmCall, UserInput};
 use casa_actors::store::{EmbeddedStore, Store, StoreError};
 use casa_actors::CoreError;
 use uuid::Uuid;
@@ -63,6 +65,24 @@ impl Store for FaultyStore {
     }
     async fn delete_app(&self, id: Uuid) -> Result<bool, StoreError> {
         self.inner.delete_app(id).await
+    }
+    async fn put_user_input(&self, i: &UserInput) -> Result<(), StoreError> {
+        self.inner.put_user_input(i).await
+    }
+    async fn get_user_input(&self, m: Uuid, id: Uuid) -> Result<Option<UserInput>, StoreError> {
+        self.inner.get_user_input(m, id).await
+    }
+    async fn put_llm_call(&self, m: Uuid, u: Uuid, c: &LlmCall) -> Result<(), StoreError> {
+        self.inner.put_llm_call(m, u, c).await
+    }
+    async fn llm_calls(&self, m: Uuid, u: Uuid) -> Result<Vec<LlmCall>, StoreError> {
+        self.inner.llm_calls(m, u).await
+    }
+    async fn put_revocation(&self, m: Uuid, r: &Revocation) -> Result<(), StoreError> {
+        self.inner.put_revocation(m, r).await
+    }
+    async fn revocations(&self, m: Uuid) -> Result<Vec<Revocation>, StoreError> {
+        self.inner.revocations(m).await
     }
     async fn get_meta(&self, k: &str) -> Result<Option<String>, StoreError> {
         self.inner.get_meta(k).await
