@@ -364,3 +364,27 @@ fn tokens_and_revocations_survive_a_restart() {
     assert_eq!(casa.introspect(&revoked)["active"], false);
     assert_eq!(casa.exchange(&fleet.agent, &live, "fs:read").status, 200);
 }
+
+#[test]
+fn secrets_never_reach_the_logs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = Options { extra_args: vec!["--log-level".into(), "trace".into()], admin_env: None, ..Options::default() };
+    let casa = Casa::start_in(tmp.path(), opts);
+    let fleet = Fleet::create(&casa, json!({}));
+    let subject = casa.access_token(&fleet.client, "x", None);
+    let delegated = casa.exchanged_token(&fleet.agent, &subject, "fs:read");
+    casa.introspect(&delegated);
+    casa.form("/oauth/revoke", Some(&fleet.client), &[("token", &subject)]);
+    casa.exchange(&Client { id: fleet.agent.id.clone(), secret: "casa_cs_wrong-secret".into() }, &subject, "fs:read");
+    let stderr: String = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("stderr"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert!(stderr.contains("trace event"), "trace-level logs were not on: {}", &stderr[..stderr.len().min(500)]);
+    for secret in [&subject, &delegated, &fleet.client.secret, &fleet.agent.secret, &casa.admin, &"casa_cs_wrong-secret".to_string()] {
+        let tail = &secret[secret.len() - 20..];
+        assert!(!stderr.contains(tail), "a secret reached the logs");
+    }
+}
