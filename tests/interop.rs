@@ -7,7 +7,8 @@ mod common;
 use common::*;
 
 fn python() -> String {
-    std::env::var("CASA_INTEROP_PYTHON").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python3").into())
+    std::env::var("CASA_INTEROP_PYTHON")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python3").into())
 }
 
 #[test]
@@ -26,5 +27,9 @@ fn pyjwt_and_authlib_interoperate_with_casa() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && stdout.contains("interop: ok"), "interop failed:\n{stdout}\n{stderr}\n{}", casa.logs());
+    assert!(
+        out.status.success() && stdout.contains("interop: ok"),
+        "interop failed:\n{stdout}\n{stderr}\n{}",
+        casa.logs()
+    );
 }

@@ -368,7 +368,8 @@ fn tokens_and_revocations_survive_a_restart() {
 #[test]
 fn secrets_never_reach_the_logs() {
     let tmp = tempfile::tempdir().unwrap();
-    let opts = Options { extra_args: vec!["--log-level".into(), "trace".into()], admin_env: None, ..Options::default() };
+    let opts =
+        Options { extra_args: vec!["--log-level".into(), "trace".into()], admin_env: None, ..Options::default() };
     let casa = Casa::start_in(tmp.path(), opts);
     let fleet = Fleet::create(&casa, json!({}));
     let subject = casa.access_token(&fleet.client, "x", None);
@@ -383,7 +384,14 @@ fn secrets_never_reach_the_logs() {
         .map(|e| std::fs::read_to_string(e.path()).unwrap())
         .collect();
     assert!(stderr.contains("trace event"), "trace-level logs were not on: {}", &stderr[..stderr.len().min(500)]);
-    for secret in [&subject, &delegated, &fleet.client.secret, &fleet.agent.secret, &casa.admin, &"casa_cs_wrong-secret".to_string()] {
+    for secret in [
+        &subject,
+        &delegated,
+        &fleet.client.secret,
+        &fleet.agent.secret,
+        &casa.admin,
+        &"casa_cs_wrong-secret".to_string(),
+    ] {
         let tail = &secret[secret.len() - 20..];
         assert!(!stderr.contains(tail), "a secret reached the logs");
     }

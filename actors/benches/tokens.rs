@@ -40,7 +40,9 @@ fn jws(c: &mut Criterion) {
     let claims = claims(now);
     c.bench_function("mint (sign a token)", |b| b.iter(|| token::sign(&claims, ring.active())));
     let signed = token::sign(&claims, ring.active());
-    c.bench_function("verify (strict Ed25519 + claims)", |b| b.iter(|| token::verify(&signed, &ring, &claims.iss, now).unwrap()));
+    c.bench_function("verify (strict Ed25519 + claims)", |b| {
+        b.iter(|| token::verify(&signed, &ring, &claims.iss, now).unwrap())
+    });
 }
 
 struct Fleet {
@@ -65,7 +67,8 @@ async fn fleet() -> Fleet {
         tools,
     };
     let tools = ["filesystem:read", "web:search"].map(String::from).to_vec();
-    let defs = tools.iter().map(|t| ToolDef { name: t.clone(), description: format!("The {t} tool"), input_schema: None });
+    let defs =
+        tools.iter().map(|t| ToolDef { name: t.clone(), description: format!("The {t} tool"), input_schema: None });
     let creds = |a: AppWithSecret| ClientCredentials { client_id: a.app.client_id, client_secret: a.client_secret };
     let server = creds(node.create_app(app("server", AppType::McpServer, vec![], defs.collect())).await.unwrap());
     let client = creds(node.create_app(app("client", AppType::Client, tools.clone(), vec![])).await.unwrap());
@@ -84,7 +87,13 @@ fn decisions(c: &mut Criterion) {
     };
     let subject = rt.block_on(f.node.issue_token(issue())).unwrap();
     let delegated = rt
-        .block_on(f.node.exchange(f.agent.clone(), subject.access_token.clone(), None, vec!["filesystem:read".into()], None))
+        .block_on(f.node.exchange(
+            f.agent.clone(),
+            subject.access_token.clone(),
+            None,
+            vec!["filesystem:read".into()],
+            None,
+        ))
         .unwrap();
 
     c.bench_function("exchange decision (in process, via the MAS actor)", |b| {

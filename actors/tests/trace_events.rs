@@ -54,7 +54,8 @@ async fn decisions_are_traced_without_raw_tokens() {
         })
         .await
         .unwrap();
-    let allowed = node.exchange(creds(&agent), issued.access_token.clone(), None, vec!["fs:read".into()], None).await.unwrap();
+    let allowed =
+        node.exchange(creds(&agent), issued.access_token.clone(), None, vec!["fs:read".into()], None).await.unwrap();
     let denied = node.exchange(creds(&agent), issued.access_token.clone(), None, vec!["fs:write".into()], None).await;
     assert!(matches!(denied, Err(CoreError::OAuth(OAuthError::AccessDenied { .. }))));
     let bad = ClientCredentials { client_id: agent.app.client_id.clone(), client_secret: "wrong".into() };

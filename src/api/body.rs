@@ -1,6 +1,9 @@
-//! `JsonBody<T>`: a JSON request body read with a size limit and decoded with
-//! serde, so that every decoding error names the exact field at fault
-//! (poem-openapi's own `Json` only names the type).
+//! Request bodies read with a size limit and decoded with serde, so that
+//! every decoding error names the exact field at fault (poem-openapi's own
+//! payloads only name the type): [`JsonBody`] for the management API,
+//! [`FormBody`] for the OAuth endpoints.
+
+use std::marker::PhantomData;
 
 use poem::{Request, RequestBody};
 use poem_openapi::payload::Payload;
@@ -9,18 +12,84 @@ use poem_openapi::types::Type;
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 use serde::de::DeserializeOwned;
 
-use super::error::{ApiError, ErrorBody};
-use super::AppState;
+use super::error::ApiError;
+use super::{form, AppState};
 use crate::config::DEFAULT_MAX_BODY_BYTES;
 
-pub struct JsonBody<T>(pub T);
+/// How a body format is recognised and decoded.
+pub trait BodyFormat: Send + Sync + 'static {
+    const CONTENT_TYPE: &'static str;
+    fn accepts(content_type: &mime::Mime) -> bool;
+    /// The error for a body of another content type.
+    fn wrong_type(got: &str) -> ApiError;
+    fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError>;
+}
 
-impl<T: Type> Payload for JsonBody<T> {
+/// A decoded body of format `F`.
+pub struct Body<T, F>(pub T, PhantomData<F>);
+
+pub type JsonBody<T> = Body<T, Json>;
+pub type FormBody<T> = Body<T, Form>;
+
+pub struct Json;
+
+impl BodyFormat for Json {
     const CONTENT_TYPE: &'static str = "application/json";
 
+    fn accepts(m: &mime::Mime) -> bool {
+        m.type_() == "application" && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"))
+    }
+
+    fn wrong_type(got: &str) -> ApiError {
+        ApiError::unsupported_media_type(format!("expected application/json, got {got}"))
+    }
+
+    fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let value = serde_path_to_error::deserialize(&mut de).map_err(field_error)?;
+        de.end().map_err(|e| ApiError::bad_request(None, format!("invalid JSON body: {e}")))?;
+        Ok(value)
+    }
+}
+
+/// `application/x-www-form-urlencoded`, parsed strictly (see [`form::parse`]).
+pub struct Form;
+
+impl BodyFormat for Form {
+    const CONTENT_TYPE: &'static str = "application/x-www-form-urlencoded";
+
+    fn accepts(m: &mime::Mime) -> bool {
+        m.essence_str() == Self::CONTENT_TYPE
+    }
+
+    /// OAuth clients expect `invalid_request` here (RFC 6749), not a 415.
+    fn wrong_type(got: &str) -> ApiError {
+        ApiError::bad_request(None, format!("the body must be {}, got {got}", Self::CONTENT_TYPE))
+    }
+
+    fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+        let fields = serde_json::Value::Object(form::parse(bytes)?);
+        serde_path_to_error::deserialize(fields).map_err(field_error)
+    }
+}
+
+/// A decoding error naming its field (`semantic.threshold`, `tools[2].name`).
+fn field_error<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> ApiError {
+    let path = e.path().to_string();
+    let field = (path != ".").then_some(path);
+    let message = e.into_inner().to_string();
+    let description = match &field {
+        Some(f) => format!("{f}: {message}"),
+        None => format!("invalid body: {message}"),
+    };
+    ApiError::bad_request(field, description)
+}
+
+impl<T: Type, F: BodyFormat> Payload for Body<T, F> {
+    const CONTENT_TYPE: &'static str = F::CONTENT_TYPE;
+
     fn check_content_type(content_type: &str) -> bool {
-        matches!(content_type.parse::<mime::Mime>(),
-            Ok(m) if m.type_() == "application" && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json")))
+        content_type.parse::<mime::Mime>().is_ok_and(|m| F::accepts(&m))
     }
 
     fn schema_ref() -> MetaSchemaRef {
@@ -32,7 +101,7 @@ impl<T: Type> Payload for JsonBody<T> {
     }
 }
 
-impl<'a, T: Type + DeserializeOwned + Send> ApiExtractor<'a> for JsonBody<T> {
+impl<'a, T: Type + DeserializeOwned + Send, F: BodyFormat> ApiExtractor<'a> for Body<T, F> {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
     type ParamType = ();
     type ParamRawType = ();
@@ -44,7 +113,7 @@ impl<'a, T: Type + DeserializeOwned + Send> ApiExtractor<'a> for JsonBody<T> {
     fn request_meta() -> Option<MetaRequest> {
         Some(MetaRequest {
             description: None,
-            content: vec![MetaMediaType { content_type: Self::CONTENT_TYPE, schema: T::schema_ref() }],
+            content: vec![MetaMediaType { content_type: F::CONTENT_TYPE, schema: T::schema_ref() }],
             required: true,
         })
     }
@@ -56,63 +125,21 @@ impl<'a, T: Type + DeserializeOwned + Send> ApiExtractor<'a> for JsonBody<T> {
     ) -> poem::Result<Self> {
         match request.content_type() {
             Some(ct) if Self::check_content_type(ct) => {}
-            other => {
-                let got = other.map_or("no content type".to_string(), |c| format!("content type {c:?}"));
-                return Err(ApiError::UnsupportedMediaType(poem_openapi::payload::Json(ErrorBody {
-                    error: "unsupported_media_type".into(),
-                    error_description: format!("expected application/json, got {got}"),
-                    field: None,
-                    denials: None,
-                }))
-                .into());
-            }
+            Some(ct) => return Err(F::wrong_type(&format!("{ct:?}")).into()),
+            None => return Err(F::wrong_type("no content type").into()),
         }
         let limit = request.data::<AppState>().map_or(DEFAULT_MAX_BODY_BYTES, |s| s.max_body_bytes);
-        let bytes = body.take()?.into_bytes_limit(limit).await.map_err(|e| match e {
-            poem::error::ReadBodyError::PayloadTooLarge => {
-                ApiError::PayloadTooLarge(poem_openapi::payload::Json(ErrorBody {
-                    error: "payload_too_large".into(),
-                    error_description: format!("the body is larger than {limit} bytes"),
-                    field: None,
-                    denials: None,
-                }))
-            }
-            other => ApiError::bad_request(None, format!("reading the body: {other}")),
-        })?;
-        decode(&bytes).map(JsonBody).map_err(Into::into)
+        let bytes = read_limited(body, limit).await?;
+        Ok(Body(F::decode(&bytes)?, PhantomData))
     }
 }
 
 /// Reads the whole body, refusing more than `limit` bytes (declared or not).
-pub async fn read_limited(body: &mut RequestBody, limit: usize) -> Result<bytes::Bytes, ApiError> {
+async fn read_limited(body: &mut RequestBody, limit: usize) -> Result<bytes::Bytes, ApiError> {
     body.take().map_err(|e| ApiError::bad_request(None, e.to_string()))?.into_bytes_limit(limit).await.map_err(|e| {
         match e {
-            poem::error::ReadBodyError::PayloadTooLarge => {
-                ApiError::PayloadTooLarge(poem_openapi::payload::Json(ErrorBody {
-                    error: "payload_too_large".into(),
-                    error_description: format!("the body is larger than {limit} bytes"),
-                    field: None,
-                    denials: None,
-                }))
-            }
+            poem::error::ReadBodyError::PayloadTooLarge => ApiError::payload_too_large(limit),
             other => ApiError::bad_request(None, format!("reading the body: {other}")),
         }
     })
-}
-
-/// Decodes a whole JSON document, naming the field of the first error.
-pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let field = (path != ".").then_some(path);
-        let message = e.into_inner().to_string();
-        let description = match &field {
-            Some(f) => format!("{f}: {message}"),
-            None => format!("invalid JSON body: {message}"),
-        };
-        ApiError::bad_request(field, description)
-    })?;
-    de.end().map_err(|e| ApiError::bad_request(None, format!("invalid JSON body: {e}")))?;
-    Ok(value)
 }

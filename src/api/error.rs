@@ -92,6 +92,14 @@ impl ApiError {
         Self::BadRequest(body("invalid_request", description, field))
     }
 
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::PayloadTooLarge(body("payload_too_large", format!("the body is larger than {limit} bytes"), None))
+    }
+
+    pub fn unsupported_media_type(description: String) -> Self {
+        Self::UnsupportedMediaType(body("unsupported_media_type", description, None))
+    }
+
     pub fn unauthorized() -> Self {
         Self::Unauthorized(
             body("invalid_token", "a valid admin token is required: Authorization: Bearer <token>", None),

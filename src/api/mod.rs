@@ -91,13 +91,7 @@ pub fn app(state: AppState) -> impl Endpoint {
 async fn reject_oversized<E: Endpoint>(ep: E, req: Request, limit: usize) -> poem::Result<Response> {
     let declared = req.header(poem::http::header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return Err(error::ApiError::PayloadTooLarge(poem_openapi::payload::Json(error::ErrorBody {
-            error: "payload_too_large".into(),
-            error_description: format!("the body is larger than {limit} bytes"),
-            field: None,
-            denials: None,
-        }))
-        .into());
+        return Err(error::ApiError::payload_too_large(limit).into());
     }
     ep.call(req).await.map(IntoResponse::into_response)
 }

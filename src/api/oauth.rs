@@ -11,8 +11,8 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
+use super::body::FormBody;
 use super::error::ApiError;
-use super::form::FormBody;
 use super::{ApiTags, AppState};
 
 /// Parameters of `POST /oauth/token` and `POST /oauth/token/exchange`.
