@@ -6,6 +6,7 @@
 
 pub mod checks;
 pub mod error;
+pub mod intent;
 pub mod mas;
 pub mod model;
 pub mod node;

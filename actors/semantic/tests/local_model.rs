@@ -1,0 +1,89 @@
+//! The candle MiniLM embedder against an independent numpy implementation
+//! of the same model (tests/interop/minilm_reference.py).
+
+#![cfg(feature = "local-model")]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use casa_actors::intent::Embedder;
+use casa_semantic::batch::{Batching, BlockingEmbedder};
+use casa_semantic::local::LocalModel;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn model_dir() -> PathBuf {
+    let dir =
+        std::env::var("CASA_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|_| repo().join("models/all-MiniLM-L6-v2"));
+    assert!(dir.join("model.safetensors").exists(), "{} has no model: run scripts/fetch-model", dir.display());
+    dir
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+const PAIRS: [(&str, &str); 4] = [
+    ("Read the file notes.txt", "filesystem read: Read the contents of a file"),
+    ("Read the file notes.txt", "send email: Send an email message"),
+    ("What is the weather in Paris?", "get weather: Current weather for a city"),
+    ("Book me a table for two tonight", "restaurant reserve: Reserve a table at a restaurant for a party"),
+];
+
+#[test]
+fn cosines_match_an_independent_implementation() {
+    let model = LocalModel::load(&model_dir()).unwrap();
+    let python =
+        std::env::var("CASA_INTEROP_PYTHON").unwrap_or_else(|_| repo().join(".venv/bin/python3").display().to_string());
+    let pairs = serde_json::to_string(&PAIRS.map(|(a, b)| [a, b])).unwrap();
+    let out = std::process::Command::new(&python)
+        .arg(repo().join("tests/interop/minilm_reference.py"))
+        .arg(model_dir())
+        .arg(&pairs)
+        .output()
+        .unwrap_or_else(|e| panic!("{python}: {e} (run scripts/test to set up the Python environment)"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let reference: Vec<f32> = serde_json::from_slice(&out.stdout).unwrap();
+    for ((a, b), want) in PAIRS.iter().zip(reference) {
+        let v = model.embed_blocking(&[a.to_string(), b.to_string()]).unwrap();
+        let got = cosine(&v[0], &v[1]);
+        assert!((got - want).abs() < 1e-3, "{a:?} ~ {b:?}: candle {got}, reference {want}");
+    }
+    // And the model tells related from unrelated.
+    let v = model
+        .embed_blocking(&PAIRS[..2].iter().flat_map(|(a, b)| [a.to_string(), b.to_string()]).collect::<Vec<_>>())
+        .unwrap();
+    assert!(cosine(&v[0], &v[1]) > cosine(&v[2], &v[3]) + 0.2);
+}
+
+#[test]
+fn padding_in_a_batch_changes_nothing() {
+    let model = LocalModel::load(&model_dir()).unwrap();
+    let texts =
+        ["short", "a much longer sentence that needs many more tokens than the first one does"].map(String::from);
+    let batch = model.embed_blocking(&texts).unwrap();
+    for (i, t) in texts.iter().enumerate() {
+        let alone = model.embed_blocking(std::slice::from_ref(t)).unwrap();
+        assert!(cosine(&alone[0], &batch[i]) > 0.99999, "padding leaked into {t:?}");
+        let norm: f32 = alone[0].iter().map(|x| x * x).sum();
+        assert!((norm - 1.0).abs() < 1e-5);
+        assert_eq!(alone[0].len(), 384);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_batching_service_serves_concurrent_callers() {
+    let e = Arc::new(Batching::start(Arc::new(LocalModel::load(&model_dir()).unwrap())));
+    assert!(e.model().starts_with("local/all-MiniLM-L6-v2@"));
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let e = e.clone();
+            tokio::spawn(async move { e.embed(vec![format!("request number {i}")]).await.unwrap() })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap()[0].len(), 384);
+    }
+}
