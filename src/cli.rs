@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{LogFormat, Overrides, Settings};
+use crate::config::{EmbedderKind, LogFormat, Overrides, Settings};
 
 const AFTER_HELP: &str = "\
 Every setting is also read from a TOML file (--config) and from CASA_* environment variables;
@@ -90,11 +90,59 @@ pub struct ServeArgs {
     /// Deadline of every actor call in milliseconds [default: 5000]
     #[arg(long, env = "CASA_ACTOR_CALL_TIMEOUT_MS", value_name = "MS")]
     pub actor_call_timeout_ms: Option<u64>,
+    #[command(flatten)]
+    pub ai: AiArgs,
+}
+
+/// Where embeddings and LLM verdicts come from.
+#[derive(Debug, Args)]
+pub struct AiArgs {
+    /// Embedder for the semantic checks [default: local]
+    #[arg(long, env = "CASA_EMBEDDER", value_enum)]
+    pub embedder: Option<EmbedderKind>,
+    /// The local sentence-transformer's directory [default: models/all-MiniLM-L6-v2]
+    #[arg(long, env = "CASA_MODEL_DIR", value_name = "DIR")]
+    pub model_dir: Option<PathBuf>,
+    /// OpenAI-compatible embeddings API, up to the version (e.g. http://127.0.0.1:11434/v1)
+    #[arg(long, env = "CASA_EMBEDDINGS_BASE_URL", value_name = "URL")]
+    pub embeddings_base_url: Option<String>,
+    /// Embedding model name for the OpenAI-compatible API
+    #[arg(long, env = "CASA_EMBEDDINGS_MODEL", value_name = "MODEL")]
+    pub embeddings_model: Option<String>,
+    /// OpenAI-compatible chat API for the LLM verifier and task extraction (key: CASA_LLM_API_KEY)
+    #[arg(long, env = "CASA_LLM_BASE_URL", value_name = "URL")]
+    pub llm_base_url: Option<String>,
+    /// Chat model of the LLM verifier
+    #[arg(long, env = "CASA_LLM_MODEL", value_name = "MODEL")]
+    pub llm_model: Option<String>,
+    /// Deadline of an LLM call in milliseconds; a late verdict denies [default: 10000]
+    #[arg(long, env = "CASA_LLM_TIMEOUT_MS", value_name = "MS")]
+    pub llm_timeout_ms: Option<u64>,
+    /// Let the LLM extract a conversation's task (else: its user turns) [default: false]
+    #[arg(long, env = "CASA_LLM_EXTRACT_TASK", value_name = "BOOL")]
+    pub llm_extract_task: Option<bool>,
+    /// Seconds an LLM verdict on (intent, tool) is reused [default: 3600]
+    #[arg(long, env = "CASA_VERDICT_CACHE_SECONDS", value_name = "SECONDS")]
+    pub verdict_cache_seconds: Option<u64>,
+}
+
+impl AiArgs {
+    fn apply(&self, o: &mut Overrides) {
+        o.embedder = self.embedder;
+        o.model_dir = self.model_dir.clone();
+        o.embeddings_base_url = self.embeddings_base_url.clone();
+        o.embeddings_model = self.embeddings_model.clone();
+        o.llm_base_url = self.llm_base_url.clone();
+        o.llm_model = self.llm_model.clone();
+        o.llm_timeout_ms = self.llm_timeout_ms;
+        o.llm_extract_task = self.llm_extract_task;
+        o.verdict_cache_seconds = self.verdict_cache_seconds;
+    }
 }
 
 impl ServeArgs {
     pub fn settings(&self) -> Result<Settings, crate::config::ConfigError> {
-        let overrides = Overrides {
+        let mut overrides = Overrides {
             listen: self.listen,
             data_dir: self.store.data_dir.clone(),
             public_url: self.public_url.clone(),
@@ -104,7 +152,9 @@ impl ServeArgs {
             shutdown_grace_seconds: self.shutdown_grace_seconds,
             mas_idle_seconds: self.mas_idle_seconds,
             actor_call_timeout_ms: self.actor_call_timeout_ms,
+            ..Default::default()
         };
+        self.ai.apply(&mut overrides);
         Settings::load(self.store.config.as_deref(), &overrides)
     }
 }

@@ -15,6 +15,21 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_SHUTDOWN_GRACE_SECONDS: u64 = 30;
 pub const DEFAULT_MAS_IDLE_SECONDS: u64 = 600;
 pub const DEFAULT_ACTOR_CALL_TIMEOUT_MS: u64 = 5000;
+pub const DEFAULT_MODEL_DIR: &str = "models/all-MiniLM-L6-v2";
+pub const DEFAULT_LLM_TIMEOUT_MS: u64 = 10_000;
+pub const DEFAULT_VERDICT_CACHE_SECONDS: u64 = 3600;
+
+/// Where intent and tool embeddings come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum EmbedderKind {
+    /// The sentence-transformer in `model_dir`, run in process (cargo feature `local-model`).
+    Local,
+    /// An OpenAI-compatible `/embeddings` endpoint (`embeddings_base_url`, `embeddings_model`).
+    Openai,
+    /// No embedder: semantic checks cannot be enabled.
+    None,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -44,6 +59,20 @@ pub struct Settings {
     pub mas_idle_seconds: u64,
     /// Deadline of every call to an actor.
     pub actor_call_timeout_ms: u64,
+    pub embedder: EmbedderKind,
+    /// The local model's directory.
+    pub model_dir: PathBuf,
+    /// For `embedder = "openai"`, e.g. `http://127.0.0.1:11434/v1`.
+    pub embeddings_base_url: Option<String>,
+    pub embeddings_model: Option<String>,
+    /// An OpenAI-compatible chat API for the LLM verifier (and task extraction).
+    pub llm_base_url: Option<String>,
+    pub llm_model: Option<String>,
+    pub llm_timeout_ms: u64,
+    /// Let the LLM extract the task of a conversation (else: from its user turns).
+    pub llm_extract_task: bool,
+    /// How long an LLM verdict on (intent, tool) is reused.
+    pub verdict_cache_seconds: u64,
 }
 
 impl Default for Settings {
@@ -58,6 +87,15 @@ impl Default for Settings {
             shutdown_grace_seconds: DEFAULT_SHUTDOWN_GRACE_SECONDS,
             mas_idle_seconds: DEFAULT_MAS_IDLE_SECONDS,
             actor_call_timeout_ms: DEFAULT_ACTOR_CALL_TIMEOUT_MS,
+            embedder: EmbedderKind::Local,
+            model_dir: PathBuf::from(DEFAULT_MODEL_DIR),
+            embeddings_base_url: None,
+            embeddings_model: None,
+            llm_base_url: None,
+            llm_model: None,
+            llm_timeout_ms: DEFAULT_LLM_TIMEOUT_MS,
+            llm_extract_task: false,
+            verdict_cache_seconds: DEFAULT_VERDICT_CACHE_SECONDS,
         }
     }
 }
@@ -83,6 +121,24 @@ pub struct Overrides {
     pub mas_idle_seconds: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actor_call_timeout_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embedder: Option<EmbedderKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embeddings_base_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embeddings_model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm_base_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm_model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm_timeout_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm_extract_task: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict_cache_seconds: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +178,27 @@ impl Settings {
         }
         if self.max_body_bytes < 1024 {
             return Err(ConfigError::Invalid("max_body_bytes must be at least 1024".into()));
+        }
+        for (name, url) in [("embeddings_base_url", &self.embeddings_base_url), ("llm_base_url", &self.llm_base_url)] {
+            if let Some(url) = url {
+                let ok = url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+                if !ok {
+                    return Err(ConfigError::Invalid(format!("{name} {url:?} must be an http(s) URL")));
+                }
+            }
+        }
+        if self.embedder == EmbedderKind::Openai
+            && (self.embeddings_base_url.is_none() || self.embeddings_model.is_none())
+        {
+            return Err(ConfigError::Invalid(
+                "embedder = openai needs embeddings_base_url and embeddings_model".into(),
+            ));
+        }
+        if self.llm_base_url.is_some() != self.llm_model.is_some() {
+            return Err(ConfigError::Invalid("llm_base_url and llm_model go together".into()));
+        }
+        if self.llm_timeout_ms == 0 {
+            return Err(ConfigError::Invalid("llm_timeout_ms must be positive".into()));
         }
         if self.actor_call_timeout_ms == 0 || self.mas_idle_seconds == 0 {
             return Err(ConfigError::Invalid("actor_call_timeout_ms and mas_idle_seconds must be positive".into()));

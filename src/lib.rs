@@ -4,6 +4,7 @@
 //! node bootstrap. The runtime core lives in `casa-actors`.
 
 pub mod admin;
+pub mod ai;
 pub mod api;
 pub mod cli;
 pub mod config;

@@ -45,7 +45,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         call_timeout: Duration::from_millis(settings.actor_call_timeout_ms),
         ..NodeConfig::default()
     };
-    let node = Node::start(store, Arc::new(LogSink), node_config).await?;
+    let ai = crate::ai::services(&settings)?;
+    let node = Node::start_with(store, Arc::new(LogSink), ai, node_config).await?;
     let state = AppState {
         node: node.clone(),
         admin,

@@ -66,8 +66,8 @@ fn settings_round_trip_and_checks_switch_on_and_off() {
     let r = casa.patch(&path, json!({"enabled_checks": []}));
     assert_eq!(r.json()["enabled_checks"], json!([]));
 
-    // Semantic checks need an embedder this node does not have: refused, nothing changes.
-    let r = casa.patch(&path, json!({"enabled_checks": ["SEMANTIC_INTENT_MATCH"]}));
+    // The AI check needs an LLM verifier this node does not have: refused, nothing changes.
+    let r = casa.patch(&path, json!({"enabled_checks": ["AI_POWERED_TOOL_MATCH"]}));
     assert_eq!(r.status, 422, "{r:?}");
     assert_eq!(r.json()["field"], "enabled_checks");
     assert_eq!(casa.get(&path).json()["enabled_checks"], json!([]));

@@ -27,7 +27,7 @@ fn sigterm_finishes_in_flight_requests_then_exits_0() {
     std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     std::thread::sleep(Duration::from_millis(500));
     // No new connections are accepted while draining.
-    let refused = reqwest::blocking::Client::new().get(casa.url("/healthz")).timeout(Duration::from_secs(2)).send();
+    let refused = http_client().get(casa.url("/healthz")).timeout(Duration::from_secs(2)).send();
     assert!(refused.is_err(), "a new request was served during shutdown: {refused:?}");
 
     s.write_all(&body[10..]).unwrap();

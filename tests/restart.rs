@@ -73,7 +73,7 @@ fn a_stream_of_writes_killed_mid_way_leaves_a_consistent_store() {
     let port = casa.port;
     // Writers keep creating apps while the process is killed under them.
     let writer = std::thread::spawn(move || {
-        let client = reqwest::blocking::Client::new();
+        let client = http_client();
         let mut acknowledged = Vec::new();
         for i in 0..10_000 {
             let r = client

@@ -68,7 +68,7 @@ async fn fleet() -> Fleet {
     };
     let tools = ["filesystem:read", "web:search"].map(String::from).to_vec();
     let defs =
-        tools.iter().map(|t| ToolDef { name: t.clone(), description: format!("The {t} tool"), input_schema: None });
+        tools.iter().map(|t| ToolDef { name: t.clone(), description: format!("The {t} tool"), ..Default::default() });
     let creds = |a: AppWithSecret| ClientCredentials { client_id: a.app.client_id, client_secret: a.client_secret };
     let server = creds(node.create_app(app("server", AppType::McpServer, vec![], defs.collect())).await.unwrap());
     let client = creds(node.create_app(app("client", AppType::Client, tools.clone(), vec![])).await.unwrap());
@@ -84,6 +84,7 @@ fn decisions(c: &mut Criterion) {
         user_input: Some("summarise the quarterly report".into()),
         user_input_id: None,
         tools: None,
+        intent: None,
     };
     let subject = rt.block_on(f.node.issue_token(issue())).unwrap();
     let delegated = rt

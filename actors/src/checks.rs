@@ -2,7 +2,12 @@
 //! one requested tool and what the realm knows of the session, it returns a
 //! verdict with a reason code and, where it has one, a score.
 
-use crate::model::CheckName;
+use std::collections::HashMap;
+
+use ndarray::{Array1, Array2};
+
+use crate::intent::{AiError, Embedding, Judgement};
+use crate::model::{CheckName, SemanticSettings};
 use crate::session::LlmCall;
 use crate::token::Claims;
 
@@ -12,6 +17,71 @@ pub struct CheckInput<'a> {
     pub subject: &'a Claims,
     /// The session's recorded LLM calls (loaded only when a check needs them).
     pub llm_calls: &'a [LlmCall],
+    /// How the MAS's tools rank for the session's intent.
+    pub intent: &'a IntentMatch,
+    /// The LLM judge's verdicts by tool, once asked.
+    pub judgements: &'a HashMap<String, Result<Judgement, AiError>>,
+}
+
+/// The MAS's tool embeddings as one matrix (a row per tool), so scoring an
+/// intent against every tool is a single matrix-vector product.
+#[derive(Debug, Clone)]
+pub struct ToolIndex {
+    model: String,
+    names: Vec<String>,
+    matrix: Array2<f32>,
+}
+
+impl ToolIndex {
+    /// Indexes the tools whose embedding is of `model`; others are left out.
+    pub fn new<'a>(model: &str, tools: impl IntoIterator<Item = (&'a str, &'a Embedding)>) -> Self {
+        let mut names = Vec::new();
+        let mut rows: Vec<f32> = Vec::new();
+        let mut dims = 0;
+        for (name, e) in tools {
+            if e.model != model || (dims != 0 && e.vector.len() != dims) {
+                continue;
+            }
+            dims = e.vector.len();
+            names.push(name.to_string());
+            rows.extend_from_slice(&e.vector);
+        }
+        let matrix = Array2::from_shape_vec((names.len(), dims), rows).expect("rows of equal length");
+        Self { model: model.to_string(), names, matrix }
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// Every indexed tool's cosine with the intent and its rank (1 = best).
+    pub fn rank(&self, intent: &Embedding) -> IntentMatch {
+        if intent.model != self.model {
+            return IntentMatch::Unavailable("the session's intent was embedded by another model");
+        }
+        if self.matrix.ncols() != intent.vector.len() && !self.is_empty() {
+            return IntentMatch::Unavailable("the intent and the tools differ in dimensions");
+        }
+        let scores = self.matrix.dot(&Array1::from_vec(intent.vector.clone()));
+        let mut order: Vec<usize> = (0..self.names.len()).collect();
+        order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+        let ranked =
+            order.iter().enumerate().map(|(rank, &i)| (self.names[i].clone(), (scores[i], rank + 1))).collect();
+        IntentMatch::Ranked { ranked, of: self.names.len() }
+    }
+}
+
+/// The session's intent against the MAS's tools.
+#[derive(Debug, Clone)]
+pub enum IntentMatch {
+    /// tool → (cosine, rank), out of `of` tools.
+    Ranked { ranked: HashMap<String, (f32, usize)>, of: usize },
+    /// Why no score can be given: the check then fails closed.
+    Unavailable(&'static str),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -92,12 +162,99 @@ impl Check for LlmSelected {
     }
 }
 
-/// The implementation of a check, if this build has one. Checks without one
-/// are refused when a MAS enables them (see `Capabilities`).
-pub fn implementation(name: CheckName) -> Option<&'static dyn Check> {
+/// `SEMANTIC_INTENT_MATCH`: the tool's cosine with the session's intent
+/// reaches the threshold and, with `top_k`, it ranks within the top k.
+pub struct SemanticIntent(pub SemanticSettings);
+
+impl Check for SemanticIntent {
+    fn name(&self) -> CheckName {
+        CheckName::SemanticIntentMatch
+    }
+
+    fn evaluate(&self, input: &CheckInput<'_>) -> Verdict {
+        let (ranked, of) = match input.intent {
+            IntentMatch::Ranked { ranked, of } => (ranked, of),
+            IntentMatch::Unavailable(why) => {
+                return Verdict::fail(self.name(), "intent_unavailable", (*why).to_string())
+            }
+        };
+        let Some(&(score, rank)) = ranked.get(input.tool) else {
+            return Verdict::fail(
+                self.name(),
+                "tool_embedding_unavailable",
+                "the tool has no embedding of this node's model".into(),
+            );
+        };
+        let SemanticSettings { threshold, top_k } = &self.0;
+        let detail = format!(
+            "score {score:.3} (threshold {threshold:.3}), rank {rank} of {of}{}",
+            top_k.map_or(String::new(), |k| format!(" (top_k {k})"))
+        );
+        let passed = score as f64 >= *threshold && top_k.is_none_or(|k| rank <= k as usize);
+        Verdict {
+            check: self.name(),
+            passed,
+            reason: (!passed).then_some("tool_intent_mismatch"),
+            detail: Some(detail),
+            score: Some(score as f64),
+        }
+    }
+}
+
+/// `AI_POWERED_TOOL_MATCH`: an LLM judge found the tool appropriate for the
+/// task. No verdict, an error or a timeout denies.
+pub struct AiToolMatch;
+
+impl Check for AiToolMatch {
+    fn name(&self) -> CheckName {
+        CheckName::AiPoweredToolMatch
+    }
+
+    fn evaluate(&self, input: &CheckInput<'_>) -> Verdict {
+        match input.judgements.get(input.tool) {
+            Some(Ok(j)) if j.appropriate => Verdict {
+                check: self.name(),
+                passed: true,
+                reason: None,
+                detail: Some(j.reasoning.clone()),
+                score: None,
+            },
+            Some(Ok(j)) => Verdict::fail(self.name(), "llm_judged_inappropriate", j.reasoning.clone()),
+            Some(Err(e)) => Verdict::fail(self.name(), "llm_verifier_unavailable", e.to_string()),
+            None => Verdict::fail(self.name(), "llm_verifier_unavailable", "no verdict".into()),
+        }
+    }
+}
+
+/// The implementation of a check with the MAS's settings.
+pub fn implementation(name: CheckName, semantic: &SemanticSettings) -> Box<dyn Check> {
     match name {
-        CheckName::DeterministicToolSelected => Some(&ToolSelected),
-        CheckName::DeterministicLlmSelectedTools => Some(&LlmSelected),
-        CheckName::SemanticIntentMatch | CheckName::AiPoweredToolMatch => None,
+        CheckName::DeterministicToolSelected => Box::new(ToolSelected),
+        CheckName::DeterministicLlmSelectedTools => Box::new(LlmSelected),
+        CheckName::SemanticIntentMatch => Box::new(SemanticIntent(semantic.clone())),
+        CheckName::AiPoweredToolMatch => Box::new(AiToolMatch),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(v: &[f32]) -> Embedding {
+        Embedding { model: "m".into(), vector: crate::intent::normalize(v.to_vec()) }
+    }
+
+    #[test]
+    fn tools_rank_by_cosine_and_other_models_are_refused() {
+        let (a, b, c) = (e(&[1.0, 0.0]), e(&[0.6, 0.8]), e(&[0.0, 1.0]));
+        let index = ToolIndex::new("m", [("a", &a), ("b", &b), ("c", &c)]);
+        let IntentMatch::Ranked { ranked, of } = index.rank(&e(&[1.0, 0.1])) else { panic!() };
+        assert_eq!(of, 3);
+        assert_eq!(ranked["a"].1, 1);
+        assert_eq!(ranked["b"].1, 2);
+        assert_eq!(ranked["c"].1, 3);
+        assert!((ranked["a"].0 - 0.995).abs() < 0.01);
+        let other = Embedding { model: "n".into(), vector: vec![1.0, 0.0] };
+        assert!(matches!(index.rank(&other), IntentMatch::Unavailable(_)));
     }
 }

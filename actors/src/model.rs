@@ -67,6 +67,9 @@ pub struct MasSettings {
     pub name: String,
     pub description: Option<String>,
     pub enabled_checks: Vec<CheckName>,
+    /// Checks evaluated and recorded, never enforced.
+    #[serde(default)]
+    pub shadow_checks: Vec<CheckName>,
     pub semantic: SemanticSettings,
     pub token_ttl_seconds: u32,
     pub exchanged_token_ttl_seconds: u32,
@@ -95,6 +98,7 @@ pub struct NewMas {
     pub name: String,
     pub description: Option<String>,
     pub enabled_checks: Option<Vec<CheckName>>,
+    pub shadow_checks: Option<Vec<CheckName>>,
     pub semantic: Option<SemanticInput>,
     pub token_ttl_seconds: Option<u32>,
     pub exchanged_token_ttl_seconds: Option<u32>,
@@ -108,6 +112,7 @@ pub struct MasPatch {
     pub name: Option<String>,
     pub description: Option<String>,
     pub enabled_checks: Option<Vec<CheckName>>,
+    pub shadow_checks: Option<Vec<CheckName>>,
     pub semantic: Option<SemanticInput>,
     pub token_ttl_seconds: Option<u32>,
     pub exchanged_token_ttl_seconds: Option<u32>,
@@ -122,11 +127,18 @@ pub enum AppType {
     McpServer,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ToolDef {
     pub name: String,
     pub description: String,
     pub input_schema: Option<serde_json::Value>,
+    /// The embedding of `intent::tool_text(self)`, for the semantic check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedding: Option<crate::intent::Embedding>,
+    /// The definition's digest when the tool was first registered: a later
+    /// change of the definition shows against it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registered_digest: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -185,6 +197,8 @@ pub struct ToolEntry {
     pub tool: ToolDef,
     pub app_id: Uuid,
     pub app_name: String,
+    /// The digest of the current definition.
+    pub digest: String,
 }
 
 pub const MAX_PAGE_SIZE: u32 = 100;

@@ -7,8 +7,9 @@
 //! ```
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
+use std::time::Instant;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, ActorStatus, SupervisionEvent};
 use ractor_cluster::RactorMessage;
@@ -16,10 +17,12 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::error::CoreError;
+use crate::intent::{self, AiError, Embedder, Judge, Judgement, TaskExtractor};
 use crate::mas::{AppId, AppUpdate, MasMsg, MasView};
 use crate::model::*;
 use crate::oauth::*;
 use crate::registry::{MasRegistry, RegistryArgs, RegistryMsg};
+use crate::session::UserInputContent;
 use crate::store::Store;
 use crate::token;
 use crate::trace::TraceSink;
@@ -32,7 +35,6 @@ pub struct NodeConfig {
     /// Base URL clients reach the node at, without a trailing slash; realm
     /// issuers are `<public_url>/realms/<mas id>`.
     pub public_url: String,
-    pub capabilities: Capabilities,
     /// Stop a MAS actor after this long without requests.
     pub idle_timeout: Duration,
     /// Deadline of every actor call.
@@ -43,12 +45,39 @@ impl Default for NodeConfig {
     fn default() -> Self {
         Self {
             public_url: "http://127.0.0.1:8080".into(),
-            capabilities: Capabilities::default(),
             idle_timeout: Duration::from_secs(600),
             call_timeout: Duration::from_secs(5),
         }
     }
 }
+
+/// The node's AI services, each optional: the checks that need a missing
+/// one cannot be enabled, and fail closed where they already were.
+#[derive(Clone)]
+pub struct Ai {
+    pub embedder: Option<Arc<dyn Embedder>>,
+    pub judge: Option<Arc<dyn Judge>>,
+    /// Derives a conversation's task with an LLM (else: from the user turns).
+    pub extractor: Option<Arc<dyn TaskExtractor>>,
+    /// How long a judge's verdict on (intent, tool) is reused.
+    pub judge_cache_ttl: Duration,
+}
+
+impl Default for Ai {
+    fn default() -> Self {
+        Self { embedder: None, judge: None, extractor: None, judge_cache_ttl: Duration::from_secs(3600) }
+    }
+}
+
+impl Ai {
+    pub fn capabilities(&self) -> Capabilities {
+        Capabilities { embedder: self.embedder.is_some(), llm_verifier: self.judge.is_some() }
+    }
+}
+
+/// Verdicts of the judge by (intent digest, tool digest).
+type VerdictCache = Arc<Mutex<HashMap<(String, String), (Judgement, Instant)>>>;
+const VERDICT_CACHE_ENTRIES: usize = 10_000;
 
 /// The registry currently in service; replaced when the supervisor restarts it.
 type RegistrySlot = Arc<RwLock<Option<ActorRef<RegistryMsg>>>>;
@@ -61,6 +90,7 @@ struct NodeSupervisor;
 struct SupervisorArgs {
     store: Arc<dyn Store>,
     trace: Arc<dyn TraceSink>,
+    ai: Ai,
     config: NodeConfig,
     slot: RegistrySlot,
 }
@@ -74,7 +104,8 @@ impl NodeSupervisor {
             store: args.store.clone(),
             trace: args.trace.clone(),
             public_url: args.config.public_url.clone(),
-            capabilities: args.config.capabilities,
+            capabilities: args.ai.capabilities(),
+            embedder: args.ai.embedder.clone(),
             idle_timeout: args.config.idle_timeout,
         };
         let (registry, _) = Actor::spawn_linked(None, MasRegistry, registry_args, me.get_cell()).await?;
@@ -124,12 +155,25 @@ pub struct Node {
     /// client id → its MAS. An app never changes MAS, so entries never go stale
     /// in a harmful way (a deleted app fails authentication in its MAS).
     client_mas: Arc<RwLock<HashMap<Uuid, Uuid>>>,
+    ai: Ai,
+    verdicts: VerdictCache,
 }
 
 impl Node {
+    /// A node without AI services.
     pub async fn start(store: Arc<dyn Store>, trace: Arc<dyn TraceSink>, config: NodeConfig) -> Result<Node> {
+        Self::start_with(store, trace, Ai::default(), config).await
+    }
+
+    pub async fn start_with(
+        store: Arc<dyn Store>,
+        trace: Arc<dyn TraceSink>,
+        ai: Ai,
+        config: NodeConfig,
+    ) -> Result<Node> {
         let slot: RegistrySlot = Arc::new(RwLock::new(None));
-        let args = SupervisorArgs { store: store.clone(), trace, config: config.clone(), slot: slot.clone() };
+        let args =
+            SupervisorArgs { store: store.clone(), trace, ai: ai.clone(), config: config.clone(), slot: slot.clone() };
         let (supervisor, task) = Actor::spawn(None, NodeSupervisor, args)
             .await
             .map_err(|e| CoreError::Internal(format!("starting the supervision tree: {e}")))?;
@@ -140,6 +184,8 @@ impl Node {
             supervisor,
             supervisor_task: Arc::new(tokio::sync::Mutex::new(Some(task))),
             client_mas: Arc::default(),
+            ai,
+            verdicts: Arc::default(),
         })
     }
 
@@ -194,7 +240,36 @@ impl Node {
             Ok(r) if r.get_status() == ActorStatus::Running => {}
             _ => return Err("the MAS registry is not running".into()),
         }
-        self.store.ping().await.map_err(|e| format!("store: {e}"))
+        self.store.ping().await.map_err(|e| format!("store: {e}"))?;
+        self.missing_capabilities().await
+    }
+
+    /// A MAS that enables a check this node cannot run makes the node not ready:
+    /// its exchanges are denied (fail closed), and an operator must know why.
+    async fn missing_capabilities(&self) -> std::result::Result<(), String> {
+        let caps = self.capabilities();
+        if caps.embedder && caps.llm_verifier {
+            return Ok(());
+        }
+        for page in 1..=100 {
+            let request = PageRequest { page, page_size: MAX_PAGE_SIZE };
+            let found = self.store.list_mas(None, request).await.map_err(|e| format!("store: {e}"))?;
+            for mas in &found.items {
+                let s = &mas.settings;
+                for check in s.enabled_checks.iter().chain(&s.shadow_checks) {
+                    let missing = match check {
+                        CheckName::SemanticIntentMatch if !caps.embedder => "no embedder",
+                        CheckName::AiPoweredToolMatch if !caps.llm_verifier => "no LLM verifier",
+                        _ => continue,
+                    };
+                    return Err(format!("MAS {} enables {} but this node has {missing}", mas.id, check.as_str()));
+                }
+            }
+            if found.items.len() < MAX_PAGE_SIZE as usize {
+                break;
+            }
+        }
+        Ok(())
     }
 
     pub async fn mas_actor_count(&self) -> usize {
@@ -247,7 +322,27 @@ impl Node {
     }
 
     pub async fn create_app(&self, input: NewApp) -> Result<AppWithSecret> {
+        // Validated here too, so that only valid tools cost model time.
+        let mut input = crate::validate::new_app(input)?;
+        self.embed_tools(&mut input.tools).await?;
         self.call_mas(input.mas_id, |port| MasMsg::CreateApp(input.clone(), port)).await
+    }
+
+    /// Attaches each tool's embedding (with an embedder; else the tools stay
+    /// without, and the semantic check cannot pass for them).
+    async fn embed_tools(&self, tools: &mut [ToolDef]) -> Result<()> {
+        let Some(embedder) = &self.ai.embedder else { return Ok(()) };
+        if tools.is_empty() {
+            return Ok(());
+        }
+        let vectors = embedder
+            .embed(tools.iter().map(intent::tool_text).collect())
+            .await
+            .map_err(|e| CoreError::Unavailable(format!("embedding the tools: {e}")))?;
+        for (tool, vector) in tools.iter_mut().zip(vectors) {
+            tool.embedding = Some(intent::Embedding { model: embedder.model().to_string(), vector });
+        }
+        Ok(())
     }
 
     pub async fn get_app(&self, id: Uuid) -> Result<AppRecord> {
@@ -263,8 +358,16 @@ impl Node {
         Ok(self.store.list_apps(mas_id, page).await?)
     }
 
-    pub async fn update_app(&self, id: Uuid, patch: AppPatch) -> Result<AppRecord> {
-        let mas_id = self.get_app(id).await?.mas_id;
+    pub async fn update_app(&self, id: Uuid, mut patch: AppPatch) -> Result<AppRecord> {
+        let current = self.get_app(id).await?;
+        let mas_id = current.mas_id;
+        if patch.tools.is_some() {
+            let mut tools =
+                crate::validate::patch_app(&current, AppPatch { tools: patch.tools.take(), ..Default::default() })?
+                    .tools;
+            self.embed_tools(&mut tools).await?;
+            patch.tools = Some(tools);
+        }
         self.call_mas(mas_id, |port| MasMsg::UpdateApp(AppUpdate { app_id: id, patch: patch.clone() }, port)).await
     }
 
@@ -309,9 +412,84 @@ impl Node {
         })
     }
 
-    pub async fn issue_token(&self, req: IssueRequest) -> Result<IssuedToken> {
+    pub fn capabilities(&self) -> Capabilities {
+        self.ai.capabilities()
+    }
+
+    pub fn embedder(&self) -> Option<&Arc<dyn Embedder>> {
+        self.ai.embedder.as_ref()
+    }
+
+    /// The task of a new user input and, with an embedder, its intent.
+    async fn derive_intent(&self, content: &UserInputContent) -> Result<SessionIntent> {
+        let extracted = match (&self.ai.extractor, content) {
+            (Some(x), UserInputContent::Turns(_)) => match x.extract(content).await {
+                Ok(task) => Some(task),
+                Err(e) => {
+                    tracing::warn!(error = %e, "task extraction failed; using the user turns");
+                    None
+                }
+            },
+            _ => None,
+        };
+        let Some(embedder) = &self.ai.embedder else {
+            return Ok(SessionIntent {
+                task: extracted.unwrap_or_else(|| intent::task_text(content)),
+                embedding: None,
+            });
+        };
+        let (task, embedding) = intent::embed_intent(embedder.as_ref(), content, extracted)
+            .await
+            .map_err(|e| CoreError::Unavailable(format!("embedding the user input: {e}")))?;
+        Ok(SessionIntent { task, embedding: Some(embedding) })
+    }
+
+    pub async fn issue_token(&self, mut req: IssueRequest) -> Result<IssuedToken> {
         let mas = self.client_mas(&req.client.client_id).await?;
+        if let Some(raw) = &req.user_input {
+            if self.ai.embedder.is_some() || self.ai.extractor.is_some() {
+                // Authenticated first: strangers get no model time.
+                self.call_realm(mas, OAuthError::InvalidClient, |p| MasMsg::Authenticate(req.client.clone(), p))
+                    .await?;
+                let content = UserInputContent::parse(raw).map_err(|e| OAuthError::InvalidRequest(e.to_string()))?;
+                req.intent = Some(self.derive_intent(&content).await?);
+            }
+        }
         self.call_realm(mas, OAuthError::InvalidClient, |p| MasMsg::IssueToken(req.clone(), p)).await
+    }
+
+    /// The judge's verdict on each tool, from the cache where it has one.
+    async fn judge_all(&self, req: &JudgeRequest) -> Vec<ToolJudgement> {
+        let ttl = self.ai.judge_cache_ttl;
+        let ask = req.tools.iter().map(|tool| async move {
+            let key = (req.intent_digest.clone(), tool.digest.clone());
+            let cached = self
+                .verdicts
+                .lock()
+                .expect("verdict cache poisoned")
+                .get(&key)
+                .filter(|(_, at)| at.elapsed() < ttl)
+                .cloned();
+            let verdict = match (cached, &self.ai.judge) {
+                (Some((j, _)), _) => Ok(j),
+                (None, None) => Err(AiError::Unavailable("no LLM verifier is configured on this node".into())),
+                (None, Some(judge)) => {
+                    let verdict = judge.judge(&req.task, &tool.name, &tool.description).await;
+                    if let Ok(j) = &verdict {
+                        let mut cache = self.verdicts.lock().expect("verdict cache poisoned");
+                        if cache.len() >= VERDICT_CACHE_ENTRIES {
+                            cache.retain(|_, (_, at)| at.elapsed() < ttl);
+                        }
+                        if cache.len() < VERDICT_CACHE_ENTRIES {
+                            cache.insert(key, (j.clone(), Instant::now()));
+                        }
+                    }
+                    verdict
+                }
+            };
+            ToolJudgement { tool: tool.name.clone(), verdict }
+        });
+        futures::future::join_all(ask).await
     }
 
     pub async fn exchange(
@@ -334,8 +512,15 @@ impl Node {
                 .await?;
             ExchangeActor::Foreign { client_id, mas_id: client_mas }
         };
-        let req = ExchangeRequest { actor, subject_token, actor_token, tools, audience };
-        self.call_realm(token_mas, not_ours(), |p| MasMsg::Exchange(req.clone(), p)).await
+        let mut req = ExchangeRequest { actor, subject_token, actor_token, tools, audience, judgements: None };
+        // At most two rounds: the second carries the judge's verdicts.
+        for _ in 0..2 {
+            match self.call_realm(token_mas, not_ours(), |p| MasMsg::Exchange(req.clone(), p)).await? {
+                ExchangeOutcome::Issued(token) => return Ok(token),
+                ExchangeOutcome::NeedsJudgement(ask) => req.judgements = Some(self.judge_all(&ask).await),
+            }
+        }
+        Err(CoreError::Internal("the exchange asked for verdicts twice".into()))
     }
 
     /// `caller`: `None` for the admin, else the app's credentials.

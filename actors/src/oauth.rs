@@ -104,6 +104,15 @@ pub struct IssueRequest {
     pub user_input_id: Option<String>,
     /// Subset of the app's allowed tools; `None` = all of them.
     pub tools: Option<Vec<String>>,
+    /// The task and intent of a new `user_input`, derived before the call.
+    pub intent: Option<SessionIntent>,
+}
+
+/// What a session asked for, as stored with its user input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionIntent {
+    pub task: String,
+    pub embedding: Option<crate::intent::Embedding>,
 }
 
 /// Who is exchanging: an app of this MAS (with credentials to check), or an
@@ -123,6 +132,38 @@ pub struct ExchangeRequest {
     pub tools: Vec<String>,
     /// RFC 8707 `resource` / `audience`: the tool server's app id or base URL.
     pub audience: Option<String>,
+    /// The LLM judge's verdicts, once the realm asked for them.
+    pub judgements: Option<Vec<ToolJudgement>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolJudgement {
+    pub tool: String,
+    pub verdict: Result<crate::intent::Judgement, crate::intent::AiError>,
+}
+
+/// What the judge is asked: the session's task and the tools still in play.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JudgeRequest {
+    pub task: String,
+    /// Verdicts are cached per (intent digest, tool digest).
+    pub intent_digest: String,
+    pub tools: Vec<JudgeTool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JudgeTool {
+    pub name: String,
+    pub description: String,
+    pub digest: String,
+}
+
+/// An exchange either decides, or first needs the LLM judge's verdicts
+/// (asked outside the MAS actor, so a slow LLM never blocks its mailbox).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum ExchangeOutcome {
+    Issued(IssuedToken),
+    NeedsJudgement(JudgeRequest),
 }
 
 /// A token handed out by `/oauth/token` or an exchange.

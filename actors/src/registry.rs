@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::CoreError;
+use crate::intent::Embedder;
 use crate::mas::{MasActor, MasArgs, MasMsg, MasSnapshot, MasView};
 use crate::model::{Capabilities, MasRecord, NewMas};
 use crate::realm::{Keyring, RealmKey};
@@ -40,6 +41,7 @@ pub struct RegistryArgs {
     pub trace: Arc<dyn TraceSink>,
     pub public_url: String,
     pub capabilities: Capabilities,
+    pub embedder: Option<Arc<dyn Embedder>>,
     /// A MAS actor that has not been looked up for this long is stopped.
     pub idle_timeout: Duration,
 }
@@ -134,6 +136,7 @@ impl RegistryState {
             trace: self.args.trace.clone(),
             capabilities: self.args.capabilities,
             public_url: self.args.public_url.clone(),
+            embedder: self.args.embedder.clone(),
         };
         let (actor, _) = Actor::spawn_linked(None, MasActor, args, me.get_cell())
             .await

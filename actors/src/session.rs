@@ -55,13 +55,19 @@ impl UserInputContent {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserInput {
     pub id: Uuid,
     pub mas_id: Uuid,
     /// The app that submitted it.
     pub app_id: Uuid,
     pub content: UserInputContent,
+    /// The task derived from the input (by an LLM, or from the user turns).
+    #[serde(default)]
+    pub task: Option<String>,
+    /// The task's embedding, when this node had an embedder.
+    #[serde(default)]
+    pub intent: Option<crate::intent::Embedding>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }

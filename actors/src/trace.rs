@@ -17,6 +17,10 @@ pub struct CheckResult {
     pub reason: Option<String>,
     pub score: Option<f64>,
     pub detail: Option<String>,
+    /// False for a check in shadow mode: recorded, never denying.
+    pub enforced: bool,
+    /// The digest of the tool's definition the decision was made on.
+    pub tool_digest: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

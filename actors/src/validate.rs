@@ -73,7 +73,7 @@ fn tool_names(field: &str, names: Vec<String>) -> Result<Vec<String>> {
     Ok(out)
 }
 
-fn checks(enabled: Vec<CheckName>, caps: Capabilities) -> Result<Vec<CheckName>> {
+fn checks(field: &str, enabled: Vec<CheckName>, caps: Capabilities) -> Result<Vec<CheckName>> {
     let set: BTreeSet<CheckName> = enabled.into_iter().collect();
     for check in &set {
         let missing = match check {
@@ -83,7 +83,7 @@ fn checks(enabled: Vec<CheckName>, caps: Capabilities) -> Result<Vec<CheckName>>
         };
         if let Some(what) = missing {
             return Err(CoreError::invalid(
-                "enabled_checks",
+                field,
                 format!("{} needs {what}, and none is configured on this node", check.as_str()),
             ));
         }
@@ -117,6 +117,7 @@ pub fn new_mas(input: NewMas, caps: Capabilities) -> Result<MasSettings> {
         name: Some(input.name),
         description: input.description,
         enabled_checks: Some(input.enabled_checks.unwrap_or_else(|| vec![CheckName::DeterministicToolSelected])),
+        shadow_checks: input.shadow_checks,
         semantic: Some(input.semantic.unwrap_or_default()),
         token_ttl_seconds: Some(input.token_ttl_seconds.unwrap_or(DEFAULT_TOKEN_TTL_SECONDS)),
         exchanged_token_ttl_seconds: Some(
@@ -128,6 +129,7 @@ pub fn new_mas(input: NewMas, caps: Capabilities) -> Result<MasSettings> {
         name: String::new(),
         description: None,
         enabled_checks: Vec::new(),
+        shadow_checks: Vec::new(),
         semantic: SemanticSettings::default(),
         token_ttl_seconds: DEFAULT_TOKEN_TTL_SECONDS,
         exchanged_token_ttl_seconds: DEFAULT_EXCHANGED_TOKEN_TTL_SECONDS,
@@ -145,7 +147,10 @@ pub fn patch_mas(current: &MasSettings, patch: MasPatch, caps: Capabilities) -> 
         next.description = description("description", patch.description)?;
     }
     if let Some(c) = patch.enabled_checks {
-        next.enabled_checks = checks(c, caps)?;
+        next.enabled_checks = checks("enabled_checks", c, caps)?;
+    }
+    if let Some(c) = patch.shadow_checks {
+        next.shadow_checks = checks("shadow_checks", c, caps)?;
     }
     if let Some(s) = patch.semantic {
         next.semantic = semantic(s)?;
@@ -225,7 +230,7 @@ fn tools(app_type: AppType, defs: Vec<ToolDef>) -> Result<Vec<ToolDef>> {
                 ));
             }
         }
-        out.push(ToolDef { name: def.name, description, input_schema: def.input_schema });
+        out.push(ToolDef { name: def.name, description, ..def });
     }
     Ok(out)
 }
@@ -344,7 +349,7 @@ mod tests {
 
     #[test]
     fn only_mcp_servers_serve_tools() {
-        let tool = ToolDef { name: "fs:read".into(), description: "Read a file".into(), input_schema: None };
+        let tool = ToolDef { name: "fs:read".into(), description: "Read a file".into(), ..Default::default() };
         let mut app = NewApp {
             mas_id: uuid::Uuid::nil(),
             name: "agent".into(),

@@ -178,7 +178,12 @@ async fn tenants_are_isolated_and_names_unique_per_mas() {
         app_type: AppType::McpServer,
         base_url: Some("http://127.0.0.1:9/".into()),
         allowed_tools: vec![],
-        tools: vec![ToolDef { name: "fs:read".into(), description: "Read a file".into(), input_schema: None }],
+        tools: vec![ToolDef {
+            name: "fs:read".into(),
+            description: "Read a file".into(),
+            input_schema: None,
+            ..Default::default()
+        }],
     };
     node.create_app(server(one)).await.unwrap();
     // The same app and tool names are fine in another MAS...

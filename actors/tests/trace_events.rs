@@ -22,7 +22,7 @@ async fn decisions_are_traced_without_raw_tokens() {
         .await
         .unwrap();
     let mas = node.create_mas(NewMas { name: "traced".into(), ..Default::default() }).await.unwrap().mas.id;
-    let tool = |n: &str| ToolDef { name: n.into(), description: format!("{n} tool"), input_schema: None };
+    let tool = |n: &str| ToolDef { name: n.into(), description: format!("{n} tool"), ..Default::default() };
     node.create_app(NewApp {
         mas_id: mas,
         name: "fs".into(),
@@ -51,6 +51,7 @@ async fn decisions_are_traced_without_raw_tokens() {
             user_input: Some("read the notes".into()),
             user_input_id: None,
             tools: Some(vec!["fs:read".into()]),
+            intent: None,
         })
         .await
         .unwrap();

@@ -61,7 +61,7 @@ pub struct ToolSpec {
 
 impl From<ToolSpec> for model::ToolDef {
     fn from(t: ToolSpec) -> Self {
-        Self { name: t.name, description: t.description, input_schema: t.input_schema }
+        Self { name: t.name, description: t.description, input_schema: t.input_schema, ..Default::default() }
     }
 }
 
@@ -79,16 +79,29 @@ pub struct Tool {
     pub input_schema: Option<serde_json::Value>,
     pub app_id: Uuid,
     pub app_name: String,
+    /// SHA-256 of the current definition (name, description, input schema).
+    pub digest: String,
+    /// The digest the tool was first registered with.
+    pub registered_digest: Option<String>,
+    /// The definition changed since the tool was registered: review it.
+    pub changed_since_registration: bool,
+    /// Whether the semantic check can score this tool on this node.
+    pub embedded: bool,
 }
 
 impl From<ToolEntry> for Tool {
     fn from(e: ToolEntry) -> Self {
+        let changed = e.tool.registered_digest.as_ref().is_some_and(|r| *r != e.digest);
         Self {
             name: e.tool.name,
             description: e.tool.description,
             input_schema: e.tool.input_schema,
             app_id: e.app_id,
             app_name: e.app_name,
+            digest: e.digest,
+            registered_digest: e.tool.registered_digest,
+            changed_since_registration: changed,
+            embedded: e.tool.embedding.is_some(),
         }
     }
 }

@@ -82,6 +82,8 @@ pub struct CreateMas {
     pub description: Option<String>,
     /// Default: `[DETERMINISTIC_TOOL_SELECTED]`.
     pub enabled_checks: Option<Vec<Check>>,
+    /// Checks evaluated and recorded in the trace, never enforced (default: none).
+    pub shadow_checks: Option<Vec<Check>>,
     pub semantic: Option<SemanticParams>,
     /// Lifetime of initial tokens, 1 to 86400 (default 300).
     pub token_ttl_seconds: Option<u32>,
@@ -100,6 +102,7 @@ pub struct UpdateMas {
     pub name: Option<String>,
     pub description: Option<String>,
     pub enabled_checks: Option<Vec<Check>>,
+    pub shadow_checks: Option<Vec<Check>>,
     pub semantic: Option<SemanticParams>,
     pub token_ttl_seconds: Option<u32>,
     pub exchanged_token_ttl_seconds: Option<u32>,
@@ -132,6 +135,7 @@ pub struct Mas {
     pub name: String,
     pub description: Option<String>,
     pub enabled_checks: Vec<Check>,
+    pub shadow_checks: Vec<Check>,
     pub semantic: Semantic,
     pub token_ttl_seconds: u32,
     pub exchanged_token_ttl_seconds: u32,
@@ -150,6 +154,7 @@ impl Mas {
             name: s.name,
             description: s.description,
             enabled_checks: s.enabled_checks.into_iter().map(Into::into).collect(),
+            shadow_checks: s.shadow_checks.into_iter().map(Into::into).collect(),
             semantic: Semantic { threshold: s.semantic.threshold, top_k: s.semantic.top_k },
             token_ttl_seconds: s.token_ttl_seconds,
             exchanged_token_ttl_seconds: s.exchanged_token_ttl_seconds,
@@ -224,6 +229,7 @@ impl MasApi {
             name: b.name,
             description: b.description,
             enabled_checks: checks(b.enabled_checks),
+            shadow_checks: checks(b.shadow_checks),
             semantic: b.semantic.map(Into::into),
             token_ttl_seconds: b.token_ttl_seconds,
             exchanged_token_ttl_seconds: b.exchanged_token_ttl_seconds,
@@ -279,6 +285,7 @@ impl MasApi {
             name: b.name,
             description: b.description,
             enabled_checks: checks(b.enabled_checks),
+            shadow_checks: checks(b.shadow_checks),
             semantic: b.semantic.map(Into::into),
             token_ttl_seconds: b.token_ttl_seconds,
             exchanged_token_ttl_seconds: b.exchanged_token_ttl_seconds,

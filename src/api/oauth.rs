@@ -206,7 +206,7 @@ fn required(value: Option<String>, name: &str) -> Result<String, ApiError> {
 impl TokenForm {
     fn into_issue(self, client: ClientCredentials) -> IssueRequest {
         let tools = self.tools.as_deref().map(|t| words(Some(t)));
-        IssueRequest { client, user_input: self.user_input, user_input_id: self.user_input_id, tools }
+        IssueRequest { client, user_input: self.user_input, user_input_id: self.user_input_id, tools, intent: None }
     }
 }
 

@@ -17,6 +17,13 @@ pub fn casa_bin() -> &'static str {
     env!("CARGO_BIN_EXE_casa")
 }
 
+/// An HTTP client for the tests. reqwest's TLS (compiled in for casa's LLM
+/// clients) needs a crypto provider even for plain-HTTP use.
+pub fn http_client() -> reqwest::blocking::Client {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -115,7 +122,7 @@ impl Casa {
             port,
             dir: dir.to_path_buf(),
             admin: opts.admin_env.clone().unwrap_or_default(),
-            client: reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+            client: http_client(),
             _tmp: None,
         }
     }

@@ -10,9 +10,11 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{CoreResult, MasState};
-use crate::checks::{self, CheckInput};
+use crate::checks::{self, CheckInput, IntentMatch};
 use crate::error::CoreError;
+use crate::intent::{AiError, Judgement};
 use crate::model::AppRecord;
+use crate::model::CheckName;
 use crate::oauth::*;
 use crate::revocation::{Revocation, RevocationTarget};
 use crate::secret;
@@ -49,6 +51,24 @@ impl std::fmt::Display for Invalid {
     }
 }
 
+/// Sessions' intents by user input id, bounded: the semantic and AI checks
+/// read them on every exchange.
+#[derive(Default)]
+pub struct Sessions {
+    by_id: HashMap<Uuid, Arc<SessionIntent>>,
+}
+
+const SESSION_CACHE_ENTRIES: usize = 100_000;
+
+impl Sessions {
+    fn insert(&mut self, id: Uuid, intent: Arc<SessionIntent>) {
+        if self.by_id.len() >= SESSION_CACHE_ENTRIES {
+            self.by_id.clear();
+        }
+        self.by_id.insert(id, intent);
+    }
+}
+
 /// Verified claims by token digest, bounded.
 #[derive(Default)]
 pub struct VerifiedTokens {
@@ -76,23 +96,18 @@ impl VerifiedTokens {
     }
 }
 
-fn trace_checks(
-    tool: &str,
-    results: &mut Vec<CheckResult>,
-    check: &str,
-    passed: bool,
-    reason: Option<&str>,
-    detail: Option<String>,
-    score: Option<f64>,
-) {
-    results.push(CheckResult {
-        tool: tool.to_string(),
-        check: check.to_string(),
-        passed,
-        reason: reason.map(str::to_string),
-        score,
-        detail,
-    });
+/// What the per-tool decision looks at.
+struct ToolContext<'a> {
+    actor: Option<&'a AppRecord>,
+    subject: &'a Claims,
+    audience: Option<&'a AppRecord>,
+    /// Each check with whether it is enforced (false: shadow mode).
+    checks: &'a [(Box<dyn checks::Check>, bool)],
+    llm_calls: &'a [LlmCall],
+    intent: &'a IntentMatch,
+    judgements: &'a HashMap<String, Result<Judgement, AiError>>,
+    /// Phase one of a judged exchange: skip the judge, it is asked next.
+    defer_judge: bool,
 }
 
 impl MasState {
@@ -168,14 +183,20 @@ impl MasState {
             }
             (Some(raw), None) => {
                 let content = UserInputContent::parse(&raw).map_err(|e| OAuthError::InvalidRequest(e.to_string()))?;
+                let intent = req
+                    .intent
+                    .unwrap_or_else(|| SessionIntent { task: crate::intent::task_text(&content), embedding: None });
                 let input = UserInput {
                     id: Uuid::now_v7(),
                     mas_id: self.mas.id,
                     app_id: app.id,
                     content,
+                    task: Some(intent.task.clone()),
+                    intent: intent.embedding.clone(),
                     created_at: OffsetDateTime::now_utc(),
                 };
                 self.store.put_user_input(&input).await?;
+                self.sessions.insert(input.id, Arc::new(intent));
                 input.id
             }
             (None, Some(id)) => {
@@ -225,7 +246,7 @@ impl MasState {
         self.apps.values().find(|a| a.tools.iter().any(|t| t.name == tool))
     }
 
-    pub(crate) async fn exchange(&mut self, req: ExchangeRequest) -> CoreResult<IssuedToken> {
+    pub(crate) async fn exchange(&mut self, req: ExchangeRequest) -> CoreResult<ExchangeOutcome> {
         let started = Instant::now();
         let result = self.decide_exchange(req, started).await;
         if let Err(CoreError::OAuth(e)) = &result {
@@ -239,7 +260,20 @@ impl MasState {
         result
     }
 
-    async fn decide_exchange(&mut self, req: ExchangeRequest, started: Instant) -> CoreResult<IssuedToken> {
+    /// The session's task and intent (cached).
+    async fn session(&mut self, uiid: &str) -> CoreResult<Option<Arc<SessionIntent>>> {
+        let Ok(id) = Uuid::parse_str(uiid) else { return Ok(None) };
+        if let Some(s) = self.sessions.by_id.get(&id) {
+            return Ok(Some(s.clone()));
+        }
+        let Some(input) = self.store.get_user_input(self.mas.id, id).await? else { return Ok(None) };
+        let task = input.task.unwrap_or_else(|| crate::intent::task_text(&input.content));
+        let intent = Arc::new(SessionIntent { task, embedding: input.intent });
+        self.sessions.insert(id, intent.clone());
+        Ok(Some(intent))
+    }
+
+    async fn decide_exchange(&mut self, req: ExchangeRequest, started: Instant) -> CoreResult<ExchangeOutcome> {
         let now = now();
         let actor_app = match &req.actor {
             ExchangeActor::Local(creds) => Some(self.authenticate(creds)?.clone()),
@@ -286,9 +320,30 @@ impl MasState {
             None => None,
         };
 
-        let enabled: Vec<&'static dyn checks::Check> =
-            self.mas.settings.enabled_checks.iter().filter_map(|c| checks::implementation(*c)).collect();
-        let llm_calls = if enabled.iter().any(|c| c.needs_llm_calls()) {
+        // Every enabled or shadowed check runs; shadowed ones never deny.
+        let settings = &self.mas.settings;
+        let active: Vec<(Box<dyn checks::Check>, bool)> = settings
+            .enabled_checks
+            .iter()
+            .chain(settings.shadow_checks.iter().filter(|c| !settings.enabled_checks.contains(c)))
+            .map(|c| (checks::implementation(*c, &settings.semantic), !settings.shadow_checks.contains(c)))
+            .collect();
+        let uses = |name: CheckName| active.iter().any(|(c, _)| c.name() == name);
+        let session = if uses(CheckName::SemanticIntentMatch) || uses(CheckName::AiPoweredToolMatch) {
+            self.session(&subject.uiid).await?
+        } else {
+            None
+        };
+        let intent = match session.as_ref().and_then(|s| s.embedding.as_ref()) {
+            _ if !uses(CheckName::SemanticIntentMatch) => IntentMatch::Unavailable("not evaluated"),
+            None if self.embedder.is_none() => IntentMatch::Unavailable("this node has no embedder"),
+            None => IntentMatch::Unavailable("the session has no intent embedding"),
+            Some(e) => self.tool_index.rank(e),
+        };
+        let judging = uses(CheckName::AiPoweredToolMatch);
+        let judgements: HashMap<String, Result<Judgement, AiError>> =
+            req.judgements.clone().unwrap_or_default().into_iter().map(|j| (j.tool, j.verdict)).collect();
+        let llm_calls = if active.iter().any(|(c, _)| c.needs_llm_calls()) {
             match Uuid::parse_str(&subject.uiid) {
                 Ok(uiid) => self.store.llm_calls(self.mas.id, uiid).await?,
                 Err(_) => Vec::new(),
@@ -301,16 +356,20 @@ impl MasState {
         let mut denials = Vec::new();
         let mut results = Vec::new();
         let mut servers = BTreeSet::new();
+        // The judge is asked only once everything else has passed, and outside this actor.
+        let defer_judge = judging && req.judgements.is_none();
         for tool in &tools {
-            match self.decide_tool(
-                tool,
-                actor_app.as_ref(),
-                &subject,
-                audience.as_ref(),
-                &enabled,
-                &llm_calls,
-                &mut results,
-            ) {
+            let ctx = ToolContext {
+                actor: actor_app.as_ref(),
+                subject: &subject,
+                audience: audience.as_ref(),
+                checks: &active,
+                llm_calls: &llm_calls,
+                intent: &intent,
+                judgements: &judgements,
+                defer_judge,
+            };
+            match self.decide_tool(tool, &ctx, &mut results) {
                 Ok(server) => {
                     servers.insert(server);
                 }
@@ -330,6 +389,24 @@ impl MasState {
             event.app_ids = vec![subject.sub.clone(), actor_id];
             self.emit(event, started);
             return Err(OAuthError::AccessDenied { description, denials }.into());
+        }
+        if defer_judge {
+            let task = session.as_ref().map(|s| s.task.clone()).unwrap_or_default();
+            let intent_digest = session
+                .as_ref()
+                .and_then(|s| s.embedding.as_ref())
+                .map(|e| e.digest())
+                .unwrap_or_else(|| token::digest(&task));
+            let judge_tools = tools
+                .iter()
+                .filter_map(|t| self.tool_server(t).and_then(|app| app.tools.iter().find(|d| &d.name == t)))
+                .map(|d| JudgeTool {
+                    name: d.name.clone(),
+                    description: d.description.clone(),
+                    digest: crate::intent::tool_digest(d),
+                })
+                .collect();
+            return Ok(ExchangeOutcome::NeedsJudgement(JudgeRequest { task, intent_digest, tools: judge_tools }));
         }
         let audience = match audience {
             Some(a) => a,
@@ -372,30 +449,34 @@ impl MasState {
         event.app_ids = vec![subject.sub.clone(), actor_id, audience.client_id.clone()];
         event.jti = Some(jti.clone());
         self.emit(event, started);
-        Ok(IssuedToken {
+        Ok(ExchangeOutcome::Issued(IssuedToken {
             access_token,
             expires_in: exp - now,
             scope: EXCHANGED_SCOPE.into(),
             tools,
             user_input_id: subject.uiid.clone(),
             jti,
-        })
+        }))
     }
 
     /// Decision steps 2 to 4 for one tool; the serving app's id when it passes.
-    #[allow(clippy::too_many_arguments)]
-    fn decide_tool(
-        &self,
-        tool: &str,
-        actor: Option<&AppRecord>,
-        subject: &Claims,
-        audience: Option<&AppRecord>,
-        enabled: &[&'static dyn checks::Check],
-        llm_calls: &[LlmCall],
-        results: &mut Vec<CheckResult>,
-    ) -> Result<Uuid, Denial> {
-        let deny = |results: &mut Vec<CheckResult>, check: &str, reason: &str, detail: String| {
-            trace_checks(tool, results, check, false, Some(reason), Some(detail.clone()), None);
+    fn decide_tool(&self, tool: &str, ctx: &ToolContext<'_>, results: &mut Vec<CheckResult>) -> Result<Uuid, Denial> {
+        let server = self.tool_server(tool);
+        let tool_digest = server.and_then(|a| a.tools.iter().find(|t| t.name == tool)).map(crate::intent::tool_digest);
+        let mut record = |check: &str, v: (bool, Option<&str>, Option<String>, Option<f64>), enforced: bool| {
+            results.push(CheckResult {
+                tool: tool.to_string(),
+                check: check.to_string(),
+                passed: v.0,
+                reason: v.1.map(str::to_string),
+                detail: v.2,
+                score: v.3,
+                enforced,
+                tool_digest: tool_digest.clone(),
+            });
+        };
+        let mut deny = |check: &str, reason: &str, detail: String| {
+            record(check, (false, Some(reason), Some(detail.clone()), None), true);
             Denial {
                 tool: tool.to_string(),
                 check: check.to_string(),
@@ -404,48 +485,44 @@ impl MasState {
             }
         };
         // 2. The actor belongs to this MAS and may act.
-        let Some(actor) = actor else {
-            return Err(deny(results, "ACTOR", "cross_mas_actor", "the actor is an app of another MAS".into()));
+        let Some(actor) = ctx.actor else {
+            return Err(deny("ACTOR", "cross_mas_actor", "the actor is an app of another MAS".into()));
         };
-        let depth = subject.depth() + 1;
+        let depth = ctx.subject.depth() + 1;
         let max = self.mas.settings.max_delegation_depth as usize;
         if depth > max {
-            return Err(deny(
-                results,
-                "ACTOR",
-                "delegation_too_deep",
-                format!("this hop would make the delegation depth {depth}; the MAS allows {max}"),
-            ));
+            let detail = format!("this hop would make the delegation depth {depth}; the MAS allows {max}");
+            return Err(deny("ACTOR", "delegation_too_deep", detail));
         }
         if !actor.allowed_tools.iter().any(|t| t == tool) {
-            return Err(deny(
-                results,
-                "ACTOR",
-                "tool_not_allowed_for_app",
-                format!("app {:?} may not be given tokens for it", actor.name),
-            ));
+            let detail = format!("app {:?} may not be given tokens for it", actor.name);
+            return Err(deny("ACTOR", "tool_not_allowed_for_app", detail));
         }
         // 3. The tool exists in the MAS and the audience serves it.
-        let Some(server) = self.tool_server(tool) else {
-            return Err(deny(results, "TOOL_REGISTRY", "unknown_tool", "no app of this MAS serves it".into()));
+        let Some(server) = server else {
+            return Err(deny("TOOL_REGISTRY", "unknown_tool", "no app of this MAS serves it".into()));
         };
-        if let Some(aud) = audience {
-            if aud.id != server.id {
-                return Err(deny(
-                    results,
-                    "TOOL_REGISTRY",
-                    "tool_not_served_by_audience",
-                    format!("it is served by {:?}, not {:?}", server.name, aud.name),
-                ));
-            }
+        if let Some(aud) = ctx.audience.filter(|aud| aud.id != server.id) {
+            let detail = format!("it is served by {:?}, not {:?}", server.name, aud.name);
+            return Err(deny("TOOL_REGISTRY", "tool_not_served_by_audience", detail));
         }
-        // 4. The MAS's enabled checks.
-        let input = CheckInput { tool, subject, llm_calls };
-        for check in enabled {
+        // 4. The MAS's checks, enforced or in shadow mode.
+        let input = CheckInput {
+            tool,
+            subject: ctx.subject,
+            llm_calls: ctx.llm_calls,
+            intent: ctx.intent,
+            judgements: ctx.judgements,
+        };
+        let mut denial = None;
+        for (check, enforced) in ctx.checks {
+            if ctx.defer_judge && check.name() == CheckName::AiPoweredToolMatch {
+                continue;
+            }
             let v = check.evaluate(&input);
-            trace_checks(tool, results, v.check.as_str(), v.passed, v.reason, v.detail.clone(), v.score);
-            if !v.passed {
-                return Err(Denial {
+            record(v.check.as_str(), (v.passed, v.reason, v.detail.clone(), v.score), *enforced);
+            if !v.passed && *enforced && denial.is_none() {
+                denial = Some(Denial {
                     tool: tool.to_string(),
                     check: v.check.as_str().to_string(),
                     reason: v.reason.unwrap_or("denied").to_string(),
@@ -453,7 +530,10 @@ impl MasState {
                 });
             }
         }
-        Ok(server.id)
+        match denial {
+            Some(d) => Err(d),
+            None => Ok(server.id),
+        }
     }
 
     pub(crate) fn introspect(&mut self, req: IntrospectRequest) -> CoreResult<Introspection> {

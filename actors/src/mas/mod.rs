@@ -15,7 +15,9 @@ use uuid::Uuid;
 
 mod grants;
 
+use crate::checks::ToolIndex;
 use crate::error::CoreError;
+use crate::intent::{self, Embedder};
 use crate::model::*;
 use crate::oauth::*;
 use crate::realm::Keyring;
@@ -86,7 +88,7 @@ pub enum MasMsg {
     #[rpc]
     IssueToken(IssueRequest, RpcReplyPort<Reply<IssuedToken>>),
     #[rpc]
-    Exchange(ExchangeRequest, RpcReplyPort<Reply<IssuedToken>>),
+    Exchange(ExchangeRequest, RpcReplyPort<Reply<ExchangeOutcome>>),
     #[rpc]
     Introspect(IntrospectRequest, RpcReplyPort<Reply<Introspection>>),
     #[rpc]
@@ -110,7 +112,8 @@ impl MasMsg {
             MasMsg::DeleteApp(_, r) => drop(r.send(Reply(Err(err)))),
             MasMsg::ListTools(r) => drop(r.send(Reply(Err(err)))),
             MasMsg::Authenticate(_, r) => drop(r.send(Reply(Err(err)))),
-            MasMsg::IssueToken(_, r) | MasMsg::Exchange(_, r) => drop(r.send(Reply(Err(err)))),
+            MasMsg::IssueToken(_, r) => drop(r.send(Reply(Err(err)))),
+            MasMsg::Exchange(_, r) => drop(r.send(Reply(Err(err)))),
             MasMsg::Introspect(_, r) => drop(r.send(Reply(Err(err)))),
             MasMsg::Revoke(_, r) => drop(r.send(Reply(Err(err)))),
             MasMsg::AdminRevoke(_, r) => drop(r.send(Reply(Err(err)))),
@@ -148,6 +151,8 @@ pub struct MasArgs {
     pub capabilities: Capabilities,
     /// The node's public URL: realm issuers live under it.
     pub public_url: String,
+    /// The node's embedder, if it has one: tool embeddings of another model are redone.
+    pub embedder: Option<Arc<dyn Embedder>>,
 }
 
 pub struct MasActor;
@@ -163,6 +168,11 @@ pub struct MasState {
     issuer: String,
     revocations: RevocationSet,
     verified: grants::VerifiedTokens,
+    /// The tools' embeddings, for the semantic check.
+    tool_index: ToolIndex,
+    /// Sessions' tasks and intents, as loaded from the store.
+    sessions: grants::Sessions,
+    embedder: Option<Arc<dyn Embedder>>,
     /// Set once the MAS is deleted: messages still queued get `NotFound`
     /// until the registry retires the actor.
     deleted: bool,
@@ -174,10 +184,10 @@ impl Actor for MasActor {
     type Arguments = MasArgs;
 
     async fn pre_start(&self, _me: ActorRef<MasMsg>, args: MasArgs) -> Result<MasState, ActorProcessingErr> {
-        let MasArgs { snapshot, store, trace, capabilities, public_url } = args;
+        let MasArgs { snapshot, store, trace, capabilities, public_url, embedder } = args;
         tracing::debug!(mas_id = %snapshot.mas.id, apps = snapshot.apps.len(), "MAS actor started");
         let now = OffsetDateTime::now_utc().unix_timestamp();
-        Ok(MasState {
+        let mut state = MasState {
             issuer: crate::realm::issuer(&public_url, snapshot.mas.id),
             mas: snapshot.mas,
             keyring: snapshot.keyring,
@@ -187,8 +197,14 @@ impl Actor for MasActor {
             store,
             trace,
             capabilities,
+            tool_index: ToolIndex::new("", []),
+            sessions: Default::default(),
+            embedder,
             deleted: false,
-        })
+        };
+        state.embed_stale_tools().await?;
+        state.reindex_tools();
+        Ok(state)
     }
 
     async fn handle(&self, _me: ActorRef<MasMsg>, msg: MasMsg, state: &mut MasState) -> Result<(), ActorProcessingErr> {
@@ -318,7 +334,10 @@ impl MasState {
         if input.mas_id != self.mas.id {
             return Err(CoreError::Internal("app routed to the wrong MAS".into()));
         }
-        let input = validate::new_app(input)?;
+        let mut input = validate::new_app(input)?;
+        for tool in &mut input.tools {
+            tool.registered_digest = Some(intent::tool_digest(tool));
+        }
         let now = OffsetDateTime::now_utc();
         let id = Uuid::now_v7();
         let client_secret = secret::generate(secret::CLIENT_SECRET_PREFIX);
@@ -338,15 +357,26 @@ impl MasState {
         self.check_unique(&app)?;
         self.store.put_app(&app).await?;
         self.apps.insert(id, app.clone());
+        self.reindex_tools();
         Ok(AppWithSecret { app, client_secret })
     }
 
     async fn update_app(&mut self, id: Uuid, patch: AppPatch) -> CoreResult<AppRecord> {
-        let mut next = validate::patch_app(self.app(id)?, patch)?;
+        let current = self.app(id)?;
+        let mut next = validate::patch_app(current, patch)?;
+        for tool in &mut next.tools {
+            // A tool keeps the digest it was first registered with; a new one gets its own.
+            let before = current.tools.iter().find(|t| t.name == tool.name).and_then(|t| t.registered_digest.clone());
+            tool.registered_digest = before.or_else(|| Some(intent::tool_digest(tool)));
+            if tool.registered_digest.as_deref() != Some(intent::tool_digest(tool).as_str()) {
+                tracing::warn!(mas_id = %self.mas.id, tool = %tool.name, "a tool's definition changed after registration");
+            }
+        }
         next.updated_at = OffsetDateTime::now_utc();
         self.check_unique(&next)?;
         self.store.put_app(&next).await?;
         self.apps.insert(id, next.clone());
+        self.reindex_tools();
         Ok(next)
     }
 
@@ -354,6 +384,7 @@ impl MasState {
         self.app(id)?;
         self.store.delete_app(id).await?;
         self.apps.remove(&id);
+        self.reindex_tools();
         Ok(())
     }
 
@@ -369,12 +400,58 @@ impl MasState {
         Ok(AppWithSecret { app: next, client_secret })
     }
 
+    /// The model whose embeddings the semantic check compares.
+    fn embedding_model(&self) -> Option<&str> {
+        self.embedder.as_deref().map(|e| e.model())
+    }
+
+    fn reindex_tools(&mut self) {
+        let Some(model) = self.embedding_model().map(str::to_string) else { return };
+        let tools =
+            self.apps.values().flat_map(|a| &a.tools).filter_map(|t| Some((t.name.as_str(), t.embedding.as_ref()?)));
+        self.tool_index = ToolIndex::new(&model, tools);
+    }
+
+    /// Embeds tools registered without an embedding of this node's model
+    /// (before the node had an embedder, or under another model), once, at start.
+    async fn embed_stale_tools(&mut self) -> CoreResult<()> {
+        let Some(embedder) = self.embedder.clone() else { return Ok(()) };
+        let model = embedder.model().to_string();
+        let stale: Vec<Uuid> = self
+            .apps
+            .values()
+            .filter(|a| a.tools.iter().any(|t| t.embedding.as_ref().is_none_or(|e| e.model != model)))
+            .map(|a| a.id)
+            .collect();
+        for id in stale {
+            let mut app = self.apps[&id].clone();
+            let texts = app.tools.iter().map(intent::tool_text).collect();
+            match embedder.embed(texts).await {
+                Ok(vectors) => {
+                    for (tool, vector) in app.tools.iter_mut().zip(vectors) {
+                        tool.embedding = Some(intent::Embedding { model: model.clone(), vector });
+                    }
+                    self.store.put_app(&app).await?;
+                    self.apps.insert(id, app);
+                }
+                // The semantic check fails closed for these tools until the next start.
+                Err(e) => tracing::warn!(mas_id = %self.mas.id, error = %e, "could not embed the tools of an app"),
+            }
+        }
+        Ok(())
+    }
+
     fn tools(&self) -> Vec<ToolEntry> {
         let mut tools: Vec<ToolEntry> = self
             .apps
             .values()
             .flat_map(|app| {
-                app.tools.iter().map(|t| ToolEntry { tool: t.clone(), app_id: app.id, app_name: app.name.clone() })
+                app.tools.iter().map(|t| ToolEntry {
+                    tool: t.clone(),
+                    app_id: app.id,
+                    app_name: app.name.clone(),
+                    digest: intent::tool_digest(t),
+                })
             })
             .collect();
         tools.sort_by(|a, b| a.tool.name.cmp(&b.tool.name));

@@ -56,6 +56,8 @@ pub fn app(mas_id: Uuid, name: &str) -> AppRecord {
             name: format!("{name}:tool"),
             description: "does things".into(),
             input_schema: Some(serde_json::json!({"type": "object"})),
+            embedding: Some(crate::intent::Embedding { model: "test-model".into(), vector: vec![0.6, 0.8] }),
+            registered_digest: Some("d".repeat(64)),
         }],
         client_id: Uuid::now_v7().to_string(),
         secret_digest: crate::secret::digest("s"),
@@ -196,6 +198,8 @@ fn user_input(mas_id: Uuid) -> UserInput {
         mas_id,
         app_id: Uuid::now_v7(),
         content: UserInputContent::Text("summarise my inbox".into()),
+        task: Some("summarise my inbox".into()),
+        intent: Some(crate::intent::Embedding { model: "test-model".into(), vector: vec![1.0, 0.0, -0.0, 0.25] }),
         created_at: now(),
     }
 }

@@ -1,0 +1,71 @@
+//! Builds the node's AI services (embedder, LLM judge, task extractor) from
+//! the settings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use casa_actors::node::Ai;
+use casa_semantic::openai::{Endpoint, OpenAiChat, OpenAiEmbedder};
+
+use crate::config::{EmbedderKind, Settings};
+
+pub const LLM_API_KEY: &str = "CASA_LLM_API_KEY";
+pub const EMBEDDINGS_API_KEY: &str = "CASA_EMBEDDINGS_API_KEY";
+
+/// The embedder the settings ask for. A missing local model is not fatal:
+/// the node runs without semantic checks and says so.
+pub fn embedder(settings: &Settings) -> anyhow::Result<Option<Arc<dyn casa_actors::intent::Embedder>>> {
+    match settings.embedder {
+        EmbedderKind::None => Ok(None),
+        EmbedderKind::Openai => {
+            let endpoint = Endpoint {
+                base_url: settings.embeddings_base_url.clone().unwrap_or_default(),
+                model: settings.embeddings_model.clone().unwrap_or_default(),
+                api_key: std::env::var(EMBEDDINGS_API_KEY).ok(),
+                timeout: Duration::from_millis(settings.llm_timeout_ms),
+            };
+            Ok(Some(Arc::new(OpenAiEmbedder::new(endpoint)?)))
+        }
+        EmbedderKind::Local => local(settings),
+    }
+}
+
+#[cfg(feature = "local-model")]
+fn local(settings: &Settings) -> anyhow::Result<Option<Arc<dyn casa_actors::intent::Embedder>>> {
+    use casa_semantic::batch::Batching;
+    use casa_semantic::local::LocalModel;
+    if !settings.model_dir.join("model.safetensors").exists() {
+        tracing::warn!(
+            model_dir = %settings.model_dir.display(),
+            "no local model (run scripts/fetch-model): semantic checks are unavailable on this node"
+        );
+        return Ok(None);
+    }
+    let model = LocalModel::load(&settings.model_dir)?;
+    tracing::info!(model = casa_semantic::batch::BlockingEmbedder::model(&model), "local embedder loaded");
+    Ok(Some(Arc::new(Batching::start(Arc::new(model)))))
+}
+
+#[cfg(not(feature = "local-model"))]
+fn local(_: &Settings) -> anyhow::Result<Option<Arc<dyn casa_actors::intent::Embedder>>> {
+    tracing::warn!("this build has no local model (cargo feature local-model): semantic checks are unavailable");
+    Ok(None)
+}
+
+pub fn services(settings: &Settings) -> anyhow::Result<Ai> {
+    let chat = match (&settings.llm_base_url, &settings.llm_model) {
+        (Some(base_url), Some(model)) => Some(Arc::new(OpenAiChat::new(Endpoint {
+            base_url: base_url.clone(),
+            model: model.clone(),
+            api_key: std::env::var(LLM_API_KEY).ok(),
+            timeout: Duration::from_millis(settings.llm_timeout_ms),
+        })?)),
+        _ => None,
+    };
+    Ok(Ai {
+        embedder: embedder(settings)?,
+        judge: chat.clone().map(|c| c as Arc<dyn casa_actors::intent::Judge>),
+        extractor: chat.filter(|_| settings.llm_extract_task).map(|c| c as Arc<dyn casa_actors::intent::TaskExtractor>),
+        judge_cache_ttl: Duration::from_secs(settings.verdict_cache_seconds),
+    })
+}
