@@ -32,6 +32,11 @@ pub enum Command {
         #[command(subcommand)]
         action: AdminTokenAction,
     },
+    /// Evaluate checks against labelled data.
+    Eval {
+        #[command(subcommand)]
+        what: EvalCommand,
+    },
     /// Print the OpenAPI document of the HTTP API.
     Openapi {
         #[arg(long, value_enum, default_value_t = SpecFormat::Yaml)]
@@ -44,6 +49,30 @@ pub enum AdminTokenAction {
     /// Generate a new admin token, print it, and write it to <data-dir>/admin-token.
     /// casa must not be running on the data dir; the old token stops working.
     Rotate(StoreArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Allow-recall and deny-recall of SEMANTIC_INTENT_MATCH over a JSONL file of labelled
+    /// cases (the format of shared/eval/intent-dev.jsonl), at the given settings and over a sweep.
+    Intent {
+        /// The labelled cases.
+        #[arg(long, value_name = "FILE")]
+        data: PathBuf,
+        /// Cosine threshold to report on [default: the MAS default]
+        #[arg(long)]
+        threshold: Option<f64>,
+        /// Rank limit to report on [default: none]
+        #[arg(long)]
+        top_k: Option<u32>,
+        /// Write the recall curves as SVG here.
+        #[arg(long, value_name = "FILE")]
+        plot: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        ai: AiArgs,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -180,6 +209,15 @@ pub fn main() -> ExitCode {
             Command::Serve(args) => crate::server::serve(args.settings()?).await,
             Command::AdminToken { action: AdminTokenAction::Rotate(args) } => {
                 crate::admin::rotate_offline(&args.settings()?).await
+            }
+            Command::Eval { what: EvalCommand::Intent { data, threshold, top_k, plot, store, ai } } => {
+                let mut overrides = Overrides { data_dir: store.data_dir.clone(), ..Default::default() };
+                ai.apply(&mut overrides);
+                let settings = Settings::load(store.config.as_deref(), &overrides)?;
+                let embedder = crate::ai::embedder(&settings)?
+                    .ok_or_else(|| anyhow::anyhow!("no embedder: run scripts/fetch-model, or configure one"))?;
+                let threshold = threshold.unwrap_or(casa_actors::model::DEFAULT_SEMANTIC_THRESHOLD);
+                crate::eval::intent(embedder, crate::eval::EvalOptions { data, threshold, top_k, plot }).await
             }
             Command::Openapi { format } => {
                 let spec = crate::api::spec();

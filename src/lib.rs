@@ -8,5 +8,6 @@ pub mod ai;
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod eval;
 pub mod server;
 pub mod telemetry;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 pub const DEFAULT_TOKEN_TTL_SECONDS: u32 = 300;
 pub const DEFAULT_EXCHANGED_TOKEN_TTL_SECONDS: u32 = 60;
 pub const DEFAULT_MAX_DELEGATION_DEPTH: u32 = 4;
-pub const DEFAULT_SEMANTIC_THRESHOLD: f64 = 0.3;
+pub const DEFAULT_SEMANTIC_THRESHOLD: f64 = 0.18;
 
 /// The checks an exchange can run. The names are part of the API contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -345,6 +345,12 @@ impl Node {
         Ok(())
     }
 
+    pub async fn get_user_input(&self, id: Uuid) -> Result<crate::session::UserInput> {
+        let not_found = || CoreError::not_found("user input", id);
+        let mas = self.store.user_input_mas(id).await?.ok_or_else(not_found)?;
+        self.store.get_user_input(mas, id).await?.ok_or_else(not_found)
+    }
+
     pub async fn get_app(&self, id: Uuid) -> Result<AppRecord> {
         self.store.get_app(id).await?.ok_or_else(|| CoreError::not_found("app", id))
     }

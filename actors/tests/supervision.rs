@@ -72,6 +72,9 @@ impl Store for FaultyStore {
     async fn get_user_input(&self, m: Uuid, id: Uuid) -> Result<Option<UserInput>, StoreError> {
         self.inner.get_user_input(m, id).await
     }
+    async fn user_input_mas(&self, id: Uuid) -> Result<Option<Uuid>, StoreError> {
+        self.inner.user_input_mas(id).await
+    }
     async fn put_llm_call(&self, m: Uuid, u: Uuid, c: &LlmCall) -> Result<(), StoreError> {
         self.inner.put_llm_call(m, u, c).await
     }

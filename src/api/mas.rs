@@ -61,7 +61,7 @@ impl From<CheckName> for Check {
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct SemanticParams {
-    /// Minimum cosine similarity, -1.0 to 1.0 (default 0.3).
+    /// Minimum cosine similarity, -1.0 to 1.0 (default 0.18, chosen in docs/intent-eval.md).
     pub threshold: Option<f64>,
     /// The tool must also rank within the top k of the MAS's tools (1 to 1000; default: no rank limit).
     pub top_k: Option<u32>,

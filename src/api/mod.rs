@@ -20,6 +20,7 @@ pub mod form;
 pub mod mas;
 pub mod oauth;
 pub mod ops;
+pub mod sessions;
 pub mod trace;
 
 /// What every handler can reach.
@@ -56,12 +57,13 @@ pub enum Deleted {
     NoContent,
 }
 
-pub type Api = (ops::OpsApi, oauth::OAuthApi, mas::MasApi, apps::AppsApi, ops::RealmApi, trace::TraceApi);
+pub type Api =
+    (ops::OpsApi, oauth::OAuthApi, mas::MasApi, apps::AppsApi, ops::RealmApi, trace::TraceApi, sessions::SessionsApi);
 
 /// The OpenAPI service; `casa openapi` prints its document.
 pub fn spec() -> OpenApiService<Api, ()> {
     OpenApiService::new(
-        (ops::OpsApi, oauth::OAuthApi, mas::MasApi, apps::AppsApi, ops::RealmApi, trace::TraceApi),
+        (ops::OpsApi, oauth::OAuthApi, mas::MasApi, apps::AppsApi, ops::RealmApi, trace::TraceApi, sessions::SessionsApi),
         "casa",
         env!("CARGO_PKG_VERSION"),
     )

@@ -221,6 +221,7 @@ pub async fn sessions_and_llm_calls_round_trip(store: &dyn Store) {
     let input = user_input(m.id);
     store.put_user_input(&input).await.unwrap();
     assert_eq!(store.get_user_input(m.id, input.id).await.unwrap(), Some(input.clone()));
+    assert_eq!(store.user_input_mas(input.id).await.unwrap(), Some(m.id));
     let other = user_input(m.id);
     store.put_user_input(&other).await.unwrap();
     store.put_llm_call(m.id, input.id, &llm_call("c1", &["fs:read"])).await.unwrap();
@@ -235,6 +236,7 @@ pub async fn sessions_and_llm_calls_round_trip(store: &dyn Store) {
     assert_eq!(store.llm_calls(m.id, other.id).await.unwrap().len(), 1);
     assert!(store.delete_mas(m.id).await.unwrap());
     assert_eq!(store.get_user_input(m.id, input.id).await.unwrap(), None);
+    assert_eq!(store.user_input_mas(input.id).await.unwrap(), None);
     assert!(store.llm_calls(m.id, input.id).await.unwrap().is_empty());
 }
 

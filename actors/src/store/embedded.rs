@@ -21,6 +21,7 @@ const KEYS: TableDefinition<(u128, &str), &[u8]> = TableDefinition::new("realm_k
 const APPS: TableDefinition<u128, &[u8]> = TableDefinition::new("apps");
 const APPS_BY_MAS: TableDefinition<(u128, u128), ()> = TableDefinition::new("apps_by_mas");
 const USER_INPUTS: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("user_inputs");
+const USER_INPUT_MAS: TableDefinition<u128, u128> = TableDefinition::new("user_input_mas");
 const LLM_CALLS: TableDefinition<(u128, u128, &str), &[u8]> = TableDefinition::new("llm_calls");
 const REVOCATIONS: TableDefinition<(u128, &str), &[u8]> = TableDefinition::new("revocations");
 
@@ -68,6 +69,7 @@ impl EmbeddedStore {
             txn.open_table(APPS).map_err(backend)?;
             txn.open_table(APPS_BY_MAS).map_err(backend)?;
             txn.open_table(USER_INPUTS).map_err(backend)?;
+            txn.open_table(USER_INPUT_MAS).map_err(backend)?;
             txn.open_table(LLM_CALLS).map_err(backend)?;
             txn.open_table(REVOCATIONS).map_err(backend)?;
         }
@@ -213,7 +215,17 @@ impl Store for EmbeddedStore {
             for kid in kids {
                 keys.remove((m, kid.as_str())).map_err(backend)?;
             }
-            remove_range(&mut txn.open_table(USER_INPUTS).map_err(backend)?, (m, 0)..=(m, u128::MAX))?;
+            let mut inputs = txn.open_table(USER_INPUTS).map_err(backend)?;
+            let ids: Vec<u128> = inputs
+                .range((m, 0)..=(m, u128::MAX))
+                .map_err(backend)?
+                .map(|e| e.map(|(k, _)| k.value().1).map_err(backend))
+                .collect::<Result<_, _>>()?;
+            let mut index = txn.open_table(USER_INPUT_MAS).map_err(backend)?;
+            for id in ids {
+                index.remove(id).map_err(backend)?;
+            }
+            remove_range(&mut inputs, (m, 0)..=(m, u128::MAX))?;
             remove_range(&mut txn.open_table(LLM_CALLS).map_err(backend)?, (m, 0, "")..(m + 1, 0, ""))?;
             remove_range(&mut txn.open_table(REVOCATIONS).map_err(backend)?, (m, "")..(m + 1, ""))?;
             Ok(existed)
@@ -319,6 +331,10 @@ impl Store for EmbeddedStore {
                 .map_err(backend)?
                 .insert((input.mas_id.as_u128(), input.id.as_u128()), bytes.as_slice())
                 .map_err(backend)?;
+            txn.open_table(USER_INPUT_MAS)
+                .map_err(backend)?
+                .insert(input.id.as_u128(), input.mas_id.as_u128())
+                .map_err(backend)?;
             Ok(())
         })
         .await
@@ -330,6 +346,16 @@ impl Store for EmbeddedStore {
             let table = txn.open_table(USER_INPUTS).map_err(backend)?;
             let found = table.get((mas_id.as_u128(), id.as_u128())).map_err(backend)?;
             found.map(|v| decode(v.value())).transpose()
+        })
+        .await
+    }
+
+    async fn user_input_mas(&self, id: Uuid) -> Result<Option<Uuid>, StoreError> {
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let table = txn.open_table(USER_INPUT_MAS).map_err(backend)?;
+            let found = table.get(id.as_u128()).map_err(backend)?;
+            Ok(found.map(|v| Uuid::from_u128(v.value())))
         })
         .await
     }

@@ -66,6 +66,8 @@ pub trait Store: Send + Sync + 'static {
     async fn put_user_input(&self, input: &UserInput) -> Result<(), StoreError>;
     /// A user input of one MAS; another MAS's id is absent.
     async fn get_user_input(&self, mas_id: Uuid, id: Uuid) -> Result<Option<UserInput>, StoreError>;
+    /// The MAS a user input belongs to (for admin lookups by id alone).
+    async fn user_input_mas(&self, id: Uuid) -> Result<Option<Uuid>, StoreError>;
     /// Records an LLM call of a session; the same `call_id` again replaces it.
     async fn put_llm_call(&self, mas_id: Uuid, user_input_id: Uuid, call: &LlmCall) -> Result<(), StoreError>;
     async fn llm_calls(&self, mas_id: Uuid, user_input_id: Uuid) -> Result<Vec<LlmCall>, StoreError>;
