@@ -65,9 +65,10 @@ async fn the_judge_decides_outside_the_actor_and_its_verdicts_are_cached() {
     let dir = tempfile::tempdir().unwrap();
     let sink = Arc::new(MemorySink::default());
     let ai = Ai { judge: Some(judge), ..Ai::default() };
-    let node = Node::start_with(Arc::new(EmbeddedStore::open(dir.path()).unwrap()), sink.clone(), ai, NodeConfig::default())
-        .await
-        .unwrap();
+    let node =
+        Node::start_with(Arc::new(EmbeddedStore::open(dir.path()).unwrap()), sink.clone(), ai, NodeConfig::default())
+            .await
+            .unwrap();
     let mas = node
         .create_mas(NewMas {
             name: "judged".into(),
@@ -79,12 +80,28 @@ async fn the_judge_decides_outside_the_actor_and_its_verdicts_are_cached() {
         .mas
         .id;
     let names = ["ok:read", "no:send", "slow:search", "err:thing"].map(String::from).to_vec();
-    let tools = names.iter().map(|n| ToolDef { name: n.clone(), description: format!("The {n} tool"), ..Default::default() }).collect();
-    let app = |name: &str, app_type, allowed: Vec<String>, tools| NewApp { mas_id: mas, name: name.into(), app_type, base_url: None, allowed_tools: allowed, tools };
+    let tools = names
+        .iter()
+        .map(|n| ToolDef { name: n.clone(), description: format!("The {n} tool"), ..Default::default() })
+        .collect();
+    let app = |name: &str, app_type, allowed: Vec<String>, tools| NewApp {
+        mas_id: mas,
+        name: name.into(),
+        app_type,
+        base_url: None,
+        allowed_tools: allowed,
+        tools,
+    };
     node.create_app(app("server", AppType::McpServer, vec![], tools)).await.unwrap();
     let agent = node.create_app(app("agent", AppType::Agent, names.clone(), vec![])).await.unwrap();
     let subject = node
-        .issue_token(IssueRequest { client: creds(&agent), user_input: Some("read my notes".into()), user_input_id: None, tools: None, intent: None })
+        .issue_token(IssueRequest {
+            client: creds(&agent),
+            user_input: Some("read my notes".into()),
+            user_input_id: None,
+            tools: None,
+            intent: None,
+        })
         .await
         .unwrap()
         .access_token;
@@ -130,7 +147,9 @@ async fn the_judge_decides_outside_the_actor_and_its_verdicts_are_cached() {
         .events()
         .into_iter()
         .find_map(|e| match e.kind {
-            EventKind::ExchangeDenied { checks, .. } => checks.into_iter().find(|c| c.check == "AI_POWERED_TOOL_MATCH" && c.reason.as_deref() == Some("llm_judged_inappropriate")),
+            EventKind::ExchangeDenied { checks, .. } => checks.into_iter().find(|c| {
+                c.check == "AI_POWERED_TOOL_MATCH" && c.reason.as_deref() == Some("llm_judged_inappropriate")
+            }),
             _ => None,
         })
         .expect("a judged denial in the trace");

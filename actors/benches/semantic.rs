@@ -1,0 +1,64 @@
+//! The exchange-time semantic check: one matrix-vector product over the
+//! MAS's precomputed tool embeddings, then the per-tool verdict.
+//!
+//! `cargo bench -p casa-actors --bench semantic`
+
+use std::collections::HashMap;
+
+use casa_actors::checks::{Check, CheckInput, SemanticIntent, ToolIndex};
+use casa_actors::intent::{normalize, Embedding};
+use casa_actors::model::SemanticSettings;
+use casa_actors::token::Claims;
+use criterion::{criterion_group, criterion_main, Criterion};
+
+/// Deterministic pseudo-random unit vectors of MiniLM's size.
+fn vectors(n: usize, seed: u64) -> Vec<Embedding> {
+    let mut state = seed;
+    (0..n)
+        .map(|_| {
+            let v = (0..384)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state % 2000) as f32 / 1000.0 - 1.0
+                })
+                .collect();
+            Embedding { model: "bench".into(), vector: normalize(v) }
+        })
+        .collect()
+}
+
+fn claims() -> Claims {
+    serde_json::from_value(serde_json::json!({
+        "iss": "i", "sub": "s", "aud": "a", "client_id": "c", "iat": 0, "nbf": 0, "exp": 1,
+        "jti": "j", "scope": "", "uiid": "u", "tools": []
+    }))
+    .unwrap()
+}
+
+fn semantic_check(c: &mut Criterion) {
+    let tools = vectors(50, 7);
+    let names: Vec<String> = (0..50).map(|i| format!("tool:{i}")).collect();
+    let index = ToolIndex::new("bench", names.iter().map(String::as_str).zip(&tools));
+    let intent = vectors(1, 99).remove(0);
+    let check = SemanticIntent(SemanticSettings { threshold: 0.18, top_k: Some(5) });
+    let subject = claims();
+    let judgements = HashMap::new();
+    c.bench_function("semantic check, 50 tools (rank + verdict)", |b| {
+        b.iter(|| {
+            let matched = index.rank(&intent);
+            let input = CheckInput {
+                tool: "tool:17",
+                subject: &subject,
+                llm_calls: &[],
+                intent: &matched,
+                judgements: &judgements,
+            };
+            check.evaluate(&input)
+        })
+    });
+}
+
+criterion_group!(benches, semantic_check);
+criterion_main!(benches);

@@ -1,0 +1,131 @@
+//! The local model: intent embedding of one prompt and of a batch of 32, and
+//! in-process exchange throughput with the semantic check on and off
+//! (MAS of 50 tools, 32 exchanges in flight).
+//!
+//! `cargo bench -p casa-semantic --bench embed` (needs scripts/fetch-model)
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use casa_actors::intent::{Embedder, Judge};
+use casa_actors::model::*;
+use casa_actors::node::{Ai, Node, NodeConfig};
+use casa_actors::oauth::*;
+use casa_actors::store::EmbeddedStore;
+use casa_actors::trace::LogSink;
+use casa_semantic::batch::{Batching, BlockingEmbedder};
+use casa_semantic::local::LocalModel;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+fn model_dir() -> PathBuf {
+    std::env::var("CASA_MODEL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/all-MiniLM-L6-v2"))
+}
+
+const PROMPT: &str = "Summarise the quarterly sales report in /shared/reports and email it to the finance team";
+
+fn embedding(c: &mut Criterion) {
+    let model = LocalModel::load(&model_dir()).expect("run scripts/fetch-model");
+    let mut g = c.benchmark_group("local MiniLM embedding");
+    g.sample_size(20);
+    g.bench_function("one prompt", |b| b.iter(|| model.embed_blocking(&[PROMPT.to_string()]).unwrap()));
+    let batch: Vec<String> = (0..32).map(|i| format!("{PROMPT} (variant {i})")).collect();
+    g.throughput(Throughput::Elements(32));
+    g.bench_function("batch of 32 prompts", |b| b.iter(|| model.embed_blocking(&batch).unwrap()));
+    g.finish();
+}
+
+struct Fleet {
+    node: Node,
+    agent: ClientCredentials,
+    subjects: Vec<String>,
+    _dir: tempfile::TempDir,
+}
+
+async fn fleet(embedder: Arc<dyn Embedder>, checks: Vec<CheckName>) -> Fleet {
+    let dir = tempfile::tempdir().unwrap();
+    let ai = Ai { embedder: Some(embedder), judge: None::<Arc<dyn Judge>>, ..Ai::default() };
+    let node = Node::start_with(
+        Arc::new(EmbeddedStore::open(dir.path()).unwrap()),
+        Arc::new(LogSink),
+        ai,
+        NodeConfig::default(),
+    )
+    .await
+    .unwrap();
+    let mas = node
+        .create_mas(NewMas {
+            name: "bench".into(),
+            enabled_checks: Some(checks),
+            semantic: Some(SemanticInput { threshold: Some(-1.0), top_k: None }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .mas
+        .id;
+    let names: Vec<String> = (0..50).map(|i| format!("tool-{i}:run")).collect();
+    let tools = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| ToolDef {
+            name: n.clone(),
+            description: format!("Performs operation number {i} on business data"),
+            ..Default::default()
+        })
+        .collect();
+    let app = |name: &str, app_type, allowed: Vec<String>, tools| NewApp {
+        mas_id: mas,
+        name: name.into(),
+        app_type,
+        base_url: None,
+        allowed_tools: allowed,
+        tools,
+    };
+    node.create_app(app("server", AppType::McpServer, vec![], tools)).await.unwrap();
+    let a = node.create_app(app("agent", AppType::Agent, names.clone(), vec![])).await.unwrap();
+    let agent = ClientCredentials { client_id: a.app.client_id, client_secret: a.client_secret };
+    let mut subjects = Vec::new();
+    for i in 0..32 {
+        let req = IssueRequest {
+            client: agent.clone(),
+            user_input: Some(format!("{PROMPT} #{i}")),
+            user_input_id: None,
+            tools: None,
+            intent: None,
+        };
+        subjects.push(node.issue_token(req).await.unwrap().access_token);
+    }
+    Fleet { node, agent, subjects, _dir: dir }
+}
+
+fn exchange_throughput(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let embedder: Arc<dyn Embedder> =
+        rt.block_on(async { Arc::new(Batching::start(Arc::new(LocalModel::load(&model_dir()).unwrap()))) });
+    let mut g = c.benchmark_group("exchange throughput, 32 in flight, 50 tools");
+    g.throughput(Throughput::Elements(32));
+    for (name, checks) in [
+        ("semantic check off", vec![CheckName::DeterministicToolSelected]),
+        ("semantic check on", vec![CheckName::DeterministicToolSelected, CheckName::SemanticIntentMatch]),
+    ] {
+        let f = rt.block_on(fleet(embedder.clone(), checks));
+        g.bench_function(name, |b| {
+            b.to_async(&rt).iter(|| async {
+                let all = f
+                    .subjects
+                    .iter()
+                    .map(|s| f.node.exchange(f.agent.clone(), s.clone(), None, vec!["tool-7:run".into()], None));
+                for r in futures::future::join_all(all).await {
+                    r.unwrap();
+                }
+            })
+        });
+        rt.block_on(f.node.shutdown());
+    }
+    g.finish();
+}
+
+criterion_group!(benches, embedding, exchange_throughput);
+criterion_main!(benches);
