@@ -43,7 +43,6 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         public_url: public_url.clone(),
         idle_timeout: Duration::from_secs(settings.mas_idle_seconds),
         call_timeout: Duration::from_millis(settings.actor_call_timeout_ms),
-        ..NodeConfig::default()
     };
     let ai = crate::ai::services(&settings)?;
     let node = Node::start_with(store, Arc::new(LogSink), ai, node_config).await?;
