@@ -32,6 +32,11 @@ pub enum Command {
         #[command(subcommand)]
         action: AdminTokenAction,
     },
+    /// Check the decision trail.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Evaluate checks against labelled data.
     Eval {
         #[command(subcommand)]
@@ -49,6 +54,20 @@ pub enum AdminTokenAction {
     /// Generate a new admin token, print it, and write it to <data-dir>/admin-token.
     /// casa must not be running on the data dir; the old token stops working.
     Rotate(StoreArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Verify a MAS's trace hash chain: every event links to its predecessor and
+    /// matches its hash. Exits 1 at the first broken link. casa must not be running
+    /// on the data dir.
+    Verify {
+        /// The MAS whose chain to check.
+        #[arg(long)]
+        mas: uuid::Uuid,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -209,6 +228,16 @@ pub fn main() -> ExitCode {
             Command::Serve(args) => crate::server::serve(args.settings()?).await,
             Command::AdminToken { action: AdminTokenAction::Rotate(args) } => {
                 crate::admin::rotate_offline(&args.settings()?).await
+            }
+            Command::Audit { action: AuditAction::Verify { mas, store } } => {
+                let store = crate::server::open_store(&store.settings()?.data_dir)?;
+                match casa_actors::trace_writer::verify_chain(&store, mas).await? {
+                    Ok(n) => {
+                        println!("the trace of MAS {mas} is intact: {n} events");
+                        Ok(())
+                    }
+                    Err((id, why)) => Err(anyhow::anyhow!("the trace of MAS {mas} is broken at event {id}: {why}")),
+                }
             }
             Command::Eval { what: EvalCommand::Intent { data, threshold, top_k, plot, store, ai } } => {
                 let mut overrides = Overrides { data_dir: store.data_dir.clone(), ..Default::default() };

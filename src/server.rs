@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use casa_actors::node::{Node, NodeConfig};
 use casa_actors::store::{EmbeddedStore, Store};
-use casa_actors::trace::LogSink;
+use casa_actors::trace_writer::{TraceWriter, WriterConfig};
 use poem::listener::{Acceptor, Listener, TcpListener};
 
 use crate::api::{self, AppState};
@@ -45,13 +45,15 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         call_timeout: Duration::from_millis(settings.actor_call_timeout_ms),
     };
     let ai = crate::ai::services(&settings)?;
-    let node = Node::start_with(store, Arc::new(LogSink), ai, node_config).await?;
+    let traces = TraceWriter::start(store.clone(), WriterConfig::default());
+    let node = Node::start_with(store, traces.clone(), ai, node_config).await?;
     let state = AppState {
         node: node.clone(),
         admin,
         public_url: public_url.clone(),
         metrics,
         max_body_bytes: settings.max_body_bytes,
+        traces: traces.clone(),
     };
     tracing::info!(listen = %bound, public_url = %public_url, data_dir = %settings.data_dir.display(), "casa is serving");
 
@@ -66,6 +68,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 
     tracing::info!("stopping the supervision tree");
     node.shutdown().await;
+    // Decisions have stopped: write every trace event they produced.
+    traces.flush_and_stop().await;
     // Every write was committed before its request was answered; dropping the
     // node releases the store.
     drop(node);

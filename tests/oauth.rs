@@ -383,7 +383,10 @@ fn secrets_never_reach_the_logs() {
         .filter(|e| e.file_name().to_string_lossy().starts_with("stderr"))
         .map(|e| std::fs::read_to_string(e.path()).unwrap())
         .collect();
-    assert!(stderr.contains("trace event"), "trace-level logs were not on: {}", &stderr[..stderr.len().min(500)]);
+    assert!(stderr.contains("casa::http"), "trace-level logs were not on: {}", &stderr[..stderr.len().min(500)]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let trail = casa.get(&format!("/trace?mas_id={}&limit=500", fleet.mas_id)).text;
+    assert!(trail.contains("exchange_allowed"), "{trail}");
     for secret in [
         &subject,
         &delegated,
@@ -394,5 +397,6 @@ fn secrets_never_reach_the_logs() {
     ] {
         let tail = &secret[secret.len() - 20..];
         assert!(!stderr.contains(tail), "a secret reached the logs");
+        assert!(!trail.contains(tail), "a secret reached the trace");
     }
 }

@@ -82,24 +82,23 @@ fn conversations_weigh_the_latest_user_turn_most() {
 
 #[test]
 fn shadow_mode_records_without_denying() {
-    let tmp = tempfile::tempdir().unwrap();
-    let opts =
-        Options { extra_args: vec!["--log-level".into(), "info,casa::trace=debug".into()], ..Options::default() };
-    let casa = Casa::start_in(tmp.path(), opts);
-    let (_, client, agent) = semantic_fleet(
+    let casa = Casa::start();
+    let (mas_id, client, agent) = semantic_fleet(
         &casa,
         json!({"enabled_checks": ["DETERMINISTIC_TOOL_SELECTED"], "shadow_checks": ["SEMANTIC_INTENT_MATCH"]}),
     );
     let subject = casa.access_token(&client, "Please read the file notes.txt", None);
     let r = casa.exchange(&agent, &subject, "email:send");
     assert_eq!(r.status, 200, "shadow mode denied: {r:?}");
-    let logs = casa.logs();
-    let event = logs
-        .lines()
-        .find(|l| l.contains("exchange_allowed") && l.contains("SEMANTIC_INTENT_MATCH"))
-        .unwrap_or_else(|| panic!("{logs}"));
-    assert!(event.contains(r#""passed":false"#) && event.contains(r#""enforced":false"#), "{event}");
-    assert!(event.contains("tool_intent_mismatch"), "{event}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let trail = casa.get(&format!("/trace?mas_id={mas_id}&event_type=exchange_allowed")).json();
+    let checks = trail["items"][0]["checks"].as_array().unwrap().clone();
+    let semantic = checks.iter().find(|c| c["check"] == "SEMANTIC_INTENT_MATCH").unwrap_or_else(|| panic!("{trail}"));
+    assert_eq!(semantic["passed"], false, "{semantic}");
+    assert_eq!(semantic["enforced"], false, "{semantic}");
+    assert_eq!(semantic["reason"], "tool_intent_mismatch");
+    assert!(semantic["score"].as_f64().is_some());
+    assert!(semantic["tool_digest"].as_str().is_some_and(|d| d.len() == 64));
 }
 
 #[test]

@@ -19,6 +19,7 @@ pub mod session;
 pub mod store;
 pub mod token;
 pub mod trace;
+pub mod trace_writer;
 pub mod validate;
 pub mod wire;
 

@@ -3,6 +3,7 @@
 //! never holds a raw token, only its `jti` and SHA-256 digest.
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -71,9 +72,48 @@ pub struct TraceEvent {
     pub latency_us: u64,
     #[serde(flatten)]
     pub kind: EventKind,
+    /// The hash of the MAS's previous event (the chain `casa audit verify` checks).
+    #[serde(default)]
+    pub prev_hash: Option<String>,
+    /// SHA-256 over `prev_hash` and this event without its hashes.
+    #[serde(default)]
+    pub hash: Option<String>,
 }
 
 impl TraceEvent {
+    /// This event's link in its MAS's hash chain.
+    pub fn chain_hash(&self, prev: Option<&str>) -> String {
+        let mut bare = self.clone();
+        bare.prev_hash = None;
+        bare.hash = None;
+        let mut h = Sha256::new();
+        h.update(prev.unwrap_or("").as_bytes());
+        h.update([0]);
+        h.update(serde_json::to_vec(&bare).expect("events encode"));
+        hex::encode(h.finalize())
+    }
+
+    /// Whether the decision was an allow or a deny, for filtering.
+    pub fn decision(&self) -> Option<&'static str> {
+        match &self.kind {
+            EventKind::TokenIssued { .. } | EventKind::ExchangeAllowed { .. } => Some("allowed"),
+            EventKind::ExchangeDenied { .. } | EventKind::ExchangeRejected { .. } => Some("denied"),
+            _ => None,
+        }
+    }
+
+    pub fn type_name(&self) -> &'static str {
+        match &self.kind {
+            EventKind::TokenIssued { .. } => "token_issued",
+            EventKind::ExchangeAllowed { .. } => "exchange_allowed",
+            EventKind::ExchangeDenied { .. } => "exchange_denied",
+            EventKind::ExchangeRejected { .. } => "exchange_rejected",
+            EventKind::Introspection { .. } => "introspection",
+            EventKind::Revocation { .. } => "revocation",
+            EventKind::LlmCall { .. } => "llm_call",
+        }
+    }
+
     pub fn new(mas_id: Uuid, kind: EventKind) -> Self {
         Self {
             id: Uuid::now_v7(),
@@ -86,6 +126,8 @@ impl TraceEvent {
             token_digest: None,
             latency_us: 0,
             kind,
+            prev_hash: None,
+            hash: None,
         }
     }
 }
@@ -100,15 +142,7 @@ pub struct LogSink;
 
 impl TraceSink for LogSink {
     fn record(&self, event: TraceEvent) {
-        let kind = match &event.kind {
-            EventKind::TokenIssued { .. } => "token_issued",
-            EventKind::ExchangeAllowed { .. } => "exchange_allowed",
-            EventKind::ExchangeDenied { .. } => "exchange_denied",
-            EventKind::ExchangeRejected { .. } => "exchange_rejected",
-            EventKind::Introspection { .. } => "introspection",
-            EventKind::Revocation { .. } => "revocation",
-            EventKind::LlmCall { .. } => "llm_call",
-        };
+        let kind = event.type_name();
         metrics::counter!("casa_trace_events_total", "type" => kind).increment(1);
         tracing::debug!(target: "casa::trace", event = %serde_json::to_string(&event).unwrap_or_default(), "trace event");
     }

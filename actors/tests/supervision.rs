@@ -12,6 +12,7 @@ use casa_actors::realm::RealmKey;
 use casa_actors::revocation::Revocation;
 use casa_actors::session::{LlmCall, UserInput};
 use casa_actors::store::{EmbeddedStore, Store, StoreError};
+use casa_actors::trace::TraceEvent;
 use casa_actors::CoreError;
 use uuid::Uuid;
 
@@ -86,6 +87,18 @@ impl Store for FaultyStore {
     }
     async fn revocations(&self, m: Uuid) -> Result<Vec<Revocation>, StoreError> {
         self.inner.revocations(m).await
+    }
+    async fn append_traces(&self, e: &[TraceEvent]) -> Result<(), StoreError> {
+        self.inner.append_traces(e).await
+    }
+    async fn trace_head(&self, m: Uuid) -> Result<Option<String>, StoreError> {
+        self.inner.trace_head(m).await
+    }
+    async fn traces(&self, m: Option<Uuid>, b: Option<Uuid>, l: usize) -> Result<Vec<TraceEvent>, StoreError> {
+        self.inner.traces(m, b, l).await
+    }
+    async fn session_traces(&self, u: &str) -> Result<Vec<TraceEvent>, StoreError> {
+        self.inner.session_traces(u).await
     }
     async fn get_meta(&self, k: &str) -> Result<Option<String>, StoreError> {
         self.inner.get_meta(k).await

@@ -32,6 +32,7 @@ pub struct AppState {
     pub public_url: String,
     pub metrics: PrometheusHandle,
     pub max_body_bytes: usize,
+    pub traces: std::sync::Arc<casa_actors::trace_writer::TraceWriter>,
 }
 
 #[derive(Tags)]

@@ -3,10 +3,13 @@
 use casa_actors::oauth::{LlmCallReport, OAuthError};
 use poem::web::Data;
 use poem_openapi::auth::Bearer;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, SecurityScheme};
 use serde::Deserialize;
+use uuid::Uuid;
 
+use super::auth::AdminAuth;
 use super::body::JsonBody;
 use super::error::ApiError;
 use super::{ApiTags, AppState};
@@ -47,10 +50,119 @@ pub enum LlmCallRecorded {
     Created(Json<LlmCallResponse>),
 }
 
+/// A page of trace events, newest first.
+#[derive(Debug, Clone, Object)]
+pub struct TracePage {
+    /// Trace events: id, at, mas_id, user_input_id, app_ids, jti, parent,
+    /// token_digest, latency_us, type and its fields (per-tool `checks` with
+    /// scores and verdicts for exchanges), prev_hash and hash.
+    pub items: Vec<serde_json::Value>,
+    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+const MAX_TRACE_LIMIT: u32 = 500;
+/// A filtered query scans at most this many events per page asked for.
+const MAX_SCAN: usize = 20_000;
+
+fn event_json(e: &casa_actors::trace::TraceEvent) -> serde_json::Value {
+    serde_json::to_value(e).expect("events encode")
+}
+
 pub struct TraceApi;
 
 #[OpenApi(tag = "ApiTags::Trace")]
 impl TraceApi {
+    /// Trace events, newest first, with filters and cursor pagination.
+    #[oai(path = "/trace", method = "get", operation_id = "listTrace")]
+    #[allow(clippy::too_many_arguments)]
+    async fn list(
+        &self,
+        _auth: AdminAuth,
+        state: Data<&AppState>,
+        mas_id: Query<Option<Uuid>>,
+        user_input_id: Query<Option<String>>,
+        app_id: Query<Option<String>>,
+        /// `allowed` or `denied`.
+        decision: Query<Option<String>>,
+        /// e.g. `exchange_denied`, `token_issued`, `introspection`.
+        event_type: Query<Option<String>>,
+        /// Events at or after this time (RFC 3339).
+        since: Query<Option<time::OffsetDateTime>>,
+        /// Events before this time (RFC 3339).
+        until: Query<Option<time::OffsetDateTime>>,
+        /// 1 to 500 (default 100).
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<Uuid>>,
+    ) -> Result<Json<TracePage>, ApiError> {
+        let limit = limit.0.unwrap_or(100);
+        if limit == 0 || limit > MAX_TRACE_LIMIT {
+            return Err(
+                casa_actors::CoreError::invalid("limit", format!("must be between 1 and {MAX_TRACE_LIMIT}")).into()
+            );
+        }
+        if let Some(d) = decision.0.as_deref().filter(|d| !matches!(*d, "allowed" | "denied")) {
+            return Err(casa_actors::CoreError::invalid("decision", format!("{d:?}: allowed or denied")).into());
+        }
+        let keep = |e: &casa_actors::trace::TraceEvent| {
+            mas_id.0.is_none_or(|m| e.mas_id == m)
+                && app_id.0.as_ref().is_none_or(|a| e.app_ids.contains(a))
+                && decision.0.as_deref().is_none_or(|d| e.decision() == Some(d))
+                && event_type.0.as_deref().is_none_or(|t| e.type_name() == t)
+                && since.0.is_none_or(|s| e.at >= s)
+                && until.0.is_none_or(|u| e.at < u)
+                && cursor.0.is_none_or(|c| e.id < c)
+        };
+        let store = state.node.store();
+        let mut items = Vec::new();
+        let mut more = false;
+        if let Some(uiid) = &user_input_id.0 {
+            let mut session = store.session_traces(uiid).await.map_err(casa_actors::CoreError::from)?;
+            session.reverse();
+            let mut matching = session.into_iter().filter(|e| keep(e));
+            items.extend(matching.by_ref().take(limit as usize));
+            more = matching.next().is_some();
+        } else {
+            let mut before = cursor.0;
+            let mut scanned = 0;
+            'pages: while scanned < MAX_SCAN {
+                let page = store.traces(mas_id.0, before, 1000).await.map_err(casa_actors::CoreError::from)?;
+                let Some(last) = page.last() else { break };
+                before = Some(last.id);
+                // Newest first: past `since`, nothing older can match.
+                let past_since = since.0.is_some_and(|s| last.at < s);
+                scanned += page.len();
+                for e in page.into_iter().filter(|e| keep(e)) {
+                    if items.len() == limit as usize {
+                        more = true;
+                        break 'pages;
+                    }
+                    items.push(e);
+                }
+                if past_since {
+                    break;
+                }
+            }
+            more |= scanned >= MAX_SCAN;
+        }
+        let next_cursor = if more { items.last().map(|e| e.id.to_string()) } else { None };
+        Ok(Json(TracePage { items: items.iter().map(event_json).collect(), next_cursor }))
+    }
+
+    /// A whole session in order: the tokens issued, each exchange with its
+    /// per-tool decisions, introspections, revocations, LLM calls.
+    #[oai(path = "/trace/session/:user_input_id", method = "get", operation_id = "sessionTrace")]
+    async fn session(
+        &self,
+        _auth: AdminAuth,
+        state: Data<&AppState>,
+        user_input_id: Path<String>,
+    ) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
+        let events = state.node.store().session_traces(&user_input_id.0).await.map_err(casa_actors::CoreError::from)?;
+        Ok(Json(events.iter().map(event_json).collect()))
+    }
+
     /// Record which tools an LLM call of the session selected; this feeds the
     /// `DETERMINISTIC_LLM_SELECTED_TOOLS` check.
     #[oai(path = "/trace/llm", method = "post", operation_id = "recordLlmCall")]

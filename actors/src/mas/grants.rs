@@ -582,10 +582,12 @@ impl MasState {
         answer
     }
 
+    /// Stores and applies revocation rules; `token` is the revoked token's claims, when one was named.
     async fn add_revocations(
         &mut self,
         targets: Vec<RevocationTarget>,
         expires_at: i64,
+        token: Option<&Claims>,
         started: Instant,
     ) -> CoreResult<()> {
         let now = now();
@@ -594,7 +596,13 @@ impl MasState {
             self.store.put_revocation(self.mas.id, &rule).await?;
             self.revocations.insert(&rule);
         }
-        self.emit(self.event(EventKind::Revocation { targets }), started);
+        let mut event = self.event(EventKind::Revocation { targets });
+        if let Some(c) = token {
+            event.user_input_id = Some(c.uiid.clone());
+            event.jti = Some(c.jti.clone());
+            event.app_ids = vec![c.client_id.clone()];
+        }
+        self.emit(event, started);
         Ok(())
     }
 
@@ -608,7 +616,8 @@ impl MasState {
         if claims.client_id != app && claims.sub != app {
             return Err(OAuthError::UnauthorizedClient("the token was not issued to this client".into()).into());
         }
-        self.add_revocations(vec![RevocationTarget::Token(claims.jti.clone())], claims.exp, started).await
+        self.add_revocations(vec![RevocationTarget::Token(claims.jti.clone())], claims.exp, Some(&claims), started)
+            .await
     }
 
     pub(crate) async fn admin_revoke(&mut self, req: AdminRevokeRequest) -> CoreResult<AdminRevoked> {
@@ -633,7 +642,7 @@ impl MasState {
         }
         // Whatever these match expires within the longest lifetime a token can have.
         let expires_at = now() + validate::MAX_TTL_SECONDS as i64;
-        self.add_revocations(targets.clone(), expires_at, started).await?;
+        self.add_revocations(targets.clone(), expires_at, None, started).await?;
         Ok(AdminRevoked { revoked: targets })
     }
 

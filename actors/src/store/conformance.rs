@@ -12,6 +12,7 @@ use crate::model::*;
 use crate::realm::RealmKey;
 use crate::revocation::{Revocation, RevocationTarget};
 use crate::session::{LlmCall, UserInput, UserInputContent};
+use crate::trace::{EventKind, TraceEvent};
 
 #[macro_export]
 macro_rules! store_conformance_tests {
@@ -20,7 +21,8 @@ macro_rules! store_conformance_tests {
             mas_round_trip, mas_listing_pages_and_searches, realm_keys_round_trip,
             apps_round_trip, deleting_a_mas_removes_only_its_own_data,
             unknown_ids_are_absent, meta_round_trip, values_survive_byte_for_byte,
-            sessions_and_llm_calls_round_trip, revocations_round_trip, sessions_are_scoped_to_their_mas);
+            sessions_and_llm_calls_round_trip, revocations_round_trip, sessions_are_scoped_to_their_mas,
+            traces_page_newest_first_and_by_session);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(
@@ -276,4 +278,36 @@ pub async fn revocations_round_trip(store: &dyn Store) {
     let mut got = store.revocations(m.id).await.unwrap();
     got.sort_by_key(|r| r.revoked_at);
     assert_eq!(got, vec![rules[1].clone(), rules[2].clone(), renewed]);
+}
+
+pub async fn traces_page_newest_first_and_by_session(store: &dyn Store) {
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    let session = Uuid::now_v7().to_string();
+    let mut events = Vec::new();
+    let mut prev: Option<String> = None;
+    for i in 0..5 {
+        let mut e =
+            TraceEvent::new(if i % 2 == 0 { a } else { b }, EventKind::TokenIssued { tools: vec![format!("t{i}")] });
+        e.user_input_id = (i < 3).then(|| session.clone());
+        e.prev_hash = prev.clone();
+        e.hash = Some(e.chain_hash(prev.as_deref()));
+        prev = e.hash.clone();
+        events.push(e);
+    }
+    store.append_traces(&events[..2]).await.unwrap();
+    store.append_traces(&events[2..]).await.unwrap();
+    let ids = |v: Vec<TraceEvent>| v.into_iter().map(|e| e.id).collect::<Vec<_>>();
+    let newest_a = ids(store.traces(Some(a), None, 10).await.unwrap());
+    assert_eq!(newest_a, vec![events[4].id, events[2].id, events[0].id]);
+    assert_eq!(ids(store.traces(Some(a), Some(events[4].id), 1).await.unwrap()), vec![events[2].id]);
+    let all = ids(store.traces(None, None, 1000).await.unwrap());
+    let pos = |id| all.iter().position(|x| *x == id).unwrap();
+    assert!(pos(events[4].id) < pos(events[3].id) && pos(events[3].id) < pos(events[0].id), "newest first");
+    assert_eq!(ids(store.session_traces(&session).await.unwrap()), vec![events[0].id, events[1].id, events[2].id]);
+    assert_eq!(store.trace_head(a).await.unwrap(), events[4].hash);
+    assert_eq!(store.trace_head(b).await.unwrap(), events[3].hash);
+    assert_eq!(store.traces(Some(a), None, 10).await.unwrap()[0], events[4]);
+    // The trail outlives its MAS.
+    store.delete_mas(a).await.unwrap();
+    assert_eq!(store.traces(Some(a), None, 10).await.unwrap().len(), 3);
 }

@@ -14,6 +14,7 @@ use crate::model::{AppRecord, MasRecord, Page, PageRequest};
 use crate::realm::RealmKey;
 use crate::revocation::Revocation;
 use crate::session::{LlmCall, UserInput};
+use crate::trace::TraceEvent;
 
 const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 const MAS: TableDefinition<u128, &[u8]> = TableDefinition::new("mas");
@@ -22,6 +23,10 @@ const APPS: TableDefinition<u128, &[u8]> = TableDefinition::new("apps");
 const APPS_BY_MAS: TableDefinition<(u128, u128), ()> = TableDefinition::new("apps_by_mas");
 const USER_INPUTS: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("user_inputs");
 const USER_INPUT_MAS: TableDefinition<u128, u128> = TableDefinition::new("user_input_mas");
+const TRACES: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("traces");
+const TRACE_ORDER: TableDefinition<u128, u128> = TableDefinition::new("trace_order");
+const TRACE_SESSIONS: TableDefinition<(&str, u128), u128> = TableDefinition::new("trace_sessions");
+const TRACE_HEADS: TableDefinition<u128, &str> = TableDefinition::new("trace_heads");
 const LLM_CALLS: TableDefinition<(u128, u128, &str), &[u8]> = TableDefinition::new("llm_calls");
 const REVOCATIONS: TableDefinition<(u128, &str), &[u8]> = TableDefinition::new("revocations");
 
@@ -72,6 +77,10 @@ impl EmbeddedStore {
             txn.open_table(USER_INPUT_MAS).map_err(backend)?;
             txn.open_table(LLM_CALLS).map_err(backend)?;
             txn.open_table(REVOCATIONS).map_err(backend)?;
+            txn.open_table(TRACES).map_err(backend)?;
+            txn.open_table(TRACE_ORDER).map_err(backend)?;
+            txn.open_table(TRACE_SESSIONS).map_err(backend)?;
+            txn.open_table(TRACE_HEADS).map_err(backend)?;
         }
         txn.commit().map_err(backend)?;
         Ok(Self { db: Arc::new(db) })
@@ -410,6 +419,90 @@ impl Store for EmbeddedStore {
                 rules.push(decode(entry.map_err(backend)?.1.value())?);
             }
             Ok(rules)
+        })
+        .await
+    }
+
+    async fn append_traces(&self, events: &[TraceEvent]) -> Result<(), StoreError> {
+        let events = events.to_vec();
+        self.write(move |txn| {
+            let mut traces = txn.open_table(TRACES).map_err(backend)?;
+            let mut order = txn.open_table(TRACE_ORDER).map_err(backend)?;
+            let mut sessions = txn.open_table(TRACE_SESSIONS).map_err(backend)?;
+            let mut heads = txn.open_table(TRACE_HEADS).map_err(backend)?;
+            for e in &events {
+                let (m, id) = (e.mas_id.as_u128(), e.id.as_u128());
+                traces.insert((m, id), encode(e)?.as_slice()).map_err(backend)?;
+                order.insert(id, m).map_err(backend)?;
+                if let Some(uiid) = &e.user_input_id {
+                    sessions.insert((uiid.as_str(), id), m).map_err(backend)?;
+                }
+                if let Some(hash) = &e.hash {
+                    heads.insert(m, hash.as_str()).map_err(backend)?;
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn trace_head(&self, mas_id: Uuid) -> Result<Option<String>, StoreError> {
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let table = txn.open_table(TRACE_HEADS).map_err(backend)?;
+            let found = table.get(mas_id.as_u128()).map_err(backend)?;
+            Ok(found.map(|v| v.value().to_string()))
+        })
+        .await
+    }
+
+    async fn traces(
+        &self,
+        mas_id: Option<Uuid>,
+        before: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<TraceEvent>, StoreError> {
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let traces = txn.open_table(TRACES).map_err(backend)?;
+            let upper = before.map_or(u128::MAX, |b| b.as_u128());
+            let mut out = Vec::new();
+            match mas_id {
+                Some(mas) => {
+                    let m = mas.as_u128();
+                    for entry in traces.range((m, 0)..(m, upper)).map_err(backend)?.rev().take(limit) {
+                        out.push(decode(entry.map_err(backend)?.1.value())?);
+                    }
+                }
+                None => {
+                    let order = txn.open_table(TRACE_ORDER).map_err(backend)?;
+                    for entry in order.range(0..upper).map_err(backend)?.rev().take(limit) {
+                        let (id, m) = entry.map_err(backend)?;
+                        if let Some(v) = traces.get((m.value(), id.value())).map_err(backend)? {
+                            out.push(decode(v.value())?);
+                        }
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn session_traces(&self, user_input_id: &str) -> Result<Vec<TraceEvent>, StoreError> {
+        let uiid = user_input_id.to_string();
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let traces = txn.open_table(TRACES).map_err(backend)?;
+            let sessions = txn.open_table(TRACE_SESSIONS).map_err(backend)?;
+            let mut out = Vec::new();
+            for entry in sessions.range((uiid.as_str(), 0)..=(uiid.as_str(), u128::MAX)).map_err(backend)? {
+                let (key, m) = entry.map_err(backend)?;
+                if let Some(v) = traces.get((m.value(), key.value().1)).map_err(backend)? {
+                    out.push(decode(v.value())?);
+                }
+            }
+            Ok(out)
         })
         .await
     }

@@ -11,6 +11,7 @@ use crate::model::{AppRecord, MasRecord, Page, PageRequest};
 use crate::realm::RealmKey;
 use crate::revocation::Revocation;
 use crate::session::{LlmCall, UserInput};
+use crate::trace::TraceEvent;
 
 pub mod conformance;
 pub mod embedded;
@@ -75,6 +76,22 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts or replaces a revocation rule of a MAS (keyed by its target).
     async fn put_revocation(&self, mas_id: Uuid, rule: &Revocation) -> Result<(), StoreError>;
     async fn revocations(&self, mas_id: Uuid) -> Result<Vec<Revocation>, StoreError>;
+
+    /// Appends chained events and moves each MAS's chain head, atomically.
+    /// Events outlive their MAS: they are the audit trail.
+    async fn append_traces(&self, events: &[TraceEvent]) -> Result<(), StoreError>;
+    /// The hash of a MAS's newest event.
+    async fn trace_head(&self, mas_id: Uuid) -> Result<Option<String>, StoreError>;
+    /// Events newest first, older than the event `before` (a cursor), at most
+    /// `limit`, all MAS's or one.
+    async fn traces(
+        &self,
+        mas_id: Option<Uuid>,
+        before: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<TraceEvent>, StoreError>;
+    /// A session's events, oldest first.
+    async fn session_traces(&self, user_input_id: &str) -> Result<Vec<TraceEvent>, StoreError>;
 
     /// Node-level settings, such as the admin token digest.
     async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError>;

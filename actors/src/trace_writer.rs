@@ -1,0 +1,220 @@
+//! The TraceWriter: takes events from decisions without ever blocking them,
+//! links each into its MAS's hash chain, and writes them to the store in
+//! batches (by size and by time). A full buffer drops events and counts them;
+//! stopping flushes everything already accepted.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::store::Store;
+use crate::trace::{TraceEvent, TraceSink};
+
+#[derive(Debug, Clone, Copy)]
+pub struct WriterConfig {
+    /// Events waiting to be written, at most; beyond that they are dropped.
+    pub buffer: usize,
+    /// Events per write, at most.
+    pub batch: usize,
+    /// The longest an accepted event waits before it is written.
+    pub interval: Duration,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        Self { buffer: 65_536, batch: 512, interval: Duration::from_millis(50) }
+    }
+}
+
+pub struct TraceWriter {
+    queue: RwLock<Option<mpsc::Sender<TraceEvent>>>,
+    live: broadcast::Sender<TraceEvent>,
+    dropped: AtomicU64,
+    worker: tokio::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+impl TraceWriter {
+    /// Starts the writer on the current tokio runtime.
+    pub fn start(store: Arc<dyn Store>, config: WriterConfig) -> Arc<Self> {
+        let (tx, rx) = mpsc::channel(config.buffer);
+        let (live, _) = broadcast::channel(1024);
+        let worker = tokio::spawn(write_loop(store, rx, live.clone(), config));
+        Arc::new(Self {
+            queue: RwLock::new(Some(tx)),
+            live,
+            dropped: AtomicU64::new(0),
+            worker: tokio::sync::Mutex::new(Some(worker)),
+        })
+    }
+
+    /// Events as they are written (for live views). A slow subscriber misses
+    /// events rather than slowing the writer.
+    pub fn subscribe(&self) -> broadcast::Receiver<TraceEvent> {
+        self.live.subscribe()
+    }
+
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Stops accepting events and waits until every accepted one is written.
+    pub async fn flush_and_stop(&self) {
+        self.queue.write().expect("trace queue poisoned").take();
+        if let Some(worker) = self.worker.lock().await.take() {
+            let _ = worker.await;
+        }
+    }
+}
+
+impl TraceSink for TraceWriter {
+    fn record(&self, event: TraceEvent) {
+        let queue = self.queue.read().expect("trace queue poisoned");
+        let Some(tx) = queue.as_ref() else { return };
+        if tx.try_send(event).is_err() {
+            let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            metrics::counter!("casa_trace_events_dropped_total").increment(1);
+            if n.is_power_of_two() {
+                tracing::warn!(dropped = n, "the trace buffer is full: events are being dropped");
+            }
+        }
+    }
+}
+
+async fn write_loop(
+    store: Arc<dyn Store>,
+    mut rx: mpsc::Receiver<TraceEvent>,
+    live: broadcast::Sender<TraceEvent>,
+    config: WriterConfig,
+) {
+    let mut heads: HashMap<Uuid, Option<String>> = HashMap::new();
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        let deadline = tokio::time::sleep(config.interval);
+        tokio::pin!(deadline);
+        while batch.len() < config.batch {
+            tokio::select! {
+                more = rx.recv() => match more {
+                    Some(e) => batch.push(e),
+                    None => break,
+                },
+                _ = &mut deadline => break,
+            }
+        }
+        for event in &mut batch {
+            let head = match heads.get(&event.mas_id) {
+                Some(h) => h.clone(),
+                None => store.trace_head(event.mas_id).await.unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "reading a trace chain head");
+                    None
+                }),
+            };
+            event.prev_hash = head.clone();
+            event.hash = Some(event.chain_hash(head.as_deref()));
+            heads.insert(event.mas_id, event.hash.clone());
+        }
+        let mut written = false;
+        for attempt in 0..3u32 {
+            match store.append_traces(&batch).await {
+                Ok(()) => {
+                    written = true;
+                    break;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, attempt, events = batch.len(), "writing trace events");
+                    tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+                }
+            }
+        }
+        if !written {
+            metrics::counter!("casa_trace_events_lost_total").increment(batch.len() as u64);
+            // The chain continues from what the store has.
+            heads.clear();
+            continue;
+        }
+        metrics::counter!("casa_trace_events_written_total").increment(batch.len() as u64);
+        for event in batch {
+            let _ = live.send(event);
+        }
+    }
+}
+
+/// Checks a MAS's hash chain: `Ok(count)`, or the id of the first event that
+/// does not link to its predecessor.
+pub async fn verify_chain(
+    store: &dyn Store,
+    mas_id: Uuid,
+) -> Result<Result<usize, (Uuid, String)>, crate::store::StoreError> {
+    let mut events = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.traces(Some(mas_id), cursor, 1000).await?;
+        let Some(last) = page.last() else { break };
+        cursor = Some(last.id);
+        events.extend(page);
+    }
+    events.reverse();
+    let mut prev: Option<String> = None;
+    for e in &events {
+        if e.prev_hash != prev {
+            return Ok(Err((e.id, "does not link to the previous event".into())));
+        }
+        if e.hash.as_deref() != Some(e.chain_hash(prev.as_deref()).as_str()) {
+            return Ok(Err((e.id, "its content does not match its hash".into())));
+        }
+        prev = e.hash.clone();
+    }
+    if store.trace_head(mas_id).await? != prev {
+        return Ok(Err((
+            events.last().map_or(Uuid::nil(), |e| e.id),
+            "the chain head does not match the newest event".into(),
+        )));
+    }
+    Ok(Ok(events.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::EmbeddedStore;
+    use crate::trace::EventKind;
+
+    #[tokio::test]
+    async fn events_are_chained_batched_and_flushed_on_stop() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+        let writer =
+            TraceWriter::start(store.clone(), WriterConfig { interval: Duration::from_secs(60), ..Default::default() });
+        let mut live = writer.subscribe();
+        let mas = Uuid::now_v7();
+        for i in 0..10 {
+            writer
+                .record(TraceEvent::new(mas, EventKind::LlmCall { call_id: format!("c{i}"), selected_tools: vec![] }));
+        }
+        writer.flush_and_stop().await;
+        assert_eq!(store.traces(Some(mas), None, 100).await.unwrap().len(), 10, "stop flushed the batch");
+        assert!(live.recv().await.is_ok());
+        assert_eq!(verify_chain(&*store, mas).await.unwrap(), Ok(10));
+        // After stopping, events are ignored rather than lost silently in a queue.
+        writer.record(TraceEvent::new(mas, EventKind::Introspection { active: true }));
+        assert_eq!(store.traces(Some(mas), None, 100).await.unwrap().len(), 10);
+    }
+
+    #[tokio::test]
+    async fn a_full_buffer_drops_and_counts_instead_of_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+        let writer =
+            TraceWriter::start(store, WriterConfig { buffer: 4, batch: 1, interval: Duration::from_millis(1) });
+        let mas = Uuid::now_v7();
+        for _ in 0..10_000 {
+            writer.record(TraceEvent::new(mas, EventKind::Introspection { active: false }));
+        }
+        assert!(writer.dropped() > 0);
+        writer.flush_and_stop().await;
+    }
+}

@@ -1,0 +1,134 @@
+//! The decision trail: every decision becomes a stored, hash-chained event,
+//! queryable by session and with filters; SIGTERM loses none; tampering
+//! breaks `casa audit verify`.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+fn types(events: &[Value]) -> Vec<String> {
+    events.iter().map(|e| e["type"].as_str().unwrap().to_string()).collect()
+}
+
+/// Waits for the writer's batch window.
+fn settle() {
+    std::thread::sleep(std::time::Duration::from_millis(300));
+}
+
+#[test]
+fn a_session_reads_back_in_order_with_per_tool_decisions() {
+    let casa = Casa::start();
+    let fleet = Fleet::create(&casa, json!({}));
+    let r = casa.token(&fleet.client, "read my notes", Some("fs:read"));
+    let subject = r.json()["access_token"].as_str().unwrap().to_string();
+    let uiid = r.json()["user_input_id"].as_str().unwrap().to_string();
+    let delegated = casa.exchanged_token(&fleet.agent, &subject, "fs:read");
+    assert_eq!(casa.exchange(&fleet.agent, &subject, "fs:write").status, 403);
+    casa.introspect(&delegated);
+    casa.form("/oauth/revoke", Some(&fleet.client), &[("token", &subject)]);
+    settle();
+
+    let session = casa.get(&format!("/trace/session/{uiid}")).json();
+    let session = session.as_array().unwrap();
+    assert_eq!(types(session), ["token_issued", "exchange_allowed", "exchange_denied", "introspection", "revocation"]);
+    let denied = &session[2];
+    assert_eq!(denied["denials"][0]["reason"], "tool_not_in_token");
+    assert_eq!(denied["checks"][0]["check"], "DETERMINISTIC_TOOL_SELECTED");
+    assert_eq!(denied["mas_id"], json!(fleet.mas_id));
+    assert!(session[1]["latency_us"].as_u64().is_some());
+    assert_eq!(session[1]["parent"], jwt_parts(&subject).1["jti"]);
+    for pair in session.windows(2) {
+        assert_eq!(pair[1]["prev_hash"], pair[0]["hash"], "the chain links the session's events");
+    }
+    let text = serde_json::to_string(&session).unwrap();
+    for token in [&subject, &delegated] {
+        assert!(!text.contains(token.rsplit('.').next().unwrap()), "a raw token is in the trail");
+    }
+
+    let denials = casa.get(&format!("/trace?mas_id={}&decision=denied", fleet.mas_id)).json();
+    assert_eq!(types(denials["items"].as_array().unwrap()), ["exchange_denied"]);
+    let revocations = casa.get(&format!("/trace?mas_id={}&event_type=revocation", fleet.mas_id)).json();
+    assert_eq!(revocations["items"].as_array().unwrap().len(), 1);
+    assert_eq!(casa.get("/trace?decision=maybe").status, 422);
+    assert_eq!(casa.get("/trace?limit=0").status, 422);
+    assert_eq!(casa.get("/trace").status, 200);
+    assert_eq!(casa.send(casa.request("GET", "/trace")).status, 401);
+}
+
+#[test]
+fn pages_follow_the_cursor_newest_first() {
+    let casa = Casa::start();
+    let fleet = Fleet::create(&casa, json!({}));
+    let subject = casa.access_token(&fleet.client, "x", None);
+    for _ in 0..7 {
+        casa.introspect(&subject);
+    }
+    settle();
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/trace?mas_id={}&limit=3&cursor={c}", fleet.mas_id),
+            None => format!("/trace?mas_id={}&limit=3", fleet.mas_id),
+        };
+        let page = casa.get(&path).json();
+        seen.extend(page["items"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_string()));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 8, "one issue and seven introspections");
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.reverse();
+    assert_eq!(seen, sorted, "newest first");
+}
+
+#[test]
+fn sigterm_loses_no_event_and_tampering_breaks_the_audit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut casa = Casa::start_in(tmp.path(), Options::default());
+    let fleet = Fleet::create(&casa, json!({}));
+    let subject = casa.access_token(&fleet.client, "x", None);
+    for _ in 0..20 {
+        casa.exchange(&fleet.agent, &subject, "fs:read");
+    }
+    // No wait: the last events are still in the writer's window when SIGTERM comes.
+    assert_eq!(casa.terminate().code(), Some(0));
+
+    let verify = || {
+        std::process::Command::new(casa_bin())
+            .args(["audit", "verify", "--mas", &fleet.mas_id, "--data-dir"])
+            .arg(tmp.path().join("data"))
+            .output()
+            .unwrap()
+    };
+    let ok = verify();
+    assert!(ok.status.success(), "{ok:?}");
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("intact: 21 events"), "{ok:?}");
+
+    // Rewrite one stored event: an allowed exchange now claims another tool.
+    {
+        use redb::ReadableTable;
+        let db = redb::Database::create(tmp.path().join("data/casa.redb")).unwrap();
+        let table_def = redb::TableDefinition::<(u128, u128), &[u8]>::new("traces");
+        let txn = db.begin_write().unwrap();
+        {
+            let mut table = txn.open_table(table_def).unwrap();
+            let mas: u128 = fleet.mas_id.parse::<uuid::Uuid>().unwrap().as_u128();
+            let (key, value) = {
+                let mut range = table.range((mas, 0)..=(mas, u128::MAX)).unwrap();
+                let (k, v) = range.nth(5).unwrap().unwrap();
+                (k.value(), v.value().to_vec())
+            };
+            let tampered = String::from_utf8(value).unwrap().replace("fs:read", "fs:write");
+            table.insert(key, tampered.as_bytes()).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let broken = verify();
+    assert_eq!(broken.status.code(), Some(1), "{broken:?}");
+    assert!(String::from_utf8_lossy(&broken.stderr).contains("broken at event"), "{broken:?}");
+}
