@@ -132,3 +132,71 @@ fn sigterm_loses_no_event_and_tampering_breaks_the_audit() {
     assert_eq!(broken.status.code(), Some(1), "{broken:?}");
     assert!(String::from_utf8_lossy(&broken.stderr).contains("broken at event"), "{broken:?}");
 }
+
+#[test]
+fn the_stream_delivers_new_decisions_with_its_filters() {
+    use std::io::{BufRead, BufReader};
+    let casa = Casa::start();
+    let fleet = Fleet::create(&casa, json!({}));
+    let other = Fleet::create(&casa, json!({"name": "other"}));
+    let subject = casa.access_token(&fleet.client, "x", Some("fs:read"));
+    settle();
+    // Subscribed to fleet's denials only.
+    let url = casa.url(&format!("/trace/stream?mas_id={}&decision=denied", fleet.mas_id));
+    let admin = casa.admin.clone();
+    let reader = std::thread::spawn(move || {
+        let client = reqwest::blocking::Client::builder().timeout(None).build().unwrap();
+        let resp = client.get(url).bearer_auth(admin).send().unwrap();
+        assert_eq!(resp.status(), 200);
+        let mut events = Vec::new();
+        for line in BufReader::new(resp).lines() {
+            let line = line.unwrap();
+            if let Some(data) = line.strip_prefix("data: ") {
+                events.push(serde_json::from_str::<Value>(data).unwrap());
+                if events.len() == 1 {
+                    return events;
+                }
+            }
+        }
+        events
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Not for this subscriber: an allowed exchange, and another MAS's denial.
+    assert_eq!(casa.exchange(&fleet.agent, &subject, "fs:read").status, 200);
+    let other_subject = casa.access_token(&other.client, "x", Some("fs:read"));
+    assert_eq!(casa.exchange(&other.agent, &other_subject, "fs:write").status, 403);
+    // For it.
+    assert_eq!(casa.exchange(&fleet.agent, &subject, "fs:write").status, 403);
+    let events = reader.join().unwrap();
+    assert_eq!(events[0]["type"], "exchange_denied");
+    assert_eq!(events[0]["mas_id"], json!(fleet.mas_id));
+}
+
+#[test]
+fn stats_count_decisions_denial_reasons_and_edges() {
+    let casa = Casa::start();
+    let fleet = Fleet::create(&casa, json!({}));
+    let subject = casa.access_token(&fleet.client, "x", Some("fs:read"));
+    for _ in 0..3 {
+        casa.exchange(&fleet.agent, &subject, "fs:read");
+    }
+    casa.exchange(&fleet.agent, &subject, "fs:write");
+    casa.exchange(&fleet.other_agent, &subject, "fs:write");
+    settle();
+    let stats = casa.get(&format!("/stats?mas_id={}", fleet.mas_id)).json();
+    assert_eq!(
+        (stats["issued"].as_u64(), stats["allowed"].as_u64(), stats["denied"].as_u64()),
+        (Some(1), Some(3), Some(2)),
+        "{stats}"
+    );
+    assert_eq!(stats["denials_by_reason"]["tool_not_in_token"], 1, "{stats}");
+    assert_eq!(stats["denials_by_reason"]["tool_not_allowed_for_app"], 1, "{stats}");
+    assert_eq!(stats["denials_by_check"]["ACTOR"], 1);
+    let edge =
+        stats["edges"].as_array().unwrap().iter().find(|e| e["caller"] == json!(fleet.agent.id)).unwrap().clone();
+    assert_eq!(
+        (edge["callee"].clone(), edge["calls"].as_u64(), edge["denied"].as_u64()),
+        (json!(fleet.server_id), Some(4), Some(1))
+    );
+    assert_eq!(casa.get("/stats?since=not-a-time").status, 400);
+}

@@ -1,10 +1,13 @@
 //! `/trace/llm`: evidence of the tools a session's LLM calls selected.
 
 use casa_actors::oauth::{LlmCallReport, OAuthError};
+use casa_actors::trace::EventKind;
+use futures::stream::BoxStream;
+use futures::StreamExt;
 use poem::web::Data;
 use poem_openapi::auth::Bearer;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
+use poem_openapi::payload::{EventStream, Json};
 use poem_openapi::{ApiResponse, Object, OpenApi, SecurityScheme};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -62,6 +65,33 @@ pub struct TracePage {
 }
 
 const MAX_TRACE_LIMIT: u32 = 500;
+/// `/stats` reads at most this many events (the newest).
+const MAX_STATS_EVENTS: u64 = 200_000;
+
+#[derive(Debug, Clone, Default, Object)]
+pub struct Stats {
+    /// Events counted.
+    pub events: u64,
+    pub issued: u64,
+    pub allowed: u64,
+    pub denied: u64,
+    /// Exchanges refused before any tool was looked at (bad client, bad subject token).
+    pub rejected: u64,
+    pub denials_by_reason: std::collections::BTreeMap<String, u64>,
+    pub denials_by_check: std::collections::BTreeMap<String, u64>,
+    /// Actor → tool server, with exchanges and denials.
+    pub edges: Vec<Edge>,
+    /// More events matched than `/stats` reads: the counts cover the newest.
+    pub truncated: bool,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct Edge {
+    pub caller: String,
+    pub callee: String,
+    pub calls: u64,
+    pub denied: u64,
+}
 /// A filtered query scans at most this many events per page asked for.
 const MAX_SCAN: usize = 20_000;
 
@@ -148,6 +178,96 @@ impl TraceApi {
         }
         let next_cursor = if more { items.last().map(|e| e.id.to_string()) } else { None };
         Ok(Json(TracePage { items: items.iter().map(event_json).collect(), next_cursor }))
+    }
+
+    /// Server-Sent Events: each trace event as it is written, with the same filters.
+    #[oai(path = "/trace/stream", method = "get", operation_id = "streamTrace")]
+    async fn stream(
+        &self,
+        _auth: AdminAuth,
+        state: Data<&AppState>,
+        mas_id: Query<Option<Uuid>>,
+        /// `allowed` or `denied`.
+        decision: Query<Option<String>>,
+    ) -> Result<EventStream<BoxStream<'static, serde_json::Value>>, ApiError> {
+        if let Some(d) = decision.0.as_deref().filter(|d| !matches!(*d, "allowed" | "denied")) {
+            return Err(casa_actors::CoreError::invalid("decision", format!("{d:?}: allowed or denied")).into());
+        }
+        let (mas_id, decision) = (mas_id.0, decision.0);
+        let events = futures::stream::unfold(state.traces.subscribe(), |mut rx| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(e) => return Some((e, rx)),
+                    // A slow reader misses events rather than slowing the writer.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        })
+        .filter(move |e| {
+            let keep =
+                mas_id.is_none_or(|m| e.mas_id == m) && decision.as_deref().is_none_or(|d| e.decision() == Some(d));
+            futures::future::ready(keep)
+        })
+        .map(|e| event_json(&e));
+        Ok(EventStream::new(events.boxed()).keep_alive(std::time::Duration::from_secs(15)))
+    }
+
+    /// What a dashboard needs: counts of issued, allowed and denied, denials by
+    /// reason and by check, and caller → callee edges with call and deny counts.
+    #[oai(path = "/stats", method = "get", operation_id = "stats")]
+    async fn stats(
+        &self,
+        _auth: AdminAuth,
+        state: Data<&AppState>,
+        mas_id: Query<Option<Uuid>>,
+        /// Only events at or after this time (RFC 3339); default: the last 24 hours.
+        since: Query<Option<time::OffsetDateTime>>,
+    ) -> Result<Json<Stats>, ApiError> {
+        let since = since.0.unwrap_or_else(|| time::OffsetDateTime::now_utc() - time::Duration::days(1));
+        let mut stats = Stats::default();
+        let mut edges: std::collections::BTreeMap<(String, String), (u64, u64)> = Default::default();
+        let mut before = None;
+        'pages: while stats.events < MAX_STATS_EVENTS {
+            let page = state.node.store().traces(mas_id.0, before, 1000).await.map_err(casa_actors::CoreError::from)?;
+            let Some(last) = page.last() else { break };
+            before = Some(last.id);
+            for e in page {
+                if e.at < since {
+                    break 'pages;
+                }
+                stats.events += 1;
+                match &e.kind {
+                    EventKind::TokenIssued { .. } => stats.issued += 1,
+                    EventKind::ExchangeAllowed { .. } => stats.allowed += 1,
+                    EventKind::ExchangeDenied { denials, .. } => {
+                        stats.denied += 1;
+                        for d in denials {
+                            *stats.denials_by_reason.entry(d.reason.clone()).or_default() += 1;
+                            *stats.denials_by_check.entry(d.check.clone()).or_default() += 1;
+                        }
+                    }
+                    EventKind::ExchangeRejected { .. } => stats.rejected += 1,
+                    _ => {}
+                }
+                if matches!(e.kind, EventKind::ExchangeAllowed { .. } | EventKind::ExchangeDenied { .. }) {
+                    let denied = matches!(e.kind, EventKind::ExchangeDenied { .. });
+                    if let Some(caller) = e.app_ids.get(1) {
+                        for callee in e.app_ids.iter().skip(2) {
+                            let edge = edges.entry((caller.clone(), callee.clone())).or_default();
+                            edge.0 += 1;
+                            edge.1 += denied as u64;
+                        }
+                    }
+                }
+            }
+        }
+        stats.truncated = stats.events >= MAX_STATS_EVENTS;
+        stats.edges = edges
+            .into_iter()
+            .map(|((caller, callee), (calls, denied))| Edge { caller, callee, calls, denied })
+            .collect();
+        Ok(Json(stats))
     }
 
     /// A whole session in order: the tokens issued, each exchange with its

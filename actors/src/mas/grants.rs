@@ -386,7 +386,14 @@ impl MasState {
             let mut event = event_base;
             event.kind =
                 EventKind::ExchangeDenied { requested: tools.clone(), denials: denials.clone(), checks: results };
-            event.app_ids = vec![subject.sub.clone(), actor_id];
+            // Subject, actor, then the servers of the requested tools: the edges a dashboard draws.
+            let mut app_ids = vec![subject.sub.clone(), actor_id];
+            for server in tools.iter().filter_map(|t| self.tool_server(t)) {
+                if !app_ids[2..].contains(&server.client_id) {
+                    app_ids.push(server.client_id.clone());
+                }
+            }
+            event.app_ids = app_ids;
             self.emit(event, started);
             return Err(OAuthError::AccessDenied { description, denials }.into());
         }
