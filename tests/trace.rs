@@ -69,8 +69,8 @@ fn pages_follow_the_cursor_newest_first() {
     let mut cursor: Option<String> = None;
     loop {
         let path = match &cursor {
-            Some(c) => format!("/trace?mas_id={}&limit=3&cursor={c}", fleet.mas_id),
-            None => format!("/trace?mas_id={}&limit=3", fleet.mas_id),
+            Some(c) => format!("/trace?mas_id={}&event_type=introspection&limit=3&cursor={c}", fleet.mas_id),
+            None => format!("/trace?mas_id={}&event_type=introspection&limit=3", fleet.mas_id),
         };
         let page = casa.get(&path).json();
         seen.extend(page["items"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_string()));
@@ -79,7 +79,7 @@ fn pages_follow_the_cursor_newest_first() {
             None => break,
         }
     }
-    assert_eq!(seen.len(), 8, "one issue and seven introspections");
+    assert_eq!(seen.len(), 7, "seven introspections");
     let mut sorted = seen.clone();
     sorted.sort();
     sorted.reverse();
@@ -107,7 +107,8 @@ fn sigterm_loses_no_event_and_tampering_breaks_the_audit() {
     };
     let ok = verify();
     assert!(ok.status.success(), "{ok:?}");
-    assert!(String::from_utf8_lossy(&ok.stdout).contains("intact: 21 events"), "{ok:?}");
+    // 5 admin changes (the MAS, 4 apps), 1 token, 20 exchanges.
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("intact: 26 events"), "{ok:?}");
 
     // Rewrite one stored event: an allowed exchange now claims another tool.
     {
@@ -199,4 +200,28 @@ fn stats_count_decisions_denial_reasons_and_edges() {
         (json!(fleet.server_id), Some(4), Some(1))
     );
     assert_eq!(casa.get("/stats?since=not-a-time").status, 400);
+}
+
+#[test]
+fn management_changes_and_key_rotations_are_audited_without_secrets() {
+    let casa = Casa::start();
+    let fleet = Fleet::create(&casa, json!({}));
+    casa.patch(&format!("/mas/{}", fleet.mas_id), json!({"token_ttl_seconds": 120}));
+    casa.post(&format!("/mas/{}/keys/rotate", fleet.mas_id), json!({}));
+    let rotated = casa.post(&format!("/apps/{}/secret/rotate", fleet.agent.id), json!({})).json();
+    settle();
+    let trail = casa.get(&format!("/trace?mas_id={}&limit=50", fleet.mas_id)).json();
+    let items = trail["items"].as_array().unwrap();
+    let actions: Vec<String> = items.iter().filter_map(|e| e["action"].as_str().map(str::to_string)).collect();
+    assert_eq!(
+        actions,
+        ["app.secret_rotate", "mas.update", "app.create", "app.create", "app.create", "app.create", "mas.create"]
+    );
+    let rotation = items.iter().find(|e| e["type"] == "key_rotated").unwrap();
+    assert_eq!(rotation["retired_kid"], fleet.mas["realm"]["active_kid"]);
+    assert_eq!(items.iter().find(|e| e["action"] == "mas.update").unwrap()["changes"]["token_ttl_seconds"], 120);
+    let text = trail.to_string();
+    for secret in [rotated["client_secret"].as_str().unwrap(), &fleet.agent.secret, &fleet.client.secret] {
+        assert!(!text.contains(secret), "a client secret reached the trail");
+    }
 }

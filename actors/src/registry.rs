@@ -16,7 +16,7 @@ use crate::mas::{MasActor, MasArgs, MasMsg, MasSnapshot, MasView};
 use crate::model::{Capabilities, MasRecord, NewMas};
 use crate::realm::{Keyring, RealmKey};
 use crate::store::Store;
-use crate::trace::TraceSink;
+use crate::trace::{EventKind, TraceEvent, TraceSink};
 use crate::validate;
 
 /// A failing MAS is restarted at most this often within [`RESTART_WINDOW`];
@@ -174,6 +174,12 @@ impl RegistryState {
         let key = RealmKey::generate(now);
         self.args.store.create_mas(&mas, &key).await?;
         let view = MasView { mas: mas.clone(), active_kid: key.kid.clone() };
+        let kind = EventKind::AdminChange {
+            action: "mas.create".into(),
+            target: mas.id.to_string(),
+            changes: serde_json::to_value(&mas.settings).ok(),
+        };
+        self.args.trace.record(TraceEvent::new(mas.id, kind));
         let keyring = Keyring::new(vec![key]).expect("one key");
         self.spawn(me, MasSnapshot { mas, keyring, apps: Vec::new(), revocations: Vec::new() }).await?;
         tracing::info!(mas_id = %view.mas.id, "MAS created");

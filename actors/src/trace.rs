@@ -55,6 +55,17 @@ pub enum EventKind {
         call_id: String,
         selected_tools: Vec<String>,
     },
+    /// The realm's signing key changed.
+    KeyRotated {
+        kid: String,
+        retired_kid: String,
+    },
+    /// A management change (audit): what was done to what, never a secret.
+    AdminChange {
+        action: String,
+        target: String,
+        changes: Option<serde_json::Value>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,6 +122,8 @@ impl TraceEvent {
             EventKind::Introspection { .. } => "introspection",
             EventKind::Revocation { .. } => "revocation",
             EventKind::LlmCall { .. } => "llm_call",
+            EventKind::KeyRotated { .. } => "key_rotated",
+            EventKind::AdminChange { .. } => "admin_change",
         }
     }
 
@@ -163,5 +176,39 @@ impl MemorySink {
 impl TraceSink for MemorySink {
     fn record(&self, event: TraceEvent) {
         self.events.lock().expect("trace sink poisoned").push(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_names_are_the_serialized_tags() {
+        let kinds = [
+            EventKind::TokenIssued { tools: vec![] },
+            EventKind::ExchangeAllowed { tools: vec![], audience: String::new(), checks: vec![] },
+            EventKind::ExchangeDenied { requested: vec![], denials: vec![], checks: vec![] },
+            EventKind::ExchangeRejected { error: String::new(), description: String::new() },
+            EventKind::Introspection { active: true },
+            EventKind::Revocation { targets: vec![] },
+            EventKind::LlmCall { call_id: String::new(), selected_tools: vec![] },
+            EventKind::KeyRotated { kid: String::new(), retired_kid: String::new() },
+            EventKind::AdminChange { action: String::new(), target: String::new(), changes: None },
+        ];
+        for kind in kinds {
+            let e = TraceEvent::new(Uuid::nil(), kind);
+            assert_eq!(serde_json::to_value(&e).unwrap()["type"], e.type_name());
+        }
+    }
+
+    #[test]
+    fn a_changed_event_no_longer_matches_its_hash() {
+        let mut e = TraceEvent::new(Uuid::nil(), EventKind::Introspection { active: true });
+        let h = e.chain_hash(Some("prev"));
+        assert_eq!(e.chain_hash(Some("prev")), h);
+        assert_ne!(e.chain_hash(Some("other")), h);
+        e.kind = EventKind::Introspection { active: false };
+        assert_ne!(e.chain_hash(Some("prev")), h);
     }
 }

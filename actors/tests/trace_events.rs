@@ -73,7 +73,16 @@ async fn decisions_are_traced_without_raw_tokens() {
     .unwrap();
     node.revoke(creds(&agent), issued.access_token.clone()).await.unwrap();
 
-    let events = sink.events();
+    let (admin, events): (Vec<_>, Vec<_>) =
+        sink.events().into_iter().partition(|e| matches!(e.kind, EventKind::AdminChange { .. }));
+    let actions: Vec<String> = admin
+        .iter()
+        .map(|e| match &e.kind {
+            EventKind::AdminChange { action, .. } => action.clone(),
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(actions, ["mas.create", "app.create", "app.create"]);
     let kinds: Vec<&str> = events
         .iter()
         .map(|e| match &e.kind {
@@ -84,6 +93,7 @@ async fn decisions_are_traced_without_raw_tokens() {
             EventKind::Introspection { .. } => "introspection",
             EventKind::Revocation { .. } => "revocation",
             EventKind::LlmCall { .. } => "llm_call",
+            EventKind::KeyRotated { .. } | EventKind::AdminChange { .. } => "other",
         })
         .collect();
     assert_eq!(kinds, ["issued", "allowed", "denied", "rejected", "introspection", "llm_call", "revocation"]);

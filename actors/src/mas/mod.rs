@@ -24,7 +24,7 @@ use crate::realm::Keyring;
 use crate::revocation::{Revocation, RevocationSet};
 use crate::secret;
 use crate::store::{Store, StoreError};
-use crate::trace::TraceSink;
+use crate::trace::{EventKind, TraceEvent, TraceSink};
 use crate::validate;
 use crate::wire::Reply;
 
@@ -120,6 +120,17 @@ impl MasMsg {
             MasMsg::RecordLlmCall(_, r) => drop(r.send(Reply(Err(err)))),
         }
     }
+}
+
+/// What an audit event says of an app: its settings and tool digests, no secret.
+fn app_summary(app: &AppRecord) -> serde_json::Value {
+    serde_json::json!({
+        "name": app.name,
+        "type": app.app_type,
+        "base_url": app.base_url,
+        "allowed_tools": app.allowed_tools,
+        "tools": app.tools.iter().map(|t| serde_json::json!({"name": t.name, "digest": intent::tool_digest(t)})).collect::<Vec<_>>(),
+    })
 }
 
 /// Everything a `MasActor` needs, as loaded from the store.
@@ -223,6 +234,9 @@ impl Actor for MasActor {
             MasMsg::Delete(reply) => {
                 let result = state.store.delete_mas(state.mas.id).await.map_err(CoreError::from);
                 state.deleted = result.is_ok();
+                if state.deleted {
+                    state.audit("mas.delete", state.mas.id, None);
+                }
                 let _ = reply.send(result.map(|_| ()).into());
             }
             MasMsg::RotateKey(reply) => {
@@ -287,23 +301,34 @@ impl MasState {
         self.keyring.jwks(OffsetDateTime::now_utc(), self.max_token_lifetime())
     }
 
+    /// Records a management change in the trail.
+    fn audit(&self, action: &str, target: impl ToString, changes: Option<serde_json::Value>) {
+        let kind = EventKind::AdminChange { action: action.into(), target: target.to_string(), changes };
+        self.trace.record(TraceEvent::new(self.mas.id, kind));
+    }
+
     async fn update(&mut self, patch: MasPatch) -> CoreResult<MasView> {
+        let changes = serde_json::to_value(&patch).ok();
         let settings = validate::patch_mas(&self.mas.settings, patch, self.capabilities)?;
         let next = MasRecord { settings, updated_at: OffsetDateTime::now_utc(), ..self.mas.clone() };
         self.store.update_mas(&next).await?;
         self.mas = next;
+        self.audit("mas.update", self.mas.id, changes);
         Ok(self.view())
     }
 
     async fn rotate_key(&mut self) -> CoreResult<String> {
         let now = OffsetDateTime::now_utc();
         let (retired, fresh) = self.keyring.rotate(now);
+        let retired_kid = retired.kid.clone();
         self.store.put_keys(self.mas.id, &[retired.clone(), fresh.clone()]).await?;
         let mut keys: Vec<_> = self.keyring.keys().iter().filter(|k| k.kid != retired.kid).cloned().collect();
         keys.push(retired);
         keys.push(fresh);
         self.keyring = Keyring::new(keys).expect("a rotated keyring has keys");
         tracing::info!(mas_id = %self.mas.id, kid = %self.keyring.active().kid, "realm key rotated");
+        let kind = EventKind::KeyRotated { kid: self.keyring.active().kid.clone(), retired_kid: retired_kid.clone() };
+        self.trace.record(TraceEvent::new(self.mas.id, kind));
         Ok(self.keyring.active().kid.clone())
     }
 
@@ -358,6 +383,7 @@ impl MasState {
         self.store.put_app(&app).await?;
         self.apps.insert(id, app.clone());
         self.reindex_tools();
+        self.audit("app.create", id, Some(app_summary(&app)));
         Ok(AppWithSecret { app, client_secret })
     }
 
@@ -377,6 +403,7 @@ impl MasState {
         self.store.put_app(&next).await?;
         self.apps.insert(id, next.clone());
         self.reindex_tools();
+        self.audit("app.update", id, Some(app_summary(&next)));
         Ok(next)
     }
 
@@ -385,6 +412,7 @@ impl MasState {
         self.store.delete_app(id).await?;
         self.apps.remove(&id);
         self.reindex_tools();
+        self.audit("app.delete", id, None);
         Ok(())
     }
 
@@ -397,6 +425,7 @@ impl MasState {
         };
         self.store.put_app(&next).await?;
         self.apps.insert(id, next.clone());
+        self.audit("app.secret_rotate", id, None);
         Ok(AppWithSecret { app: next, client_secret })
     }
 
