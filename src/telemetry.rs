@@ -36,6 +36,12 @@ pub fn install_metrics() -> anyhow::Result<PrometheusHandle> {
     );
     metrics::describe_gauge!("casa_mas_actors", "MAS actors running on this node");
     metrics::describe_counter!("casa_mas_actor_restarts_total", "MAS actors restarted after a failure");
+    metrics::describe_counter!("casa_trace_events_written_total", "Trace events written to the store");
+    metrics::describe_counter!(
+        "casa_trace_events_dropped_total",
+        "Trace events dropped because the writer's buffer was full"
+    );
+    metrics::describe_counter!("casa_trace_events_lost_total", "Trace events the store refused after retries");
     let upkeep = handle.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(5));

@@ -12,6 +12,7 @@ use casa_actors::realm::{Keyring, RealmKey};
 use casa_actors::store::EmbeddedStore;
 use casa_actors::token::{self, Claims};
 use casa_actors::trace::LogSink;
+use casa_actors::trace_writer::{TraceWriter, WriterConfig};
 use criterion::{criterion_group, criterion_main, Criterion};
 use time::OffsetDateTime;
 
@@ -53,10 +54,14 @@ struct Fleet {
     _dir: tempfile::TempDir,
 }
 
-async fn fleet() -> Fleet {
+/// `traced`: events go to the store through the TraceWriter (as in `casa serve`);
+/// otherwise to the log sink, which only counts them.
+async fn fleet(traced: bool) -> Fleet {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
-    let node = Node::start(store, Arc::new(LogSink), NodeConfig::default()).await.unwrap();
+    let store: Arc<dyn casa_actors::store::Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+    let sink: Arc<dyn casa_actors::trace::TraceSink> =
+        if traced { TraceWriter::start(store.clone(), WriterConfig::default()) } else { Arc::new(LogSink) };
+    let node = Node::start(store, sink, NodeConfig::default()).await.unwrap();
     let mas = node.create_mas(NewMas { name: "bench".into(), ..Default::default() }).await.unwrap().mas.id;
     let app = |name: &str, app_type, allowed: Vec<String>, tools: Vec<ToolDef>| NewApp {
         mas_id: mas,
@@ -78,7 +83,7 @@ async fn fleet() -> Fleet {
 
 fn decisions(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let f = rt.block_on(fleet());
+    let f = rt.block_on(fleet(false));
     let issue = || IssueRequest {
         client: f.client.clone(),
         user_input: Some("summarise the quarterly report".into()),
@@ -109,6 +114,24 @@ fn decisions(c: &mut Criterion) {
         b.to_async(&rt).iter(|| async {
             let i = f.node.introspect(Some(f.server.clone()), delegated.access_token.clone(), None).await.unwrap();
             assert!(i.active);
+        })
+    });
+    let traced = rt.block_on(fleet(true));
+    let traced_subject =
+        rt.block_on(traced.node.issue_token(IssueRequest { client: traced.client.clone(), ..issue() })).unwrap();
+    c.bench_function("exchange decision, traced to the store", |b| {
+        b.to_async(&rt).iter(|| async {
+            traced
+                .node
+                .exchange(
+                    traced.agent.clone(),
+                    traced_subject.access_token.clone(),
+                    None,
+                    vec!["filesystem:read".into()],
+                    None,
+                )
+                .await
+                .unwrap()
         })
     });
     let mut slow = c.benchmark_group("durable writes");
