@@ -15,7 +15,9 @@ use crate::trace::TraceEvent;
 
 pub mod conformance;
 pub mod embedded;
+pub mod scylla;
 
+pub use self::scylla::ScyllaStore;
 pub use embedded::EmbeddedStore;
 
 /// The schema this binary writes. A store written by a newer binary is refused.

@@ -1,0 +1,375 @@
+//! The ScyllaDB store (any CQL server: tests run it against Apache Cassandra
+//! 5), for nodes of a cluster to share state. Records are JSON blobs, as in
+//! the embedded store; tables are shaped for their queries (no `ALLOW
+//! FILTERING`); statements are prepared once; the schema is created at start.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use scylla::client::session::Session;
+use scylla::client::session_builder::SessionBuilder;
+use scylla::response::query_result::QueryResult;
+use scylla::serialize::row::SerializeRow;
+use scylla::statement::prepared::PreparedStatement;
+use tokio::sync::RwLock;
+use uuid::Uuid;
+
+use super::{decode, encode, Store, StoreError, SCHEMA_VERSION};
+use crate::model::{AppRecord, MasRecord, Page, PageRequest};
+use crate::realm::RealmKey;
+use crate::revocation::Revocation;
+use crate::session::{LlmCall, UserInput};
+use crate::trace::TraceEvent;
+
+/// Index partitions that list everything (MAS, apps, traces) use one bucket;
+/// spreading them over time buckets is the next step for large clusters.
+const BUCKET: i32 = 0;
+
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text)",
+    "CREATE TABLE IF NOT EXISTS mas (id uuid PRIMARY KEY, body blob)",
+    "CREATE TABLE IF NOT EXISTS mas_index (bucket int, id uuid, PRIMARY KEY (bucket, id))",
+    "CREATE TABLE IF NOT EXISTS realm_keys (mas_id uuid, kid text, body blob, PRIMARY KEY (mas_id, kid))",
+    "CREATE TABLE IF NOT EXISTS apps (id uuid PRIMARY KEY, mas_id uuid, body blob)",
+    "CREATE TABLE IF NOT EXISTS apps_by_mas (mas_id uuid, id uuid, PRIMARY KEY (mas_id, id))",
+    "CREATE TABLE IF NOT EXISTS apps_index (bucket int, id uuid, PRIMARY KEY (bucket, id))",
+    "CREATE TABLE IF NOT EXISTS user_inputs (mas_id uuid, id uuid, body blob, PRIMARY KEY (mas_id, id))",
+    "CREATE TABLE IF NOT EXISTS user_input_mas (id uuid PRIMARY KEY, mas_id uuid)",
+    "CREATE TABLE IF NOT EXISTS llm_calls (mas_id uuid, uiid uuid, call_id text, body blob, PRIMARY KEY ((mas_id, uiid), call_id))",
+    "CREATE TABLE IF NOT EXISTS revocations (mas_id uuid, key text, body blob, PRIMARY KEY (mas_id, key))",
+    "CREATE TABLE IF NOT EXISTS traces (mas_id uuid, id uuid, body blob, PRIMARY KEY (mas_id, id)) WITH CLUSTERING ORDER BY (id DESC)",
+    "CREATE TABLE IF NOT EXISTS trace_order (bucket int, id uuid, mas_id uuid, PRIMARY KEY (bucket, id)) WITH CLUSTERING ORDER BY (id DESC)",
+    "CREATE TABLE IF NOT EXISTS trace_sessions (uiid text, id uuid, mas_id uuid, PRIMARY KEY (uiid, id))",
+    "CREATE TABLE IF NOT EXISTS trace_heads (mas_id uuid PRIMARY KEY, hash text)",
+];
+
+#[derive(Clone)]
+pub struct ScyllaStore {
+    session: Arc<Session>,
+    prepared: Arc<RwLock<HashMap<&'static str, PreparedStatement>>>,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+impl ScyllaStore {
+    /// Connects to `nodes` and uses `keyspace`, creating it (with
+    /// `replication`, a CQL map) and the tables when `create` is set.
+    pub async fn connect(
+        nodes: &[String],
+        keyspace: &str,
+        replication: &str,
+        create: bool,
+    ) -> Result<Self, StoreError> {
+        if keyspace.is_empty() || !keyspace.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(StoreError::Backend(format!("keyspace {keyspace:?}: letters, digits and _ only")));
+        }
+        let session = SessionBuilder::new().known_nodes(nodes).build().await.map_err(unavailable)?;
+        if create {
+            let cql = format!("CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = {replication}");
+            session.query_unpaged(cql, ()).await.map_err(unavailable)?;
+        }
+        session.use_keyspace(keyspace, false).await.map_err(unavailable)?;
+        if create {
+            for table in SCHEMA {
+                session.query_unpaged(*table, ()).await.map_err(unavailable)?;
+            }
+            session.await_schema_agreement().await.map_err(unavailable)?;
+        }
+        let store = Self { session: Arc::new(session), prepared: Arc::default() };
+        store.check_schema_version().await?;
+        Ok(store)
+    }
+
+    async fn check_schema_version(&self) -> Result<(), StoreError> {
+        match self.get_meta("schema_version").await? {
+            Some(v) => {
+                let found: u32 = v.parse().map_err(|e| StoreError::Corrupt(format!("schema_version: {e}")))?;
+                if found > SCHEMA_VERSION {
+                    return Err(StoreError::SchemaTooNew {
+                        path: "the keyspace".into(),
+                        found,
+                        supported: SCHEMA_VERSION,
+                    });
+                }
+                Ok(())
+            }
+            None => self.put_meta("schema_version", &SCHEMA_VERSION.to_string()).await,
+        }
+    }
+
+    async fn statement(&self, cql: &'static str) -> Result<PreparedStatement, StoreError> {
+        if let Some(p) = self.prepared.read().await.get(cql) {
+            return Ok(p.clone());
+        }
+        let p = self.session.prepare(cql).await.map_err(unavailable)?;
+        self.prepared.write().await.insert(cql, p.clone());
+        Ok(p)
+    }
+
+    async fn run(&self, cql: &'static str, values: impl SerializeRow) -> Result<QueryResult, StoreError> {
+        let statement = self.statement(cql).await?;
+        self.session.execute_unpaged(&statement, values).await.map_err(unavailable)
+    }
+
+    /// The rows of a query, typed.
+    async fn rows<R>(&self, cql: &'static str, values: impl SerializeRow) -> Result<Vec<R>, StoreError>
+    where
+        R: for<'f> scylla::deserialize::row::DeserializeRow<'f, 'f>,
+    {
+        let result = self.run(cql, values).await?.into_rows_result().map_err(unavailable)?;
+        let rows = result.rows::<R>().map_err(unavailable)?.collect::<Result<Vec<R>, _>>().map_err(unavailable)?;
+        Ok(rows)
+    }
+
+    async fn blobs<T: serde::de::DeserializeOwned>(
+        &self,
+        cql: &'static str,
+        values: impl SerializeRow,
+    ) -> Result<Vec<T>, StoreError> {
+        self.rows::<(Vec<u8>,)>(cql, values).await?.into_iter().map(|(b,)| decode(&b)).collect()
+    }
+
+    async fn mas_ids(&self) -> Result<Vec<Uuid>, StoreError> {
+        Ok(self
+            .rows::<(Uuid,)>("SELECT id FROM mas_index WHERE bucket = ?", (BUCKET,))
+            .await?
+            .into_iter()
+            .map(|(id,)| id)
+            .collect())
+    }
+}
+
+#[async_trait]
+impl Store for ScyllaStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.session.query_unpaged("SELECT release_version FROM system.local", ()).await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn create_mas(&self, mas: &MasRecord, key: &RealmKey) -> Result<(), StoreError> {
+        // The key first: a MAS row without its key would be a realm that cannot sign.
+        self.put_keys(mas.id, std::slice::from_ref(key)).await?;
+        self.update_mas(mas).await?;
+        self.run("INSERT INTO mas_index (bucket, id) VALUES (?, ?)", (BUCKET, mas.id)).await?;
+        Ok(())
+    }
+
+    async fn update_mas(&self, mas: &MasRecord) -> Result<(), StoreError> {
+        self.run("INSERT INTO mas (id, body) VALUES (?, ?)", (mas.id, encode(mas)?)).await?;
+        Ok(())
+    }
+
+    async fn get_mas(&self, id: Uuid) -> Result<Option<MasRecord>, StoreError> {
+        Ok(self.blobs("SELECT body FROM mas WHERE id = ?", (id,)).await?.pop())
+    }
+
+    async fn list_mas(&self, name_contains: Option<&str>, page: PageRequest) -> Result<Page<MasRecord>, StoreError> {
+        let needle = name_contains.map(str::to_lowercase);
+        let mut all = Vec::new();
+        for id in self.mas_ids().await? {
+            if let Some(mas) = self.get_mas(id).await? {
+                if needle.as_ref().is_none_or(|n| mas.settings.name.to_lowercase().contains(n)) {
+                    all.push(mas);
+                }
+            }
+        }
+        Ok(Page::slice(all, page))
+    }
+
+    async fn delete_mas(&self, id: Uuid) -> Result<bool, StoreError> {
+        let existed = self.get_mas(id).await?.is_some();
+        for (app,) in self.rows::<(Uuid,)>("SELECT id FROM apps_by_mas WHERE mas_id = ?", (id,)).await? {
+            self.run("DELETE FROM apps WHERE id = ?", (app,)).await?;
+            self.run("DELETE FROM apps_index WHERE bucket = ? AND id = ?", (BUCKET, app)).await?;
+        }
+        self.run("DELETE FROM apps_by_mas WHERE mas_id = ?", (id,)).await?;
+        for (input,) in self.rows::<(Uuid,)>("SELECT id FROM user_inputs WHERE mas_id = ?", (id,)).await? {
+            self.run("DELETE FROM user_input_mas WHERE id = ?", (input,)).await?;
+            self.run("DELETE FROM llm_calls WHERE mas_id = ? AND uiid = ?", (id, input)).await?;
+        }
+        self.run("DELETE FROM user_inputs WHERE mas_id = ?", (id,)).await?;
+        self.run("DELETE FROM realm_keys WHERE mas_id = ?", (id,)).await?;
+        self.run("DELETE FROM revocations WHERE mas_id = ?", (id,)).await?;
+        self.run("DELETE FROM mas WHERE id = ?", (id,)).await?;
+        self.run("DELETE FROM mas_index WHERE bucket = ? AND id = ?", (BUCKET, id)).await?;
+        Ok(existed)
+    }
+
+    async fn put_keys(&self, mas_id: Uuid, keys: &[RealmKey]) -> Result<(), StoreError> {
+        for key in keys {
+            self.run(
+                "INSERT INTO realm_keys (mas_id, kid, body) VALUES (?, ?, ?)",
+                (mas_id, key.kid.clone(), encode(key)?),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn realm_keys(&self, mas_id: Uuid) -> Result<Vec<RealmKey>, StoreError> {
+        self.blobs("SELECT body FROM realm_keys WHERE mas_id = ?", (mas_id,)).await
+    }
+
+    async fn put_app(&self, app: &AppRecord) -> Result<(), StoreError> {
+        self.run("INSERT INTO apps (id, mas_id, body) VALUES (?, ?, ?)", (app.id, app.mas_id, encode(app)?)).await?;
+        self.run("INSERT INTO apps_by_mas (mas_id, id) VALUES (?, ?)", (app.mas_id, app.id)).await?;
+        self.run("INSERT INTO apps_index (bucket, id) VALUES (?, ?)", (BUCKET, app.id)).await?;
+        Ok(())
+    }
+
+    async fn get_app(&self, id: Uuid) -> Result<Option<AppRecord>, StoreError> {
+        Ok(self.blobs("SELECT body FROM apps WHERE id = ?", (id,)).await?.pop())
+    }
+
+    async fn list_apps(&self, mas_id: Option<Uuid>, page: PageRequest) -> Result<Page<AppRecord>, StoreError> {
+        let ids: Vec<(Uuid,)> = match mas_id {
+            Some(m) => self.rows("SELECT id FROM apps_by_mas WHERE mas_id = ?", (m,)).await?,
+            None => self.rows("SELECT id FROM apps_index WHERE bucket = ?", (BUCKET,)).await?,
+        };
+        let total = ids.len() as u64;
+        let mut items = Vec::new();
+        for (id,) in ids.into_iter().skip(page.offset()).take(page.page_size as usize) {
+            items.extend(self.get_app(id).await?);
+        }
+        Ok(Page { items, total, page: page.page, page_size: page.page_size })
+    }
+
+    async fn apps_of_mas(&self, mas_id: Uuid) -> Result<Vec<AppRecord>, StoreError> {
+        let mut out = Vec::new();
+        for (id,) in self.rows::<(Uuid,)>("SELECT id FROM apps_by_mas WHERE mas_id = ?", (mas_id,)).await? {
+            out.extend(self.get_app(id).await?);
+        }
+        Ok(out)
+    }
+
+    async fn delete_app(&self, id: Uuid) -> Result<bool, StoreError> {
+        let Some(app) = self.get_app(id).await? else { return Ok(false) };
+        self.run("DELETE FROM apps WHERE id = ?", (id,)).await?;
+        self.run("DELETE FROM apps_by_mas WHERE mas_id = ? AND id = ?", (app.mas_id, id)).await?;
+        self.run("DELETE FROM apps_index WHERE bucket = ? AND id = ?", (BUCKET, id)).await?;
+        Ok(true)
+    }
+
+    async fn put_user_input(&self, input: &UserInput) -> Result<(), StoreError> {
+        self.run(
+            "INSERT INTO user_inputs (mas_id, id, body) VALUES (?, ?, ?)",
+            (input.mas_id, input.id, encode(input)?),
+        )
+        .await?;
+        self.run("INSERT INTO user_input_mas (id, mas_id) VALUES (?, ?)", (input.id, input.mas_id)).await?;
+        Ok(())
+    }
+
+    async fn get_user_input(&self, mas_id: Uuid, id: Uuid) -> Result<Option<UserInput>, StoreError> {
+        Ok(self.blobs("SELECT body FROM user_inputs WHERE mas_id = ? AND id = ?", (mas_id, id)).await?.pop())
+    }
+
+    async fn user_input_mas(&self, id: Uuid) -> Result<Option<Uuid>, StoreError> {
+        Ok(self.rows::<(Uuid,)>("SELECT mas_id FROM user_input_mas WHERE id = ?", (id,)).await?.pop().map(|(m,)| m))
+    }
+
+    async fn put_llm_call(&self, mas_id: Uuid, user_input_id: Uuid, call: &LlmCall) -> Result<(), StoreError> {
+        let cql = "INSERT INTO llm_calls (mas_id, uiid, call_id, body) VALUES (?, ?, ?, ?)";
+        self.run(cql, (mas_id, user_input_id, call.call_id.clone(), encode(call)?)).await?;
+        Ok(())
+    }
+
+    async fn llm_calls(&self, mas_id: Uuid, user_input_id: Uuid) -> Result<Vec<LlmCall>, StoreError> {
+        self.blobs("SELECT body FROM llm_calls WHERE mas_id = ? AND uiid = ?", (mas_id, user_input_id)).await
+    }
+
+    async fn put_revocation(&self, mas_id: Uuid, rule: &Revocation) -> Result<(), StoreError> {
+        self.run(
+            "INSERT INTO revocations (mas_id, key, body) VALUES (?, ?, ?)",
+            (mas_id, rule.target.key(), encode(rule)?),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn revocations(&self, mas_id: Uuid) -> Result<Vec<Revocation>, StoreError> {
+        self.blobs("SELECT body FROM revocations WHERE mas_id = ?", (mas_id,)).await
+    }
+
+    async fn append_traces(&self, events: &[TraceEvent]) -> Result<(), StoreError> {
+        let mut heads: HashMap<Uuid, String> = HashMap::new();
+        for e in events {
+            self.run("INSERT INTO traces (mas_id, id, body) VALUES (?, ?, ?)", (e.mas_id, e.id, encode(e)?)).await?;
+            self.run("INSERT INTO trace_order (bucket, id, mas_id) VALUES (?, ?, ?)", (BUCKET, e.id, e.mas_id)).await?;
+            if let Some(uiid) = &e.user_input_id {
+                self.run(
+                    "INSERT INTO trace_sessions (uiid, id, mas_id) VALUES (?, ?, ?)",
+                    (uiid.clone(), e.id, e.mas_id),
+                )
+                .await?;
+            }
+            if let Some(hash) = &e.hash {
+                heads.insert(e.mas_id, hash.clone());
+            }
+        }
+        // The heads move after their events are stored.
+        for (mas_id, hash) in heads {
+            self.run("INSERT INTO trace_heads (mas_id, hash) VALUES (?, ?)", (mas_id, hash)).await?;
+        }
+        Ok(())
+    }
+
+    async fn trace_head(&self, mas_id: Uuid) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .rows::<(String,)>("SELECT hash FROM trace_heads WHERE mas_id = ?", (mas_id,))
+            .await?
+            .pop()
+            .map(|(h,)| h))
+    }
+
+    async fn traces(
+        &self,
+        mas_id: Option<Uuid>,
+        before: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<TraceEvent>, StoreError> {
+        let limit = limit.min(i32::MAX as usize) as i32;
+        let before = before.unwrap_or(Uuid::max());
+        match mas_id {
+            Some(m) => {
+                self.blobs("SELECT body FROM traces WHERE mas_id = ? AND id < ? LIMIT ?", (m, before, limit)).await
+            }
+            None => {
+                let cql = "SELECT id, mas_id FROM trace_order WHERE bucket = ? AND id < ? LIMIT ?";
+                let mut out = Vec::new();
+                for (id, m) in self.rows::<(Uuid, Uuid)>(cql, (BUCKET, before, limit)).await? {
+                    out.extend(
+                        self.blobs::<TraceEvent>("SELECT body FROM traces WHERE mas_id = ? AND id = ?", (m, id))
+                            .await?,
+                    );
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    async fn session_traces(&self, user_input_id: &str) -> Result<Vec<TraceEvent>, StoreError> {
+        let mut out = Vec::new();
+        let cql = "SELECT id, mas_id FROM trace_sessions WHERE uiid = ?";
+        for (id, m) in self.rows::<(Uuid, Uuid)>(cql, (user_input_id.to_string(),)).await? {
+            out.extend(self.blobs::<TraceEvent>("SELECT body FROM traces WHERE mas_id = ? AND id = ?", (m, id)).await?);
+        }
+        Ok(out)
+    }
+
+    async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .rows::<(String,)>("SELECT value FROM meta WHERE key = ?", (key.to_string(),))
+            .await?
+            .pop()
+            .map(|(v,)| v))
+    }
+
+    async fn put_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.run("INSERT INTO meta (key, value) VALUES (?, ?)", (key.to_string(), value.to_string())).await?;
+        Ok(())
+    }
+}
