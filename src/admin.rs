@@ -93,11 +93,14 @@ pub async fn ensure(store: &dyn Store, data_dir: &Path) -> anyhow::Result<AdminC
 
 /// `casa admin-token rotate`: needs the data dir to itself.
 pub async fn rotate_offline(settings: &Settings) -> anyhow::Result<()> {
-    let store = crate::server::open_store(&settings.data_dir)?;
+    let store = crate::server::store(settings).await?;
     let token = secret::generate(secret::ADMIN_TOKEN_PREFIX);
     let path = write_token_file(&settings.data_dir, &token)?;
     store.put_meta(DIGEST_KEY, &secret::digest(&token)).await?;
     announce(&token, &path);
+    if !matches!(settings.store_location()?, crate::config::StoreLocation::Embedded) {
+        eprintln!("note: running nodes keep the old token until they restart");
+    }
     if std::env::var_os(ENV_VAR).is_some() {
         eprintln!("note: {ENV_VAR} is set; while it is, casa uses it instead of this token");
     }

@@ -108,6 +108,12 @@ pub struct StoreArgs {
     /// Data directory [default: ./casa-data]
     #[arg(long, env = "CASA_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// `embedded`, or `scylla://host:port[,host:port]/keyspace` (shared by a cluster) [default: embedded]
+    #[arg(long, env = "CASA_STORE", value_name = "STORE")]
+    pub store: Option<String>,
+    /// Replication of a keyspace casa creates [default: {'class': 'SimpleStrategy', 'replication_factor': 1}]
+    #[arg(long, env = "CASA_CQL_REPLICATION", value_name = "CQL_MAP")]
+    pub cql_replication: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -193,6 +199,8 @@ impl ServeArgs {
         let mut overrides = Overrides {
             listen: self.listen,
             data_dir: self.store.data_dir.clone(),
+            store: self.store.store.clone(),
+            cql_replication: self.store.cql_replication.clone(),
             public_url: self.public_url.clone(),
             log_format: self.log_format,
             log_level: self.log_level.clone(),
@@ -209,7 +217,12 @@ impl ServeArgs {
 
 impl StoreArgs {
     pub fn settings(&self) -> Result<Settings, crate::config::ConfigError> {
-        let overrides = Overrides { data_dir: self.data_dir.clone(), ..Default::default() };
+        let overrides = Overrides {
+            data_dir: self.data_dir.clone(),
+            store: self.store.clone(),
+            cql_replication: self.cql_replication.clone(),
+            ..Default::default()
+        };
         Settings::load(self.config.as_deref(), &overrides)
     }
 }
@@ -230,8 +243,8 @@ pub fn main() -> ExitCode {
                 crate::admin::rotate_offline(&args.settings()?).await
             }
             Command::Audit { action: AuditAction::Verify { mas, store } } => {
-                let store = crate::server::open_store(&store.settings()?.data_dir)?;
-                match casa_actors::trace_writer::verify_chain(&store, mas).await? {
+                let store = crate::server::store(&store.settings()?).await?;
+                match casa_actors::trace_writer::verify_chain(&*store, mas).await? {
                     Ok(n) => {
                         println!("the trace of MAS {mas} is intact: {n} events");
                         Ok(())

@@ -16,6 +16,41 @@ pub const DEFAULT_SHUTDOWN_GRACE_SECONDS: u64 = 30;
 pub const DEFAULT_MAS_IDLE_SECONDS: u64 = 600;
 pub const DEFAULT_ACTOR_CALL_TIMEOUT_MS: u64 = 5000;
 pub const DEFAULT_MODEL_DIR: &str = "models/all-MiniLM-L6-v2";
+pub const DEFAULT_STORE: &str = "embedded";
+pub const DEFAULT_CQL_REPLICATION: &str = "{'class': 'SimpleStrategy', 'replication_factor': 1}";
+
+/// Where state lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// redb in the data dir: one node.
+    Embedded,
+    /// A ScyllaDB (or Cassandra) cluster, shared by the nodes of a casa cluster.
+    Scylla { nodes: Vec<String>, keyspace: String },
+}
+
+impl std::str::FromStr for StoreLocation {
+    type Err = String;
+
+    /// `embedded`, or `scylla://host:port[,host:port...]/keyspace`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "embedded" {
+            return Ok(Self::Embedded);
+        }
+        let rest = s
+            .strip_prefix("scylla://")
+            .ok_or_else(|| format!("store {s:?}: embedded or scylla://host:port[,host:port]/keyspace"))?;
+        let (hosts, keyspace) =
+            rest.split_once('/').ok_or_else(|| format!("store {s:?}: name the keyspace after a /"))?;
+        let nodes: Vec<String> = hosts.split(',').filter(|h| !h.is_empty()).map(str::to_string).collect();
+        if nodes.is_empty() || nodes.iter().any(|n| !n.contains(':')) {
+            return Err(format!("store {s:?}: every node is host:port"));
+        }
+        if keyspace.is_empty() || !keyspace.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!("store {s:?}: the keyspace is letters, digits and _"));
+        }
+        Ok(Self::Scylla { nodes, keyspace: keyspace.to_string() })
+    }
+}
 pub const DEFAULT_LLM_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_VERDICT_CACHE_SECONDS: u64 = 3600;
 
@@ -59,6 +94,10 @@ pub struct Settings {
     pub mas_idle_seconds: u64,
     /// Deadline of every call to an actor.
     pub actor_call_timeout_ms: u64,
+    /// `embedded`, or `scylla://host:port[,host:port]/keyspace`.
+    pub store: String,
+    /// Replication of a keyspace casa creates (a CQL map).
+    pub cql_replication: String,
     pub embedder: EmbedderKind,
     /// The local model's directory.
     pub model_dir: PathBuf,
@@ -87,6 +126,8 @@ impl Default for Settings {
             shutdown_grace_seconds: DEFAULT_SHUTDOWN_GRACE_SECONDS,
             mas_idle_seconds: DEFAULT_MAS_IDLE_SECONDS,
             actor_call_timeout_ms: DEFAULT_ACTOR_CALL_TIMEOUT_MS,
+            store: DEFAULT_STORE.into(),
+            cql_replication: DEFAULT_CQL_REPLICATION.into(),
             embedder: EmbedderKind::Local,
             model_dir: PathBuf::from(DEFAULT_MODEL_DIR),
             embeddings_base_url: None,
@@ -121,6 +162,10 @@ pub struct Overrides {
     pub mas_idle_seconds: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actor_call_timeout_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cql_replication: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub embedder: Option<EmbedderKind>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -197,6 +242,7 @@ impl Settings {
         if self.llm_base_url.is_some() != self.llm_model.is_some() {
             return Err(ConfigError::Invalid("llm_base_url and llm_model go together".into()));
         }
+        self.store_location()?;
         if self.llm_timeout_ms == 0 {
             return Err(ConfigError::Invalid("llm_timeout_ms must be positive".into()));
         }
@@ -204,6 +250,10 @@ impl Settings {
             return Err(ConfigError::Invalid("actor_call_timeout_ms and mas_idle_seconds must be positive".into()));
         }
         Ok(())
+    }
+
+    pub fn store_location(&self) -> Result<StoreLocation, ConfigError> {
+        self.store.parse().map_err(ConfigError::Invalid)
     }
 
     /// The public URL without a trailing slash, defaulting to the bound address.

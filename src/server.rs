@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use casa_actors::node::{Node, NodeConfig};
-use casa_actors::store::{EmbeddedStore, Store};
+use casa_actors::store::{EmbeddedStore, ScyllaStore, Store};
 use casa_actors::trace_writer::{TraceWriter, WriterConfig};
 use poem::listener::{Acceptor, Listener, TcpListener};
 
 use crate::api::{self, AppState};
-use crate::config::Settings;
+use crate::config::{Settings, StoreLocation};
 
 /// Opens the embedded store, creating the data dir (0700) if needed.
 pub fn open_store(data_dir: &Path) -> anyhow::Result<EmbeddedStore> {
@@ -27,10 +27,20 @@ pub fn open_store(data_dir: &Path) -> anyhow::Result<EmbeddedStore> {
     Ok(EmbeddedStore::open(data_dir)?)
 }
 
+/// The store the settings name: embedded in the data dir, or a CQL cluster.
+pub async fn store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match settings.store_location()? {
+        StoreLocation::Embedded => Arc::new(open_store(&settings.data_dir)?),
+        StoreLocation::Scylla { nodes, keyspace } => {
+            Arc::new(ScyllaStore::connect(&nodes, &keyspace, &settings.cql_replication, true).await?)
+        }
+    })
+}
+
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     crate::telemetry::init_logging(settings.log_format, &settings.log_level)?;
     let metrics = crate::telemetry::install_metrics()?;
-    let store: Arc<dyn Store> = Arc::new(open_store(&settings.data_dir)?);
+    let store = store(&settings).await?;
     let admin = crate::admin::ensure(&*store, &settings.data_dir).await?;
     // The listener is bound first: the public URL may default to its address.
     let acceptor = TcpListener::bind(settings.listen)
