@@ -275,3 +275,19 @@ fn kill_9_during_a_stream_of_decisions_leaves_a_sound_trail() {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
 }
+
+#[test]
+fn a_token_reads_back_with_the_exchanges_made_from_it() {
+    let casa = Casa::start();
+    let fleet = Fleet::create(&casa, json!({}));
+    let subject = casa.access_token(&fleet.client, "x", Some("fs:read"));
+    let child = casa.exchanged_token(&fleet.agent, &subject, "fs:read");
+    casa.introspect(&child);
+    settle();
+    let jti = jwt_parts(&subject).1["jti"].as_str().unwrap().to_string();
+    let events = casa.get(&format!("/trace?jti={jti}")).json();
+    assert_eq!(types(events["items"].as_array().unwrap()), ["exchange_allowed", "token_issued"]);
+    let child_jti = jwt_parts(&child).1["jti"].as_str().unwrap().to_string();
+    let events = casa.get(&format!("/trace?jti={child_jti}")).json();
+    assert_eq!(types(events["items"].as_array().unwrap()), ["introspection", "exchange_allowed"]);
+}

@@ -100,6 +100,9 @@ impl Store for FaultyStore {
     async fn session_traces(&self, u: &str) -> Result<Vec<TraceEvent>, StoreError> {
         self.inner.session_traces(u).await
     }
+    async fn token_traces(&self, j: &str) -> Result<Vec<TraceEvent>, StoreError> {
+        self.inner.token_traces(j).await
+    }
     async fn get_meta(&self, k: &str) -> Result<Option<String>, StoreError> {
         self.inner.get_meta(k).await
     }

@@ -112,6 +112,8 @@ impl TraceApi {
         state: Data<&AppState>,
         mas_id: Query<Option<Uuid>>,
         user_input_id: Query<Option<String>>,
+        /// A token's events: its issuance, introspections, revocation, and the exchanges from it.
+        jti: Query<Option<String>>,
         app_id: Query<Option<String>>,
         /// `allowed` or `denied`.
         decision: Query<Option<String>>,
@@ -147,8 +149,18 @@ impl TraceApi {
         let store = state.node.store();
         let mut items = Vec::new();
         let mut more = false;
-        if let Some(uiid) = &user_input_id.0 {
-            let mut session = store.session_traces(uiid).await.map_err(casa_actors::CoreError::from)?;
+        let indexed = match (&user_input_id.0, &jti.0) {
+            (Some(uiid), _) => Some(store.session_traces(uiid).await),
+            (None, Some(jti)) => Some(store.token_traces(jti).await),
+            (None, None) => None,
+        };
+        let token_filter = |e: &casa_actors::trace::TraceEvent| {
+            jti.0.as_ref().is_none_or(|j| e.jti.as_ref() == Some(j) || e.parent.as_ref() == Some(j))
+                && user_input_id.0.as_ref().is_none_or(|u| e.user_input_id.as_ref() == Some(u))
+        };
+        if let Some(found) = indexed {
+            let mut session = found.map_err(casa_actors::CoreError::from)?;
+            session.retain(|e| token_filter(e));
             session.reverse();
             let mut matching = session.into_iter().filter(|e| keep(e));
             items.extend(matching.by_ref().take(limit as usize));

@@ -304,10 +304,20 @@ pub async fn traces_page_newest_first_and_by_session(store: &dyn Store) {
     let pos = |id| all.iter().position(|x| *x == id).unwrap();
     assert!(pos(events[4].id) < pos(events[3].id) && pos(events[3].id) < pos(events[0].id), "newest first");
     assert_eq!(ids(store.session_traces(&session).await.unwrap()), vec![events[0].id, events[1].id, events[2].id]);
-    assert_eq!(store.trace_head(a).await.unwrap(), events[4].hash);
+    let (jti, child) = (Uuid::new_v4().to_string(), Uuid::new_v4().to_string());
+    let mut issued = TraceEvent::new(a, EventKind::TokenIssued { tools: vec![] });
+    issued.jti = Some(jti.clone());
+    let mut exchanged = TraceEvent::new(a, EventKind::TokenIssued { tools: vec![] });
+    exchanged.jti = Some(child.clone());
+    exchanged.parent = Some(jti.clone());
+    store.append_traces(&[issued.clone(), exchanged.clone()]).await.unwrap();
+    assert_eq!(ids(store.token_traces(&jti).await.unwrap()), vec![issued.id, exchanged.id]);
+    assert_eq!(ids(store.token_traces(&child).await.unwrap()), vec![exchanged.id]);
+    assert_eq!(store.trace_head(a).await.unwrap(), events[4].hash, "events without a hash leave the head alone");
     assert_eq!(store.trace_head(b).await.unwrap(), events[3].hash);
-    assert_eq!(store.traces(Some(a), None, 10).await.unwrap()[0], events[4]);
+    let stored = store.traces(Some(a), None, 10).await.unwrap();
+    assert_eq!(stored.iter().find(|e| e.id == events[4].id), Some(&events[4]), "events come back byte for byte");
     // The trail outlives its MAS.
     store.delete_mas(a).await.unwrap();
-    assert_eq!(store.traces(Some(a), None, 10).await.unwrap().len(), 3);
+    assert_eq!(store.traces(Some(a), None, 10).await.unwrap().len(), 5);
 }

@@ -27,6 +27,7 @@ const TRACES: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("trace
 const TRACE_ORDER: TableDefinition<u128, u128> = TableDefinition::new("trace_order");
 const TRACE_SESSIONS: TableDefinition<(&str, u128), u128> = TableDefinition::new("trace_sessions");
 const TRACE_HEADS: TableDefinition<u128, &str> = TableDefinition::new("trace_heads");
+const TRACE_TOKENS: TableDefinition<(&str, u128), u128> = TableDefinition::new("trace_tokens");
 const LLM_CALLS: TableDefinition<(u128, u128, &str), &[u8]> = TableDefinition::new("llm_calls");
 const REVOCATIONS: TableDefinition<(u128, &str), &[u8]> = TableDefinition::new("revocations");
 
@@ -81,6 +82,7 @@ impl EmbeddedStore {
             txn.open_table(TRACE_ORDER).map_err(backend)?;
             txn.open_table(TRACE_SESSIONS).map_err(backend)?;
             txn.open_table(TRACE_HEADS).map_err(backend)?;
+            txn.open_table(TRACE_TOKENS).map_err(backend)?;
         }
         txn.commit().map_err(backend)?;
         Ok(Self { db: Arc::new(db) })
@@ -430,12 +432,16 @@ impl Store for EmbeddedStore {
             let mut order = txn.open_table(TRACE_ORDER).map_err(backend)?;
             let mut sessions = txn.open_table(TRACE_SESSIONS).map_err(backend)?;
             let mut heads = txn.open_table(TRACE_HEADS).map_err(backend)?;
+            let mut tokens = txn.open_table(TRACE_TOKENS).map_err(backend)?;
             for e in &events {
                 let (m, id) = (e.mas_id.as_u128(), e.id.as_u128());
                 traces.insert((m, id), encode(e)?.as_slice()).map_err(backend)?;
                 order.insert(id, m).map_err(backend)?;
                 if let Some(uiid) = &e.user_input_id {
                     sessions.insert((uiid.as_str(), id), m).map_err(backend)?;
+                }
+                for jti in e.jti.iter().chain(&e.parent) {
+                    tokens.insert((jti.as_str(), id), m).map_err(backend)?;
                 }
                 if let Some(hash) = &e.hash {
                     heads.insert(m, hash.as_str()).map_err(backend)?;
@@ -497,6 +503,24 @@ impl Store for EmbeddedStore {
             let sessions = txn.open_table(TRACE_SESSIONS).map_err(backend)?;
             let mut out = Vec::new();
             for entry in sessions.range((uiid.as_str(), 0)..=(uiid.as_str(), u128::MAX)).map_err(backend)? {
+                let (key, m) = entry.map_err(backend)?;
+                if let Some(v) = traces.get((m.value(), key.value().1)).map_err(backend)? {
+                    out.push(decode(v.value())?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn token_traces(&self, jti: &str) -> Result<Vec<TraceEvent>, StoreError> {
+        let jti = jti.to_string();
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let traces = txn.open_table(TRACES).map_err(backend)?;
+            let tokens = txn.open_table(TRACE_TOKENS).map_err(backend)?;
+            let mut out = Vec::new();
+            for entry in tokens.range((jti.as_str(), 0)..=(jti.as_str(), u128::MAX)).map_err(backend)? {
                 let (key, m) = entry.map_err(backend)?;
                 if let Some(v) = traces.get((m.value(), key.value().1)).map_err(backend)? {
                     out.push(decode(v.value())?);

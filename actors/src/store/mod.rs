@@ -94,6 +94,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<TraceEvent>, StoreError>;
     /// A session's events, oldest first.
     async fn session_traces(&self, user_input_id: &str) -> Result<Vec<TraceEvent>, StoreError>;
+    /// The events of a token, oldest first: those naming it as `jti` (its
+    /// issuance, introspections, revocation) or as `parent` (exchanges from it).
+    async fn token_traces(&self, jti: &str) -> Result<Vec<TraceEvent>, StoreError>;
 
     /// Node-level settings, such as the admin token digest.
     async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError>;

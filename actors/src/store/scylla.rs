@@ -42,6 +42,7 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS trace_order (bucket int, id uuid, mas_id uuid, PRIMARY KEY (bucket, id)) WITH CLUSTERING ORDER BY (id DESC)",
     "CREATE TABLE IF NOT EXISTS trace_sessions (uiid text, id uuid, mas_id uuid, PRIMARY KEY (uiid, id))",
     "CREATE TABLE IF NOT EXISTS trace_heads (mas_id uuid PRIMARY KEY, hash text)",
+    "CREATE TABLE IF NOT EXISTS trace_tokens (jti text, id uuid, mas_id uuid, PRIMARY KEY (jti, id))",
 ];
 
 #[derive(Clone)]
@@ -306,6 +307,10 @@ impl Store for ScyllaStore {
                 )
                 .await?;
             }
+            for jti in e.jti.iter().chain(&e.parent) {
+                self.run("INSERT INTO trace_tokens (jti, id, mas_id) VALUES (?, ?, ?)", (jti.clone(), e.id, e.mas_id))
+                    .await?;
+            }
             if let Some(hash) = &e.hash {
                 heads.insert(e.mas_id, hash.clone());
             }
@@ -355,6 +360,16 @@ impl Store for ScyllaStore {
         let mut out = Vec::new();
         let cql = "SELECT id, mas_id FROM trace_sessions WHERE uiid = ?";
         for (id, m) in self.rows::<(Uuid, Uuid)>(cql, (user_input_id.to_string(),)).await? {
+            out.extend(self.blobs::<TraceEvent>("SELECT body FROM traces WHERE mas_id = ? AND id = ?", (m, id)).await?);
+        }
+        Ok(out)
+    }
+
+    async fn token_traces(&self, jti: &str) -> Result<Vec<TraceEvent>, StoreError> {
+        let mut out = Vec::new();
+        for (id, m) in
+            self.rows::<(Uuid, Uuid)>("SELECT id, mas_id FROM trace_tokens WHERE jti = ?", (jti.to_string(),)).await?
+        {
             out.extend(self.blobs::<TraceEvent>("SELECT body FROM traces WHERE mas_id = ? AND id = ?", (m, id)).await?);
         }
         Ok(out)
