@@ -22,7 +22,7 @@ macro_rules! store_conformance_tests {
             apps_round_trip, deleting_a_mas_removes_only_its_own_data,
             unknown_ids_are_absent, meta_round_trip, values_survive_byte_for_byte,
             sessions_and_llm_calls_round_trip, revocations_round_trip, sessions_are_scoped_to_their_mas,
-            traces_page_newest_first_and_by_session);
+            traces_page_newest_first_and_by_session, traces_page_across_days);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(
@@ -320,4 +320,36 @@ pub async fn traces_page_newest_first_and_by_session(store: &dyn Store) {
     // The trail outlives its MAS.
     store.delete_mas(a).await.unwrap();
     assert_eq!(store.traces(Some(a), None, 10).await.unwrap().len(), 5);
+}
+
+/// Events of several days (time-bucketed stores must walk the buckets).
+pub async fn traces_page_across_days(store: &dyn Store) {
+    let mas = Uuid::now_v7();
+    let now = OffsetDateTime::now_utc().unix_timestamp() as u64;
+    let at = |days_ago: u64, n: u32| {
+        let ts = uuid::Timestamp::from_unix(uuid::NoContext, now - days_ago * 86_400, n * 1_000_000);
+        let mut e = TraceEvent::new(mas, EventKind::Introspection { active: true });
+        e.id = Uuid::new_v7(ts);
+        e.user_input_id = Some(format!("s-{mas}"));
+        e
+    };
+    let events = vec![at(3, 1), at(3, 2), at(1, 1), at(0, 1), at(0, 2)];
+    store.append_traces(&events).await.unwrap();
+    let ids = |v: Vec<TraceEvent>| v.into_iter().map(|e| e.id).collect::<Vec<_>>();
+    let newest: Vec<Uuid> = events.iter().rev().map(|e| e.id).collect();
+    assert_eq!(ids(store.traces(Some(mas), None, 10).await.unwrap()), newest);
+    // Pages of two cross the day boundaries.
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.traces(Some(mas), cursor, 2).await.unwrap();
+        let Some(last) = page.last() else { break };
+        cursor = Some(last.id);
+        seen.extend(ids(page));
+    }
+    assert_eq!(seen, newest);
+    let global = ids(store.traces(None, Some(events[3].id), 1000).await.unwrap());
+    let pos = |id| global.iter().position(|x| *x == id).unwrap();
+    assert!(pos(events[2].id) < pos(events[1].id) && pos(events[1].id) < pos(events[0].id));
+    assert_eq!(ids(store.session_traces(&format!("s-{mas}")).await.unwrap()), ids(events.clone()));
 }

@@ -22,9 +22,14 @@ use crate::revocation::Revocation;
 use crate::session::{LlmCall, UserInput};
 use crate::trace::TraceEvent;
 
-/// Index partitions that list everything (MAS, apps, traces) use one bucket;
-/// spreading them over time buckets is the next step for large clusters.
+/// Index partitions that list every MAS and app use one bucket.
 const BUCKET: i32 = 0;
+
+/// The day (since the Unix epoch) of an event, from its UUIDv7 id: the time
+/// bucket of its partition.
+fn day_of(id: Uuid) -> i32 {
+    id.get_timestamp().map_or(0, |t| (t.to_unix().0 / 86_400) as i32)
+}
 
 const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text)",
@@ -38,8 +43,11 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS user_input_mas (id uuid PRIMARY KEY, mas_id uuid)",
     "CREATE TABLE IF NOT EXISTS llm_calls (mas_id uuid, uiid uuid, call_id text, body blob, PRIMARY KEY ((mas_id, uiid), call_id))",
     "CREATE TABLE IF NOT EXISTS revocations (mas_id uuid, key text, body blob, PRIMARY KEY (mas_id, key))",
-    "CREATE TABLE IF NOT EXISTS traces (mas_id uuid, id uuid, body blob, PRIMARY KEY (mas_id, id)) WITH CLUSTERING ORDER BY (id DESC)",
-    "CREATE TABLE IF NOT EXISTS trace_order (bucket int, id uuid, mas_id uuid, PRIMARY KEY (bucket, id)) WITH CLUSTERING ORDER BY (id DESC)",
+    // Traces are partitioned by MAS and day; the days a MAS has events are listed.
+    "CREATE TABLE IF NOT EXISTS traces (mas_id uuid, day int, id uuid, body blob, PRIMARY KEY ((mas_id, day), id)) WITH CLUSTERING ORDER BY (id DESC)",
+    "CREATE TABLE IF NOT EXISTS trace_days (mas_id uuid, day int, PRIMARY KEY (mas_id, day)) WITH CLUSTERING ORDER BY (day DESC)",
+    "CREATE TABLE IF NOT EXISTS trace_order (day int, id uuid, mas_id uuid, PRIMARY KEY (day, id)) WITH CLUSTERING ORDER BY (id DESC)",
+    "CREATE TABLE IF NOT EXISTS trace_all_days (bucket int, day int, PRIMARY KEY (bucket, day)) WITH CLUSTERING ORDER BY (day DESC)",
     "CREATE TABLE IF NOT EXISTS trace_sessions (uiid text, id uuid, mas_id uuid, PRIMARY KEY (uiid, id))",
     "CREATE TABLE IF NOT EXISTS trace_heads (mas_id uuid PRIMARY KEY, hash text)",
     "CREATE TABLE IF NOT EXISTS trace_tokens (jti text, id uuid, mas_id uuid, PRIMARY KEY (jti, id))",
@@ -131,6 +139,12 @@ impl ScyllaStore {
         values: impl SerializeRow,
     ) -> Result<Vec<T>, StoreError> {
         self.rows::<(Vec<u8>,)>(cql, values).await?.into_iter().map(|(b,)| decode(&b)).collect()
+    }
+
+    /// One event, by MAS and id (its day comes from the id).
+    async fn trace(&self, mas_id: Uuid, id: Uuid) -> Result<Option<TraceEvent>, StoreError> {
+        let cql = "SELECT body FROM traces WHERE mas_id = ? AND day = ? AND id = ?";
+        Ok(self.blobs(cql, (mas_id, day_of(id), id)).await?.pop())
     }
 
     async fn mas_ids(&self) -> Result<Vec<Uuid>, StoreError> {
@@ -297,9 +311,19 @@ impl Store for ScyllaStore {
 
     async fn append_traces(&self, events: &[TraceEvent]) -> Result<(), StoreError> {
         let mut heads: HashMap<Uuid, String> = HashMap::new();
+        let mut days: std::collections::BTreeSet<(Uuid, i32)> = Default::default();
         for e in events {
-            self.run("INSERT INTO traces (mas_id, id, body) VALUES (?, ?, ?)", (e.mas_id, e.id, encode(e)?)).await?;
-            self.run("INSERT INTO trace_order (bucket, id, mas_id) VALUES (?, ?, ?)", (BUCKET, e.id, e.mas_id)).await?;
+            let day = day_of(e.id);
+            if days.insert((e.mas_id, day)) {
+                self.run("INSERT INTO trace_days (mas_id, day) VALUES (?, ?)", (e.mas_id, day)).await?;
+                self.run("INSERT INTO trace_all_days (bucket, day) VALUES (?, ?)", (BUCKET, day)).await?;
+            }
+            self.run(
+                "INSERT INTO traces (mas_id, day, id, body) VALUES (?, ?, ?, ?)",
+                (e.mas_id, day, e.id, encode(e)?),
+            )
+            .await?;
+            self.run("INSERT INTO trace_order (day, id, mas_id) VALUES (?, ?, ?)", (day, e.id, e.mas_id)).await?;
             if let Some(uiid) = &e.user_input_id {
                 self.run(
                     "INSERT INTO trace_sessions (uiid, id, mas_id) VALUES (?, ?, ?)",
@@ -336,31 +360,42 @@ impl Store for ScyllaStore {
         before: Option<Uuid>,
         limit: usize,
     ) -> Result<Vec<TraceEvent>, StoreError> {
-        let limit = limit.min(i32::MAX as usize) as i32;
+        let last_day = before.map_or(i32::MAX, day_of);
         let before = before.unwrap_or(Uuid::max());
-        match mas_id {
-            Some(m) => {
-                self.blobs("SELECT body FROM traces WHERE mas_id = ? AND id < ? LIMIT ?", (m, before, limit)).await
-            }
+        let mut out = Vec::new();
+        // Newest day first, until the page is full.
+        let days: Vec<(i32,)> = match mas_id {
+            Some(m) => self.rows("SELECT day FROM trace_days WHERE mas_id = ? AND day <= ?", (m, last_day)).await?,
             None => {
-                let cql = "SELECT id, mas_id FROM trace_order WHERE bucket = ? AND id < ? LIMIT ?";
-                let mut out = Vec::new();
-                for (id, m) in self.rows::<(Uuid, Uuid)>(cql, (BUCKET, before, limit)).await? {
-                    out.extend(
-                        self.blobs::<TraceEvent>("SELECT body FROM traces WHERE mas_id = ? AND id = ?", (m, id))
-                            .await?,
-                    );
+                self.rows("SELECT day FROM trace_all_days WHERE bucket = ? AND day <= ?", (BUCKET, last_day)).await?
+            }
+        };
+        for (day,) in days {
+            let want = (limit - out.len()).min(i32::MAX as usize) as i32;
+            if want == 0 {
+                break;
+            }
+            match mas_id {
+                Some(m) => {
+                    let cql = "SELECT body FROM traces WHERE mas_id = ? AND day = ? AND id < ? LIMIT ?";
+                    out.extend(self.blobs::<TraceEvent>(cql, (m, day, before, want)).await?);
                 }
-                Ok(out)
+                None => {
+                    let cql = "SELECT id, mas_id FROM trace_order WHERE day = ? AND id < ? LIMIT ?";
+                    for (id, m) in self.rows::<(Uuid, Uuid)>(cql, (day, before, want)).await? {
+                        out.extend(self.trace(m, id).await?);
+                    }
+                }
             }
         }
+        Ok(out)
     }
 
     async fn session_traces(&self, user_input_id: &str) -> Result<Vec<TraceEvent>, StoreError> {
         let mut out = Vec::new();
         let cql = "SELECT id, mas_id FROM trace_sessions WHERE uiid = ?";
         for (id, m) in self.rows::<(Uuid, Uuid)>(cql, (user_input_id.to_string(),)).await? {
-            out.extend(self.blobs::<TraceEvent>("SELECT body FROM traces WHERE mas_id = ? AND id = ?", (m, id)).await?);
+            out.extend(self.trace(m, id).await?);
         }
         Ok(out)
     }
@@ -370,7 +405,7 @@ impl Store for ScyllaStore {
         for (id, m) in
             self.rows::<(Uuid, Uuid)>("SELECT id, mas_id FROM trace_tokens WHERE jti = ?", (jti.to_string(),)).await?
         {
-            out.extend(self.blobs::<TraceEvent>("SELECT body FROM traces WHERE mas_id = ? AND id = ?", (m, id)).await?);
+            out.extend(self.trace(m, id).await?);
         }
         Ok(out)
     }
