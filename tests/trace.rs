@@ -26,12 +26,18 @@ fn a_session_reads_back_in_order_with_per_tool_decisions() {
     let delegated = casa.exchanged_token(&fleet.agent, &subject, "fs:read");
     assert_eq!(casa.exchange(&fleet.agent, &subject, "fs:write").status, 403);
     casa.introspect(&delegated);
+    settle(); // the revocation reports the lineage the trail holds
     casa.form("/oauth/revoke", Some(&fleet.client), &[("token", &subject)]);
     settle();
 
     let session = casa.get(&format!("/trace/session/{uiid}")).json();
     let session = session.as_array().unwrap();
     assert_eq!(types(session), ["token_issued", "exchange_allowed", "exchange_denied", "introspection", "revocation"]);
+    assert_eq!(
+        session[4]["reached"],
+        json!([jwt_parts(&delegated).1["jti"]]),
+        "the revocation names the lineage it reached"
+    );
     let denied = &session[2];
     assert_eq!(denied["denials"][0]["reason"], "tool_not_in_token");
     assert_eq!(denied["checks"][0]["check"], "DETERMINISTIC_TOOL_SELECTED");

@@ -50,6 +50,10 @@ pub enum EventKind {
     },
     Revocation {
         targets: Vec<RevocationTarget>,
+        /// The tokens exchanged from a revoked token, as far as the trail
+        /// knew them when it was revoked (all of them are revoked regardless).
+        #[serde(default)]
+        reached: Vec<String>,
     },
     LlmCall {
         call_id: String,
@@ -191,7 +195,7 @@ mod tests {
             EventKind::ExchangeDenied { requested: vec![], denials: vec![], checks: vec![] },
             EventKind::ExchangeRejected { error: String::new(), description: String::new() },
             EventKind::Introspection { active: true },
-            EventKind::Revocation { targets: vec![] },
+            EventKind::Revocation { targets: vec![], reached: vec![] },
             EventKind::LlmCall { call_id: String::new(), selected_tools: vec![] },
             EventKind::KeyRotated { kid: String::new(), retired_kid: String::new() },
             EventKind::AdminChange { action: String::new(), target: String::new(), changes: None },

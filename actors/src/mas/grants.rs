@@ -603,7 +603,11 @@ impl MasState {
             self.store.put_revocation(self.mas.id, &rule).await?;
             self.revocations.insert(&rule);
         }
-        let mut event = self.event(EventKind::Revocation { targets });
+        let reached = match token {
+            Some(c) => self.descendants(&c.jti).await,
+            None => Vec::new(),
+        };
+        let mut event = self.event(EventKind::Revocation { targets, reached });
         if let Some(c) = token {
             event.user_input_id = Some(c.uiid.clone());
             event.jti = Some(c.jti.clone());
@@ -611,6 +615,24 @@ impl MasState {
         }
         self.emit(event, started);
         Ok(())
+    }
+
+    /// The jtis exchanged from `jti`, down the lineage, from the trail (bounded).
+    async fn descendants(&self, jti: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        let mut frontier = vec![jti.to_string()];
+        while let Some(parent) = frontier.pop() {
+            let Ok(events) = self.store.token_traces(&parent).await else { break };
+            for e in events {
+                if let (EventKind::ExchangeAllowed { .. }, Some(child)) = (&e.kind, &e.jti) {
+                    if e.parent.as_deref() == Some(parent.as_str()) && !found.contains(child) && found.len() < 1000 {
+                        found.push(child.clone());
+                        frontier.push(child.clone());
+                    }
+                }
+            }
+        }
+        found
     }
 
     /// RFC 7009: the holder (or the session's client) revokes a token and,
