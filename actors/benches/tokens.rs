@@ -63,14 +63,7 @@ async fn fleet(traced: bool) -> Fleet {
         if traced { TraceWriter::start(store.clone(), WriterConfig::default()) } else { Arc::new(LogSink) };
     let node = Node::start(store, sink, NodeConfig::default()).await.unwrap();
     let mas = node.create_mas(NewMas { name: "bench".into(), ..Default::default() }).await.unwrap().mas.id;
-    let app = |name: &str, app_type, allowed: Vec<String>, tools: Vec<ToolDef>| NewApp {
-        mas_id: mas,
-        name: name.into(),
-        app_type,
-        base_url: None,
-        allowed_tools: allowed,
-        tools,
-    };
+    let app = |name: &str, app_type, allowed, tools| NewApp::new(mas, name, app_type, allowed, tools);
     let tools = ["filesystem:read", "web:search"].map(String::from).to_vec();
     let defs =
         tools.iter().map(|t| ToolDef { name: t.clone(), description: format!("The {t} tool"), ..Default::default() });

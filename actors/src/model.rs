@@ -170,6 +170,13 @@ pub struct NewApp {
     pub tools: Vec<ToolDef>,
 }
 
+impl NewApp {
+    /// An app of `mas_id` without a base URL.
+    pub fn new(mas_id: Uuid, name: &str, app_type: AppType, allowed_tools: Vec<String>, tools: Vec<ToolDef>) -> Self {
+        Self { mas_id, name: name.into(), app_type, base_url: None, allowed_tools, tools }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AppPatch {
     pub name: Option<String>,

@@ -75,14 +75,7 @@ async fn fleet(embedder: Arc<dyn Embedder>, checks: Vec<CheckName>) -> Fleet {
             ..Default::default()
         })
         .collect();
-    let app = |name: &str, app_type, allowed: Vec<String>, tools| NewApp {
-        mas_id: mas,
-        name: name.into(),
-        app_type,
-        base_url: None,
-        allowed_tools: allowed,
-        tools,
-    };
+    let app = |name: &str, app_type, allowed, tools| NewApp::new(mas, name, app_type, allowed, tools);
     node.create_app(app("server", AppType::McpServer, vec![], tools)).await.unwrap();
     let a = node.create_app(app("agent", AppType::Agent, names.clone(), vec![])).await.unwrap();
     let agent = ClientCredentials { client_id: a.app.client_id, client_secret: a.client_secret };

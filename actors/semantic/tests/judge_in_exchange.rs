@@ -84,14 +84,7 @@ async fn the_judge_decides_outside_the_actor_and_its_verdicts_are_cached() {
         .iter()
         .map(|n| ToolDef { name: n.clone(), description: format!("The {n} tool"), ..Default::default() })
         .collect();
-    let app = |name: &str, app_type, allowed: Vec<String>, tools| NewApp {
-        mas_id: mas,
-        name: name.into(),
-        app_type,
-        base_url: None,
-        allowed_tools: allowed,
-        tools,
-    };
+    let app = |name: &str, app_type, allowed, tools| NewApp::new(mas, name, app_type, allowed, tools);
     node.create_app(app("server", AppType::McpServer, vec![], tools)).await.unwrap();
     let agent = node.create_app(app("agent", AppType::Agent, names.clone(), vec![])).await.unwrap();
     let subject = node
