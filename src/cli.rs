@@ -114,6 +114,9 @@ pub struct StoreArgs {
     /// Replication of a keyspace casa creates [default: {'class': 'SimpleStrategy', 'replication_factor': 1}]
     #[arg(long, env = "CASA_CQL_REPLICATION", value_name = "CQL_MAP")]
     pub cql_replication: Option<String>,
+    /// How long trace events are kept: 90s, 45m, 12h, 30d (at most 3650d), or forever [default: 30d]
+    #[arg(long, env = "CASA_TRACE_RETENTION", value_name = "DURATION")]
+    pub trace_retention: Option<casa_actors::retention::Retention>,
 }
 
 #[derive(Debug, Args)]
@@ -201,6 +204,7 @@ impl ServeArgs {
             data_dir: self.store.data_dir.clone(),
             store: self.store.store.clone(),
             cql_replication: self.store.cql_replication.clone(),
+            trace_retention: self.store.trace_retention,
             public_url: self.public_url.clone(),
             log_format: self.log_format,
             log_level: self.log_level.clone(),
@@ -221,10 +225,40 @@ impl StoreArgs {
             data_dir: self.data_dir.clone(),
             store: self.store.clone(),
             cql_replication: self.cql_replication.clone(),
+            trace_retention: self.trace_retention,
             ..Default::default()
         };
         Settings::load(self.config.as_deref(), &overrides)
     }
+}
+
+/// `casa audit verify`: the chain from its genesis, or from the anchor its expired events left.
+async fn audit_verify(
+    store: &dyn casa_actors::store::Store,
+    mas: uuid::Uuid,
+    retention: casa_actors::retention::Retention,
+) -> anyhow::Result<()> {
+    use casa_actors::trace_writer::{verify_chain, ChainStart};
+    let report = match verify_chain(store, mas, retention).await? {
+        Ok(report) => report,
+        Err((id, why)) => anyhow::bail!("the trace of MAS {mas} is broken at event {id}: {why}"),
+    };
+    let n = report.events;
+    match report.start {
+        ChainStart::Genesis => println!("the trace of MAS {mas} is intact: {n} events"),
+        ChainStart::Expired { first_kept, at, anchor } => {
+            let at = at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+            println!(
+                "the trace of MAS {mas} is intact: {n} events, from event {first_kept} ({at}); the events before it \
+                 have expired (retention {retention}); anchor: the hash {anchor}"
+            )
+        }
+        ChainStart::AllExpired { head } => println!(
+            "the trace of MAS {mas} is intact: 0 events; all its events have expired (retention {retention}); \
+             chain head: {head}"
+        ),
+    }
+    Ok(())
 }
 
 pub fn main() -> ExitCode {
@@ -243,14 +277,8 @@ pub fn main() -> ExitCode {
                 crate::admin::rotate_offline(&args.settings()?).await
             }
             Command::Audit { action: AuditAction::Verify { mas, store } } => {
-                let store = crate::server::store(&store.settings()?).await?;
-                match casa_actors::trace_writer::verify_chain(&*store, mas).await? {
-                    Ok(n) => {
-                        println!("the trace of MAS {mas} is intact: {n} events");
-                        Ok(())
-                    }
-                    Err((id, why)) => Err(anyhow::anyhow!("the trace of MAS {mas} is broken at event {id}: {why}")),
-                }
+                let settings = store.settings()?;
+                audit_verify(&*crate::server::store(&settings).await?, mas, settings.trace_retention).await
             }
             Command::Eval { what: EvalCommand::Intent { data, threshold, top_k, plot, store, ai } } => {
                 let mut overrides = Overrides { data_dir: store.data_dir.clone(), ..Default::default() };

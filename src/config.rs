@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use casa_actors::retention::Retention;
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
@@ -98,6 +99,8 @@ pub struct Settings {
     pub store: String,
     /// Replication of a keyspace casa creates (a CQL map).
     pub cql_replication: String,
+    /// How long trace events are kept: `30d`, `12h`, ... or `forever`.
+    pub trace_retention: Retention,
     pub embedder: EmbedderKind,
     /// The local model's directory.
     pub model_dir: PathBuf,
@@ -128,6 +131,7 @@ impl Default for Settings {
             actor_call_timeout_ms: DEFAULT_ACTOR_CALL_TIMEOUT_MS,
             store: DEFAULT_STORE.into(),
             cql_replication: DEFAULT_CQL_REPLICATION.into(),
+            trace_retention: Retention::default(),
             embedder: EmbedderKind::Local,
             model_dir: PathBuf::from(DEFAULT_MODEL_DIR),
             embeddings_base_url: None,
@@ -166,6 +170,8 @@ pub struct Overrides {
     pub store: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cql_replication: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_retention: Option<Retention>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub embedder: Option<EmbedderKind>,
     #[serde(skip_serializing_if = "Option::is_none")]

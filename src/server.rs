@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use casa_actors::node::{Node, NodeConfig};
+use casa_actors::retention::spawn_purge;
 use casa_actors::store::{EmbeddedStore, ScyllaStore, Store};
 use casa_actors::trace_writer::{TraceWriter, WriterConfig};
 use poem::listener::{Acceptor, Listener, TcpListener};
@@ -32,7 +33,8 @@ pub async fn store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     Ok(match settings.store_location()? {
         StoreLocation::Embedded => Arc::new(open_store(&settings.data_dir)?),
         StoreLocation::Scylla { nodes, keyspace } => {
-            Arc::new(ScyllaStore::connect(&nodes, &keyspace, &settings.cql_replication, true).await?)
+            let store = ScyllaStore::connect(&nodes, &keyspace, &settings.cql_replication, true).await?;
+            Arc::new(store.with_trace_ttl(settings.trace_retention.duration()))
         }
     })
 }
@@ -56,6 +58,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     };
     let ai = crate::ai::services(&settings)?;
     let traces = TraceWriter::start(store.clone(), WriterConfig::default());
+    // Expired events go at start and hourly (a CQL store expires them by TTL instead).
+    let purge = settings.trace_retention.duration().map(|r| spawn_purge(store.clone(), r, Duration::from_secs(3600)));
     let node = Node::start_with(store, traces.clone(), ai, node_config).await?;
     let state = AppState {
         node: node.clone(),
@@ -80,6 +84,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     node.shutdown().await;
     // Decisions have stopped: write every trace event they produced.
     traces.flush_and_stop().await;
+    if let Some(purge) = purge {
+        purge.abort();
+    }
     // Every write was committed before its request was answered; dropping the
     // node releases the store.
     drop(node);

@@ -13,6 +13,7 @@ pub mod node;
 pub mod oauth;
 pub mod realm;
 pub mod registry;
+pub mod retention;
 pub mod revocation;
 pub mod secret;
 pub mod session;

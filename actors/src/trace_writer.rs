@@ -8,10 +8,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use time::OffsetDateTime;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use crate::retention::Retention;
 use crate::store::Store;
 use crate::trace::{TraceEvent, TraceSink};
 
@@ -143,12 +145,35 @@ async fn write_loop(
     }
 }
 
-/// Checks a MAS's hash chain: `Ok(count)`, or the id of the first event that
-/// does not link to its predecessor.
+/// Where a verified chain starts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChainStart {
+    /// At the MAS's first event (or the chain is empty).
+    Genesis,
+    /// Earlier events have expired: the chain is verified from the oldest kept
+    /// event, taking its `prev_hash` (the last expired event's hash) as the anchor.
+    Expired { first_kept: Uuid, at: OffsetDateTime, anchor: String },
+    /// Every event has expired; only the chain head is left.
+    AllExpired { head: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainReport {
+    /// Events checked.
+    pub events: usize,
+    pub start: ChainStart,
+}
+
+/// Checks a MAS's hash chain: a report, or the id of the first event that
+/// does not link to its predecessor. With a retention, the oldest events may
+/// have expired; with `Forever`, a chain that does not begin at its genesis
+/// is broken. Truncation of the oldest kept events cannot be told from their
+/// expiry; everything after the anchor must link.
 pub async fn verify_chain(
     store: &dyn Store,
     mas_id: Uuid,
-) -> Result<Result<usize, (Uuid, String)>, crate::store::StoreError> {
+    retention: Retention,
+) -> Result<Result<ChainReport, (Uuid, String)>, crate::store::StoreError> {
     let mut events = Vec::new();
     let mut cursor = None;
     loop {
@@ -158,7 +183,25 @@ pub async fn verify_chain(
         events.extend(page);
     }
     events.reverse();
-    let mut prev: Option<String> = None;
+    let head = store.trace_head(mas_id).await?;
+    let expiring = retention != Retention::Forever;
+    let start = match (events.first(), &head) {
+        (None, Some(head)) if expiring => ChainStart::AllExpired { head: head.clone() },
+        (Some(first), _) if expiring && first.prev_hash.is_some() => ChainStart::Expired {
+            first_kept: first.id,
+            at: first.at,
+            anchor: first.prev_hash.clone().unwrap_or_default(),
+        },
+        (Some(first), _) if first.prev_hash.is_some() => {
+            return Ok(Err((first.id, "the events before it are missing, and the trace retention is forever".into())))
+        }
+        _ => ChainStart::Genesis,
+    };
+    let mut prev: Option<String> = match &start {
+        ChainStart::Expired { anchor, .. } => Some(anchor.clone()),
+        ChainStart::AllExpired { head } => Some(head.clone()),
+        ChainStart::Genesis => None,
+    };
     for e in &events {
         if e.prev_hash != prev {
             return Ok(Err((e.id, "does not link to the previous event".into())));
@@ -168,13 +211,13 @@ pub async fn verify_chain(
         }
         prev = e.hash.clone();
     }
-    if store.trace_head(mas_id).await? != prev {
+    if head != prev {
         return Ok(Err((
             events.last().map_or(Uuid::nil(), |e| e.id),
             "the chain head does not match the newest event".into(),
         )));
     }
-    Ok(Ok(events.len()))
+    Ok(Ok(ChainReport { events: events.len(), start }))
 }
 
 #[cfg(test)]
@@ -198,7 +241,9 @@ mod tests {
         writer.flush_and_stop().await;
         assert_eq!(store.traces(Some(mas), None, 100).await.unwrap().len(), 10, "stop flushed the batch");
         assert!(live.recv().await.is_ok());
-        assert_eq!(verify_chain(&*store, mas).await.unwrap(), Ok(10));
+        let report = ChainReport { events: 10, start: ChainStart::Genesis };
+        assert_eq!(verify_chain(&*store, mas, Retention::Forever).await.unwrap(), Ok(report.clone()));
+        assert_eq!(verify_chain(&*store, mas, Retention::default()).await.unwrap(), Ok(report));
         // After stopping, events are ignored rather than lost silently in a queue.
         writer.record(TraceEvent::new(mas, EventKind::Introspection { active: true }));
         assert_eq!(store.traces(Some(mas), None, 100).await.unwrap().len(), 10);

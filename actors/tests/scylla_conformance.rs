@@ -3,6 +3,7 @@
 //! ScyllaDB speaks the same protocol to the same driver.
 
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use casa_actors::store::{ScyllaStore, Store};
 
@@ -29,7 +30,9 @@ fn keyspace() -> &'static str {
     })
 }
 
-casa_actors::store_conformance_tests!(async {
+async fn connect(trace_ttl: Option<Duration>) -> ((), Arc<dyn Store>) {
     let store = ScyllaStore::connect(&nodes(), keyspace(), REPLICATION, false).await.unwrap();
-    ((), Arc::new(store) as Arc<dyn Store>)
-});
+    ((), Arc::new(store.with_trace_ttl(trace_ttl)) as Arc<dyn Store>)
+}
+
+casa_actors::store_conformance_tests!(connect(None), |retention| connect(Some(retention)));

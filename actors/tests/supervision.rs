@@ -97,6 +97,9 @@ impl Store for FaultyStore {
     async fn traces(&self, m: Option<Uuid>, b: Option<Uuid>, l: usize) -> Result<Vec<TraceEvent>, StoreError> {
         self.inner.traces(m, b, l).await
     }
+    async fn purge_traces(&self, cutoff: time::OffsetDateTime, limit: usize) -> Result<usize, StoreError> {
+        self.inner.purge_traces(cutoff, limit).await
+    }
     async fn session_traces(&self, u: &str) -> Result<Vec<TraceEvent>, StoreError> {
         self.inner.session_traces(u).await
     }

@@ -1,28 +1,36 @@
 //! The store conformance suite: written once, run against every [`Store`].
 //!
 //! A backend's test file instantiates it with
-//! `casa_actors::store_conformance_tests!(async { (guard, store) })`, where the
-//! future yields something to keep alive for the test and an `Arc<dyn Store>`.
+//! `casa_actors::store_conformance_tests!(async { (guard, store) }, |retention| async { (guard, store) })`,
+//! where the future yields something to keep alive for the test and an
+//! `Arc<dyn Store>`; the second makes a store that keeps trace events for
+//! `retention` (a CQL store writes them with that TTL), for the expiry cases.
 
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use std::time::Duration;
+
 use super::Store;
 use crate::model::*;
 use crate::realm::RealmKey;
+use crate::retention::{purge_expired, Retention};
 use crate::revocation::{Revocation, RevocationTarget};
 use crate::session::{LlmCall, UserInput, UserInputContent};
 use crate::trace::{EventKind, TraceEvent};
+use crate::trace_writer::{verify_chain, ChainReport, ChainStart};
 
 #[macro_export]
 macro_rules! store_conformance_tests {
-    ($make:expr) => {
+    ($make:expr, $expiring:expr) => {
         $crate::store_conformance_tests!(@each $make;
             mas_round_trip, mas_listing_pages_and_searches, realm_keys_round_trip,
             apps_round_trip, deleting_a_mas_removes_only_its_own_data,
             unknown_ids_are_absent, meta_round_trip, values_survive_byte_for_byte,
             sessions_and_llm_calls_round_trip, revocations_round_trip, sessions_are_scoped_to_their_mas,
             traces_page_newest_first_and_by_session, traces_page_across_days);
+        $crate::store_conformance_tests!(@each ($expiring)($crate::store::conformance::RETENTION);
+            expired_traces_are_gone, audit_verify_anchors_after_expiry);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(
@@ -352,4 +360,89 @@ pub async fn traces_page_across_days(store: &dyn Store) {
     let pos = |id| global.iter().position(|x| *x == id).unwrap();
     assert!(pos(events[2].id) < pos(events[1].id) && pos(events[1].id) < pos(events[0].id));
     assert_eq!(ids(store.session_traces(&format!("s-{mas}")).await.unwrap()), ids(events.clone()));
+}
+
+/// How long the stores of the expiry cases keep trace events.
+pub const RETENTION: Duration = Duration::from_secs(10);
+
+/// `n` chained events of one MAS and session, after `prev`, that happened
+/// `ago` before now; the first names `jti`, the others have it as parent.
+fn chained(mas: Uuid, n: usize, prev: Option<String>, ago: Duration, jti: &str) -> Vec<TraceEvent> {
+    let at = OffsetDateTime::now_utc() - ago;
+    let mut prev = prev;
+    (0..n)
+        .map(|i| {
+            let ms = (at.unix_timestamp_nanos() / 1_000_000) as u64 + i as u64;
+            let ts = uuid::Timestamp::from_unix(uuid::NoContext, ms / 1000, (ms % 1000) as u32 * 1_000_000);
+            let mut e = TraceEvent::new(mas, EventKind::Introspection { active: i % 2 == 0 });
+            e.id = Uuid::new_v7(ts);
+            e.at = OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).unwrap();
+            e.user_input_id = Some(format!("s-{mas}"));
+            if i == 0 {
+                e.jti = Some(jti.to_string());
+            } else {
+                e.parent = Some(jti.to_string());
+            }
+            e.prev_hash = prev.clone();
+            e.hash = Some(e.chain_hash(prev.as_deref()));
+            prev = e.hash.clone();
+            e
+        })
+        .collect()
+}
+
+/// Old events (two seconds short of expiry) and fresh ones chained after them;
+/// returns both once the old ones have expired (by TTL, or by the purge).
+async fn expire_some(store: &dyn Store, mas: Uuid, jti: &str) -> (Vec<TraceEvent>, Vec<TraceEvent>) {
+    let old = chained(mas, 5, None, RETENTION - Duration::from_secs(2), jti);
+    store.append_traces(&old).await.unwrap();
+    assert_eq!(store.traces(Some(mas), None, 100).await.unwrap().len(), 5, "not expired yet");
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+    let fresh = chained(mas, 4, old.last().unwrap().hash.clone(), Duration::ZERO, jti);
+    store.append_traces(&fresh).await.unwrap();
+    let purged = purge_expired(store, RETENTION).await.unwrap();
+    // A CQL store expired them itself; the embedded store purged exactly those.
+    assert!(purged == 0 || purged == 5, "purged {purged}");
+    assert_eq!(purge_expired(store, RETENTION).await.unwrap(), 0, "nothing left to purge");
+    (old, fresh)
+}
+
+pub async fn expired_traces_are_gone(store: &dyn Store) {
+    let (mas, jti) = (Uuid::now_v7(), Uuid::new_v4().to_string());
+    let (old, fresh) = expire_some(store, mas, &jti).await;
+    let ids = |v: Vec<TraceEvent>| v.into_iter().map(|e| e.id).collect::<Vec<_>>();
+    let kept = ids(fresh.clone());
+    let newest: Vec<Uuid> = kept.iter().rev().copied().collect();
+    assert_eq!(ids(store.traces(Some(mas), None, 100).await.unwrap()), newest, "by MAS");
+    assert_eq!(ids(store.session_traces(&format!("s-{mas}")).await.unwrap()), kept, "by session");
+    assert_eq!(ids(store.token_traces(&jti).await.unwrap()), kept, "by token");
+    let all = ids(store.traces(None, None, 100_000).await.unwrap());
+    assert!(old.iter().all(|e| !all.contains(&e.id)), "across MAS");
+    assert!(fresh.iter().all(|e| all.contains(&e.id)), "across MAS");
+    assert_eq!(store.trace_head(mas).await.unwrap(), fresh.last().unwrap().hash, "the head stays");
+}
+
+pub async fn audit_verify_anchors_after_expiry(store: &dyn Store) {
+    let (mas, jti) = (Uuid::now_v7(), Uuid::new_v4().to_string());
+    let (old, fresh) = expire_some(store, mas, &jti).await;
+    let retention = Retention::For(RETENTION);
+    let anchored = ChainReport {
+        events: 4,
+        start: ChainStart::Expired {
+            first_kept: fresh[0].id,
+            at: fresh[0].at,
+            anchor: old.last().unwrap().hash.clone().unwrap(),
+        },
+    };
+    assert_eq!(verify_chain(store, mas, retention).await.unwrap(), Ok(anchored));
+    // Where nothing expires, a chain that does not start at its genesis is cut.
+    let (at, why) = verify_chain(store, mas, Retention::Forever).await.unwrap().unwrap_err();
+    assert_eq!(at, fresh[0].id, "{why}");
+    // Tampering inside the kept range still breaks the chain, where it happened.
+    let mut tampered = fresh[2].clone();
+    tampered.kind =
+        EventKind::Introspection { active: !matches!(fresh[2].kind, EventKind::Introspection { active: true }) };
+    store.append_traces(&[tampered]).await.unwrap();
+    let (at, why) = verify_chain(store, mas, retention).await.unwrap().unwrap_err();
+    assert_eq!(at, fresh[2].id, "{why}");
 }

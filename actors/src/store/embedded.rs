@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{decode, encode, Store, StoreError, SCHEMA_VERSION};
@@ -491,6 +492,39 @@ impl Store for EmbeddedStore {
                 }
             }
             Ok(out)
+        })
+        .await
+    }
+
+    async fn purge_traces(&self, cutoff: OffsetDateTime, limit: usize) -> Result<usize, StoreError> {
+        // A UUIDv7 starts with its Unix milliseconds: every id below this one is older.
+        let ms = (cutoff.unix_timestamp_nanos() / 1_000_000).clamp(0, (1 << 48) - 1) as u128;
+        let below = ms << 80;
+        self.write(move |txn| {
+            let mut order = txn.open_table(TRACE_ORDER).map_err(backend)?;
+            let mut traces = txn.open_table(TRACES).map_err(backend)?;
+            let mut sessions = txn.open_table(TRACE_SESSIONS).map_err(backend)?;
+            let mut tokens = txn.open_table(TRACE_TOKENS).map_err(backend)?;
+            let expired: Vec<(u128, u128)> = order
+                .range(0..below)
+                .map_err(backend)?
+                .take(limit)
+                .map(|e| e.map(|(id, m)| (id.value(), m.value())).map_err(backend))
+                .collect::<Result<_, _>>()?;
+            for &(id, m) in &expired {
+                order.remove(id).map_err(backend)?;
+                let Some(body) = traces.remove((m, id)).map_err(backend)? else { continue };
+                // An undecodable event still goes; index entries left behind point nowhere and are skipped.
+                let Ok(event) = decode::<TraceEvent>(body.value()) else { continue };
+                drop(body);
+                if let Some(uiid) = &event.user_input_id {
+                    sessions.remove((uiid.as_str(), id)).map_err(backend)?;
+                }
+                for jti in event.jti.iter().chain(&event.parent) {
+                    tokens.remove((jti.as_str(), id)).map_err(backend)?;
+                }
+            }
+            Ok(expired.len())
         })
         .await
     }

@@ -5,6 +5,7 @@
 //! only after the store has it.
 
 use async_trait::async_trait;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::model::{AppRecord, MasRecord, Page, PageRequest};
@@ -92,6 +93,11 @@ pub trait Store: Send + Sync + 'static {
         before: Option<Uuid>,
         limit: usize,
     ) -> Result<Vec<TraceEvent>, StoreError>;
+    /// Deletes events that happened (by their UUIDv7 id) before `cutoff`,
+    /// with their index entries, oldest first and at most `limit` in one write;
+    /// returns how many. Chain heads stay: the chain goes on from them. A store
+    /// that expires events by itself (CQL, by TTL) deletes nothing here.
+    async fn purge_traces(&self, cutoff: OffsetDateTime, limit: usize) -> Result<usize, StoreError>;
     /// A session's events, oldest first.
     async fn session_traces(&self, user_input_id: &str) -> Result<Vec<TraceEvent>, StoreError>;
     /// The events of a token, oldest first: those naming it as `jti` (its

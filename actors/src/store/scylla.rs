@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use scylla::client::session::Session;
@@ -12,6 +13,7 @@ use scylla::client::session_builder::SessionBuilder;
 use scylla::response::query_result::QueryResult;
 use scylla::serialize::row::SerializeRow;
 use scylla::statement::prepared::PreparedStatement;
+use time::OffsetDateTime;
 use tokio::sync::RwLock;
 use uuid::Uuid;
 
@@ -44,6 +46,8 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS llm_calls (mas_id uuid, uiid uuid, call_id text, body blob, PRIMARY KEY ((mas_id, uiid), call_id))",
     "CREATE TABLE IF NOT EXISTS revocations (mas_id uuid, key text, body blob, PRIMARY KEY (mas_id, key))",
     // Traces are partitioned by MAS and day; the days a MAS has events are listed.
+    // Trace rows are written with a TTL (the trace retention); the day listings
+    // outlive the events they list, the chain heads never expire.
     "CREATE TABLE IF NOT EXISTS traces (mas_id uuid, day int, id uuid, body blob, PRIMARY KEY ((mas_id, day), id)) WITH CLUSTERING ORDER BY (id DESC)",
     "CREATE TABLE IF NOT EXISTS trace_days (mas_id uuid, day int, PRIMARY KEY (mas_id, day)) WITH CLUSTERING ORDER BY (day DESC)",
     "CREATE TABLE IF NOT EXISTS trace_order (day int, id uuid, mas_id uuid, PRIMARY KEY (day, id)) WITH CLUSTERING ORDER BY (id DESC)",
@@ -57,6 +61,22 @@ const SCHEMA: &[&str] = &[
 pub struct ScyllaStore {
     session: Arc<Session>,
     prepared: Arc<RwLock<HashMap<&'static str, PreparedStatement>>>,
+    /// How long trace rows live; `None`: forever.
+    trace_ttl: Option<Duration>,
+}
+
+/// The TTL of an event's rows, in seconds: what is left of `retention` since the
+/// event happened (its id's time), so that both stores expire an event at the
+/// same moment. At least 1 (0 would mean "never" to CQL).
+fn ttl_of(retention: Option<Duration>, id: Uuid) -> i32 {
+    let Some(retention) = retention else { return 0 };
+    let at = id.get_timestamp().map_or(0, |t| {
+        let (s, n) = t.to_unix();
+        s * 1000 + u64::from(n) / 1_000_000
+    });
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let left = retention.saturating_sub(now.saturating_sub(Duration::from_millis(at)));
+    left.as_millis().div_ceil(1000).clamp(1, i32::MAX as u128) as i32
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -87,9 +107,15 @@ impl ScyllaStore {
             }
             session.await_schema_agreement().await.map_err(unavailable)?;
         }
-        let store = Self { session: Arc::new(session), prepared: Arc::default() };
+        let store = Self { session: Arc::new(session), prepared: Arc::default(), trace_ttl: None };
         store.check_schema_version().await?;
         Ok(store)
+    }
+
+    /// Trace rows written from now on expire after `retention` (`None`: never).
+    pub fn with_trace_ttl(mut self, retention: Option<Duration>) -> Self {
+        self.trace_ttl = retention;
+        self
     }
 
     async fn check_schema_version(&self) -> Result<(), StoreError> {
@@ -314,32 +340,46 @@ impl Store for ScyllaStore {
         let mut days: std::collections::BTreeSet<(Uuid, i32)> = Default::default();
         for e in events {
             let day = day_of(e.id);
+            let ttl = ttl_of(self.trace_ttl, e.id);
             if days.insert((e.mas_id, day)) {
-                self.run("INSERT INTO trace_days (mas_id, day) VALUES (?, ?)", (e.mas_id, day)).await?;
-                self.run("INSERT INTO trace_all_days (bucket, day) VALUES (?, ?)", (BUCKET, day)).await?;
+                // A day's listing row must outlive the events it lists (a later
+                // event rewrites it with a later expiry); a day longer is a margin.
+                let day_ttl = if ttl == 0 { 0 } else { ttl.saturating_add(86_400) };
+                self.run("INSERT INTO trace_days (mas_id, day) VALUES (?, ?) USING TTL ?", (e.mas_id, day, day_ttl))
+                    .await?;
+                self.run("INSERT INTO trace_all_days (bucket, day) VALUES (?, ?) USING TTL ?", (BUCKET, day, day_ttl))
+                    .await?;
             }
             self.run(
-                "INSERT INTO traces (mas_id, day, id, body) VALUES (?, ?, ?, ?)",
-                (e.mas_id, day, e.id, encode(e)?),
+                "INSERT INTO traces (mas_id, day, id, body) VALUES (?, ?, ?, ?) USING TTL ?",
+                (e.mas_id, day, e.id, encode(e)?, ttl),
             )
             .await?;
-            self.run("INSERT INTO trace_order (day, id, mas_id) VALUES (?, ?, ?)", (day, e.id, e.mas_id)).await?;
+            self.run(
+                "INSERT INTO trace_order (day, id, mas_id) VALUES (?, ?, ?) USING TTL ?",
+                (day, e.id, e.mas_id, ttl),
+            )
+            .await?;
             if let Some(uiid) = &e.user_input_id {
                 self.run(
-                    "INSERT INTO trace_sessions (uiid, id, mas_id) VALUES (?, ?, ?)",
-                    (uiid.clone(), e.id, e.mas_id),
+                    "INSERT INTO trace_sessions (uiid, id, mas_id) VALUES (?, ?, ?) USING TTL ?",
+                    (uiid.clone(), e.id, e.mas_id, ttl),
                 )
                 .await?;
             }
             for jti in e.jti.iter().chain(&e.parent) {
-                self.run("INSERT INTO trace_tokens (jti, id, mas_id) VALUES (?, ?, ?)", (jti.clone(), e.id, e.mas_id))
-                    .await?;
+                self.run(
+                    "INSERT INTO trace_tokens (jti, id, mas_id) VALUES (?, ?, ?) USING TTL ?",
+                    (jti.clone(), e.id, e.mas_id, ttl),
+                )
+                .await?;
             }
             if let Some(hash) = &e.hash {
                 heads.insert(e.mas_id, hash.clone());
             }
         }
-        // The heads move after their events are stored.
+        // The heads move after their events are stored. They never expire: the
+        // chain goes on from them after its older events are gone.
         for (mas_id, hash) in heads {
             self.run("INSERT INTO trace_heads (mas_id, hash) VALUES (?, ?)", (mas_id, hash)).await?;
         }
@@ -389,6 +429,11 @@ impl Store for ScyllaStore {
             }
         }
         Ok(out)
+    }
+
+    async fn purge_traces(&self, _cutoff: OffsetDateTime, _limit: usize) -> Result<usize, StoreError> {
+        // Trace rows carry their TTL: the server expires them.
+        Ok(0)
     }
 
     async fn session_traces(&self, user_input_id: &str) -> Result<Vec<TraceEvent>, StoreError> {
