@@ -42,6 +42,11 @@ pub enum Command {
         #[command(subcommand)]
         what: EvalCommand,
     },
+    /// Operate a casa cluster.
+    Cluster {
+        #[command(subcommand)]
+        action: ClusterAction,
+    },
     /// Print the OpenAPI document of the HTTP API.
     Openapi {
         #[arg(long, value_enum, default_value_t = SpecFormat::Yaml)]
@@ -54,6 +59,35 @@ pub enum AdminTokenAction {
     /// Generate a new admin token, print it, and write it to <data-dir>/admin-token.
     /// casa must not be running on the data dir; the old token stops working.
     Rotate(StoreArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterAction {
+    /// Show a node's view of the cluster: members, their state, how many MAS each owns.
+    Status {
+        /// Base URL of any node.
+        #[arg(long, env = "CASA_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// The admin token.
+        #[arg(long, env = "CASA_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: String,
+        /// Print the JSON answer instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a cluster CA (ca.pem, ca.key) and a certificate and key per node
+    /// (NAME.pem, NAME.key) for node-to-node mutual TLS. Keep ca.key offline.
+    Certs {
+        /// Directory to write to.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The DNS name every node certificate carries.
+        #[arg(long, default_value = crate::cluster::DEFAULT_TLS_SERVER_NAME)]
+        server_name: String,
+        /// Node names.
+        #[arg(required = true, value_name = "NODE")]
+        nodes: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -149,6 +183,55 @@ pub struct ServeArgs {
     pub actor_call_timeout_ms: Option<u64>,
     #[command(flatten)]
     pub ai: AiArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// Joining a cluster (all nodes on one `--store scylla://…`).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Cluster")]
+pub struct ClusterArgs {
+    /// Make this node one of a cluster, accepting peers (mutual TLS) here, e.g. 0.0.0.0:7400
+    #[arg(long, env = "CASA_CLUSTER_LISTEN", value_name = "ADDR")]
+    pub cluster_listen: Option<SocketAddr>,
+    /// Where peers reach this node [default: --cluster-listen]
+    #[arg(long, env = "CASA_CLUSTER_ADVERTISE", value_name = "HOST:PORT")]
+    pub cluster_advertise: Option<String>,
+    /// Other nodes, host:port, comma-separated; a DNS name may resolve to many (a headless service)
+    #[arg(long, env = "CASA_CLUSTER_SEEDS", value_name = "HOST:PORT,...", value_delimiter = ',')]
+    pub cluster_seeds: Option<Vec<String>>,
+    /// This node's name, unique in the cluster [default: the host name]
+    #[arg(long, env = "CASA_NODE_NAME", value_name = "NAME")]
+    pub node_name: Option<String>,
+    /// This node's certificate (PEM), signed by the cluster CA
+    #[arg(long, env = "CASA_CLUSTER_TLS_CERT", value_name = "FILE")]
+    pub cluster_tls_cert: Option<PathBuf>,
+    /// This node's private key (PEM)
+    #[arg(long, env = "CASA_CLUSTER_TLS_KEY", value_name = "FILE")]
+    pub cluster_tls_key: Option<PathBuf>,
+    /// The cluster CA (PEM): peers must present a certificate it signed
+    #[arg(long, env = "CASA_CLUSTER_TLS_CA", value_name = "FILE")]
+    pub cluster_tls_ca: Option<PathBuf>,
+    /// Serve only while at least this many members (self included) are reachable; set it to a
+    /// majority of the cluster's size so a restarted node cannot serve alone [default: 1]
+    #[arg(long, env = "CASA_CLUSTER_MIN_MEMBERS", value_name = "N")]
+    pub cluster_min_members: Option<usize>,
+}
+
+impl ClusterArgs {
+    fn overrides(&self) -> crate::cluster::ClusterOverrides {
+        crate::cluster::ClusterOverrides {
+            listen: self.cluster_listen,
+            advertise: self.cluster_advertise.clone(),
+            seeds: self.cluster_seeds.clone(),
+            node_name: self.node_name.clone(),
+            tls_cert: self.cluster_tls_cert.clone(),
+            tls_key: self.cluster_tls_key.clone(),
+            tls_ca: self.cluster_tls_ca.clone(),
+            cookie: std::env::var("CASA_CLUSTER_COOKIE").ok(),
+            min_members: self.cluster_min_members,
+        }
+    }
 }
 
 /// Where embeddings and LLM verdicts come from.
@@ -212,6 +295,7 @@ impl ServeArgs {
             shutdown_grace_seconds: self.shutdown_grace_seconds,
             mas_idle_seconds: self.mas_idle_seconds,
             actor_call_timeout_ms: self.actor_call_timeout_ms,
+            cluster: self.cluster.overrides(),
             ..Default::default()
         };
         self.ai.apply(&mut overrides);
@@ -288,6 +372,14 @@ pub fn main() -> ExitCode {
                     .ok_or_else(|| anyhow::anyhow!("no embedder: run scripts/fetch-model, or configure one"))?;
                 let threshold = threshold.unwrap_or(casa_actors::model::DEFAULT_SEMANTIC_THRESHOLD);
                 crate::eval::intent(embedder, crate::eval::EvalOptions { data, threshold, top_k, plot }).await
+            }
+            Command::Cluster { action: ClusterAction::Status { url, admin_token, json } } => {
+                crate::cluster::print_status(&url, &admin_token, json).await
+            }
+            Command::Cluster { action: ClusterAction::Certs { out, server_name, nodes } } => {
+                crate::cluster::write_certs(&out, &nodes, &server_name)?;
+                println!("wrote ca.pem, ca.key and a .pem/.key per node to {}", out.display());
+                Ok(())
             }
             Command::Openapi { format } => {
                 let spec = crate::api::spec();

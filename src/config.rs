@@ -115,6 +115,9 @@ pub struct Settings {
     pub llm_extract_task: bool,
     /// How long an LLM verdict on (intent, tool) is reused.
     pub verdict_cache_seconds: u64,
+    /// The `[cluster]` table: set `listen` to make this node one of a cluster.
+    #[serde(default)]
+    pub cluster: crate::cluster::ClusterSettings,
 }
 
 impl Default for Settings {
@@ -141,6 +144,7 @@ impl Default for Settings {
             llm_timeout_ms: DEFAULT_LLM_TIMEOUT_MS,
             llm_extract_task: false,
             verdict_cache_seconds: DEFAULT_VERDICT_CACHE_SECONDS,
+            cluster: Default::default(),
         }
     }
 }
@@ -190,6 +194,7 @@ pub struct Overrides {
     pub llm_extract_task: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verdict_cache_seconds: Option<u64>,
+    pub cluster: crate::cluster::ClusterOverrides,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -248,7 +253,8 @@ impl Settings {
         if self.llm_base_url.is_some() != self.llm_model.is_some() {
             return Err(ConfigError::Invalid("llm_base_url and llm_model go together".into()));
         }
-        self.store_location()?;
+        let embedded = self.store_location()? == StoreLocation::Embedded;
+        self.cluster.validate(embedded, self.public_url.as_deref())?;
         if self.llm_timeout_ms == 0 {
             return Err(ConfigError::Invalid("llm_timeout_ms must be positive".into()));
         }

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod ai;
 pub mod api;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod eval;
 pub mod server;

@@ -55,6 +55,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         public_url: public_url.clone(),
         idle_timeout: Duration::from_secs(settings.mas_idle_seconds),
         call_timeout: Duration::from_millis(settings.actor_call_timeout_ms),
+        cluster: settings.cluster.config()?,
     };
     let ai = crate::ai::services(&settings)?;
     let traces = TraceWriter::start(store.clone(), WriterConfig::default());
@@ -69,7 +70,13 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         max_body_bytes: settings.max_body_bytes,
         traces: traces.clone(),
     };
-    tracing::info!(listen = %bound, public_url = %public_url, data_dir = %settings.data_dir.display(), "casa is serving");
+    tracing::info!(
+        listen = %bound,
+        public_url = %public_url,
+        data_dir = %settings.data_dir.display(),
+        trace_retention = %settings.trace_retention,
+        "casa is serving"
+    );
 
     poem::Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(
@@ -80,6 +87,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .await
         .context("HTTP server")?;
 
+    if let Some(cluster) = node.cluster() {
+        // Peers take this node's MAS over now, not after missed heartbeats.
+        cluster.leave().await;
+    }
     tracing::info!("stopping the supervision tree");
     node.shutdown().await;
     // Decisions have stopped: write every trace event they produced.

@@ -16,6 +16,10 @@ pub enum CoreError {
     /// The store or an actor could not answer in time; the caller may retry.
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),
+    /// This node may not serve the MAS now (another owns it, or a hand-off
+    /// is under way); nothing was done, so the call may be retried.
+    #[error("not the owner: {0}")]
+    NotOwner(String),
     #[error("internal error: {0}")]
     Internal(String),
     /// An OAuth endpoint's answer (RFC 6749 and friends).

@@ -5,6 +5,7 @@
 //! [`node::Node`].
 
 pub mod checks;
+pub mod cluster;
 pub mod error;
 pub mod intent;
 pub mod mas;

@@ -2,11 +2,13 @@
 //!
 //! ```text
 //! NodeSupervisor
-//! └── MasRegistry
-//!     └── MasActor × N
+//! ├── MasRegistry
+//! │   └── MasActor × N
+//! └── ClusterManager (in a cluster: see `cluster`)
 //! ```
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use std::time::Instant;
@@ -16,6 +18,7 @@ use ractor_cluster::RactorMessage;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use crate::cluster::{Cluster, ClusterConfig, ClusterManager, ManagerArgs, Route, View};
 use crate::error::CoreError;
 use crate::intent::{self, AiError, Embedder, Judge, Judgement, TaskExtractor};
 use crate::mas::{AppId, AppUpdate, MasMsg, MasView};
@@ -39,6 +42,8 @@ pub struct NodeConfig {
     pub idle_timeout: Duration,
     /// Deadline of every actor call.
     pub call_timeout: Duration,
+    /// Set when this node is one of a cluster.
+    pub cluster: Option<ClusterConfig>,
 }
 
 impl Default for NodeConfig {
@@ -47,6 +52,7 @@ impl Default for NodeConfig {
             public_url: "http://127.0.0.1:8080".into(),
             idle_timeout: Duration::from_secs(600),
             call_timeout: Duration::from_secs(5),
+            cluster: None,
         }
     }
 }
@@ -80,7 +86,7 @@ type VerdictCache = Arc<Mutex<HashMap<(String, String), (Judgement, Instant)>>>;
 const VERDICT_CACHE_ENTRIES: usize = 10_000;
 
 /// The registry currently in service; replaced when the supervisor restarts it.
-type RegistrySlot = Arc<RwLock<Option<ActorRef<RegistryMsg>>>>;
+pub(crate) type RegistrySlot = Arc<RwLock<Option<ActorRef<RegistryMsg>>>>;
 
 #[derive(RactorMessage)]
 pub enum SupervisorMsg {}
@@ -93,6 +99,8 @@ struct SupervisorArgs {
     ai: Ai,
     config: NodeConfig,
     slot: RegistrySlot,
+    view: Option<tokio::sync::watch::Receiver<Arc<View>>>,
+    active: Arc<AtomicUsize>,
 }
 
 impl NodeSupervisor {
@@ -107,6 +115,8 @@ impl NodeSupervisor {
             capabilities: args.ai.capabilities(),
             embedder: args.ai.embedder.clone(),
             idle_timeout: args.config.idle_timeout,
+            view: args.view.clone(),
+            active: args.active.clone(),
         };
         let (registry, _) = Actor::spawn_linked(None, MasRegistry, registry_args, me.get_cell()).await?;
         *args.slot.write().expect("registry slot poisoned") = Some(registry);
@@ -135,6 +145,17 @@ impl Actor for NodeSupervisor {
         state: &mut SupervisorArgs,
     ) -> std::result::Result<(), ActorProcessingErr> {
         if let SupervisionEvent::ActorFailed(cell, err) = event {
+            let is_registry = state
+                .slot
+                .read()
+                .expect("registry slot poisoned")
+                .as_ref()
+                .is_some_and(|r| r.get_id() == cell.get_id());
+            if !is_registry {
+                // The cluster manager: `Cluster::view` now serves nothing (fail closed).
+                tracing::error!(error = %err, "the cluster manager failed; this node serves no MAS");
+                return Ok(());
+            }
             tracing::error!(error = %err, "MAS registry failed; restarting it");
             // Its MAS actors are rebuilt on demand by the new registry.
             cell.stop_children(Some("registry restart".into()));
@@ -142,6 +163,12 @@ impl Actor for NodeSupervisor {
         }
         Ok(())
     }
+}
+
+/// Where a routed call goes.
+enum Owner {
+    Local,
+    Remote(String),
 }
 
 /// A running node. Cheap to clone; every method is safe to call concurrently.
@@ -157,6 +184,7 @@ pub struct Node {
     client_mas: Arc<RwLock<HashMap<Uuid, Uuid>>>,
     ai: Ai,
     verdicts: VerdictCache,
+    cluster: Option<Cluster>,
 }
 
 impl Node {
@@ -172,11 +200,42 @@ impl Node {
         config: NodeConfig,
     ) -> Result<Node> {
         let slot: RegistrySlot = Arc::new(RwLock::new(None));
-        let args =
-            SupervisorArgs { store: store.clone(), trace, ai: ai.clone(), config: config.clone(), slot: slot.clone() };
+        let active = Arc::new(AtomicUsize::new(0));
+        let views = config
+            .cluster
+            .as_ref()
+            .map(|c| tokio::sync::watch::channel(Arc::new(View::starting(&c.node_name, c.timing))));
+        let args = SupervisorArgs {
+            store: store.clone(),
+            trace,
+            ai: ai.clone(),
+            config: config.clone(),
+            slot: slot.clone(),
+            view: views.as_ref().map(|(tx, _)| tx.subscribe()),
+            active: active.clone(),
+        };
         let (supervisor, task) = Actor::spawn(None, NodeSupervisor, args)
             .await
             .map_err(|e| CoreError::Internal(format!("starting the supervision tree: {e}")))?;
+        let cluster = match (&config.cluster, views) {
+            (Some(c), Some((publish, view))) => {
+                let tls =
+                    crate::cluster::tls::ClusterTls::load(&c.tls, &c.tls_server_name).map_err(CoreError::Internal)?;
+                let args = ManagerArgs {
+                    config: Arc::new(c.clone()),
+                    tls: Arc::new(tls),
+                    publish,
+                    registry: slot.clone(),
+                    active_mas: active,
+                    call_timeout: config.call_timeout,
+                };
+                let (manager, _) = Actor::spawn_linked(None, ClusterManager, args, supervisor.get_cell())
+                    .await
+                    .map_err(|e| CoreError::Internal(format!("starting the cluster manager: {e}")))?;
+                Some(Cluster::new(view, manager, c))
+            }
+            _ => None,
+        };
         Ok(Node {
             store,
             config,
@@ -186,7 +245,12 @@ impl Node {
             client_mas: Arc::default(),
             ai,
             verdicts: Arc::default(),
+            cluster,
         })
+    }
+
+    pub fn cluster(&self) -> Option<&Cluster> {
+        self.cluster.as_ref()
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -212,23 +276,66 @@ impl Node {
         }
     }
 
-    /// Sends a call to the MAS's actor. If the actor stopped between lookup
-    /// and delivery (idle eviction, deletion), the message was never
-    /// delivered, so one retry on a fresh lookup is safe.
-    async fn call_mas<T: Send + 'static>(
+    /// Sends a call to the MAS's actor on this node. If the actor stopped
+    /// between lookup and delivery (idle eviction, deletion), the message was
+    /// never delivered, so one retry on a fresh lookup is safe.
+    async fn call_local<T: Send + 'static>(
         &self,
         mas_id: Uuid,
-        build: impl Fn(ractor::RpcReplyPort<Reply<T>>) -> MasMsg,
+        build: &impl Fn(ractor::RpcReplyPort<Reply<T>>) -> MasMsg,
     ) -> Result<T> {
         for _ in 0..2 {
             let actor = self.registry_call(|port| RegistryMsg::Lookup(mas_id, port)).await?;
-            match ask(&actor, &build, self.config.call_timeout).await {
+            match ask(&actor, build, self.config.call_timeout).await {
                 Ok(value) => return Ok(value),
                 Err(CallFailure::Failed(err)) => return Err(err),
                 Err(CallFailure::NotRunning) => continue,
             }
         }
         Err(CoreError::Unavailable(format!("the actor of MAS {mas_id} keeps stopping")))
+    }
+
+    /// Sends a call to the MAS's actor, on whichever node owns it.
+    async fn call_mas<T>(&self, mas_id: Uuid, build: impl Fn(ractor::RpcReplyPort<Reply<T>>) -> MasMsg) -> Result<T>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
+    {
+        let Some(cluster) = &self.cluster else { return self.call_local(mas_id, &build).await };
+        let build = &build;
+        self.routed(cluster, mas_id, |route| async move {
+            match route {
+                Owner::Local => self.call_local(mas_id, build).await,
+                Owner::Remote(owner) => cluster.call_remote(&owner, mas_id, build).await,
+            }
+        })
+        .await
+    }
+
+    /// Runs `attempt` on the route of `mas_id`, again while the answer is
+    /// `NotOwner` (nothing was done) and the hand-off budget lasts; then 503.
+    async fn routed<T, F>(&self, cluster: &Cluster, mas_id: Uuid, attempt: impl Fn(Owner) -> F) -> Result<T>
+    where
+        F: std::future::Future<Output = Result<T>>,
+    {
+        let deadline = Instant::now() + cluster.handoff_budget();
+        loop {
+            let view = cluster.view();
+            let outcome = match view.route(mas_id, Instant::now()) {
+                Route::Local => attempt(Owner::Local).await,
+                Route::Remote(owner) => attempt(Owner::Remote(owner.to_string())).await,
+                Route::Wait(why) => Err(CoreError::NotOwner(why)),
+            };
+            match outcome {
+                Err(CoreError::NotOwner(why)) => {
+                    if Instant::now() >= deadline {
+                        metrics::counter!("casa_cluster_handoff_timeouts_total").increment(1);
+                        return Err(CoreError::Unavailable(format!("MAS {mas_id} is not served right now: {why}")));
+                    }
+                    cluster.changed(Duration::from_millis(50)).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Is the supervision tree up and the store answering?
@@ -241,6 +348,11 @@ impl Node {
             _ => return Err("the MAS registry is not running".into()),
         }
         self.store.ping().await.map_err(|e| format!("store: {e}"))?;
+        if let Some(cluster) = &self.cluster {
+            if let Some(why) = &cluster.view().not_serving {
+                return Err(format!("cluster: {why}"));
+            }
+        }
         self.missing_capabilities().await
     }
 
@@ -277,7 +389,18 @@ impl Node {
     }
 
     pub async fn create_mas(&self, input: NewMas) -> Result<MasView> {
-        self.registry_call(|port| RegistryMsg::Create(input, port)).await
+        let id = Uuid::now_v7();
+        let Some(cluster) = &self.cluster else {
+            return self.registry_call(|port| RegistryMsg::Create(id, input, port)).await;
+        };
+        let input = &input;
+        self.routed(cluster, id, |route| async move {
+            match route {
+                Owner::Local => self.registry_call(|port| RegistryMsg::Create(id, input.clone(), port)).await,
+                Owner::Remote(owner) => cluster.create_remote(&owner, id, input.clone()).await,
+            }
+        })
+        .await
     }
 
     pub async fn get_mas(&self, id: Uuid) -> Result<MasView> {
@@ -406,7 +529,7 @@ impl Node {
     }
 
     /// A call on the MAS of `mas_id` where a vanished MAS is the OAuth error `gone`.
-    async fn call_realm<T: Send + 'static>(
+    async fn call_realm<T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static>(
         &self,
         mas_id: Uuid,
         gone: OAuthError,

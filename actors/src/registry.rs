@@ -2,14 +2,17 @@
 //! store on demand, stopping it when idle, and restarting it when it fails.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use ractor_cluster::RactorMessage;
 use time::OffsetDateTime;
+use tokio::sync::watch;
 use uuid::Uuid;
 
+use crate::cluster::View;
 use crate::error::CoreError;
 use crate::intent::Embedder;
 use crate::mas::{MasActor, MasArgs, MasMsg, MasSnapshot, MasView};
@@ -27,13 +30,17 @@ const RESTART_WINDOW: Duration = Duration::from_secs(60);
 #[derive(RactorMessage)]
 pub enum RegistryMsg {
     /// The actor of a MAS, started if needed; `NotFound` if the MAS does not exist.
+    /// In a cluster, `NotOwner` if this node may not serve it now.
     Lookup(Uuid, RpcReplyPort<Result<ActorRef<MasMsg>, CoreError>>),
-    Create(NewMas, RpcReplyPort<Result<MasView, CoreError>>),
+    /// A new MAS under the given id (chosen by whoever routed the request here).
+    Create(Uuid, NewMas, RpcReplyPort<Result<MasView, CoreError>>),
     /// How many MAS actors run on this node.
     Count(RpcReplyPort<Result<usize, CoreError>>),
     /// The MAS was deleted: retire its actor.
     Retire(Uuid),
     EvictIdle,
+    /// The cluster view changed: stop the actors of MAS this node lost.
+    Rebalance,
 }
 
 pub struct RegistryArgs {
@@ -44,6 +51,10 @@ pub struct RegistryArgs {
     pub embedder: Option<Arc<dyn Embedder>>,
     /// A MAS actor that has not been looked up for this long is stopped.
     pub idle_timeout: Duration,
+    /// In a cluster, who owns what; `None` on a lone node (it owns everything).
+    pub view: Option<watch::Receiver<Arc<View>>>,
+    /// MAS actors running, shared with the cluster heartbeat.
+    pub active: Arc<AtomicUsize>,
 }
 
 pub struct MasRegistry;
@@ -72,6 +83,16 @@ impl Actor for MasRegistry {
     ) -> Result<RegistryState, ActorProcessingErr> {
         let tick = (args.idle_timeout / 4).clamp(Duration::from_millis(50), Duration::from_secs(30));
         me.send_interval(tick, || RegistryMsg::EvictIdle);
+        if let Some(mut view) = args.view.clone() {
+            let me = me.clone();
+            tokio::spawn(async move {
+                while view.changed().await.is_ok() {
+                    if me.cast(RegistryMsg::Rebalance).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
         Ok(RegistryState { args, running: HashMap::new(), by_actor: HashMap::new() })
     }
 
@@ -85,14 +106,15 @@ impl Actor for MasRegistry {
             RegistryMsg::Lookup(id, reply) => {
                 let _ = reply.send(state.lookup(&me, id).await);
             }
-            RegistryMsg::Create(input, reply) => {
-                let _ = reply.send(state.create(&me, input).await);
+            RegistryMsg::Create(id, input, reply) => {
+                let _ = reply.send(state.create(&me, id, input).await);
             }
             RegistryMsg::Count(reply) => {
                 let _ = reply.send(Ok(state.running.len()));
             }
             RegistryMsg::Retire(id) => state.retire(id, "deleted"),
             RegistryMsg::EvictIdle => state.evict_idle(),
+            RegistryMsg::Rebalance => state.rebalance(),
         }
         Ok(())
     }
@@ -143,7 +165,7 @@ impl RegistryState {
             .map_err(|e| CoreError::Internal(format!("starting the MAS actor: {e}")))?;
         self.by_actor.insert(actor.get_id(), id);
         self.running.insert(id, Running { actor: actor.clone(), last_used: Instant::now(), restarts: VecDeque::new() });
-        metrics::gauge!("casa_mas_actors").set(self.running.len() as f64);
+        self.count_changed();
         Ok(actor)
     }
 
@@ -153,11 +175,12 @@ impl RegistryState {
         if self.running.get(&id).is_some_and(|r| r.actor.get_id() == actor) {
             self.running.remove(&id);
         }
-        metrics::gauge!("casa_mas_actors").set(self.running.len() as f64);
+        self.count_changed();
         Some(id)
     }
 
     async fn lookup(&mut self, me: &ActorRef<RegistryMsg>, id: Uuid) -> Result<ActorRef<MasMsg>, CoreError> {
+        self.check_owner(id)?;
         if let Some(running) = self.running.get_mut(&id) {
             running.last_used = Instant::now();
             return Ok(running.actor.clone());
@@ -167,10 +190,12 @@ impl RegistryState {
         self.spawn(me, snapshot).await
     }
 
-    async fn create(&mut self, me: &ActorRef<RegistryMsg>, input: NewMas) -> Result<MasView, CoreError> {
+    async fn create(&mut self, me: &ActorRef<RegistryMsg>, id: Uuid, input: NewMas) -> Result<MasView, CoreError> {
+        // The owner creates a MAS, so that its trace chain has one writer from the start.
+        self.check_owner(id)?;
         let settings = validate::new_mas(input, self.args.capabilities)?;
         let now = OffsetDateTime::now_utc();
-        let mas = MasRecord { id: Uuid::now_v7(), settings, created_at: now, updated_at: now };
+        let mas = MasRecord { id, settings, created_at: now, updated_at: now };
         let key = RealmKey::generate(now);
         self.args.store.create_mas(&mas, &key).await?;
         let view = MasView { mas: mas.clone(), active_kid: key.kid.clone() };
@@ -196,7 +221,7 @@ impl RegistryState {
         restarts.retain(|t| now.duration_since(*t) < RESTART_WINDOW);
         if restarts.len() >= MAX_RESTARTS {
             tracing::error!(mas_id = %id, "MAS actor keeps failing; leaving it stopped until its next request");
-            metrics::gauge!("casa_mas_actors").set(self.running.len() as f64);
+            self.count_changed();
             return;
         }
         restarts.push_back(now);
@@ -224,7 +249,35 @@ impl RegistryState {
                 running.actor.stop(Some(why.into()));
             }
         }
+        self.count_changed();
+    }
+
+    fn count_changed(&self) {
         metrics::gauge!("casa_mas_actors").set(self.running.len() as f64);
+        self.args.active.store(self.running.len(), Ordering::Relaxed);
+    }
+
+    /// `NotOwner` unless this node may serve `id` now (always, alone).
+    fn check_owner(&self, id: Uuid) -> Result<(), CoreError> {
+        let Some(view) = &self.args.view else { return Ok(()) };
+        let view = view.borrow();
+        if view.owns(id, Instant::now()) {
+            return Ok(());
+        }
+        Err(CoreError::NotOwner(format!("node {} does not own MAS {id} (epoch {})", view.me, view.epoch)))
+    }
+
+    /// Stops the actors of MAS this node no longer owns: their new owner
+    /// starts them from the store.
+    fn rebalance(&mut self) {
+        let lost: Vec<Uuid> = self.running.keys().copied().filter(|id| self.check_owner(*id).is_err()).collect();
+        if !lost.is_empty() {
+            tracing::info!(count = lost.len(), "handing MAS over to their new owners");
+            metrics::counter!("casa_cluster_handoffs_total").increment(lost.len() as u64);
+        }
+        for id in lost {
+            self.retire(id, "moved to another node");
+        }
     }
 
     fn evict_idle(&mut self) {

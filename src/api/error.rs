@@ -78,9 +78,10 @@ pub enum ApiError {
     Unprocessable(Json<ErrorBody>),
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
-    /// The store or an actor is unavailable; retry later.
+    /// The store or an actor is unavailable, or the MAS is between two
+    /// nodes of a cluster; retry after `Retry-After` seconds.
     #[oai(status = 503)]
-    Unavailable(Json<ErrorBody>),
+    Unavailable(Json<ErrorBody>, #[oai(header = "Retry-After")] u32),
 }
 
 fn body(code: &str, description: impl Into<String>, field: Option<String>) -> Json<ErrorBody> {
@@ -116,9 +117,9 @@ impl From<CoreError> for ApiError {
             CoreError::Invalid { field, message } => {
                 Self::Unprocessable(body("validation_failed", format!("{field}: {message}"), Some(field)))
             }
-            CoreError::Unavailable(msg) => {
+            CoreError::Unavailable(msg) | CoreError::NotOwner(msg) => {
                 tracing::warn!(error = %msg, "unavailable");
-                Self::Unavailable(body("unavailable", msg, None))
+                Self::Unavailable(body("unavailable", msg, None), 1)
             }
             CoreError::OAuth(e) => Self::from(e),
             CoreError::Internal(msg) => {

@@ -15,6 +15,7 @@ use crate::telemetry::{HTTP_DURATION, HTTP_REQUESTS};
 pub mod apps;
 pub mod auth;
 pub mod body;
+pub mod cluster;
 pub mod error;
 pub mod form;
 pub mod mas;
@@ -58,13 +59,30 @@ pub enum Deleted {
     NoContent,
 }
 
-pub type Api =
-    (ops::OpsApi, oauth::OAuthApi, mas::MasApi, apps::AppsApi, ops::RealmApi, trace::TraceApi, sessions::SessionsApi);
+pub type Api = (
+    ops::OpsApi,
+    oauth::OAuthApi,
+    mas::MasApi,
+    apps::AppsApi,
+    ops::RealmApi,
+    trace::TraceApi,
+    sessions::SessionsApi,
+    cluster::ClusterApi,
+);
 
 /// The OpenAPI service; `casa openapi` prints its document.
 pub fn spec() -> OpenApiService<Api, ()> {
     OpenApiService::new(
-        (ops::OpsApi, oauth::OAuthApi, mas::MasApi, apps::AppsApi, ops::RealmApi, trace::TraceApi, sessions::SessionsApi),
+        (
+            ops::OpsApi,
+            oauth::OAuthApi,
+            mas::MasApi,
+            apps::AppsApi,
+            ops::RealmApi,
+            trace::TraceApi,
+            sessions::SessionsApi,
+            cluster::ClusterApi,
+        ),
         "casa",
         env!("CARGO_PKG_VERSION"),
     )

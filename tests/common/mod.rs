@@ -30,6 +30,8 @@ pub fn free_port() -> u16 {
 
 pub struct Casa {
     pub child: Option<Child>,
+    /// The address the HTTP API listens on (loopback, or one in a network namespace).
+    pub host: String,
     pub port: u16,
     pub dir: PathBuf,
     pub admin: String,
@@ -64,11 +66,24 @@ pub struct Options {
     pub admin_env: Option<String>,
     pub extra_args: Vec<String>,
     pub extra_env: Vec<(String, String)>,
+    /// Listen here instead of on 127.0.0.1.
+    pub host: Option<String>,
+    /// Run inside this network namespace (`ip netns exec`).
+    pub netns: Option<String>,
+    /// Listen on this port instead of a free one.
+    pub port: Option<u16>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { admin_env: Some(ADMIN.into()), extra_args: vec![], extra_env: vec![] }
+        Self {
+            admin_env: Some(ADMIN.into()),
+            extra_args: vec![],
+            extra_env: vec![],
+            host: None,
+            netns: None,
+            port: None,
+        }
     }
 }
 
@@ -93,15 +108,23 @@ impl Casa {
 
     /// Starts the process without waiting for it to become healthy.
     pub fn spawn(dir: &Path, opts: &Options) -> Casa {
-        let port = free_port();
+        let port = opts.port.unwrap_or_else(free_port);
+        let host = opts.host.clone().unwrap_or_else(|| "127.0.0.1".into());
         let data = dir.join("data");
         let n = std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
         let stdout = File::create(dir.join(format!("stdout-{n}.log"))).unwrap();
         let stderr = File::create(dir.join(format!("stderr-{n}.log"))).unwrap();
-        let mut cmd = Command::new(casa_bin());
+        let mut cmd = match &opts.netns {
+            None => Command::new(casa_bin()),
+            Some(ns) => {
+                let mut cmd = Command::new("ip");
+                cmd.args(["netns", "exec", ns, casa_bin()]);
+                cmd
+            }
+        };
         cmd.arg("serve")
             .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"))
+            .arg(format!("{host}:{port}"))
             .arg("--data-dir")
             .arg(&data)
             .args(&opts.extra_args)
@@ -119,6 +142,7 @@ impl Casa {
         let child = cmd.spawn().expect("spawning casa");
         Casa {
             child: Some(child),
+            host,
             port,
             dir: dir.to_path_buf(),
             admin: opts.admin_env.clone().unwrap_or_default(),
@@ -155,7 +179,7 @@ impl Casa {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        format!("http://{}:{}{path}", self.host, self.port)
     }
 
     pub fn send(&self, req: reqwest::blocking::RequestBuilder) -> Resp {

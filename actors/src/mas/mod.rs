@@ -101,7 +101,7 @@ pub enum MasMsg {
 
 impl MasMsg {
     /// Answers the message with `err` without handling it.
-    fn refuse(self, err: CoreError) {
+    pub(crate) fn refuse(self, err: CoreError) {
         match self {
             MasMsg::Get(r) | MasMsg::Update(_, r) => drop(r.send(Reply(Err(err)))),
             MasMsg::Delete(r) => drop(r.send(Reply(Err(err)))),

@@ -1,0 +1,216 @@
+//! The `NodeEndpoint`: the one actor of a node that peers talk to. It takes
+//! heartbeats (for the `ClusterManager`) and the MAS calls other nodes route
+//! here because this node owns the MAS.
+//!
+//! A routed call is the caller's own typed `MasMsg`, serialized by its
+//! `RactorClusterMessage` derive and rebuilt here, so local and remote calls
+//! share one message type and one reply encoding.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ractor::message::SerializedMessage;
+use ractor::{Actor, ActorProcessingErr, ActorRef, BytesConvertable, Message, RpcReplyPort};
+use ractor_cluster::RactorClusterMessage;
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::membership::{Heartbeat, View};
+use super::ManagerMsg;
+use crate::error::CoreError;
+use crate::mas::{MasMsg, MasView};
+use crate::model::NewMas;
+use crate::registry::RegistryMsg;
+use crate::wire::Reply;
+
+/// The process group of the endpoint of the node called `name`.
+pub fn group(name: &str) -> String {
+    format!("casa.node.{name}")
+}
+
+/// The process group of every node's endpoint.
+pub const ALL: &str = "casa.nodes";
+
+/// A `MasMsg` on its way to the MAS's owner.
+#[derive(Debug)]
+pub struct RoutedCall {
+    pub mas_id: Uuid,
+    pub variant: String,
+    pub args: Vec<u8>,
+}
+
+/// Binary: 16 bytes of MAS id, the variant's length (u16, big endian), the
+/// variant, the arguments. Malformed bytes decode to a call nobody handles.
+impl BytesConvertable for RoutedCall {
+    fn into_bytes(self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(18 + self.variant.len() + self.args.len());
+        out.extend_from_slice(self.mas_id.as_bytes());
+        out.extend_from_slice(&(self.variant.len() as u16).to_be_bytes());
+        out.extend_from_slice(self.variant.as_bytes());
+        out.extend_from_slice(&self.args);
+        out
+    }
+
+    fn from_bytes(bytes: Vec<u8>) -> Self {
+        let malformed = || RoutedCall { mas_id: Uuid::nil(), variant: String::new(), args: Vec::new() };
+        if bytes.len() < 18 {
+            return malformed();
+        }
+        let mas_id = Uuid::from_slice(&bytes[..16]).expect("16 bytes");
+        let len = u16::from_be_bytes([bytes[16], bytes[17]]) as usize;
+        let Some(variant) = bytes.get(18..18 + len).and_then(|v| std::str::from_utf8(v).ok()) else {
+            return malformed();
+        };
+        RoutedCall { mas_id, variant: variant.to_string(), args: bytes[18 + len..].to_vec() }
+    }
+}
+
+/// A MAS to create on its owner, under an id chosen by the node that took the request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateMas {
+    pub id: Uuid,
+    pub input: NewMas,
+}
+
+crate::json_wire!(Heartbeat, CreateMas);
+
+#[derive(RactorClusterMessage)]
+pub enum EndpointMsg {
+    Heartbeat(Heartbeat),
+    /// A peer leaves: forget it now rather than after missed heartbeats.
+    #[rpc]
+    Leave(Heartbeat, RpcReplyPort<u8>),
+    #[rpc]
+    Mas(RoutedCall, RpcReplyPort<Vec<u8>>),
+    #[rpc]
+    CreateMas(CreateMas, RpcReplyPort<Reply<MasView>>),
+}
+
+/// What the endpoint needs of its node.
+pub struct EndpointArgs {
+    pub manager: ActorRef<ManagerMsg>,
+    pub registry: crate::node::RegistrySlot,
+    pub view: watch::Receiver<Arc<View>>,
+    pub call_timeout: Duration,
+}
+
+pub struct NodeEndpoint;
+
+impl Actor for NodeEndpoint {
+    type Msg = EndpointMsg;
+    type State = Arc<EndpointArgs>;
+    type Arguments = EndpointArgs;
+
+    async fn pre_start(
+        &self,
+        me: ActorRef<EndpointMsg>,
+        args: EndpointArgs,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        let name = args.view.borrow().me.clone();
+        ractor::pg::join(group(&name), vec![me.get_cell()]);
+        ractor::pg::join(ALL.to_string(), vec![me.get_cell()]);
+        Ok(Arc::new(args))
+    }
+
+    async fn handle(
+        &self,
+        _me: ActorRef<EndpointMsg>,
+        msg: EndpointMsg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        match msg {
+            EndpointMsg::Heartbeat(hb) => {
+                let _ = state.manager.cast(ManagerMsg::Heard(hb));
+            }
+            EndpointMsg::Leave(hb, reply) => {
+                let _ = state.manager.cast(ManagerMsg::Heard(hb));
+                let _ = reply.send(1);
+            }
+            // Served on their own tasks: a slow MAS must not hold up heartbeats.
+            EndpointMsg::Mas(call, reply) => {
+                tokio::spawn(serve_routed(state.clone(), call, reply));
+            }
+            EndpointMsg::CreateMas(create, reply) => {
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let result = create_owned(&state, create).await;
+                    let _ = reply.send(Reply(result));
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn not_owner(state: &EndpointArgs, mas: Uuid) -> Option<CoreError> {
+    let view = state.view.borrow().clone();
+    (!view.owns(mas, Instant::now()))
+        .then(|| CoreError::NotOwner(format!("node {} does not own MAS {mas} (epoch {})", view.me, view.epoch)))
+}
+
+async fn registry_call<T: Send + 'static>(
+    state: &EndpointArgs,
+    build: impl FnOnce(RpcReplyPort<Result<T, CoreError>>) -> RegistryMsg,
+) -> Result<T, CoreError> {
+    let registry = state
+        .registry
+        .read()
+        .expect("registry slot poisoned")
+        .clone()
+        .ok_or_else(|| CoreError::Unavailable("the MAS registry is not running".into()))?;
+    match registry.call(build, Some(state.call_timeout)).await {
+        Ok(ractor::rpc::CallResult::Success(result)) => result,
+        _ => Err(CoreError::Unavailable("the MAS registry did not answer".into())),
+    }
+}
+
+async fn create_owned(state: &EndpointArgs, create: CreateMas) -> Result<MasView, CoreError> {
+    if let Some(err) = not_owner(state, create.id) {
+        return Err(err);
+    }
+    registry_call(state, |port| RegistryMsg::Create(create.id, create.input, port)).await
+}
+
+async fn serve_routed(state: Arc<EndpointArgs>, call: RoutedCall, reply: RpcReplyPort<Vec<u8>>) {
+    if let Some(err) = not_owner(&state, call.mas_id) {
+        let _ = reply.send(Reply::<()>(Err(err)).into_bytes());
+        return;
+    }
+    let serialized = SerializedMessage::Call { variant: call.variant, args: call.args, reply, metadata: None };
+    // A message this binary does not know drops its port: the caller sees a failed call.
+    let Ok(mut msg) = MasMsg::deserialize(serialized) else {
+        tracing::warn!(mas_id = %call.mas_id, "a routed MAS call could not be decoded");
+        return;
+    };
+    // As in `Node::call_mas`: an actor that stopped between lookup and
+    // delivery never saw the message, so one fresh lookup is safe.
+    for _ in 0..2 {
+        let actor = match registry_call(&state, |port| RegistryMsg::Lookup(call.mas_id, port)).await {
+            Ok(actor) => actor,
+            Err(err) => return msg.refuse(err),
+        };
+        match actor.send_message(msg) {
+            Ok(()) => return,
+            Err(ractor::MessagingErr::SendErr(back)) => msg = back,
+            Err(_) => return,
+        }
+    }
+    msg.refuse(CoreError::Unavailable(format!("the actor of MAS {} keeps stopping", call.mas_id)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routed_calls_round_trip_and_garbage_decodes_to_nothing() {
+        let call = RoutedCall { mas_id: Uuid::new_v4(), variant: "Exchange".into(), args: vec![1, 2, 3] };
+        let (id, args) = (call.mas_id, call.args.clone());
+        let back = RoutedCall::from_bytes(call.into_bytes());
+        assert_eq!((back.mas_id, back.variant.as_str(), back.args), (id, "Exchange", args));
+        for garbage in [vec![], vec![0; 17], [vec![0; 16], vec![0xff, 0xff]].concat()] {
+            assert_eq!(RoutedCall::from_bytes(garbage).variant, "");
+        }
+    }
+}

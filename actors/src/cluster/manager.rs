@@ -1,0 +1,294 @@
+//! The `ClusterManager`: runs this node's `ractor_cluster` server (mutual
+//! TLS), keeps a session to every seed and every member it learns of
+//! (reconnecting with backoff: ractor_cluster does not), sends and receives
+//! heartbeats (ractor_cluster reports neither a wrong cookie nor a silent
+//! partition), and publishes the membership view on every change.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use ractor_cluster::{NodeServer, NodeServerMessage, RactorMessage};
+use tokio::sync::watch;
+
+use super::endpoint::{self, EndpointArgs, EndpointMsg, NodeEndpoint};
+use super::membership::{Heartbeat, Membership, View};
+use super::tls::ClusterTls;
+use super::{ClusterConfig, ClusterStatus};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Addresses learnt from peers, at most (a hostile peer cannot grow this without bound).
+const MAX_GOSSIP: usize = 1024;
+
+#[derive(RactorMessage)]
+pub enum ManagerMsg {
+    Tick,
+    Heard(Heartbeat),
+    Attempted {
+        target: String,
+        connected: bool,
+    },
+    Status(RpcReplyPort<ClusterStatus>),
+    /// Leave gracefully: stop serving, tell every peer, then answer.
+    Leave(RpcReplyPort<()>),
+}
+
+pub struct ManagerArgs {
+    pub config: Arc<ClusterConfig>,
+    pub tls: Arc<ClusterTls>,
+    pub publish: watch::Sender<Arc<View>>,
+    pub registry: crate::node::RegistrySlot,
+    pub active_mas: Arc<AtomicUsize>,
+    pub call_timeout: Duration,
+}
+
+struct Backoff {
+    next: Instant,
+    delay: Duration,
+    in_flight: bool,
+}
+
+pub struct ManagerState {
+    args: ManagerArgs,
+    membership: Membership,
+    server: ActorRef<NodeServerMessage>,
+    targets: HashMap<String, Backoff>,
+    gossip: HashSet<String>,
+}
+
+pub struct ClusterManager;
+
+impl Actor for ClusterManager {
+    type Msg = ManagerMsg;
+    type State = ManagerState;
+    type Arguments = ManagerArgs;
+
+    async fn pre_start(&self, me: ActorRef<ManagerMsg>, args: ManagerArgs) -> Result<ManagerState, ActorProcessingErr> {
+        let c = &args.config;
+        let server = NodeServer::new(
+            c.listen.port(),
+            c.cookie.clone(),
+            c.node_name.clone(),
+            c.advertise.split(':').next().unwrap_or("localhost").to_string(),
+            Some(ractor_cluster::IncomingEncryptionMode::Tls(args.tls.acceptor.clone())),
+            Some(ractor_cluster::node::NodeConnectionMode::Isolated),
+        )
+        .with_listen_addr(c.listen.ip())
+        // Routed calls are small; a peer may not make this node buffer large frames.
+        .with_max_inbound_frame_size(4 * 1024 * 1024);
+        let (server, _) = Actor::spawn_linked(None, server, (), me.get_cell()).await?;
+        let endpoint_args = EndpointArgs {
+            manager: me.clone(),
+            registry: args.registry.clone(),
+            view: args.publish.subscribe(),
+            call_timeout: args.call_timeout,
+        };
+        Actor::spawn_linked(None, NodeEndpoint, endpoint_args, me.get_cell()).await?;
+        let membership = Membership::new(&c.node_name, &c.advertise, c.timing, c.min_members, Instant::now());
+        me.send_interval(c.timing.heartbeat, || ManagerMsg::Tick);
+        tracing::info!(node = %c.node_name, listen = %c.listen, seeds = ?c.seeds, "cluster node started");
+        Ok(ManagerState { args, membership, server, targets: HashMap::new(), gossip: HashSet::new() })
+    }
+
+    async fn handle(
+        &self,
+        me: ActorRef<ManagerMsg>,
+        msg: ManagerMsg,
+        state: &mut ManagerState,
+    ) -> Result<(), ActorProcessingErr> {
+        match msg {
+            ManagerMsg::Tick => {
+                state.refresh_view();
+                state.send_heartbeats();
+                state.connect(&me).await;
+            }
+            ManagerMsg::Heard(hb) => {
+                for addr in &hb.peers {
+                    if state.gossip.len() < MAX_GOSSIP {
+                        state.gossip.insert(addr.clone());
+                    }
+                }
+                state.membership.heard(&hb, Instant::now());
+            }
+            ManagerMsg::Attempted { target, connected } => {
+                if let Some(b) = state.targets.get_mut(&target) {
+                    b.in_flight = false;
+                    b.delay =
+                        if connected { state.args.config.timing.heartbeat } else { (b.delay * 2).min(MAX_BACKOFF) };
+                    b.next = Instant::now() + b.delay;
+                }
+            }
+            ManagerMsg::Status(reply) => {
+                let _ = reply.send(state.status());
+            }
+            ManagerMsg::Leave(reply) => {
+                state.membership.leave();
+                state.refresh_view();
+                let hb = state.membership.heartbeat(state.args.active_mas.load(Ordering::Relaxed));
+                let acks = peers().into_iter().map(|peer| {
+                    let hb = hb.clone();
+                    async move {
+                        let _ = peer.call(|port| EndpointMsg::Leave(hb, port), Some(Duration::from_secs(1))).await;
+                    }
+                });
+                futures::future::join_all(acks).await;
+                tracing::info!("left the cluster");
+                let _ = reply.send(());
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        me: ActorRef<ManagerMsg>,
+        event: SupervisionEvent,
+        _state: &mut ManagerState,
+    ) -> Result<(), ActorProcessingErr> {
+        let why = match &event {
+            SupervisionEvent::ActorFailed(_, err) => Some(err.to_string()),
+            SupervisionEvent::ActorTerminated(_, _, reason) => Some(reason.clone().unwrap_or_default()),
+            _ => None,
+        };
+        if let Some(why) = why {
+            // Without its server or endpoint the node cannot know the
+            // membership: stop, so every MAS answers 503 (fail closed).
+            tracing::error!(error = %why, "a cluster actor stopped; this node stops serving");
+            me.stop(Some("cluster actor failed".into()));
+        }
+        Ok(())
+    }
+}
+
+/// The endpoints of every other node this one has a session with.
+fn peers() -> Vec<ActorRef<EndpointMsg>> {
+    ractor::pg::get_members(&endpoint::ALL.to_string())
+        .into_iter()
+        .filter(|cell| !cell.get_id().is_local())
+        .map(ActorRef::from)
+        .collect()
+}
+
+impl ManagerState {
+    fn refresh_view(&mut self) {
+        let Some(view) = self.membership.tick(Instant::now()) else { return };
+        let members: Vec<&str> = view.members.iter().map(|(n, _)| n.as_str()).collect();
+        match &view.not_serving {
+            None => tracing::info!(epoch = view.epoch, ?members, "cluster view changed"),
+            Some(why) => tracing::warn!(epoch = view.epoch, reason = %why, "this node does not serve"),
+        }
+        metrics::counter!("casa_cluster_view_changes_total").increment(1);
+        metrics::gauge!("casa_cluster_serving").set(if view.not_serving.is_none() { 1.0 } else { 0.0 });
+        metrics::gauge!("casa_cluster_members").set(view.members.len() as f64);
+        self.args.publish.send_replace(view);
+    }
+
+    fn send_heartbeats(&self) {
+        let hb = self.membership.heartbeat(self.args.active_mas.load(Ordering::Relaxed));
+        for peer in peers() {
+            let _ = peer.cast(EndpointMsg::Heartbeat(hb.clone()));
+        }
+    }
+
+    /// Dials every known address without a session, each on its own task.
+    async fn connect(&mut self, me: &ActorRef<ManagerMsg>) {
+        let sessions = match self.server.call(NodeServerMessage::GetSessions, Some(Duration::from_millis(500))).await {
+            Ok(ractor::rpc::CallResult::Success(s)) => s,
+            _ => return,
+        };
+        let connected_names: HashSet<String> =
+            sessions.values().filter_map(|s| s.peer_name.as_ref().map(|n| n.name.clone())).collect();
+        let connected_addrs: HashSet<String> = sessions.values().map(|s| s.peer_addr.clone()).collect();
+        let statuses = self.membership.status(Instant::now(), 0);
+        let advertised_connected: HashSet<String> =
+            statuses.iter().filter(|m| connected_names.contains(&m.name)).map(|m| m.addr.clone()).collect();
+        let config = &self.args.config;
+        let wanted: HashSet<String> = config
+            .seeds
+            .iter()
+            .cloned()
+            .chain(self.membership.peer_addrs())
+            .chain(self.gossip.iter().cloned())
+            .filter(|t| *t != config.advertise && !advertised_connected.contains(t) && !connected_addrs.contains(t))
+            .collect();
+        let now = Instant::now();
+        for target in wanted {
+            let backoff = self.targets.entry(target.clone()).or_insert(Backoff {
+                next: now,
+                delay: config.timing.heartbeat,
+                in_flight: false,
+            });
+            if backoff.in_flight || backoff.next > now {
+                continue;
+            }
+            backoff.in_flight = true;
+            let skip: HashSet<String> = connected_addrs.iter().chain(&advertised_connected).cloned().collect();
+            let (server, me, tls, own) = (self.server.clone(), me.clone(), self.args.tls.clone(), own_addrs(config));
+            tokio::spawn(async move {
+                let connected = dial(&server, &tls, &target, &skip, &own).await;
+                let _ = me.cast(ManagerMsg::Attempted { target, connected });
+            });
+        }
+    }
+
+    fn status(&self) -> ClusterStatus {
+        let view = self.membership.view();
+        ClusterStatus {
+            node: view.me.clone(),
+            epoch: view.epoch,
+            serving: view.not_serving.is_none(),
+            reason: view.not_serving.clone(),
+            placement: view.members.iter().map(|(n, _)| n.clone()).collect(),
+            members: self.membership.status(Instant::now(), self.args.active_mas.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+fn own_addrs(config: &ClusterConfig) -> HashSet<SocketAddr> {
+    let mut own: HashSet<SocketAddr> = HashSet::from([config.listen]);
+    if let Ok(addr) = config.advertise.parse() {
+        own.insert(addr);
+    }
+    own
+}
+
+/// Resolves `target` (a name may stand for many nodes) and opens a TLS
+/// session to each address not yet connected; true if all are.
+async fn dial(
+    server: &ActorRef<NodeServerMessage>,
+    tls: &ClusterTls,
+    target: &str,
+    skip: &HashSet<String>,
+    own: &HashSet<SocketAddr>,
+) -> bool {
+    let addrs: Vec<SocketAddr> = match tokio::net::lookup_host(target).await {
+        Ok(addrs) => addrs.collect(),
+        Err(e) => {
+            tracing::debug!(%target, error = %e, "cluster peer does not resolve");
+            return false;
+        }
+    };
+    let mut all = true;
+    for addr in addrs {
+        if own.contains(&addr) || skip.contains(&addr.to_string()) {
+            continue;
+        }
+        let attempt = ractor_cluster::client_connect_enc(server, addr, tls.connector.clone(), tls.server_name.clone());
+        match tokio::time::timeout(CONNECT_TIMEOUT, attempt).await {
+            Ok(Ok(())) => tracing::debug!(%addr, "cluster session opened"),
+            Ok(Err(e)) => {
+                tracing::warn!(%addr, error = %e, "cannot connect to cluster peer");
+                all = false;
+            }
+            Err(_) => {
+                tracing::warn!(%addr, "cluster peer did not answer within {CONNECT_TIMEOUT:?}");
+                all = false;
+            }
+        }
+    }
+    all
+}

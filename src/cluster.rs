@@ -1,0 +1,269 @@
+//! Cluster settings, and the `casa cluster` commands.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use casa_actors::cluster::{tls::TlsFiles, ClusterConfig, Timing};
+
+use crate::api::cluster::ClusterReport;
+use serde::{Deserialize, Serialize};
+
+use crate::config::ConfigError;
+
+pub const DEFAULT_TLS_SERVER_NAME: &str = "casa-cluster";
+pub const DEFAULT_HEARTBEAT_MS: u64 = 200;
+pub const DEFAULT_HANDOFF_BUDGET_MS: u64 = 2500;
+pub const DEFAULT_REMOTE_TIMEOUT_MS: u64 = 1000;
+
+/// The `[cluster]` table. A node is one of a cluster when `listen` is set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterSettings {
+    /// Where this node accepts its peers (mutual TLS).
+    pub listen: Option<SocketAddr>,
+    /// Where peers reach this node [default: `listen`].
+    pub advertise: Option<String>,
+    /// `host:port` of other nodes; a name may resolve to many (a headless service).
+    pub seeds: Vec<String>,
+    /// This node's name, unique in the cluster [default: the host name].
+    pub node_name: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub tls_ca: Option<PathBuf>,
+    /// The DNS name every node certificate carries.
+    pub tls_server_name: String,
+    /// ractor_cluster's cookie [default: derived from the CA certificate].
+    pub cookie: Option<String>,
+    pub heartbeat_ms: u64,
+    /// Serve only while at least this many members (self included) are reachable.
+    pub min_members: usize,
+    pub handoff_budget_ms: u64,
+    pub remote_timeout_ms: u64,
+}
+
+impl Default for ClusterSettings {
+    fn default() -> Self {
+        Self {
+            listen: None,
+            advertise: None,
+            seeds: Vec::new(),
+            node_name: None,
+            tls_cert: None,
+            tls_key: None,
+            tls_ca: None,
+            tls_server_name: DEFAULT_TLS_SERVER_NAME.into(),
+            cookie: None,
+            heartbeat_ms: DEFAULT_HEARTBEAT_MS,
+            min_members: 1,
+            handoff_budget_ms: DEFAULT_HANDOFF_BUDGET_MS,
+            remote_timeout_ms: DEFAULT_REMOTE_TIMEOUT_MS,
+        }
+    }
+}
+
+/// Flags and `CASA_CLUSTER_*` variables; `None` = not given.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct ClusterOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advertise: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seeds: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_ca: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_members: Option<usize>,
+}
+
+impl ClusterSettings {
+    pub fn enabled(&self) -> bool {
+        self.listen.is_some()
+    }
+
+    /// `embedded`: whether the node's store is the embedded one.
+    pub fn validate(&self, embedded: bool, public_url: Option<&str>) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        if !self.enabled() {
+            if !self.seeds.is_empty() {
+                return invalid("cluster seeds need cluster_listen (--cluster-listen) too".into());
+            }
+            return Ok(());
+        }
+        if embedded {
+            return invalid(
+                "a cluster needs the shared store: nodes share state through ScyllaDB, so add \
+                 --store scylla://host:port/keyspace (the embedded store belongs to one node)"
+                    .into(),
+            );
+        }
+        if public_url.is_none() {
+            return invalid(
+                "a cluster needs --public-url: every node must issue tokens under the same issuer \
+                 (the URL clients reach the cluster at)"
+                    .into(),
+            );
+        }
+        if self.tls_cert.is_none() || self.tls_key.is_none() || self.tls_ca.is_none() {
+            return invalid(
+                "node-to-node traffic is mutual TLS: set cluster tls_cert, tls_key and tls_ca \
+                 (`casa cluster certs` makes a CA and node certificates)"
+                    .into(),
+            );
+        }
+        for seed in &self.seeds {
+            let port = seed.rsplit_once(':').and_then(|(host, port)| (!host.is_empty()).then_some(port));
+            if port.and_then(|p| p.parse::<u16>().ok()).is_none() {
+                return invalid(format!("cluster seed {seed:?} must be host:port"));
+            }
+        }
+        if let Some(name) = &self.node_name {
+            if name.is_empty()
+                || name.len() > 128
+                || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            {
+                return invalid(format!("node name {name:?}: 1 to 128 of letters, digits, - _ ."));
+            }
+        }
+        if !(20..=10_000).contains(&self.heartbeat_ms) {
+            return invalid("cluster heartbeat_ms must be between 20 and 10000".into());
+        }
+        if self.min_members == 0 || self.handoff_budget_ms == 0 || self.remote_timeout_ms == 0 {
+            return invalid("cluster min_members, handoff_budget_ms and remote_timeout_ms must be positive".into());
+        }
+        Ok(())
+    }
+
+    /// The node's cluster configuration (certificates are read when the node starts).
+    pub fn config(&self) -> anyhow::Result<Option<ClusterConfig>> {
+        let Some(listen) = self.listen else { return Ok(None) };
+        let node_name = match &self.node_name {
+            Some(n) => n.clone(),
+            None => hostname()?,
+        };
+        let tls = TlsFiles {
+            cert: self.tls_cert.clone().expect("validated"),
+            key: self.tls_key.clone().expect("validated"),
+            ca: self.tls_ca.clone().expect("validated"),
+        };
+        let cookie = match &self.cookie {
+            Some(c) => c.clone(),
+            None => ca_cookie(&tls.ca)?,
+        };
+        Ok(Some(ClusterConfig {
+            node_name,
+            listen,
+            advertise: self.advertise.clone().unwrap_or_else(|| listen.to_string()),
+            seeds: self.seeds.clone(),
+            tls,
+            tls_server_name: self.tls_server_name.clone(),
+            cookie,
+            timing: Timing::from_heartbeat(Duration::from_millis(self.heartbeat_ms)),
+            min_members: self.min_members,
+            remote_timeout: Duration::from_millis(self.remote_timeout_ms),
+            handoff_budget: Duration::from_millis(self.handoff_budget_ms),
+        }))
+    }
+}
+
+fn hostname() -> anyhow::Result<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .map_err(|e| anyhow::anyhow!("no --node-name, and the host name is unreadable: {e}"))?;
+    anyhow::ensure!(!name.is_empty(), "no --node-name, and the host name is empty");
+    Ok(name)
+}
+
+/// Nodes with the same CA share a cookie without another secret to distribute.
+fn ca_cookie(ca: &Path) -> anyhow::Result<String> {
+    use sha2::Digest;
+    let pem = std::fs::read(ca).map_err(|e| anyhow::anyhow!("reading {}: {e}", ca.display()))?;
+    Ok(hex::encode(&sha2::Sha256::digest(&pem)[..16]))
+}
+
+/// `casa cluster status`: one node's view, as a table.
+pub async fn print_status(url: &str, admin_token: &str, json: bool) -> anyhow::Result<()> {
+    let url = format!("{}/cluster", url.trim_end_matches('/'));
+    let response = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()?
+        .get(&url)
+        .bearer_auth(admin_token)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
+    let status = response.status();
+    let body = response.text().await?;
+    anyhow::ensure!(status.is_success(), "{url}: {status}: {body}");
+    if json {
+        println!("{body}");
+        return Ok(());
+    }
+    let r: ClusterReport = serde_json::from_str(&body).map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
+    let serving = match &r.reason {
+        None => "serving".to_string(),
+        Some(why) => format!("NOT serving: {why}"),
+    };
+    println!("node {} · view epoch {} · {serving}", r.node, r.epoch);
+    println!(
+        "{:<20} {:<22} {:<8} {:<8} {:>9} {:>7} {:>7}",
+        "MEMBER", "ADDRESS", "STATE", "SERVING", "SEEN_MS", "ACTIVE", "OWNS"
+    );
+    for m in &r.members {
+        println!(
+            "{:<20} {:<22} {:<8} {:<8} {:>9} {:>7} {:>7}",
+            m.name, m.addr, m.state, m.serving, m.last_seen_ms, m.active_mas, m.owned_mas
+        );
+    }
+    Ok(())
+}
+
+/// `casa cluster certs`: a CA and one certificate per node, for mutual TLS.
+pub fn write_certs(dir: &Path, nodes: &[String], server_name: &str) -> anyhow::Result<()> {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
+    anyhow::ensure!(!nodes.is_empty(), "name at least one node");
+    std::fs::create_dir_all(dir)?;
+    let ca_key = KeyPair::generate()?;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+    ca_params.distinguished_name.push(DnType::CommonName, "casa cluster CA");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca = ca_params.self_signed(&ca_key)?;
+    write_secret(&dir.join("ca.pem"), ca.pem().as_bytes(), 0o644)?;
+    write_secret(&dir.join("ca.key"), ca_key.serialize_pem().as_bytes(), 0o600)?;
+    let issuer = rcgen::Issuer::from_params(&ca_params, &ca_key);
+    for node in nodes {
+        let key = KeyPair::generate()?;
+        let mut params = CertificateParams::new(vec![server_name.to_string(), node.clone()])?;
+        params.distinguished_name.push(DnType::CommonName, node.as_str());
+        params.extended_key_usages =
+            vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth, rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        let cert = params.signed_by(&key, &issuer)?;
+        write_secret(&dir.join(format!("{node}.pem")), cert.pem().as_bytes(), 0o644)?;
+        write_secret(&dir.join(format!("{node}.key")), key.serialize_pem().as_bytes(), 0o600)?;
+    }
+    Ok(())
+}
+
+fn write_secret(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+    file.write_all(bytes)?;
+    Ok(())
+}
