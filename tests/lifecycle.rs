@@ -109,3 +109,69 @@ fn settings_come_from_a_config_file_and_env_beats_the_file() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("lisen"), "{out:?}");
 }
+
+#[test]
+fn a_nonsensical_trace_retention_is_refused_naming_the_value_and_the_rule() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("casa.toml");
+    let run = |args: &[&str], env: Option<&str>| {
+        let mut cmd = std::process::Command::new(casa_bin());
+        cmd.args(args).arg("--data-dir").arg(tmp.path().join("data")).env_remove("CASA_TRACE_RETENTION");
+        if let Some(v) = env {
+            cmd.env("CASA_TRACE_RETENTION", v);
+        }
+        let out = cmd.output().unwrap();
+        assert!(!out.status.success(), "{args:?} {env:?} was accepted: {out:?}");
+        assert!(!tmp.path().join("data").exists(), "nothing was created before the refusal");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let cases: [(&[&str], Option<&str>, &str); 7] = [
+        (&["serve", "--trace-retention", "0"], None, "must be positive; to keep events forever, say forever"),
+        (&["serve", "--trace-retention=-5d"], None, "a whole number and a unit"),
+        (&["serve", "--trace-retention", "30"], None, "add a unit: s, m, h or d"),
+        (&["serve", "--trace-retention", "10y"], None, "the unit is one of s, m, h, d"),
+        (&["serve", "--trace-retention", "99999d"], None, "at most 3650d"),
+        (&["serve"], Some("5s"), "at least 60s"),
+        (&["audit", "verify", "--mas", "00000000-0000-0000-0000-000000000000"], Some("1.5d"), "the unit is one of"),
+    ];
+    for (args, env, why) in cases {
+        let err = run(args, env);
+        assert!(err.contains("trace retention") && err.contains(why), "{args:?} {env:?}: {err}");
+    }
+    // In the file, the key is named too.
+    std::fs::write(&config, "trace_retention = \"1w\"\n").unwrap();
+    let err = run(&["serve", "--config", config.to_str().unwrap()], None);
+    assert!(err.contains("trace_retention") && err.contains("the unit is one of"), "{err}");
+    std::fs::write(&config, "trace_retention = 30\n").unwrap();
+    let err = run(&["serve", "--config", config.to_str().unwrap()], None);
+    assert!(err.contains("trace_retention"), "{err}");
+}
+
+#[test]
+fn trace_retention_comes_from_the_file_env_or_flag() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("casa.toml");
+    std::fs::write(&config, "trace_retention = \"forever\"\n").unwrap();
+    let opts = Options {
+        extra_args: vec!["--config".into(), config.display().to_string(), "--log-format".into(), "json".into()],
+        extra_env: vec![("CASA_TRACE_RETENTION".into(), "12h".into())],
+        ..Options::default()
+    };
+    let mut casa = Casa::start_in(tmp.path(), opts);
+    assert!(casa.logs().contains(r#""trace_retention":"12h""#), "the variable beats the file: {}", casa.logs());
+    let mas = casa.create_mas(json!({"name": "kept"}));
+    assert_eq!(casa.terminate().code(), Some(0));
+    let id = mas["id"].as_str().unwrap();
+    let verify = |retention: &str| {
+        std::process::Command::new(casa_bin())
+            .args(["audit", "verify", "--mas", id, "--trace-retention", retention, "--data-dir"])
+            .arg(tmp.path().join("data"))
+            .output()
+            .unwrap()
+    };
+    for retention in ["forever", "7d"] {
+        let out = verify(retention);
+        assert!(out.status.success(), "{out:?}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("intact: 1 events"), "{out:?}");
+    }
+}
