@@ -193,6 +193,8 @@ fn ca_cookie(ca: &Path) -> anyhow::Result<String> {
 /// `casa cluster status`: one node's view, as a table.
 pub async fn print_status(url: &str, admin_token: &str, json: bool) -> anyhow::Result<()> {
     let url = format!("{}/cluster", url.trim_end_matches('/'));
+    // reqwest's TLS is built without a default crypto provider.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let response = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()?

@@ -5,9 +5,11 @@ use std::collections::HashMap;
 use casa_actors::cluster::placement;
 use casa_actors::model::{PageRequest, MAX_PAGE_SIZE};
 use poem::web::Data;
+use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use super::auth::AdminAuth;
 use super::error::ApiError;
@@ -44,6 +46,10 @@ pub struct ClusterReport {
     /// The members MAS are placed on, by rendezvous hashing of their ids.
     pub placement: Vec<String>,
     pub members: Vec<ClusterMember>,
+    /// With `?mas_id=`: the member that owns that MAS in this view.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
 pub struct ClusterApi;
@@ -53,7 +59,13 @@ impl ClusterApi {
     /// This node's view of the cluster: members, their state, how many MAS each owns.
     /// 404 on a node that is not one of a cluster.
     #[oai(path = "/cluster", method = "get", operation_id = "clusterStatus")]
-    async fn status(&self, _auth: AdminAuth, state: Data<&AppState>) -> Result<Json<ClusterReport>, ApiError> {
+    async fn status(
+        &self,
+        _auth: AdminAuth,
+        state: Data<&AppState>,
+        /// Also answer which member owns this MAS.
+        mas_id: Query<Option<Uuid>>,
+    ) -> Result<Json<ClusterReport>, ApiError> {
         let Some(cluster) = state.node.cluster() else {
             return Err(casa_actors::CoreError::not_found("cluster of node", "this").into());
         };
@@ -91,6 +103,7 @@ impl ClusterApi {
             reason: status.reason,
             placement: status.placement,
             members,
+            owner: mas_id.0.and_then(|id| placement::owner(&view.members, id).map(str::to_string)),
         }))
     }
 }

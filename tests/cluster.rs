@@ -1,0 +1,478 @@
+//! Three casa nodes on one CQL keyspace (the real Cassandra of
+//! `scripts/cassandra`), clustered over mutual TLS: routing, failover after
+//! `kill -9`, a network partition made with namespaces, and revocation
+//! across nodes.
+
+mod common;
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::{json, Value};
+
+const PUBLIC_URL: &str = "http://casa.test";
+
+fn cql_nodes() -> String {
+    std::env::var("CASA_CQL_NODES").unwrap_or_else(|_| "127.0.0.1:9042".into())
+}
+
+/// A cluster CA and a certificate per node, made by `casa cluster certs`.
+fn certs(dir: &Path, nodes: &[&str]) -> PathBuf {
+    let out = dir.join("certs");
+    let status = Command::new(casa_bin()).args(["cluster", "certs", "--out"]).arg(&out).args(nodes).status().unwrap();
+    assert!(status.success());
+    out
+}
+
+struct NodeSpec {
+    name: &'static str,
+    cluster_addr: String,
+    seeds: Vec<String>,
+}
+
+fn node_options(spec: &NodeSpec, store: &str, certs: &Path) -> Options {
+    let file = |ext: &str| certs.join(format!("{}.{ext}", spec.name)).display().to_string();
+    Options {
+        extra_args: vec![
+            "--store".into(),
+            store.into(),
+            "--public-url".into(),
+            PUBLIC_URL.into(),
+            "--node-name".into(),
+            spec.name.into(),
+            "--cluster-listen".into(),
+            spec.cluster_addr.clone(),
+            "--cluster-seeds".into(),
+            spec.seeds.join(","),
+            "--cluster-tls-cert".into(),
+            file("pem"),
+            "--cluster-tls-key".into(),
+            file("key"),
+            "--cluster-tls-ca".into(),
+            certs.join("ca.pem").display().to_string(),
+            "--cluster-min-members".into(),
+            "2".into(),
+        ],
+        ..Options::default()
+    }
+}
+
+fn loopback_specs() -> Vec<NodeSpec> {
+    let addrs: Vec<String> = (0..3).map(|_| format!("127.0.0.1:{}", free_port())).collect();
+    ["node-a", "node-b", "node-c"]
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| NodeSpec {
+            name,
+            cluster_addr: addrs[i].clone(),
+            seeds: addrs.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, a)| a.clone()).collect(),
+        })
+        .collect()
+}
+
+fn store_url() -> String {
+    format!("scylla://{}/casa_cl_{}", cql_nodes(), uuid::Uuid::new_v4().simple())
+}
+
+fn cluster_view(node: &Casa) -> Value {
+    let r = node.get("/cluster");
+    assert_eq!(r.status, 200, "{r:?}");
+    r.json()
+}
+
+/// Waits until every node serves with `expected` placement members.
+fn wait_converged(nodes: &[&Casa], expected: usize, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let views: Vec<Value> = nodes.iter().map(|n| cluster_view(n)).collect();
+        if views.iter().all(|v| v["serving"] == true && v["placement"].as_array().unwrap().len() == expected) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the cluster did not converge: {views:#?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn owner_of(node: &Casa, mas_id: &str) -> String {
+    cluster_view_of(node, mas_id)["owner"].as_str().unwrap_or_default().to_string()
+}
+
+fn cluster_view_of(node: &Casa, mas_id: &str) -> Value {
+    node.get(&format!("/cluster?mas_id={mas_id}")).json()
+}
+
+fn start_three(tmp: &Path) -> (Vec<Casa>, Vec<NodeSpec>, String, PathBuf) {
+    let specs = loopback_specs();
+    let certs = certs(tmp, &["node-a", "node-b", "node-c"]);
+    let store = store_url();
+    let nodes: Vec<Casa> = specs
+        .iter()
+        .map(|spec| {
+            let dir = tmp.join(spec.name);
+            std::fs::create_dir_all(&dir).unwrap();
+            Casa::start_in(&dir, node_options(spec, &store, &certs))
+        })
+        .collect();
+    wait_converged(&nodes.iter().collect::<Vec<_>>(), 3, Duration::from_secs(30));
+    (nodes, specs, store, certs)
+}
+
+#[test]
+fn three_nodes_answer_as_one_and_a_revocation_through_one_holds_on_another() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (nodes, _, _, _) = start_three(tmp.path());
+    let (a, b, c) = (&nodes[0], &nodes[1], &nodes[2]);
+
+    let fleet = Fleet::create(a, json!({}));
+    let r = b.token(&fleet.client, "read my notes and search the web", Some("fs:read web:search"));
+    assert_eq!(r.status, 200, "{r:?}");
+    let subject = r.json()["access_token"].as_str().unwrap().to_string();
+    let delegated = c.exchanged_token(&fleet.agent, &subject, "fs:read");
+    assert_eq!(denials(&c.exchange(&fleet.agent, &subject, "fs:write"))[0].1, "tool_not_in_token");
+    let seen = a.introspect(&delegated);
+    assert_eq!(seen["active"], true, "{seen}");
+    assert_eq!(seen["tools"], json!(["fs:read"]), "{seen}");
+    for node in [a, b, c] {
+        assert_eq!(node.get(&format!("/mas/{}", fleet.mas_id)).json()["id"], json!(fleet.mas_id));
+    }
+
+    // Revoked through A; C's very next introspection and exchange honour it.
+    let r = a.form("/oauth/revoke", Some(&fleet.client), &[("token", &subject)]);
+    assert_eq!(r.status, 200, "{r:?}");
+    let started = Instant::now();
+    assert_eq!(c.introspect(&subject)["active"], false);
+    assert_eq!(c.introspect(&delegated)["active"], false, "the revocation reaches the lineage");
+    assert_eq!(c.exchange(&fleet.agent, &subject, "fs:read").status, 400);
+    eprintln!("revocation via A visible via C after {:?}", started.elapsed());
+
+    // The operator's view: three members, and the MAS owned by exactly one.
+    let out = Command::new(casa_bin())
+        .args(["cluster", "status", "--url", &b.url(""), "--admin-token", ADMIN])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    for name in ["node-a", "node-b", "node-c"] {
+        assert!(table.contains(name), "{table}");
+    }
+    let view = cluster_view(b);
+    let owned: u64 = view["members"].as_array().unwrap().iter().map(|m| m["owned_mas"].as_u64().unwrap()).sum();
+    assert_eq!(owned, 1, "{view}");
+    let metrics = b.send(b.request("GET", "/metrics")).text;
+    assert!(metrics.contains("casa_cluster_members"), "{metrics}");
+}
+
+#[test]
+fn a_node_with_another_ca_cannot_join() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (nodes, specs, store, _) = start_three(tmp.path());
+    let stranger_certs = certs(&tmp.path().join("stranger"), &["node-x"]);
+    let spec = NodeSpec {
+        name: "node-x",
+        cluster_addr: format!("127.0.0.1:{}", free_port()),
+        seeds: specs.iter().map(|s| s.cluster_addr.clone()).collect(),
+    };
+    let dir = tmp.path().join("node-x");
+    std::fs::create_dir_all(&dir).unwrap();
+    let stranger = Casa::start_in(&dir, node_options(&spec, &store, &stranger_certs));
+    std::thread::sleep(Duration::from_secs(3));
+    let view = cluster_view(&nodes[0]);
+    assert!(!view.to_string().contains("node-x"), "{view}");
+    let ready = stranger.send(stranger.request("GET", "/readyz"));
+    assert_eq!(ready.status, 503, "{ready:?}");
+    let mine = cluster_view(&stranger);
+    assert_eq!(mine["serving"], false, "{mine}");
+    assert_eq!(mine["members"].as_array().unwrap().len(), 1, "{mine}");
+}
+
+#[test]
+fn clustering_on_the_embedded_store_is_refused_with_a_reason() {
+    let out = Command::new(casa_bin())
+        .args(["serve", "--cluster-listen", "127.0.0.1:7400", "--cluster-seeds", "127.0.0.1:7401"])
+        .env_remove("CASA_STORE")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("scylla://"), "{err}");
+}
+
+/// What a client saw, for the failover test's invariants.
+#[derive(Default, Debug)]
+struct Seen {
+    ok: Vec<Instant>,
+    unavailable: usize,
+    wrong: Vec<String>,
+}
+
+#[test]
+fn kill_9_of_a_busy_owner_fails_over_within_3_s_without_a_wrong_decision() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut nodes, specs, store, certs) = start_three(tmp.path());
+    // A fleet whose MAS node-c owns.
+    let fleet = loop {
+        let f = Fleet::create(&nodes[0], json!({}));
+        if owner_of(&nodes[0], &f.mas_id) == "node-c" {
+            break f;
+        }
+    };
+    let subject = nodes[0].access_token(&fleet.client, "read my notes", Some("fs:read"));
+    let revoked = nodes[1].access_token(&fleet.client, "read my notes", Some("fs:read"));
+    assert_eq!(nodes[1].form("/oauth/revoke", Some(&fleet.client), &[("token", &revoked)]).status, 200);
+
+    // Steady load through A and B while C dies.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load: Vec<_> = [0, 1]
+        .into_iter()
+        .map(|i| {
+            let (url, stop) = (nodes[i].url(""), stop.clone());
+            let (agent, subject, revoked) = (
+                Client { id: fleet.agent.id.clone(), secret: fleet.agent.secret.clone() },
+                subject.clone(),
+                revoked.clone(),
+            );
+            std::thread::spawn(move || {
+                let http = http_client();
+                let mut seen = Seen::default();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let exchange = |tools: &str| {
+                        http.post(format!("{url}/oauth/token/exchange"))
+                            .basic_auth(&agent.id, Some(&agent.secret))
+                            .form(&[
+                                ("subject_token", subject.as_str()),
+                                ("subject_token_type", ACCESS_TOKEN_TYPE),
+                                ("tools", tools),
+                            ])
+                            .send()
+                    };
+                    match exchange("fs:read") {
+                        Ok(r) if r.status() == 200 => seen.ok.push(Instant::now()),
+                        Ok(r) if r.status() == 503 => seen.unavailable += 1,
+                        Ok(r) => seen.wrong.push(format!("allowed tool: {} {}", r.status(), r.text().unwrap())),
+                        Err(e) => seen.wrong.push(format!("transport: {e}")),
+                    }
+                    match exchange("fs:write") {
+                        Ok(r) if r.status() == 403 || r.status() == 503 => {}
+                        Ok(r) => seen.wrong.push(format!("denied tool: {}", r.status())),
+                        Err(e) => seen.wrong.push(format!("transport: {e}")),
+                    }
+                    let r = http
+                        .post(format!("{url}/oauth/introspect"))
+                        .bearer_auth(ADMIN)
+                        .form(&[("token", revoked.as_str())])
+                        .send();
+                    match r {
+                        Ok(r) if r.status() == 503 => {}
+                        Ok(r) => {
+                            let body: Value = r.json().unwrap_or_default();
+                            if body["active"] != false {
+                                seen.wrong.push(format!("revoked token: {body}"));
+                            }
+                        }
+                        Err(e) => seen.wrong.push(format!("transport: {e}")),
+                    }
+                }
+                seen
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(1));
+    let killed_at = Instant::now();
+    nodes[2].kill9();
+    std::thread::sleep(Duration::from_secs(5));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let seen: Vec<Seen> = load.into_iter().map(|t| t.join().unwrap()).collect();
+    for s in &seen {
+        assert!(s.wrong.is_empty(), "wrong decisions: {:?}", s.wrong);
+        let after: Vec<&Instant> = s.ok.iter().filter(|t| **t > killed_at).collect();
+        let first = after.first().expect("exchanges resumed");
+        let gap = first.duration_since(killed_at);
+        eprintln!("first success {gap:?} after the kill; {} answered 503 meanwhile", s.unavailable);
+        assert!(gap <= Duration::from_secs(3), "exchanges resumed only after {gap:?}");
+    }
+    let new_owner = owner_of(&nodes[0], &fleet.mas_id);
+    assert!(new_owner == "node-a" || new_owner == "node-b", "{new_owner}");
+    assert_eq!(nodes[0].introspect(&subject)["active"], true);
+    assert_eq!(nodes[0].introspect(&revoked)["active"], false);
+
+    // C comes back under its name and rejoins.
+    let dir = tmp.path().join("node-c");
+    nodes[2] = Casa::start_in(&dir, node_options(&specs[2], &store, &certs));
+    wait_converged(&nodes.iter().collect::<Vec<_>>(), 3, Duration::from_secs(20));
+    assert_eq!(owner_of(&nodes[2], &fleet.mas_id), "node-c");
+    assert_eq!(nodes[2].exchange(&fleet.agent, &subject, "fs:read").status, 200);
+    assert_eq!(nodes[2].introspect(&revoked)["active"], false);
+}
+
+/// A network namespace joined to this one by a veth pair, and an address on
+/// this side's loopback for the nodes that stay here (it does not go down
+/// with the link). Removed on drop.
+struct Netns {
+    name: String,
+    veth: String,
+}
+
+const NS_ADDR: &str = "10.77.0.2";
+const HOST_ADDR: &str = "10.78.0.1";
+
+fn ip(args: &str) {
+    let status = Command::new("ip").args(args.split_whitespace()).status().unwrap();
+    assert!(status.success(), "ip {args}");
+}
+
+impl Netns {
+    fn create() -> Netns {
+        let id = std::process::id() % 100_000;
+        let ns = Netns { name: format!("casa-{id}"), veth: format!("cv{id}") };
+        ip(&format!("netns add {}", ns.name));
+        ip(&format!("netns exec {} ip link set lo up", ns.name));
+        ip(&format!("link add {} type veth peer name {}p", ns.veth, ns.veth));
+        ip(&format!("link set {}p netns {}", ns.veth, ns.name));
+        ip(&format!("addr add 10.77.0.1/24 dev {}", ns.veth));
+        ip(&format!("link set {} up", ns.veth));
+        ip(&format!("netns exec {} ip addr add {NS_ADDR}/24 dev {}p", ns.name, ns.veth));
+        ip(&format!("netns exec {} ip link set {}p up", ns.name, ns.veth));
+        ip(&format!("netns exec {} ip route add 10.78.0.0/24 via 10.77.0.1", ns.name));
+        ip(&format!("addr add {HOST_ADDR}/32 dev lo"));
+        ns
+    }
+
+    fn link(&self, up: bool) {
+        ip(&format!("link set {} {}", self.veth, if up { "up" } else { "down" }));
+    }
+
+    /// Runs `f` on a thread inside the namespace: sockets it opens (and
+    /// threads it starts, like a reqwest client's) live there.
+    fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let path = format!("/var/run/netns/{}", self.name);
+        std::thread::spawn(move || {
+            enter(&path);
+            f()
+        })
+        .join()
+        .unwrap()
+    }
+}
+
+fn enter(netns_path: &str) {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::File::open(netns_path).unwrap();
+    // SAFETY: setns on a valid namespace fd affects only the calling thread.
+    let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+    assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        for args in [
+            format!("link del {}", self.veth),
+            format!("addr del {HOST_ADDR}/32 dev lo"),
+            format!("netns del {}", self.name),
+        ] {
+            let _ = Command::new("ip").args(args.split_whitespace()).status();
+        }
+    }
+}
+
+/// Inside the namespace, 127.0.0.1:9042 reaches this side's Cassandra: the
+/// listener lives there, the upstream sockets here. The store stays reachable
+/// through the partition, the harder case: the isolated node still has its
+/// data, and must stop serving anyway.
+fn cassandra_into(ns: &Netns) {
+    let path = format!("/var/run/netns/{}", ns.name);
+    let listener = std::thread::spawn(move || {
+        enter(&path);
+        TcpListener::bind("127.0.0.1:9042").unwrap()
+    })
+    .join()
+    .unwrap();
+    let upstream = cql_nodes();
+    std::thread::spawn(move || {
+        for inbound in listener.incoming().flatten() {
+            let Ok(outbound) = TcpStream::connect(&upstream) else { continue };
+            for (mut from, mut to) in
+                [(inbound.try_clone().unwrap(), outbound.try_clone().unwrap()), (outbound, inbound)]
+            {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        }
+    });
+}
+
+#[test]
+fn a_partitioned_node_stops_serving_the_others_take_over_and_the_cluster_heals() {
+    assert_eq!(unsafe { libc::geteuid() }, 0, "network namespaces need root");
+    let tmp = tempfile::tempdir().unwrap();
+    let ns = Netns::create();
+    cassandra_into(&ns);
+    let certs = certs(tmp.path(), &["node-a", "node-b", "node-c"]);
+    let keyspace = format!("casa_cl_{}", uuid::Uuid::new_v4().simple());
+    let addr = |host: &str| format!("{host}:{}", free_port());
+    let (a_addr, b_addr, c_addr) = (addr(HOST_ADDR), addr(HOST_ADDR), format!("{NS_ADDR}:7400"));
+    let spec = |name, own: &str, seeds: [&str; 2]| NodeSpec {
+        name,
+        cluster_addr: own.to_string(),
+        seeds: seeds.iter().map(|s| s.to_string()).collect(),
+    };
+    let host_store = format!("scylla://{}/{keyspace}", cql_nodes());
+    let start = |spec: &NodeSpec, store: &str, dir: &str| {
+        let dir = tmp.path().join(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Casa::start_in(&dir, node_options(spec, store, &certs))
+    };
+    let a = start(&spec("node-a", &a_addr, [&b_addr, &c_addr]), &host_store, "a");
+    let b = start(&spec("node-b", &b_addr, [&a_addr, &c_addr]), &host_store, "b");
+    let c_spec = spec("node-c", &c_addr, [&a_addr, &b_addr]);
+    let c_opts = Options {
+        netns: Some(ns.name.clone()),
+        ..node_options(&c_spec, &format!("scylla://127.0.0.1:9042/{keyspace}"), &certs)
+    };
+    let c_dir = tmp.path().join("c");
+    std::fs::create_dir_all(&c_dir).unwrap();
+    let c = ns.run(move || Casa::start_in(&c_dir, c_opts));
+    wait_converged(&[&a, &b, &c], 3, Duration::from_secs(30));
+
+    let fleet = loop {
+        let f = Fleet::create(&a, json!({}));
+        if owner_of(&a, &f.mas_id) == "node-c" {
+            break f;
+        }
+    };
+    let subject = c.access_token(&fleet.client, "read my notes", Some("fs:read"));
+    assert_eq!(a.exchange(&fleet.agent, &subject, "fs:read").status, 200);
+
+    ns.link(false);
+    let cut = Instant::now();
+    // C stops serving what it owned...
+    let deadline = cut + Duration::from_secs(5);
+    loop {
+        let r = c.exchange(&fleet.agent, &subject, "fs:read");
+        if r.status == 503 {
+            assert!(r.header("retry-after").is_some(), "{r:?}");
+            eprintln!("node-c answered 503 {:?} after the cut (its hand-off budget included)", cut.elapsed());
+            break;
+        }
+        assert_eq!(r.status, 200, "{r:?}");
+        assert!(Instant::now() < deadline, "node-c kept serving after the partition");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(cluster_view(&c)["serving"], false);
+    // ...and the majority takes it over.
+    wait_converged(&[&a, &b], 2, Duration::from_secs(10));
+    assert_eq!(a.exchange(&fleet.agent, &subject, "fs:read").status, 200);
+    // A revocation while C is cut off.
+    assert_eq!(b.form("/oauth/revoke", Some(&fleet.client), &[("token", &subject)]).status, 200);
+
+    ns.link(true);
+    wait_converged(&[&a, &b, &c], 3, Duration::from_secs(30));
+    assert_eq!(owner_of(&c, &fleet.mas_id), "node-c");
+    // C serves again, from the store: the revocation made without it holds.
+    assert_eq!(c.introspect(&subject)["active"], false);
+    assert_eq!(c.exchange(&fleet.agent, &subject, "fs:read").status, 400);
+}
