@@ -73,6 +73,12 @@ fn loopback_specs() -> Vec<NodeSpec> {
         .collect()
 }
 
+/// `casa audit verify`: the MAS's hash chain is intact, though several nodes wrote it.
+fn assert_chain_intact(store: &str, mas_id: &str) {
+    let out = Command::new(casa_bin()).args(["audit", "verify", "--mas", mas_id, "--store", store]).output().unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}
+
 fn store_url() -> String {
     format!("scylla://{}/casa_cl_{}", cql_nodes(), uuid::Uuid::new_v4().simple())
 }
@@ -123,7 +129,7 @@ fn start_three(tmp: &Path) -> (Vec<Casa>, Vec<NodeSpec>, String, PathBuf) {
 #[test]
 fn three_nodes_answer_as_one_and_a_revocation_through_one_holds_on_another() {
     let tmp = tempfile::tempdir().unwrap();
-    let (nodes, _, _, _) = start_three(tmp.path());
+    let (nodes, _, store, _) = start_three(tmp.path());
     let (a, b, c) = (&nodes[0], &nodes[1], &nodes[2]);
 
     let fleet = Fleet::create(a, json!({}));
@@ -163,6 +169,12 @@ fn three_nodes_answer_as_one_and_a_revocation_through_one_holds_on_another() {
     assert_eq!(owned, 1, "{view}");
     let metrics = b.send(b.request("GET", "/metrics")).text;
     assert!(metrics.contains("casa_cluster_members"), "{metrics}");
+
+    // One owner wrote the MAS's events, though three nodes took the requests.
+    for mut node in nodes {
+        assert_eq!(node.terminate().code(), Some(0));
+    }
+    assert_chain_intact(&store, &fleet.mas_id);
 }
 
 #[test]
@@ -287,11 +299,14 @@ fn kill_9_of_a_busy_owner_fails_over_within_3_s_without_a_wrong_decision() {
     let seen: Vec<Seen> = load.into_iter().map(|t| t.join().unwrap()).collect();
     for s in &seen {
         assert!(s.wrong.is_empty(), "wrong decisions: {:?}", s.wrong);
-        let after: Vec<&Instant> = s.ok.iter().filter(|t| **t > killed_at).collect();
-        let first = after.first().expect("exchanges resumed");
-        let gap = first.duration_since(killed_at);
-        eprintln!("first success {gap:?} after the kill; {} answered 503 meanwhile", s.unavailable);
-        assert!(gap <= Duration::from_secs(3), "exchanges resumed only after {gap:?}");
+        // The longest stretch without a successful exchange around the kill.
+        let mut times: Vec<Instant> =
+            s.ok.iter().copied().filter(|t| *t > killed_at - Duration::from_millis(200)).collect();
+        times.insert(0, killed_at);
+        let gap = times.windows(2).map(|w| w[1] - w[0]).max().expect("exchanges resumed");
+        eprintln!("longest gap between successes: {gap:?}; {} answered 503", s.unavailable);
+        assert!(gap <= Duration::from_secs(3), "exchanges stopped for {gap:?}");
+        assert!(s.ok.last().is_some_and(|t| *t > killed_at + Duration::from_secs(4)), "exchanges did not resume");
     }
     let new_owner = owner_of(&nodes[0], &fleet.mas_id);
     assert!(new_owner == "node-a" || new_owner == "node-b", "{new_owner}");

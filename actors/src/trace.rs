@@ -152,6 +152,10 @@ impl TraceEvent {
 /// Where events go. `record` must not block: a decision never waits on tracing.
 pub trait TraceSink: Send + Sync + 'static {
     fn record(&self, event: TraceEvent);
+
+    /// MAS moved between the nodes of a cluster: a sink that caches chain
+    /// heads must re-read them, since other nodes extended those chains.
+    fn owners_changed(&self) {}
 }
 
 /// Until the trace store exists: events become debug logs and counters.

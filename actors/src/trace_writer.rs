@@ -37,6 +37,9 @@ pub struct TraceWriter {
     queue: RwLock<Option<mpsc::Sender<TraceEvent>>>,
     live: broadcast::Sender<TraceEvent>,
     dropped: AtomicU64,
+    /// Bumped when MAS change owners: the chain heads cached here may then be
+    /// stale (another node's writer extended the chain), so they are re-read.
+    owners: Arc<AtomicU64>,
     worker: tokio::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -45,11 +48,13 @@ impl TraceWriter {
     pub fn start(store: Arc<dyn Store>, config: WriterConfig) -> Arc<Self> {
         let (tx, rx) = mpsc::channel(config.buffer);
         let (live, _) = broadcast::channel(1024);
-        let worker = tokio::spawn(write_loop(store, rx, live.clone(), config));
+        let owners = Arc::new(AtomicU64::new(0));
+        let worker = tokio::spawn(write_loop(store, rx, live.clone(), config, owners.clone()));
         Arc::new(Self {
             queue: RwLock::new(Some(tx)),
             live,
             dropped: AtomicU64::new(0),
+            owners,
             worker: tokio::sync::Mutex::new(Some(worker)),
         })
     }
@@ -74,6 +79,10 @@ impl TraceWriter {
 }
 
 impl TraceSink for TraceWriter {
+    fn owners_changed(&self) {
+        self.owners.fetch_add(1, Ordering::AcqRel);
+    }
+
     fn record(&self, event: TraceEvent) {
         let queue = self.queue.read().expect("trace queue poisoned");
         let Some(tx) = queue.as_ref() else { return };
@@ -92,8 +101,10 @@ async fn write_loop(
     mut rx: mpsc::Receiver<TraceEvent>,
     live: broadcast::Sender<TraceEvent>,
     config: WriterConfig,
+    owners: Arc<AtomicU64>,
 ) {
     let mut heads: HashMap<Uuid, Option<String>> = HashMap::new();
+    let mut owners_seen = 0;
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         let deadline = tokio::time::sleep(config.interval);
@@ -107,10 +118,15 @@ async fn write_loop(
                 _ = &mut deadline => break,
             }
         }
+        let owners_now = owners.load(Ordering::Acquire);
+        if owners_now != owners_seen {
+            heads.clear();
+            owners_seen = owners_now;
+        }
         for event in &mut batch {
             let head = match heads.get(&event.mas_id) {
                 Some(h) => h.clone(),
-                None => store.trace_head(event.mas_id).await.unwrap_or_else(|e| {
+                None => stored_head(&*store, event.mas_id).await.unwrap_or_else(|e| {
                     tracing::error!(error = %e, "reading a trace chain head");
                     None
                 }),
@@ -142,6 +158,17 @@ async fn write_loop(
         for event in batch {
             let _ = live.send(event);
         }
+    }
+}
+
+/// The hash a MAS's next event links to: its newest stored event's. A writer
+/// killed between storing a batch's events and moving the head (as on a CQL
+/// store) leaves the head behind its events; the chain goes on after them.
+async fn stored_head(store: &dyn Store, mas_id: Uuid) -> Result<Option<String>, crate::store::StoreError> {
+    match store.traces(Some(mas_id), None, 1).await?.into_iter().next() {
+        Some(newest) => Ok(newest.hash),
+        // Every event expired (or none yet): the head row is all there is.
+        None => store.trace_head(mas_id).await,
     }
 }
 
@@ -211,7 +238,14 @@ pub async fn verify_chain(
         }
         prev = e.hash.clone();
     }
-    if head != prev {
+    // A writer killed between storing events and moving the head leaves the
+    // head on an earlier event of the chain (or none before the first batch):
+    // benign. A head naming no stored event means the tail was removed.
+    let head_behind = match &head {
+        None => matches!(start, ChainStart::Genesis),
+        Some(h) => events.iter().any(|e| e.hash.as_ref() == Some(h)),
+    };
+    if head != prev && !head_behind {
         return Ok(Err((
             events.last().map_or(Uuid::nil(), |e| e.id),
             "the chain head does not match the newest event".into(),
