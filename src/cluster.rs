@@ -99,6 +99,20 @@ impl ClusterSettings {
             }
             return Ok(());
         }
+        for seed in &self.seeds {
+            let port = seed.rsplit_once(':').and_then(|(host, port)| (!host.is_empty()).then_some(port));
+            if port.and_then(|p| p.parse::<u16>().ok()).is_none() {
+                return invalid(format!("cluster seed {seed:?} must be host:port"));
+            }
+        }
+        if let Some(name) = &self.node_name {
+            if name.is_empty()
+                || name.len() > 128
+                || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            {
+                return invalid(format!("node name {name:?}: 1 to 128 of letters, digits, - _ ."));
+            }
+        }
         if embedded {
             return invalid(
                 "a cluster needs the shared store: nodes share state through ScyllaDB, so add \
@@ -119,20 +133,6 @@ impl ClusterSettings {
                  (`casa cluster certs` makes a CA and node certificates)"
                     .into(),
             );
-        }
-        for seed in &self.seeds {
-            let port = seed.rsplit_once(':').and_then(|(host, port)| (!host.is_empty()).then_some(port));
-            if port.and_then(|p| p.parse::<u16>().ok()).is_none() {
-                return invalid(format!("cluster seed {seed:?} must be host:port"));
-            }
-        }
-        if let Some(name) = &self.node_name {
-            if name.is_empty()
-                || name.len() > 128
-                || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-            {
-                return invalid(format!("node name {name:?}: 1 to 128 of letters, digits, - _ ."));
-            }
         }
         if !(20..=10_000).contains(&self.heartbeat_ms) {
             return invalid("cluster heartbeat_ms must be between 20 and 10000".into());
@@ -155,6 +155,9 @@ impl ClusterSettings {
             key: self.tls_key.clone().expect("validated"),
             ca: self.tls_ca.clone().expect("validated"),
         };
+        // Unreadable or mismatched certificates fail the start, before anything else.
+        casa_actors::cluster::tls::ClusterTls::load(&tls, &self.tls_server_name)
+            .map_err(|e| anyhow::anyhow!("cluster TLS: {e}"))?;
         let cookie = match &self.cookie {
             Some(c) => c.clone(),
             None => ca_cookie(&tls.ca)?,

@@ -42,6 +42,7 @@ pub async fn store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     crate::telemetry::init_logging(settings.log_format, &settings.log_level)?;
     let metrics = crate::telemetry::install_metrics()?;
+    let cluster = settings.cluster.config()?;
     let store = store(&settings).await?;
     let admin = crate::admin::ensure(&*store, &settings.data_dir).await?;
     // The listener is bound first: the public URL may default to its address.
@@ -55,7 +56,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         public_url: public_url.clone(),
         idle_timeout: Duration::from_secs(settings.mas_idle_seconds),
         call_timeout: Duration::from_millis(settings.actor_call_timeout_ms),
-        cluster: settings.cluster.config()?,
+        cluster,
     };
     let ai = crate::ai::services(&settings)?;
     let traces = TraceWriter::start(store.clone(), WriterConfig::default());

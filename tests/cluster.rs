@@ -212,6 +212,37 @@ fn clustering_on_the_embedded_store_is_refused_with_a_reason() {
     assert!(err.contains("scylla://"), "{err}");
 }
 
+#[test]
+fn hostile_cluster_settings_are_refused_naming_the_rule() {
+    let tmp = tempfile::tempdir().unwrap();
+    let certs = certs(tmp.path(), &["n"]);
+    let pem = |f: &str| certs.join(f).display().to_string();
+    let base = |extra: &[&str]| {
+        let mut args: Vec<String> =
+            ["serve", "--store", "scylla://127.0.0.1:1/ks", "--cluster-listen", "127.0.0.1:7400"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let out = Command::new(casa_bin()).args(&args).env_remove("CASA_PUBLIC_URL").output().unwrap();
+        assert!(!out.status.success(), "{args:?} was accepted");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let tls =
+        ["--cluster-tls-cert", &pem("n.pem"), "--cluster-tls-key", &pem("n.key"), "--cluster-tls-ca", &pem("ca.pem")];
+    assert!(base(&tls).contains("--public-url"));
+    let with = |more: &[&str]| base(&[&tls[..], &["--public-url", "http://casa.test"], more].concat());
+    assert!(with(&["--cluster-seeds", "no-port"]).contains("host:port"));
+    assert!(with(&["--cluster-seeds", ":7400"]).contains("host:port"));
+    assert!(with(&["--node-name", "a b"]).contains("node name"));
+    assert!(with(&["--node-name", &"x".repeat(200)]).contains("node name"));
+    assert!(base(&["--public-url", "http://casa.test"]).contains("mutual TLS"));
+    let wrong_ca =
+        ["--cluster-tls-cert", &pem("n.pem"), "--cluster-tls-key", &pem("n.key"), "--cluster-tls-ca", &pem("n.key")];
+    let err = base(&[&wrong_ca[..], &["--public-url", "http://casa.test"]].concat());
+    assert!(err.contains("certificate"), "{err}");
+}
+
 /// What a client saw, for the failover test's invariants.
 #[derive(Default, Debug)]
 struct Seen {
@@ -490,4 +521,90 @@ fn a_partitioned_node_stops_serving_the_others_take_over_and_the_cluster_heals()
     // C serves again, from the store: the revocation made without it holds.
     assert_eq!(c.introspect(&subject)["active"], false);
     assert_eq!(c.exchange(&fleet.agent, &subject, "fs:read").status, 400);
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
+}
+
+/// The figures of `docs/benchmarks.md` (not a pass/fail test; run with
+/// `cargo test --release --test cluster -- --ignored --nocapture cluster_figures`).
+#[test]
+#[ignore]
+fn cluster_figures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut nodes, _, _, _) = start_three(tmp.path());
+    let fleet = loop {
+        let f = Fleet::create(&nodes[0], json!({}));
+        if owner_of(&nodes[0], &f.mas_id) == "node-a" {
+            break f;
+        }
+    };
+    let subject = nodes[0].access_token(&fleet.client, "read my notes", Some("fs:read"));
+    for (label, node) in [("local owner (through node-a)", &nodes[0]), ("remote owner (through node-b)", &nodes[1])] {
+        let mut times: Vec<Duration> = (0..2000)
+            .map(|_| {
+                let t = Instant::now();
+                assert_eq!(node.exchange(&fleet.agent, &subject, "fs:read").status, 200);
+                t.elapsed()
+            })
+            .collect();
+        times.sort();
+        eprintln!("exchange, {label}: p50 {:?} p99 {:?}", percentile(&times, 0.5), percentile(&times, 0.99));
+    }
+
+    // Revocation visibility: revoke through A, introspect through C at once.
+    let mut delays = Vec::new();
+    for _ in 0..200 {
+        let token = nodes[1].access_token(&fleet.client, "read my notes", Some("fs:read"));
+        assert_eq!(nodes[0].form("/oauth/revoke", Some(&fleet.client), &[("token", &token)]).status, 200);
+        let t = Instant::now();
+        assert_eq!(nodes[2].introspect(&token)["active"], false, "not visible at the first introspection");
+        delays.push(t.elapsed());
+    }
+    delays.sort();
+    eprintln!(
+        "revocation through A, first introspection through C: inactive every time; its latency p50 {:?} p99 {:?}",
+        percentile(&delays, 0.5),
+        percentile(&delays, 0.99)
+    );
+
+    // Re-homing 10,000 MAS after node-c dies.
+    let created = Instant::now();
+    let ids: Vec<String> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..8)
+            .map(|w| {
+                let node = &nodes[w % 2];
+                s.spawn(move || {
+                    (0..1250)
+                        .map(|i| {
+                            node.create_mas(json!({"name": format!("m{w}-{i}")}))["id"].as_str().unwrap().to_string()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
+    });
+    eprintln!("created {} MAS in {:?}", ids.len(), created.elapsed());
+    let on_c: Vec<String> = ids.iter().filter(|id| owner_of(&nodes[0], id) == "node-c").cloned().collect();
+    // Start their actors on node-c, as a busy cluster would have them.
+    for id in &on_c {
+        assert_eq!(nodes[0].get(&format!("/realms/{id}/.well-known/jwks.json")).status, 200);
+    }
+    let killed = Instant::now();
+    nodes[2].kill9();
+    let (a, b) = (&nodes[0], &nodes[1]);
+    std::thread::scope(|s| {
+        for (w, chunk) in on_c.chunks(on_c.len().div_ceil(8)).enumerate() {
+            let node = if w % 2 == 0 { a } else { b };
+            s.spawn(move || {
+                for id in chunk {
+                    let r = node.get(&format!("/realms/{id}/.well-known/jwks.json"));
+                    assert_eq!(r.status, 200, "{r:?}");
+                }
+            });
+        }
+    });
+    eprintln!("{} MAS of the killed node served again by the others {:?} after the kill", on_c.len(), killed.elapsed());
 }
