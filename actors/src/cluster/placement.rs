@@ -27,7 +27,7 @@ pub fn score(member: u64, mas: Uuid) -> u64 {
 }
 
 /// The owner among `members` (name, name hash); ties go to the smaller name.
-pub fn owner<'a>(members: &'a [(String, u64)], mas: Uuid) -> Option<&'a str> {
+pub fn owner(members: &[(String, u64)], mas: Uuid) -> Option<&str> {
     members
         .iter()
         .max_by(|(a_name, a), (b_name, b)| score(*a, mas).cmp(&score(*b, mas)).then_with(|| b_name.cmp(a_name)))
