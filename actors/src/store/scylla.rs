@@ -24,6 +24,9 @@ use crate::revocation::Revocation;
 use crate::session::{LlmCall, UserInput};
 use crate::trace::TraceEvent;
 
+/// Trace rows written concurrently by one `append_traces`.
+const WRITES_IN_FLIGHT: usize = 64;
+
 /// Index partitions that list every MAS and app use one bucket.
 const BUCKET: i32 = 0;
 
@@ -336,8 +339,11 @@ impl Store for ScyllaStore {
     }
 
     async fn append_traces(&self, events: &[TraceEvent]) -> Result<(), StoreError> {
+        use futures::{StreamExt, TryStreamExt};
+        type Write<'a> = futures::future::BoxFuture<'a, Result<QueryResult, StoreError>>;
         let mut heads: HashMap<Uuid, String> = HashMap::new();
         let mut days: std::collections::BTreeSet<(Uuid, i32)> = Default::default();
+        let mut writes: Vec<Write<'_>> = Vec::with_capacity(events.len() * 5);
         for e in events {
             let day = day_of(e.id);
             let ttl = ttl_of(self.trace_ttl, e.id);
@@ -345,45 +351,37 @@ impl Store for ScyllaStore {
                 // A day's listing row must outlive the events it lists (a later
                 // event rewrites it with a later expiry); a day longer is a margin.
                 let day_ttl = if ttl == 0 { 0 } else { ttl.saturating_add(86_400) };
-                self.run("INSERT INTO trace_days (mas_id, day) VALUES (?, ?) USING TTL ?", (e.mas_id, day, day_ttl))
-                    .await?;
-                self.run("INSERT INTO trace_all_days (bucket, day) VALUES (?, ?) USING TTL ?", (BUCKET, day, day_ttl))
-                    .await?;
+                let cql = "INSERT INTO trace_days (mas_id, day) VALUES (?, ?) USING TTL ?";
+                writes.push(Box::pin(self.run(cql, (e.mas_id, day, day_ttl))));
+                let cql = "INSERT INTO trace_all_days (bucket, day) VALUES (?, ?) USING TTL ?";
+                writes.push(Box::pin(self.run(cql, (BUCKET, day, day_ttl))));
             }
-            self.run(
-                "INSERT INTO traces (mas_id, day, id, body) VALUES (?, ?, ?, ?) USING TTL ?",
-                (e.mas_id, day, e.id, encode(e)?, ttl),
-            )
-            .await?;
-            self.run(
-                "INSERT INTO trace_order (day, id, mas_id) VALUES (?, ?, ?) USING TTL ?",
-                (day, e.id, e.mas_id, ttl),
-            )
-            .await?;
+            let cql = "INSERT INTO traces (mas_id, day, id, body) VALUES (?, ?, ?, ?) USING TTL ?";
+            writes.push(Box::pin(self.run(cql, (e.mas_id, day, e.id, encode(e)?, ttl))));
+            let cql = "INSERT INTO trace_order (day, id, mas_id) VALUES (?, ?, ?) USING TTL ?";
+            writes.push(Box::pin(self.run(cql, (day, e.id, e.mas_id, ttl))));
             if let Some(uiid) = &e.user_input_id {
-                self.run(
-                    "INSERT INTO trace_sessions (uiid, id, mas_id) VALUES (?, ?, ?) USING TTL ?",
-                    (uiid.clone(), e.id, e.mas_id, ttl),
-                )
-                .await?;
+                let cql = "INSERT INTO trace_sessions (uiid, id, mas_id) VALUES (?, ?, ?) USING TTL ?";
+                writes.push(Box::pin(self.run(cql, (uiid.clone(), e.id, e.mas_id, ttl))));
             }
             for jti in e.jti.iter().chain(&e.parent) {
-                self.run(
-                    "INSERT INTO trace_tokens (jti, id, mas_id) VALUES (?, ?, ?) USING TTL ?",
-                    (jti.clone(), e.id, e.mas_id, ttl),
-                )
-                .await?;
+                let cql = "INSERT INTO trace_tokens (jti, id, mas_id) VALUES (?, ?, ?) USING TTL ?";
+                writes.push(Box::pin(self.run(cql, (jti.clone(), e.id, e.mas_id, ttl))));
             }
             if let Some(hash) = &e.hash {
                 heads.insert(e.mas_id, hash.clone());
             }
         }
+        // One round trip at a time would bound a writer to ~1,000 events/s; a
+        // bounded number in flight keeps the server busy without flooding it.
+        futures::stream::iter(writes).buffer_unordered(WRITES_IN_FLIGHT).try_for_each(|_| async { Ok(()) }).await?;
         // The heads move after their events are stored. They never expire: the
         // chain goes on from them after its older events are gone.
-        for (mas_id, hash) in heads {
-            self.run("INSERT INTO trace_heads (mas_id, hash) VALUES (?, ?)", (mas_id, hash)).await?;
-        }
-        Ok(())
+        futures::stream::iter(heads)
+            .map(|head| self.run("INSERT INTO trace_heads (mas_id, hash) VALUES (?, ?)", head))
+            .buffer_unordered(WRITES_IN_FLIGHT)
+            .try_for_each(|_| async { Ok(()) })
+            .await
     }
 
     async fn trace_head(&self, mas_id: Uuid) -> Result<Option<String>, StoreError> {
