@@ -63,7 +63,7 @@ pub async fn run(
         tasks.push(tokio::spawn(async move {
             conn.warm().await;
             let mut rec = Recorder::default();
-            let mut sessions = Sessions::new(cfg.mix, c, cfg.connections);
+            let mut sessions = Sessions::new(cfg.mix, c, cfg.connections, world.realms.len());
             tokio::time::sleep_until(start).await;
             match cfg.mode {
                 Mode::Closed => loop {

@@ -99,7 +99,8 @@ struct Args {
     setup_concurrency: usize,
 
     // --- the session mix ---
-    /// Issue requests per session (client credentials with the user prompt).
+    /// Issue requests per session (client credentials with the user prompt). 0: each connection issues
+    /// one session token per MAS and reuses it (measures the exchange and introspection paths alone).
     #[arg(long, default_value_t = 1, help_heading = "Session mix")]
     issues: u32,
 

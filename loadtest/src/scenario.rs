@@ -40,8 +40,10 @@ pub struct Mix {
 impl Mix {
     /// The order of a session: its issues, then exchanges and introspections
     /// alternating (an agent gets a tool token, the tool server checks it).
+    /// With no issues, sessions reuse one session token per connection and
+    /// realm (issued on first use): the exchange and introspection paths alone.
     pub fn plan(&self) -> Vec<Op> {
-        let mut plan = vec![Op::Issue; self.issues.max(1) as usize];
+        let mut plan = vec![Op::Issue; self.issues as usize];
         for k in 0..self.exchanges.max(self.introspections) {
             if k < self.exchanges {
                 plan.push(Op::Exchange);
@@ -49,6 +51,9 @@ impl Mix {
             if k < self.introspections {
                 plan.push(Op::Introspect);
             }
+        }
+        if plan.is_empty() {
+            plan.push(Op::Issue);
         }
         plan
     }
@@ -76,11 +81,15 @@ pub struct Sessions {
     subject: Option<Bytes>,
     exchanged: Option<Bytes>,
     rr: usize,
+    /// With `issues = 0`: the session token of each realm, reused.
+    reuse: Option<Vec<Option<(Bytes, usize)>>>,
 }
 
 impl Sessions {
-    pub fn new(mix: Mix, conn: usize, conns: usize) -> Sessions {
+    pub fn new(mix: Mix, conn: usize, conns: usize, realms: usize) -> Sessions {
+        let reuse = (mix.issues == 0).then(|| vec![None; realms]);
         Sessions {
+            reuse,
             plan: mix.plan(),
             step: 0,
             n: 0,
@@ -100,11 +109,19 @@ impl Sessions {
             // A new session, on the next realm in turn (connections interleave).
             self.realm = (self.conn + self.n * self.conns) % world.realms.len();
             self.n += 1;
-            self.subject = None;
             self.exchanged = None;
+            self.subject = None;
+            if let Some(Some((token, domain))) = self.reuse.as_ref().map(|r| &r[self.realm]) {
+                self.subject = Some(token.clone());
+                self.domain = *domain;
+            }
         }
-        let op = self.plan[self.step];
-        self.step = (self.step + 1) % self.plan.len();
+        let mut op = self.plan[self.step];
+        if self.reuse.is_some() && self.subject.is_none() {
+            op = Op::Issue; // this realm's session token, once; the plan resumes after it
+        } else {
+            self.step = (self.step + 1) % self.plan.len();
+        }
         let realm = &world.realms[self.realm];
         self.rr = self.rr.wrapping_add(1);
         let (uri, auth, body) = match op {
@@ -142,6 +159,9 @@ impl Sessions {
                     Some(t) => {
                         let t = resp.slice_ref(t.as_bytes());
                         if op == Op::Issue {
+                            if let Some(reuse) = &mut self.reuse {
+                                reuse[self.realm] = Some((t.clone(), self.domain));
+                            }
                             self.subject = Some(t);
                         } else {
                             self.exchanged = Some(t);
@@ -158,7 +178,7 @@ impl Sessions {
                 Outcome::Status(status, reason.chars().take(64).collect())
             }
         };
-        if op == Op::Issue && !matches!(outcome, Outcome::Ok) {
+        if op == Op::Issue && !matches!(outcome, Outcome::Ok) && self.reuse.is_none() {
             // Without a session token the rest of the session cannot run.
             return (op, self.abandon(outcome));
         }
@@ -191,5 +211,7 @@ mod tests {
         assert_eq!(plan[2], Op::Introspect);
         let plan = Mix { issues: 1, exchanges: 3, introspections: 0 }.plan();
         assert_eq!(plan, vec![Op::Issue, Op::Exchange, Op::Exchange, Op::Exchange]);
+        let plan = Mix { issues: 0, exchanges: 2, introspections: 1 }.plan();
+        assert_eq!(plan, vec![Op::Exchange, Op::Introspect, Op::Exchange]);
     }
 }
