@@ -26,6 +26,8 @@ use crate::trace::TraceEvent;
 
 /// Trace rows written concurrently by one `append_traces`.
 const WRITES_IN_FLIGHT: usize = 64;
+/// Events read concurrently for one query through an index.
+const READS_IN_FLIGHT: usize = 32;
 
 /// Index partitions that list every MAS and app use one bucket.
 const BUCKET: i32 = 0;
@@ -174,6 +176,14 @@ impl ScyllaStore {
     async fn trace(&self, mas_id: Uuid, id: Uuid) -> Result<Option<TraceEvent>, StoreError> {
         let cql = "SELECT body FROM traces WHERE mas_id = ? AND day = ? AND id = ?";
         Ok(self.blobs(cql, (mas_id, day_of(id), id)).await?.pop())
+    }
+
+    /// The events an index lists, in its order; read concurrently (one
+    /// partition each), since a session's events are spread over its MAS's days.
+    async fn traces_of(&self, index: Vec<(Uuid, Uuid)>) -> Result<Vec<TraceEvent>, StoreError> {
+        use futures::{StreamExt, TryStreamExt};
+        let reads = futures::stream::iter(index).map(|(id, m)| self.trace(m, id)).buffered(READS_IN_FLIGHT);
+        Ok(reads.try_collect::<Vec<_>>().await?.into_iter().flatten().collect())
     }
 
     async fn mas_ids(&self) -> Result<Vec<Uuid>, StoreError> {
@@ -369,7 +379,7 @@ impl Store for ScyllaStore {
                 writes.push(Box::pin(self.run(cql, (jti.clone(), e.id, e.mas_id, ttl))));
             }
             if let Some(hash) = &e.hash {
-                heads.insert(e.mas_id, hash.clone());
+                heads.insert(e.chain_key(), hash.clone());
             }
         }
         // One round trip at a time would bound a writer to ~1,000 events/s; a
@@ -420,9 +430,7 @@ impl Store for ScyllaStore {
                 }
                 None => {
                     let cql = "SELECT id, mas_id FROM trace_order WHERE day = ? AND id < ? LIMIT ?";
-                    for (id, m) in self.rows::<(Uuid, Uuid)>(cql, (day, before, want)).await? {
-                        out.extend(self.trace(m, id).await?);
-                    }
+                    out.extend(self.traces_of(self.rows::<(Uuid, Uuid)>(cql, (day, before, want)).await?).await?);
                 }
             }
         }
@@ -435,22 +443,13 @@ impl Store for ScyllaStore {
     }
 
     async fn session_traces(&self, user_input_id: &str) -> Result<Vec<TraceEvent>, StoreError> {
-        let mut out = Vec::new();
         let cql = "SELECT id, mas_id FROM trace_sessions WHERE uiid = ?";
-        for (id, m) in self.rows::<(Uuid, Uuid)>(cql, (user_input_id.to_string(),)).await? {
-            out.extend(self.trace(m, id).await?);
-        }
-        Ok(out)
+        self.traces_of(self.rows::<(Uuid, Uuid)>(cql, (user_input_id.to_string(),)).await?).await
     }
 
     async fn token_traces(&self, jti: &str) -> Result<Vec<TraceEvent>, StoreError> {
-        let mut out = Vec::new();
-        for (id, m) in
-            self.rows::<(Uuid, Uuid)>("SELECT id, mas_id FROM trace_tokens WHERE jti = ?", (jti.to_string(),)).await?
-        {
-            out.extend(self.trace(m, id).await?);
-        }
-        Ok(out)
+        let cql = "SELECT id, mas_id FROM trace_tokens WHERE jti = ?";
+        self.traces_of(self.rows::<(Uuid, Uuid)>(cql, (jti.to_string(),)).await?).await
     }
 
     async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
