@@ -329,7 +329,10 @@ async fn audit_verify(
         Ok(report) => report,
         Err((id, why)) => anyhow::bail!("the trace of MAS {mas} is broken at event {id}: {why}"),
     };
-    let n = report.events;
+    let n = match report.segments {
+        1 => format!("{}", report.events),
+        s => format!("{} (in {s} chain segments, one per node process that served it)", report.events),
+    };
     match report.start {
         ChainStart::Genesis => println!("the trace of MAS {mas} is intact: {n} events"),
         ChainStart::Expired { first_kept, at, anchor } => {

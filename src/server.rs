@@ -59,7 +59,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         cluster,
     };
     let ai = crate::ai::services(&settings)?;
-    let traces = TraceWriter::start(store.clone(), WriterConfig::default());
+    // In a cluster, each process writes its own chain segment of every MAS it serves.
+    let segment = node_config.cluster.as_ref().map(|c| format!("{}@{}", c.node_name, uuid::Uuid::now_v7()));
+    let traces = TraceWriter::start_as(store.clone(), WriterConfig::default(), segment);
     // Expired events go at start and hourly (a CQL store expires them by TTL instead).
     let purge = settings.trace_retention.duration().map(|r| spawn_purge(store.clone(), r, Duration::from_secs(3600)));
     let node = Node::start_with(store, traces.clone(), ai, node_config).await?;

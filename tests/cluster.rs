@@ -351,6 +351,11 @@ fn kill_9_of_a_busy_owner_fails_over_within_3_s_without_a_wrong_decision() {
     assert_eq!(owner_of(&nodes[2], &fleet.mas_id), "node-c");
     assert_eq!(nodes[2].exchange(&fleet.agent, &subject, "fs:read").status, 200);
     assert_eq!(nodes[2].introspect(&revoked)["active"], false);
+    // Three writers (C, its successor, C again) left an intact trace.
+    for node in &mut nodes {
+        assert_eq!(node.terminate().code(), Some(0));
+    }
+    assert_chain_intact(&store, &fleet.mas_id);
 }
 
 /// A network namespace joined to this one by a veth pair, and an address on
@@ -521,6 +526,12 @@ fn a_partitioned_node_stops_serving_the_others_take_over_and_the_cluster_heals()
     // C serves again, from the store: the revocation made without it holds.
     assert_eq!(c.introspect(&subject)["active"], false);
     assert_eq!(c.exchange(&fleet.agent, &subject, "fs:read").status, 400);
+    for mut node in [a, b] {
+        assert_eq!(node.terminate().code(), Some(0));
+    }
+    let mut c = c;
+    assert_eq!(c.terminate().code(), Some(0));
+    assert_chain_intact(&host_store, &fleet.mas_id);
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

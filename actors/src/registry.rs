@@ -270,7 +270,6 @@ impl RegistryState {
     /// Stops the actors of MAS this node no longer owns: their new owner
     /// starts them from the store.
     fn rebalance(&mut self) {
-        self.args.trace.owners_changed();
         let lost: Vec<Uuid> = self.running.keys().copied().filter(|id| self.check_owner(*id).is_err()).collect();
         if !lost.is_empty() {
             tracing::info!(count = lost.len(), "handing MAS over to their new owners");

@@ -93,6 +93,20 @@ pub struct TraceEvent {
     /// SHA-256 over `prev_hash` and this event without its hashes.
     #[serde(default)]
     pub hash: Option<String>,
+    /// In a cluster, the chain segment of the process that wrote it (node name
+    /// and start): each writer extends only its own segment of a MAS's trace,
+    /// so writers never race on a chain head when a MAS moves between nodes.
+    /// None on a lone node: one chain per MAS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<String>,
+}
+
+/// The key of a chain's head: the MAS's id for its lone-node chain, else
+/// derived from the MAS and the segment.
+pub fn chain_key(mas_id: Uuid, chain: Option<&str>) -> Uuid {
+    let Some(chain) = chain else { return mas_id };
+    let digest = Sha256::new().chain_update(mas_id.as_bytes()).chain_update(chain.as_bytes()).finalize();
+    uuid::Builder::from_random_bytes(digest[..16].try_into().expect("16 bytes")).into_uuid()
 }
 
 impl TraceEvent {
@@ -145,17 +159,19 @@ impl TraceEvent {
             kind,
             prev_hash: None,
             hash: None,
+            chain: None,
         }
+    }
+
+    /// The key of the chain head this event moves.
+    pub fn chain_key(&self) -> Uuid {
+        chain_key(self.mas_id, self.chain.as_deref())
     }
 }
 
 /// Where events go. `record` must not block: a decision never waits on tracing.
 pub trait TraceSink: Send + Sync + 'static {
     fn record(&self, event: TraceEvent);
-
-    /// MAS moved between the nodes of a cluster: a sink that caches chain
-    /// heads must re-read them, since other nodes extended those chains.
-    fn owners_changed(&self) {}
 }
 
 /// Until the trace store exists: events become debug logs and counters.

@@ -37,24 +37,26 @@ pub struct TraceWriter {
     queue: RwLock<Option<mpsc::Sender<TraceEvent>>>,
     live: broadcast::Sender<TraceEvent>,
     dropped: AtomicU64,
-    /// Bumped when MAS change owners: the chain heads cached here may then be
-    /// stale (another node's writer extended the chain), so they are re-read.
-    owners: Arc<AtomicU64>,
     worker: tokio::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
 impl TraceWriter {
-    /// Starts the writer on the current tokio runtime.
+    /// Starts the writer of a lone node on the current tokio runtime: one
+    /// chain per MAS, continued from the store.
     pub fn start(store: Arc<dyn Store>, config: WriterConfig) -> Arc<Self> {
+        Self::start_as(store, config, None)
+    }
+
+    /// Starts the writer of one node of a cluster: its events form chain
+    /// segments named `segment` (unique to this process), one per MAS.
+    pub fn start_as(store: Arc<dyn Store>, config: WriterConfig, segment: Option<String>) -> Arc<Self> {
         let (tx, rx) = mpsc::channel(config.buffer);
         let (live, _) = broadcast::channel(1024);
-        let owners = Arc::new(AtomicU64::new(0));
-        let worker = tokio::spawn(write_loop(store, rx, live.clone(), config, owners.clone()));
+        let worker = tokio::spawn(write_loop(store, rx, live.clone(), config, segment));
         Arc::new(Self {
             queue: RwLock::new(Some(tx)),
             live,
             dropped: AtomicU64::new(0),
-            owners,
             worker: tokio::sync::Mutex::new(Some(worker)),
         })
     }
@@ -79,10 +81,6 @@ impl TraceWriter {
 }
 
 impl TraceSink for TraceWriter {
-    fn owners_changed(&self) {
-        self.owners.fetch_add(1, Ordering::AcqRel);
-    }
-
     fn record(&self, event: TraceEvent) {
         let queue = self.queue.read().expect("trace queue poisoned");
         let Some(tx) = queue.as_ref() else { return };
@@ -101,10 +99,13 @@ async fn write_loop(
     mut rx: mpsc::Receiver<TraceEvent>,
     live: broadcast::Sender<TraceEvent>,
     config: WriterConfig,
-    owners: Arc<AtomicU64>,
+    segment: Option<String>,
 ) {
+    // Heads by chain key. A segment is only ever extended by this writer, so
+    // its cached head is authoritative; a lone node's chain starts from the store.
     let mut heads: HashMap<Uuid, Option<String>> = HashMap::new();
-    let mut owners_seen = 0;
+    let mut restarts = 0u32;
+    let mut chain = segment.clone();
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         let deadline = tokio::time::sleep(config.interval);
@@ -118,22 +119,20 @@ async fn write_loop(
                 _ = &mut deadline => break,
             }
         }
-        let owners_now = owners.load(Ordering::Acquire);
-        if owners_now != owners_seen {
-            heads.clear();
-            owners_seen = owners_now;
-        }
         for event in &mut batch {
-            let head = match heads.get(&event.mas_id) {
-                Some(h) => h.clone(),
-                None => stored_head(&*store, event.mas_id).await.unwrap_or_else(|e| {
+            event.chain = chain.clone();
+            let key = event.chain_key();
+            let head = match (heads.get(&key), &chain) {
+                (Some(h), _) => h.clone(),
+                (None, Some(_)) => None,
+                (None, None) => stored_head(&*store, event.mas_id).await.unwrap_or_else(|e| {
                     tracing::error!(error = %e, "reading a trace chain head");
                     None
                 }),
             };
             event.prev_hash = head.clone();
             event.hash = Some(event.chain_hash(head.as_deref()));
-            heads.insert(event.mas_id, event.hash.clone());
+            heads.insert(key, event.hash.clone());
         }
         let mut written = false;
         for attempt in 0..3u32 {
@@ -150,8 +149,11 @@ async fn write_loop(
         }
         if !written {
             metrics::counter!("casa_trace_events_lost_total").increment(batch.len() as u64);
-            // The chain continues from what the store has.
+            // Part of the batch may be stored: a lone node's chain continues
+            // from what the store has, a cluster node's in a new segment.
             heads.clear();
+            restarts += 1;
+            chain = segment.as_ref().map(|s| format!("{s}#{restarts}"));
             continue;
         }
         metrics::counter!("casa_trace_events_written_total").increment(batch.len() as u64);
@@ -188,6 +190,10 @@ pub enum ChainStart {
 pub struct ChainReport {
     /// Events checked.
     pub events: usize,
+    /// Chains checked: one on a lone node; in a cluster, one segment per
+    /// writer process that recorded events of the MAS.
+    pub segments: usize,
+    /// Where the (first expiring) chain starts.
     pub start: ChainStart,
 }
 
@@ -210,7 +216,42 @@ pub async fn verify_chain(
         events.extend(page);
     }
     events.reverse();
-    let head = store.trace_head(mas_id).await?;
+    // Each writer's segment is a chain of its own, with its own head.
+    let mut segments: Vec<(Uuid, Vec<TraceEvent>)> = Vec::new();
+    for e in events {
+        let key = e.chain_key();
+        match segments.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, evs)) => evs.push(e),
+            None => segments.push((key, vec![e])),
+        }
+    }
+    if segments.is_empty() {
+        segments.push((mas_id, Vec::new()));
+    }
+    let mut report = ChainReport { events: 0, segments: segments.len(), start: ChainStart::Genesis };
+    for (key, events) in segments {
+        let head = store.trace_head(key).await?;
+        match verify_segment(&events, head, retention) {
+            Ok((n, start)) => {
+                report.events += n;
+                if report.start == ChainStart::Genesis {
+                    report.start = start;
+                }
+            }
+            Err(broken) => return Ok(Err(broken)),
+        }
+    }
+    Ok(Ok(report))
+}
+
+/// One chain: every event links to its predecessor and matches its hash, and
+/// the head names its newest event (or, left behind by a killed writer, an
+/// earlier one of the chain).
+fn verify_segment(
+    events: &[TraceEvent],
+    head: Option<String>,
+    retention: Retention,
+) -> Result<(usize, ChainStart), (Uuid, String)> {
     let expiring = retention != Retention::Forever;
     let start = match (events.first(), &head) {
         (None, Some(head)) if expiring => ChainStart::AllExpired { head: head.clone() },
@@ -220,7 +261,7 @@ pub async fn verify_chain(
             anchor: first.prev_hash.clone().unwrap_or_default(),
         },
         (Some(first), _) if first.prev_hash.is_some() => {
-            return Ok(Err((first.id, "the events before it are missing, and the trace retention is forever".into())))
+            return Err((first.id, "the events before it are missing, and the trace retention is forever".into()))
         }
         _ => ChainStart::Genesis,
     };
@@ -229,29 +270,26 @@ pub async fn verify_chain(
         ChainStart::AllExpired { head } => Some(head.clone()),
         ChainStart::Genesis => None,
     };
-    for e in &events {
+    for e in events {
         if e.prev_hash != prev {
-            return Ok(Err((e.id, "does not link to the previous event".into())));
+            return Err((e.id, "does not link to the previous event".into()));
         }
         if e.hash.as_deref() != Some(e.chain_hash(prev.as_deref()).as_str()) {
-            return Ok(Err((e.id, "its content does not match its hash".into())));
+            return Err((e.id, "its content does not match its hash".into()));
         }
         prev = e.hash.clone();
     }
     // A writer killed between storing events and moving the head leaves the
-    // head on an earlier event of the chain (or none before the first batch):
-    // benign. A head naming no stored event means the tail was removed.
-    let head_behind = match &head {
-        None => matches!(start, ChainStart::Genesis),
-        Some(h) => events.iter().any(|e| e.hash.as_ref() == Some(h)),
-    };
+    // head on an earlier event of the chain: benign. A head naming no stored
+    // event means the tail was removed.
+    let head_behind = head.as_ref().is_some_and(|h| events.iter().any(|e| e.hash.as_ref() == Some(h)));
     if head != prev && !head_behind {
-        return Ok(Err((
+        return Err((
             events.last().map_or(Uuid::nil(), |e| e.id),
             "the chain head does not match the newest event".into(),
-        )));
+        ));
     }
-    Ok(Ok(ChainReport { events: events.len(), start }))
+    Ok((events.len(), start))
 }
 
 #[cfg(test)]
@@ -275,7 +313,7 @@ mod tests {
         writer.flush_and_stop().await;
         assert_eq!(store.traces(Some(mas), None, 100).await.unwrap().len(), 10, "stop flushed the batch");
         assert!(live.recv().await.is_ok());
-        let report = ChainReport { events: 10, start: ChainStart::Genesis };
+        let report = ChainReport { events: 10, segments: 1, start: ChainStart::Genesis };
         assert_eq!(verify_chain(&*store, mas, Retention::Forever).await.unwrap(), Ok(report.clone()));
         assert_eq!(verify_chain(&*store, mas, Retention::default()).await.unwrap(), Ok(report));
         // After stopping, events are ignored rather than lost silently in a queue.
@@ -295,5 +333,33 @@ mod tests {
         }
         assert!(writer.dropped() > 0);
         writer.flush_and_stop().await;
+    }
+
+    #[tokio::test]
+    async fn writers_of_two_nodes_extend_their_own_segments_of_one_mas() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+        let config = WriterConfig { interval: Duration::from_millis(1), ..Default::default() };
+        let a = TraceWriter::start_as(store.clone(), config, Some("node-a@1".into()));
+        let b = TraceWriter::start_as(store.clone(), config, Some("node-b@1".into()));
+        let mas = Uuid::now_v7();
+        // The MAS moves back and forth while both writers still write.
+        for i in 0..40 {
+            let writer = if (i / 5) % 2 == 0 { &a } else { &b };
+            writer.record(TraceEvent::new(mas, EventKind::Introspection { active: true }));
+            tokio::task::yield_now().await;
+        }
+        a.flush_and_stop().await;
+        b.flush_and_stop().await;
+        let report = verify_chain(&*store, mas, Retention::Forever).await.unwrap().unwrap();
+        assert_eq!((report.events, report.segments), (40, 2));
+
+        // An event moved to another segment breaks both chains.
+        let events = store.traces(Some(mas), None, 100).await.unwrap();
+        let newest_of_b = events.iter().find(|e| e.chain.as_deref() == Some("node-b@1")).unwrap();
+        let mut forged = newest_of_b.clone();
+        forged.chain = Some("node-a@1".into());
+        store.append_traces(&[forged]).await.unwrap();
+        assert!(verify_chain(&*store, mas, Retention::Forever).await.unwrap().is_err());
     }
 }

@@ -445,7 +445,7 @@ impl Store for EmbeddedStore {
                     tokens.insert((jti.as_str(), id), m).map_err(backend)?;
                 }
                 if let Some(hash) = &e.hash {
-                    heads.insert(m, hash.as_str()).map_err(backend)?;
+                    heads.insert(e.chain_key().as_u128(), hash.as_str()).map_err(backend)?;
                 }
             }
             Ok(())

@@ -83,8 +83,9 @@ pub trait Store: Send + Sync + 'static {
     /// Appends chained events and moves each MAS's chain head, atomically.
     /// Events outlive their MAS: they are the audit trail.
     async fn append_traces(&self, events: &[TraceEvent]) -> Result<(), StoreError>;
-    /// The hash of a MAS's newest event.
-    async fn trace_head(&self, mas_id: Uuid) -> Result<Option<String>, StoreError>;
+    /// The hash of the newest event of a chain, by its key: a MAS's id for its
+    /// lone-node chain, else [`crate::trace::chain_key`] of the MAS and segment.
+    async fn trace_head(&self, chain_key: Uuid) -> Result<Option<String>, StoreError>;
     /// Events newest first, older than the event `before` (a cursor), at most
     /// `limit`, all MAS's or one.
     async fn traces(
