@@ -14,6 +14,18 @@ use zeroize::Zeroize;
 
 use crate::secret::random_bytes;
 
+/// A key's expanded signing key, derived on first use and kept: deriving it
+/// (SHA-512 and a scalar multiplication) cost as much as the signature itself.
+#[derive(Clone, Default)]
+struct Expanded(std::sync::OnceLock<SigningKey>);
+
+impl PartialEq for Expanded {
+    /// A cache: never part of a key's identity.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealmKey {
     pub kid: String,
@@ -27,6 +39,8 @@ pub struct RealmKey {
     /// tokens it signed have expired.
     #[serde(with = "time::serde::rfc3339::option")]
     pub retired_at: Option<OffsetDateTime>,
+    #[serde(skip)]
+    expanded: Expanded,
 }
 
 impl std::fmt::Debug for RealmKey {
@@ -58,11 +72,12 @@ impl RealmKey {
             public_key,
             created_at: now,
             retired_at: None,
+            expanded: Expanded::default(),
         }
     }
 
     pub fn signing_key(&self) -> SigningKey {
-        SigningKey::from_bytes(&self.secret_key)
+        self.expanded.0.get_or_init(|| SigningKey::from_bytes(&self.secret_key)).clone()
     }
 
     pub fn verifying_key(&self) -> VerifyingKey {
