@@ -42,6 +42,10 @@ pub fn install_metrics() -> anyhow::Result<PrometheusHandle> {
         "Trace events dropped because the writer's buffer was full"
     );
     metrics::describe_counter!("casa_trace_events_lost_total", "Trace events the store refused after retries");
+    metrics::describe_counter!(
+        "casa_trace_events_purged_total",
+        "Trace events deleted by the retention purge (embedded store; a CQL store expires them by TTL)"
+    );
     let upkeep = handle.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(5));

@@ -297,3 +297,59 @@ fn a_token_reads_back_with_the_exchanges_made_from_it() {
     let events = casa.get(&format!("/trace?jti={child_jti}")).json();
     assert_eq!(types(events["items"].as_array().unwrap()), ["introspection", "exchange_allowed"]);
 }
+
+#[test]
+fn events_older_than_the_retention_are_purged_at_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let forever = || Options { extra_args: vec!["--trace-retention".into(), "forever".into()], ..Options::default() };
+    let mut casa = Casa::start_in(tmp.path(), forever());
+    let fleet = Fleet::create(&casa, json!({}));
+    casa.access_token(&fleet.client, "x", None);
+    assert_eq!(casa.terminate().code(), Some(0));
+
+    // A copy of a stored event, as if it had happened 40 days ago.
+    let old = uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        (time::OffsetDateTime::now_utc().unix_timestamp() - 40 * 86_400) as u64,
+        0,
+    ));
+    {
+        use redb::ReadableTable;
+        let db = redb::Database::create(tmp.path().join("data/casa.redb")).unwrap();
+        let traces = redb::TableDefinition::<(u128, u128), &[u8]>::new("traces");
+        let order = redb::TableDefinition::<u128, u128>::new("trace_order");
+        let mas: u128 = fleet.mas_id.parse::<uuid::Uuid>().unwrap().as_u128();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut table = txn.open_table(traces).unwrap();
+            let (id, body) = {
+                let (k, v) = table.range((mas, 0)..=(mas, u128::MAX)).unwrap().next().unwrap().unwrap();
+                (k.value().1, v.value().to_vec())
+            };
+            let body =
+                String::from_utf8(body).unwrap().replace(&uuid::Uuid::from_u128(id).to_string(), &old.to_string());
+            table.insert((mas, old.as_u128()), body.as_bytes()).unwrap();
+            txn.open_table(order).unwrap().insert(old.as_u128(), mas).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let listed = |casa: &Casa| {
+        let page = casa.get(&format!("/trace?mas_id={}&limit=100", fleet.mas_id)).json();
+        page["items"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    // Kept forever...
+    let mut casa = Casa::start_in(tmp.path(), forever());
+    assert!(listed(&casa).contains(&old.to_string()));
+    assert_eq!(casa.terminate().code(), Some(0));
+    // ...and gone once the node keeps 30 days (the default): the purge runs at start.
+    let mut casa = Casa::start_in(tmp.path(), Options::default());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while listed(&casa).contains(&old.to_string()) {
+        assert!(std::time::Instant::now() < deadline, "the expired event is still listed");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(listed(&casa).len(), 6, "the MAS, 4 apps and the token stay");
+    let metrics = casa.send(casa.request("GET", "/metrics")).text;
+    assert!(metrics.contains("casa_trace_events_purged_total 1"), "{metrics}");
+    assert_eq!(casa.terminate().code(), Some(0));
+}
