@@ -333,6 +333,13 @@ async fn audit_verify(
         1 => format!("{}", report.events),
         s => format!("{} (in {s} chain segments, one per node process that served it)", report.events),
     };
+    if report.unconfirmed > 0 {
+        println!(
+            "note: {} newer events follow a chain head: a node was killed before it confirmed them \
+             (they are listed by GET /trace, but not covered by the chain)",
+            report.unconfirmed
+        );
+    }
     match report.start {
         ChainStart::Genesis => println!("the trace of MAS {mas} is intact: {n} events"),
         ChainStart::Expired { first_kept, at, anchor } => {

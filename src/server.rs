@@ -59,8 +59,15 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         cluster,
     };
     let ai = crate::ai::services(&settings)?;
-    // In a cluster, each process writes its own chain segment of every MAS it serves.
-    let segment = node_config.cluster.as_ref().map(|c| format!("{}@{}", c.node_name, uuid::Uuid::now_v7()));
+    // On a CQL store (shared, and a batch is not one transaction) each process
+    // writes its own chain segment of every MAS it serves; redb keeps one chain.
+    let segment = match settings.store_location()? {
+        crate::config::StoreLocation::Embedded => None,
+        crate::config::StoreLocation::Scylla { .. } => {
+            let node = node_config.cluster.as_ref().map_or("casa", |c| c.node_name.as_str());
+            Some(format!("{node}@{}", uuid::Uuid::now_v7()))
+        }
+    };
     let traces = TraceWriter::start_as(store.clone(), WriterConfig::default(), segment);
     // Expired events go at start and hourly (a CQL store expires them by TTL instead).
     let purge = settings.trace_retention.duration().map(|r| spawn_purge(store.clone(), r, Duration::from_secs(3600)));

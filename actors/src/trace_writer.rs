@@ -188,8 +188,11 @@ pub enum ChainStart {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChainReport {
-    /// Events checked.
+    /// Events checked, each confirmed by its chain's head.
     pub events: usize,
+    /// Events after a segment's head: stored by a writer that was killed
+    /// before it moved the head. Reported, not verified.
+    pub unconfirmed: usize,
     /// Chains checked: one on a lone node; in a cluster, one segment per
     /// writer process that recorded events of the MAS.
     pub segments: usize,
@@ -228,14 +231,15 @@ pub async fn verify_chain(
     if segments.is_empty() {
         segments.push((mas_id, Vec::new()));
     }
-    let mut report = ChainReport { events: 0, segments: segments.len(), start: ChainStart::Genesis };
+    let mut report = ChainReport { events: 0, unconfirmed: 0, segments: segments.len(), start: ChainStart::Genesis };
     for (key, events) in segments {
         let head = store.trace_head(key).await?;
-        match verify_segment(&events, head, retention) {
-            Ok((n, start)) => {
-                report.events += n;
+        match verify_segment(&events, head, retention, key != mas_id) {
+            Ok(v) => {
+                report.events += v.confirmed;
+                report.unconfirmed += v.unconfirmed;
                 if report.start == ChainStart::Genesis {
-                    report.start = start;
+                    report.start = v.start;
                 }
             }
             Err(broken) => return Ok(Err(broken)),
@@ -244,17 +248,41 @@ pub async fn verify_chain(
     Ok(Ok(report))
 }
 
-/// One chain: every event links to its predecessor and matches its hash, and
-/// the head names its newest event (or, left behind by a killed writer, an
-/// earlier one of the chain).
+/// What one chain segment holds.
+struct Verified {
+    confirmed: usize,
+    unconfirmed: usize,
+    start: ChainStart,
+}
+
+/// One chain: every event up to the one its head names links to its
+/// predecessor and matches its hash. Events after the head were stored by a
+/// writer that stopped before moving the head (killed mid-batch, on a store
+/// whose batches are not one transaction): they are counted as unconfirmed.
+/// A head that names no stored event means the chain's newest events were removed.
 fn verify_segment(
     events: &[TraceEvent],
     head: Option<String>,
     retention: Retention,
-) -> Result<(usize, ChainStart), (Uuid, String)> {
+    segment: bool,
+) -> Result<Verified, (Uuid, String)> {
+    let newest = events.last().map_or(Uuid::nil(), |e| e.id);
+    let confirmed = match &head {
+        Some(h) => match events.iter().position(|e| e.hash.as_ref() == Some(h)) {
+            Some(i) => i + 1,
+            None if events.is_empty() => 0,
+            None => {
+                return Err((newest, "the chain head names no stored event: its newest events were removed".into()))
+            }
+        },
+        // A segment whose writer died before its first head move.
+        None if segment || events.is_empty() => 0,
+        None => return Err((newest, "events without a chain head".into())),
+    };
+    let (kept, after) = events.split_at(confirmed);
     let expiring = retention != Retention::Forever;
-    let start = match (events.first(), &head) {
-        (None, Some(head)) if expiring => ChainStart::AllExpired { head: head.clone() },
+    let start = match (kept.first(), &head) {
+        (None, Some(head)) if expiring && events.is_empty() => ChainStart::AllExpired { head: head.clone() },
         (Some(first), _) if expiring && first.prev_hash.is_some() => ChainStart::Expired {
             first_kept: first.id,
             at: first.at,
@@ -270,7 +298,7 @@ fn verify_segment(
         ChainStart::AllExpired { head } => Some(head.clone()),
         ChainStart::Genesis => None,
     };
-    for e in events {
+    for e in kept {
         if e.prev_hash != prev {
             return Err((e.id, "does not link to the previous event".into()));
         }
@@ -279,17 +307,10 @@ fn verify_segment(
         }
         prev = e.hash.clone();
     }
-    // A writer killed between storing events and moving the head leaves the
-    // head on an earlier event of the chain: benign. A head naming no stored
-    // event means the tail was removed.
-    let head_behind = head.as_ref().is_some_and(|h| events.iter().any(|e| e.hash.as_ref() == Some(h)));
-    if head != prev && !head_behind {
-        return Err((
-            events.last().map_or(Uuid::nil(), |e| e.id),
-            "the chain head does not match the newest event".into(),
-        ));
+    if events.is_empty() && head.is_some() && !expiring {
+        return Err((newest, "the chain head names no stored event: its events were removed".into()));
     }
-    Ok((events.len(), start))
+    Ok(Verified { confirmed: kept.len(), unconfirmed: after.len(), start })
 }
 
 #[cfg(test)]
@@ -313,7 +334,7 @@ mod tests {
         writer.flush_and_stop().await;
         assert_eq!(store.traces(Some(mas), None, 100).await.unwrap().len(), 10, "stop flushed the batch");
         assert!(live.recv().await.is_ok());
-        let report = ChainReport { events: 10, segments: 1, start: ChainStart::Genesis };
+        let report = ChainReport { events: 10, unconfirmed: 0, segments: 1, start: ChainStart::Genesis };
         assert_eq!(verify_chain(&*store, mas, Retention::Forever).await.unwrap(), Ok(report.clone()));
         assert_eq!(verify_chain(&*store, mas, Retention::default()).await.unwrap(), Ok(report));
         // After stopping, events are ignored rather than lost silently in a queue.
@@ -361,5 +382,45 @@ mod tests {
         forged.chain = Some("node-a@1".into());
         store.append_traces(&[forged]).await.unwrap();
         assert!(verify_chain(&*store, mas, Retention::Forever).await.unwrap().is_err());
+    }
+
+    /// Events chained as a writer of segment `chain` would.
+    fn chained(mas: Uuid, chain: Option<&str>, n: usize) -> Vec<TraceEvent> {
+        let mut prev: Option<String> = None;
+        (0..n)
+            .map(|_| {
+                let mut e = TraceEvent::new(mas, EventKind::Introspection { active: true });
+                e.chain = chain.map(str::to_string);
+                e.prev_hash = prev.clone();
+                e.hash = Some(e.chain_hash(prev.as_deref()));
+                prev = e.hash.clone();
+                e
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn events_a_killed_writer_stored_after_its_head_are_unconfirmed_not_tampering() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let mas = Uuid::now_v7();
+        let e = chained(mas, Some("node-a@1"), 5);
+        // Killed mid-batch: e[4] stored, e[3] not, the head still on e[2].
+        store.append_traces(&e[..3]).await.unwrap();
+        store.append_traces(&e[4..]).await.unwrap();
+        store.append_traces(&e[2..3]).await.unwrap();
+        let report = verify_chain(&store, mas, Retention::Forever).await.unwrap().unwrap();
+        assert_eq!((report.events, report.unconfirmed), (3, 1));
+
+        // A lone node's chain is one transaction per batch: a missing tail is removal.
+        let lone = Uuid::now_v7();
+        let e = chained(lone, None, 3);
+        store.append_traces(&e).await.unwrap();
+        store.append_traces(&e[..1]).await.unwrap();
+        assert!(verify_chain(&store, lone, Retention::Forever).await.unwrap().is_ok(), "head behind, same chain");
+        let other = chained(lone, None, 1);
+        store.append_traces(&other).await.unwrap();
+        let (_, why) = verify_chain(&store, lone, Retention::Forever).await.unwrap().unwrap_err();
+        assert!(why.contains("link"), "{why}");
     }
 }

@@ -99,6 +99,13 @@ impl Casa {
 
     pub fn start_in(dir: &Path, opts: Options) -> Casa {
         let mut casa = Casa::spawn(dir, &opts);
+        // A free port can be taken by a concurrent test before casa binds it.
+        for _ in 0..3 {
+            if opts.port.is_some() || !casa.exited_because_the_port_was_taken() {
+                break;
+            }
+            casa = Casa::spawn(dir, &opts);
+        }
         casa.wait_healthy();
         if opts.admin_env.is_none() {
             casa.admin = std::fs::read_to_string(dir.join("data/admin-token")).unwrap().trim().to_string();
@@ -160,6 +167,23 @@ impl Casa {
             }
         }
         out
+    }
+
+    /// Waits until the node answers or exits; true if it exited because its
+    /// HTTP port was in use.
+    fn exited_because_the_port_was_taken(&mut self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if self.child.as_mut().unwrap().try_wait().unwrap().is_some() {
+                let logs = self.logs();
+                return logs.contains(&format!("listening on {}:{}", self.host, self.port)) && logs.contains("in use");
+            }
+            if self.client.get(self.url("/healthz")).send().is_ok_and(|r| r.status().is_success()) {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
     }
 
     fn wait_healthy(&mut self) {

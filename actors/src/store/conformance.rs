@@ -428,6 +428,7 @@ pub async fn audit_verify_anchors_after_expiry(store: &dyn Store) {
     let retention = Retention::For(RETENTION);
     let anchored = ChainReport {
         events: 4,
+        unconfirmed: 0,
         segments: 1,
         start: ChainStart::Expired {
             first_kept: fresh[0].id,
