@@ -128,7 +128,7 @@ impl Actor for ClusterManager {
             ManagerMsg::Leave(reply) => {
                 state.membership.leave();
                 state.refresh_view();
-                let hb = state.membership.heartbeat(state.args.active_mas.load(Ordering::Relaxed));
+                let hb = state.membership.heartbeat(state.args.active_mas.load(Ordering::Relaxed), Instant::now());
                 let acks = peers().into_iter().map(|peer| {
                     let hb = hb.clone();
                     async move {
@@ -188,7 +188,7 @@ impl ManagerState {
     }
 
     fn send_heartbeats(&self) {
-        let hb = self.membership.heartbeat(self.args.active_mas.load(Ordering::Relaxed));
+        let hb = self.membership.heartbeat(self.args.active_mas.load(Ordering::Relaxed), Instant::now());
         for peer in peers() {
             let _ = peer.cast(EndpointMsg::Heartbeat(hb.clone()));
         }

@@ -12,6 +12,10 @@
 //!   serving before the others take its MAS over.
 //! - A node that gains a MAS in a view change waits `settle` before serving
 //!   it, time for the previous owner to learn of the change and stop.
+//! - A member this node cannot hear stays in the placement while a peer it
+//!   hears reports hearing that member: in a partial partition (A and C cut
+//!   off from each other, B hearing both) every node keeps the same owners,
+//!   and A's requests for C's MAS fail (503) instead of A taking them over.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -56,6 +60,9 @@ pub struct Heartbeat {
     pub active_mas: usize,
     /// The addresses of the members this node knows, so peers connect to all.
     pub peers: Vec<String>,
+    /// The serving members this node hears (within its quorum window).
+    #[serde(default)]
+    pub hears: Vec<String>,
 }
 
 /// Where a request for a MAS goes.
@@ -123,6 +130,7 @@ struct Peer {
     last_seen: Instant,
     serving: bool,
     active_mas: usize,
+    hears: Vec<String>,
 }
 
 /// A member as `casa cluster status` shows it.
@@ -177,7 +185,13 @@ impl Membership {
             self.peers.remove(&hb.name);
             return;
         }
-        let peer = Peer { addr: hb.addr.clone(), last_seen: now, serving: hb.serving, active_mas: hb.active_mas };
+        let peer = Peer {
+            addr: hb.addr.clone(),
+            last_seen: now,
+            serving: hb.serving,
+            active_mas: hb.active_mas,
+            hears: hb.hears.clone(),
+        };
         self.peers.insert(hb.name.clone(), peer);
     }
 
@@ -189,7 +203,7 @@ impl Membership {
         self.peers.values().map(|p| p.addr.clone()).collect()
     }
 
-    pub fn heartbeat(&self, active_mas: usize) -> Heartbeat {
+    pub fn heartbeat(&self, active_mas: usize, now: Instant) -> Heartbeat {
         Heartbeat {
             name: self.me.clone(),
             addr: self.addr.clone(),
@@ -197,7 +211,27 @@ impl Membership {
             leaving: self.leaving,
             active_mas,
             peers: self.peer_addrs(),
+            hears: self
+                .peers
+                .iter()
+                .filter(|(_, p)| p.serving && self.fresh(p, now))
+                .map(|(name, _)| name.clone())
+                .collect(),
         }
+    }
+
+    /// Heard within the quorum window.
+    fn fresh(&self, p: &Peer, now: Instant) -> bool {
+        now.duration_since(p.last_seen) <= self.timing.quorum_window
+    }
+
+    /// In the placement: serving and heard directly, or reported by a peer
+    /// this node hears (see the module's rules).
+    fn placed(&self, name: &str, p: &Peer, now: Instant) -> bool {
+        if p.serving && now.duration_since(p.last_seen) <= self.timing.down_after {
+            return true;
+        }
+        self.peers.iter().any(|(other, q)| other != name && self.fresh(q, now) && q.hears.iter().any(|h| h == name))
     }
 
     fn not_serving(&self, now: Instant) -> Option<String> {
@@ -208,8 +242,7 @@ impl Membership {
             return Some("joining the cluster".into());
         }
         let known = 1 + self.peers.len();
-        let reachable =
-            1 + self.peers.values().filter(|p| now.duration_since(p.last_seen) <= self.timing.quorum_window).count();
+        let reachable = 1 + self.peers.values().filter(|p| self.fresh(p, now)).count();
         if reachable * 2 <= known {
             return Some(format!("it reaches {reachable} of {known} members, not a majority"));
         }
@@ -226,7 +259,7 @@ impl Membership {
         if not_serving.is_none() {
             members.push((self.me.clone(), placement::name_hash(&self.me)));
             for (name, p) in &self.peers {
-                if p.serving && now.duration_since(p.last_seen) <= self.timing.down_after {
+                if self.placed(name, p, now) {
                     members.push((name.clone(), placement::name_hash(name)));
                 }
             }
@@ -292,6 +325,7 @@ mod tests {
             leaving: false,
             active_mas: 0,
             peers: vec![],
+            hears: vec![],
         }
     }
 
@@ -384,5 +418,24 @@ mod tests {
         let v = a.tick(t).unwrap();
         let lost = (0..100).map(|_| Uuid::new_v4()).find(|m| matches!(v.route(*m, t), Route::Remote("b"))).unwrap();
         assert!(!v.owns(lost, t));
+    }
+
+    #[test]
+    fn in_a_partial_partition_a_member_others_still_hear_keeps_its_mas() {
+        let t0 = Instant::now();
+        let mut a = started("a", &["b", "c"], t0);
+        // a no longer hears c; b hears both and says so.
+        let names = |v: &View| v.members.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+        for step in 1..=20u32 {
+            let now = t0 + Duration::from_secs(2) + HB * step;
+            a.heard(&Heartbeat { hears: vec!["a".into(), "c".into()], ..hb("b", true) }, now);
+            a.tick(now);
+        }
+        assert_eq!(names(&a.view()), ["a", "b", "c"], "c stays where b vouches for it");
+        // Once b stops hearing c too, c leaves the placement.
+        let later = t0 + Duration::from_secs(7);
+        a.heard(&Heartbeat { hears: vec!["a".into()], ..hb("b", true) }, later);
+        a.tick(later);
+        assert_eq!(names(&a.view()), ["a", "b"]);
     }
 }
