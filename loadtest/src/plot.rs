@@ -29,6 +29,7 @@ fn nines(p: f64) -> f64 {
 
 fn nines_label(x: &f64) -> String {
     match (*x * 10.0).round() as i64 {
+        0 => "0%".into(),
         3 => "50%".into(),
         10 => "90%".into(),
         20 => "99%".into(),
@@ -59,7 +60,7 @@ pub fn percentiles(path: &Path, reports: &[&Report]) -> anyhow::Result<()> {
         .configure_mesh()
         .x_desc("percentile")
         .y_desc("latency (ms)")
-        .x_labels(60)
+        .x_labels(12)
         .x_label_formatter(&nines_label)
         .y_label_formatter(&|v| format!("{v}"))
         .draw()
