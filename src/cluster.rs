@@ -14,7 +14,9 @@ use crate::config::ConfigError;
 pub const DEFAULT_TLS_SERVER_NAME: &str = "casa-cluster";
 pub const DEFAULT_HEARTBEAT_MS: u64 = 200;
 pub const DEFAULT_HANDOFF_BUDGET_MS: u64 = 2500;
-pub const DEFAULT_REMOTE_TIMEOUT_MS: u64 = 1000;
+/// A routed call waits as long as a slow store write may take on the owner
+/// (a dead owner fails faster: its session closes).
+pub const DEFAULT_REMOTE_TIMEOUT_MS: u64 = 3000;
 
 /// The `[cluster]` table. A node is one of a cluster when `listen` is set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -100,6 +100,14 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     if let Some(cluster) = node.cluster() {
         // Peers take this node's MAS over now, not after missed heartbeats.
         cluster.leave().await;
+        // Calls already queued at its MAS actors are answered before they stop.
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        while node.mas_actor_count().await > 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Their replies still cross the wire, and a peer's call sent before it
+        // saw the leave gets its "not the owner here" (then retries elsewhere).
+        tokio::time::sleep(Duration::from_millis(2 * settings.cluster.heartbeat_ms)).await;
     }
     tracing::info!("stopping the supervision tree");
     node.shutdown().await;

@@ -243,12 +243,118 @@ fn hostile_cluster_settings_are_refused_naming_the_rule() {
     assert!(err.contains("certificate"), "{err}");
 }
 
-/// What a client saw, for the failover test's invariants.
+/// What a client saw, for the failover tests' invariants.
 #[derive(Default, Debug)]
 struct Seen {
     ok: Vec<Instant>,
     unavailable: usize,
+    /// Why, for the first few 503s.
+    why: Vec<String>,
     wrong: Vec<String>,
+}
+
+/// A client looping through `node` until `stop`: an allowed exchange, a
+/// denied one, and the introspection of a revoked token; any answer other
+/// than the right one or 503 is a wrong decision.
+fn steady_load(
+    node: &Casa,
+    fleet: &Fleet,
+    subject: &str,
+    revoked: &str,
+    stop: &std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<Seen> {
+    let (url, stop) = (node.url(""), stop.clone());
+    let agent = Client { id: fleet.agent.id.clone(), secret: fleet.agent.secret.clone() };
+    let (subject, revoked) = (subject.to_string(), revoked.to_string());
+    std::thread::spawn(move || {
+        let http = http_client();
+        let mut seen = Seen::default();
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let exchange = |tools: &str| {
+                http.post(format!("{url}/oauth/token/exchange"))
+                    .basic_auth(&agent.id, Some(&agent.secret))
+                    .form(&[
+                        ("subject_token", subject.as_str()),
+                        ("subject_token_type", ACCESS_TOKEN_TYPE),
+                        ("tools", tools),
+                    ])
+                    .send()
+            };
+            match exchange("fs:read") {
+                Ok(r) if r.status() == 200 => seen.ok.push(Instant::now()),
+                Ok(r) if r.status() == 503 => {
+                    seen.unavailable += 1;
+                    seen.why.push(r.text().unwrap_or_default());
+                }
+                Ok(r) => seen.wrong.push(format!("allowed tool: {} {}", r.status(), r.text().unwrap())),
+                Err(e) => seen.wrong.push(format!("transport: {e}")),
+            }
+            match exchange("fs:write") {
+                Ok(r) if r.status() == 403 || r.status() == 503 => {}
+                Ok(r) => seen.wrong.push(format!("denied tool: {}", r.status())),
+                Err(e) => seen.wrong.push(format!("transport: {e}")),
+            }
+            let r = http
+                .post(format!("{url}/oauth/introspect"))
+                .bearer_auth(ADMIN)
+                .form(&[("token", revoked.as_str())])
+                .send();
+            match r {
+                Ok(r) if r.status() == 503 => {}
+                Ok(r) => {
+                    let body: Value = r.json().unwrap_or_default();
+                    if body["active"] != false {
+                        seen.wrong.push(format!("revoked token: {body}"));
+                    }
+                }
+                Err(e) => seen.wrong.push(format!("transport: {e}")),
+            }
+        }
+        seen
+    })
+}
+
+/// The longest stretch without a successful exchange from `from` on.
+fn longest_gap(seen: &Seen, from: Instant) -> Duration {
+    let mut times: Vec<Instant> = seen.ok.iter().copied().filter(|t| *t > from).collect();
+    times.insert(0, from);
+    times.windows(2).map(|w| w[1] - w[0]).max().unwrap_or_default()
+}
+
+#[test]
+fn sigterm_hands_the_owners_mas_over_before_it_exits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut nodes, _, store, _) = start_three(tmp.path());
+    let fleet = loop {
+        let f = Fleet::create(&nodes[0], json!({}));
+        if owner_of(&nodes[0], &f.mas_id) == "node-c" {
+            break f;
+        }
+    };
+    let subject = nodes[0].access_token(&fleet.client, "read my notes", Some("fs:read"));
+    let revoked = nodes[1].access_token(&fleet.client, "read my notes", Some("fs:read"));
+    assert_eq!(nodes[1].form("/oauth/revoke", Some(&fleet.client), &[("token", &revoked)]).status, 200);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load: Vec<_> = [0, 1].into_iter().map(|i| steady_load(&nodes[i], &fleet, &subject, &revoked, &stop)).collect();
+    std::thread::sleep(Duration::from_secs(1));
+    let left_at = Instant::now();
+    assert_eq!(nodes[2].terminate().code(), Some(0));
+    let exited = left_at.elapsed();
+    std::thread::sleep(Duration::from_secs(2));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for s in load.into_iter().map(|t| t.join().unwrap()) {
+        assert!(s.wrong.is_empty(), "wrong decisions: {:?}", s.wrong);
+        assert_eq!(s.unavailable, 0, "a graceful leave costs no request: {:?}", s.why);
+        let gap = longest_gap(&s, left_at);
+        eprintln!("node-c exited {exited:?} after SIGTERM; longest gap between successes {gap:?}");
+        assert!(gap < Duration::from_secs(1), "exchanges waited {gap:?}: the peers did not take over at once");
+    }
+    let owner = owner_of(&nodes[0], &fleet.mas_id);
+    assert!(owner == "node-a" || owner == "node-b", "{owner}");
+    for mut node in nodes.drain(..2) {
+        assert_eq!(node.terminate().code(), Some(0));
+    }
+    assert_chain_intact(&store, &fleet.mas_id);
 }
 
 #[test]
@@ -268,60 +374,7 @@ fn kill_9_of_a_busy_owner_fails_over_within_3_s_without_a_wrong_decision() {
 
     // Steady load through A and B while C dies.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let load: Vec<_> = [0, 1]
-        .into_iter()
-        .map(|i| {
-            let (url, stop) = (nodes[i].url(""), stop.clone());
-            let (agent, subject, revoked) = (
-                Client { id: fleet.agent.id.clone(), secret: fleet.agent.secret.clone() },
-                subject.clone(),
-                revoked.clone(),
-            );
-            std::thread::spawn(move || {
-                let http = http_client();
-                let mut seen = Seen::default();
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    let exchange = |tools: &str| {
-                        http.post(format!("{url}/oauth/token/exchange"))
-                            .basic_auth(&agent.id, Some(&agent.secret))
-                            .form(&[
-                                ("subject_token", subject.as_str()),
-                                ("subject_token_type", ACCESS_TOKEN_TYPE),
-                                ("tools", tools),
-                            ])
-                            .send()
-                    };
-                    match exchange("fs:read") {
-                        Ok(r) if r.status() == 200 => seen.ok.push(Instant::now()),
-                        Ok(r) if r.status() == 503 => seen.unavailable += 1,
-                        Ok(r) => seen.wrong.push(format!("allowed tool: {} {}", r.status(), r.text().unwrap())),
-                        Err(e) => seen.wrong.push(format!("transport: {e}")),
-                    }
-                    match exchange("fs:write") {
-                        Ok(r) if r.status() == 403 || r.status() == 503 => {}
-                        Ok(r) => seen.wrong.push(format!("denied tool: {}", r.status())),
-                        Err(e) => seen.wrong.push(format!("transport: {e}")),
-                    }
-                    let r = http
-                        .post(format!("{url}/oauth/introspect"))
-                        .bearer_auth(ADMIN)
-                        .form(&[("token", revoked.as_str())])
-                        .send();
-                    match r {
-                        Ok(r) if r.status() == 503 => {}
-                        Ok(r) => {
-                            let body: Value = r.json().unwrap_or_default();
-                            if body["active"] != false {
-                                seen.wrong.push(format!("revoked token: {body}"));
-                            }
-                        }
-                        Err(e) => seen.wrong.push(format!("transport: {e}")),
-                    }
-                }
-                seen
-            })
-        })
-        .collect();
+    let load: Vec<_> = [0, 1].into_iter().map(|i| steady_load(&nodes[i], &fleet, &subject, &revoked, &stop)).collect();
     std::thread::sleep(Duration::from_secs(1));
     let killed_at = Instant::now();
     nodes[2].kill9();
