@@ -41,7 +41,11 @@ pub enum RegistryMsg {
     EvictIdle,
     /// The cluster view changed: stop the actors of MAS this node lost.
     Rebalance,
+    /// A MAS read from the store for the lookups waiting on it.
+    Loaded(Uuid, Result<Option<MasSnapshot>, CoreError>),
 }
+
+type LookupReply = RpcReplyPort<Result<ActorRef<MasMsg>, CoreError>>;
 
 pub struct RegistryArgs {
     pub store: Arc<dyn Store>,
@@ -69,6 +73,9 @@ pub struct RegistryState {
     args: RegistryArgs,
     running: HashMap<Uuid, Running>,
     by_actor: HashMap<ActorId, Uuid>,
+    /// MAS being read from the store, with the lookups waiting for them: the
+    /// read happens off this mailbox, so one cold MAS does not hold up the rest.
+    loading: HashMap<Uuid, Vec<LookupReply>>,
 }
 
 impl Actor for MasRegistry {
@@ -93,7 +100,7 @@ impl Actor for MasRegistry {
                 }
             });
         }
-        Ok(RegistryState { args, running: HashMap::new(), by_actor: HashMap::new() })
+        Ok(RegistryState { args, running: HashMap::new(), by_actor: HashMap::new(), loading: HashMap::new() })
     }
 
     async fn handle(
@@ -103,9 +110,8 @@ impl Actor for MasRegistry {
         state: &mut RegistryState,
     ) -> Result<(), ActorProcessingErr> {
         match msg {
-            RegistryMsg::Lookup(id, reply) => {
-                let _ = reply.send(state.lookup(&me, id).await);
-            }
+            RegistryMsg::Lookup(id, reply) => state.lookup(&me, id, reply),
+            RegistryMsg::Loaded(id, loaded) => state.loaded(&me, id, loaded).await,
             RegistryMsg::Create(id, input, reply) => {
                 let _ = reply.send(state.create(&me, id, input).await);
             }
@@ -179,15 +185,40 @@ impl RegistryState {
         Some(id)
     }
 
-    async fn lookup(&mut self, me: &ActorRef<RegistryMsg>, id: Uuid) -> Result<ActorRef<MasMsg>, CoreError> {
-        self.check_owner(id)?;
+    fn lookup(&mut self, me: &ActorRef<RegistryMsg>, id: Uuid, reply: LookupReply) {
+        if let Err(e) = self.check_owner(id) {
+            let _ = reply.send(Err(e));
+            return;
+        }
         if let Some(running) = self.running.get_mut(&id) {
             running.last_used = Instant::now();
-            return Ok(running.actor.clone());
+            let _ = reply.send(Ok(running.actor.clone()));
+            return;
         }
-        let snapshot =
-            MasSnapshot::load(&*self.args.store, id).await?.ok_or_else(|| CoreError::not_found("MAS", id))?;
-        self.spawn(me, snapshot).await
+        if let Some(waiting) = self.loading.get_mut(&id) {
+            waiting.push(reply);
+            return;
+        }
+        self.loading.insert(id, vec![reply]);
+        let (store, me) = (self.args.store.clone(), me.clone());
+        tokio::spawn(async move {
+            let loaded = MasSnapshot::load(&*store, id).await.map_err(CoreError::from);
+            let _ = me.cast(RegistryMsg::Loaded(id, loaded));
+        });
+    }
+
+    async fn loaded(&mut self, me: &ActorRef<RegistryMsg>, id: Uuid, loaded: Result<Option<MasSnapshot>, CoreError>) {
+        let waiting = self.loading.remove(&id).unwrap_or_default();
+        let answer = match (self.check_owner(id), loaded) {
+            (Err(e), _) | (_, Err(e)) => Err(e),
+            (Ok(()), Ok(None)) => Err(CoreError::not_found("MAS", id)),
+            // Started meanwhile (created here): the running actor wins.
+            (Ok(()), Ok(Some(_))) if self.running.contains_key(&id) => Ok(self.running[&id].actor.clone()),
+            (Ok(()), Ok(Some(snapshot))) => self.spawn(me, snapshot).await,
+        };
+        for reply in waiting {
+            let _ = reply.send(answer.clone());
+        }
     }
 
     async fn create(&mut self, me: &ActorRef<RegistryMsg>, id: Uuid, input: NewMas) -> Result<MasView, CoreError> {
