@@ -19,8 +19,9 @@ use crate::oauth::*;
 use crate::revocation::{Revocation, RevocationTarget};
 use crate::secret;
 use crate::session::{LlmCall, UserInput, UserInputContent};
+use crate::store::Store;
 use crate::token::{self, Act, Claims, TokenError};
-use crate::trace::{CheckResult, EventKind, TraceEvent};
+use crate::trace::{CheckResult, EventKind, TraceEvent, TraceSink};
 use crate::validate;
 
 /// Verified tokens kept, so a token the realm issued (or already checked) is
@@ -110,6 +111,39 @@ struct ToolContext<'a> {
     defer_judge: bool,
 }
 
+/// An issuance the actor decided; [`IssueDecision::complete`] finishes it.
+pub(crate) struct IssueDecision {
+    token: IssuedToken,
+    /// A new user input, stored before the token is handed out.
+    input: Option<UserInput>,
+    event: TraceEvent,
+    started: Instant,
+    store: Arc<dyn Store>,
+    trace: Arc<dyn TraceSink>,
+}
+
+impl IssueDecision {
+    /// Whether completing it writes to the store (and is better done off the actor).
+    pub(crate) fn writes(&self) -> bool {
+        self.input.is_some()
+    }
+
+    /// Stores the user input (durably, or the token is not handed out), then
+    /// records the issuance.
+    pub(crate) async fn complete(self) -> CoreResult<IssuedToken> {
+        if let Some(input) = &self.input {
+            self.store.put_user_input(input).await?;
+        }
+        emit(&*self.trace, self.event, self.started);
+        Ok(self.token)
+    }
+}
+
+fn emit(trace: &dyn TraceSink, mut event: TraceEvent, started: Instant) {
+    event.latency_us = started.elapsed().as_micros() as u64;
+    trace.record(event);
+}
+
 impl MasState {
     fn authenticate(&self, creds: &ClientCredentials) -> Result<&AppRecord, OAuthError> {
         let app = Uuid::parse_str(&creds.client_id).ok().and_then(|id| self.apps.get(&id));
@@ -152,16 +186,18 @@ impl MasState {
         token
     }
 
-    fn emit(&self, mut event: TraceEvent, started: Instant) {
-        event.latency_us = started.elapsed().as_micros() as u64;
-        self.trace.record(event);
+    fn emit(&self, event: TraceEvent, started: Instant) {
+        emit(&*self.trace, event, started);
     }
 
     fn event(&self, kind: EventKind) -> TraceEvent {
         TraceEvent::new(self.mas.id, kind)
     }
 
-    pub(crate) async fn issue(&mut self, req: IssueRequest) -> CoreResult<IssuedToken> {
+    /// Decides an issuance. A new user input is returned unwritten with the
+    /// token: [`IssueDecision::complete`] writes it (durably) before the token
+    /// is handed out, off the actor, so one fsync does not stall the MAS.
+    pub(crate) async fn issue(&mut self, req: IssueRequest) -> CoreResult<IssueDecision> {
         let started = Instant::now();
         let now = now();
         let app = self.authenticate(&req.client)?.clone();
@@ -174,6 +210,7 @@ impl MasState {
                 dedupe(requested)
             }
         };
+        let mut unwritten = None;
         let user_input_id = match (req.user_input, req.user_input_id) {
             (Some(_), Some(_)) => {
                 return Err(OAuthError::InvalidRequest("give user_input or user_input_id, not both".into()).into())
@@ -195,9 +232,11 @@ impl MasState {
                     intent: intent.embedding.clone(),
                     created_at: OffsetDateTime::now_utc(),
                 };
-                self.store.put_user_input(&input).await?;
+                // Cached now: no exchange can name it before its token exists.
                 self.sessions.insert(input.id, Arc::new(intent));
-                input.id
+                let id = input.id;
+                unwritten = Some(input);
+                id
             }
             (None, Some(id)) => {
                 let unknown = || OAuthError::InvalidRequest("unknown user_input_id".into());
@@ -229,8 +268,16 @@ impl MasState {
         event.app_ids = vec![app.client_id.clone()];
         event.jti = Some(jti.clone());
         event.token_digest = Some(token::digest(&access_token));
-        self.emit(event, started);
-        Ok(IssuedToken { access_token, expires_in: ttl, scope, tools, user_input_id: user_input_id.to_string(), jti })
+        let token =
+            IssuedToken { access_token, expires_in: ttl, scope, tools, user_input_id: user_input_id.to_string(), jti };
+        Ok(IssueDecision {
+            token,
+            input: unwritten,
+            event,
+            started,
+            store: self.store.clone(),
+            trace: self.trace.clone(),
+        })
     }
 
     /// The app a `resource`/`audience` value names: its id (= client id) or its base URL.

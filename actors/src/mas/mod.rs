@@ -263,9 +263,20 @@ impl Actor for MasActor {
             MasMsg::Authenticate(creds, reply) => {
                 let _ = reply.send(state.authenticate_client(&creds).into());
             }
-            MasMsg::IssueToken(req, reply) => {
-                let _ = reply.send(state.issue(req).await.into());
-            }
+            MasMsg::IssueToken(req, reply) => match state.issue(req).await {
+                // The fsync of the user input happens off the mailbox.
+                Ok(decision) if decision.writes() => {
+                    tokio::spawn(async move {
+                        let _ = reply.send(decision.complete().await.into());
+                    });
+                }
+                Ok(decision) => {
+                    let _ = reply.send(decision.complete().await.into());
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e).into());
+                }
+            },
             MasMsg::Exchange(req, reply) => {
                 let _ = reply.send(state.exchange(req).await.into());
             }
