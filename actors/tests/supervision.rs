@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use casa_actors::model::*;
 use casa_actors::node::{Node, NodeConfig};
+use casa_actors::oauth::{ClientCredentials, IssueRequest};
 use casa_actors::realm::RealmKey;
 use casa_actors::revocation::Revocation;
 use casa_actors::session::{LlmCall, UserInput};
@@ -21,6 +22,8 @@ use uuid::Uuid;
 struct FaultyStore {
     inner: EmbeddedStore,
     panic_next_put_app: AtomicBool,
+    /// `put_user_input` fails (a full disk, a lost CQL node) while set.
+    fail_user_inputs: AtomicBool,
 }
 
 #[async_trait]
@@ -68,6 +71,9 @@ impl Store for FaultyStore {
         self.inner.delete_app(id).await
     }
     async fn put_user_input(&self, i: &UserInput) -> Result<(), StoreError> {
+        if self.fail_user_inputs.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("injected write failure".into()));
+        }
         self.inner.put_user_input(i).await
     }
     async fn get_user_input(&self, m: Uuid, id: Uuid) -> Result<Option<UserInput>, StoreError> {
@@ -141,6 +147,7 @@ async fn a_panicking_mas_actor_is_restarted_from_stored_state() {
     let store = Arc::new(FaultyStore {
         inner: EmbeddedStore::open(dir.path()).unwrap(),
         panic_next_put_app: AtomicBool::new(false),
+        fail_user_inputs: AtomicBool::new(false),
     });
     let node = Node::start(store.clone(), Arc::new(casa_actors::trace::LogSink), NodeConfig::default()).await.unwrap();
     let mas = node.create_mas(NewMas { name: "resilient".into(), ..Default::default() }).await.unwrap();
@@ -162,6 +169,38 @@ async fn a_panicking_mas_actor_is_restarted_from_stored_state() {
     let names: Vec<_> = store.apps_of_mas(id).await.unwrap().into_iter().map(|a| a.name).collect();
     assert_eq!(names, vec!["planner", "executor"]);
     assert_ne!(first.app.id, second.app.id);
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn no_token_is_handed_out_for_a_user_input_the_store_did_not_take() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(FaultyStore {
+        inner: EmbeddedStore::open(dir.path()).unwrap(),
+        panic_next_put_app: AtomicBool::new(false),
+        fail_user_inputs: AtomicBool::new(true),
+    });
+    let trace = Arc::new(casa_actors::trace::MemorySink::default());
+    let node = Node::start(store.clone(), trace.clone(), NodeConfig::default()).await.unwrap();
+    let id = node.create_mas(NewMas { name: "durable".into(), ..Default::default() }).await.unwrap().mas.id;
+    let client = node.create_app(agent(id, "planner")).await.unwrap();
+    let issue = || IssueRequest {
+        client: ClientCredentials {
+            client_id: client.app.client_id.clone(),
+            client_secret: client.client_secret.clone(),
+        },
+        user_input: Some("read my notes".into()),
+        user_input_id: None,
+        tools: None,
+        intent: None,
+    };
+    let err = node.issue_token(issue()).await.unwrap_err();
+    assert!(matches!(err, CoreError::Unavailable(_)), "{err:?}");
+    assert!(!trace.events().iter().any(|e| e.type_name() == "token_issued"), "an issuance was recorded");
+    // The MAS kept serving meanwhile, and issues once the store takes writes again.
+    store.fail_user_inputs.store(false, Ordering::SeqCst);
+    let token = node.issue_token(issue()).await.unwrap();
+    assert!(store.get_user_input(id, token.user_input_id.parse().unwrap()).await.unwrap().is_some());
     node.shutdown().await;
 }
 
