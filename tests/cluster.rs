@@ -321,28 +321,55 @@ fn longest_gap(seen: &Seen, from: Instant) -> Duration {
     times.windows(2).map(|w| w[1] - w[0]).max().unwrap_or_default()
 }
 
-#[test]
-fn sigterm_hands_the_owners_mas_over_before_it_exits() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (mut nodes, _, store, _) = start_three(tmp.path());
-    let fleet = loop {
-        let f = Fleet::create(&nodes[0], json!({}));
-        if owner_of(&nodes[0], &f.mas_id) == "node-c" {
-            break f;
+/// A fleet whose MAS `owner` owns, created through `via`.
+fn fleet_owned_by(via: &Casa, owner: &str) -> Fleet {
+    loop {
+        let f = Fleet::create(via, json!({}));
+        if owner_of(via, &f.mas_id) == owner {
+            return f;
         }
-    };
+    }
+}
+
+/// Under load through A and B: a fleet on node-c, a session token, and a revoked one.
+struct Busy {
+    fleet: Fleet,
+    subject: String,
+    revoked: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    load: Vec<std::thread::JoinHandle<Seen>>,
+}
+
+fn busy_on_node_c(nodes: &[Casa]) -> Busy {
+    let fleet = fleet_owned_by(&nodes[0], "node-c");
     let subject = nodes[0].access_token(&fleet.client, "read my notes", Some("fs:read"));
     let revoked = nodes[1].access_token(&fleet.client, "read my notes", Some("fs:read"));
     assert_eq!(nodes[1].form("/oauth/revoke", Some(&fleet.client), &[("token", &revoked)]).status, 200);
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let load: Vec<_> = [0, 1].into_iter().map(|i| steady_load(&nodes[i], &fleet, &subject, &revoked, &stop)).collect();
+    let load = [0, 1].into_iter().map(|i| steady_load(&nodes[i], &fleet, &subject, &revoked, &stop)).collect();
     std::thread::sleep(Duration::from_secs(1));
+    Busy { fleet, subject, revoked, stop, load }
+}
+
+impl Busy {
+    fn finish(self) -> (Fleet, String, String, Vec<Seen>) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let seen = self.load.into_iter().map(|t| t.join().unwrap()).collect();
+        (self.fleet, self.subject, self.revoked, seen)
+    }
+}
+
+#[test]
+fn sigterm_hands_the_owners_mas_over_before_it_exits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut nodes, _, store, _) = start_three(tmp.path());
+    let busy = busy_on_node_c(&nodes);
     let left_at = Instant::now();
     assert_eq!(nodes[2].terminate().code(), Some(0));
     let exited = left_at.elapsed();
     std::thread::sleep(Duration::from_secs(2));
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    for s in load.into_iter().map(|t| t.join().unwrap()) {
+    let (fleet, _, _, seen) = busy.finish();
+    for s in seen {
         assert!(s.wrong.is_empty(), "wrong decisions: {:?}", s.wrong);
         assert_eq!(s.unavailable, 0, "a graceful leave costs no request: {:?}", s.why);
         let gap = longest_gap(&s, left_at);
@@ -361,26 +388,12 @@ fn sigterm_hands_the_owners_mas_over_before_it_exits() {
 fn kill_9_of_a_busy_owner_fails_over_within_3_s_without_a_wrong_decision() {
     let tmp = tempfile::tempdir().unwrap();
     let (mut nodes, specs, store, certs) = start_three(tmp.path());
-    // A fleet whose MAS node-c owns.
-    let fleet = loop {
-        let f = Fleet::create(&nodes[0], json!({}));
-        if owner_of(&nodes[0], &f.mas_id) == "node-c" {
-            break f;
-        }
-    };
-    let subject = nodes[0].access_token(&fleet.client, "read my notes", Some("fs:read"));
-    let revoked = nodes[1].access_token(&fleet.client, "read my notes", Some("fs:read"));
-    assert_eq!(nodes[1].form("/oauth/revoke", Some(&fleet.client), &[("token", &revoked)]).status, 200);
-
-    // Steady load through A and B while C dies.
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let load: Vec<_> = [0, 1].into_iter().map(|i| steady_load(&nodes[i], &fleet, &subject, &revoked, &stop)).collect();
-    std::thread::sleep(Duration::from_secs(1));
+    // Steady load through A and B on a MAS of node-c, while C dies.
+    let busy = busy_on_node_c(&nodes);
     let killed_at = Instant::now();
     nodes[2].kill9();
     std::thread::sleep(Duration::from_secs(5));
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let seen: Vec<Seen> = load.into_iter().map(|t| t.join().unwrap()).collect();
+    let (fleet, subject, revoked, seen) = busy.finish();
     for s in &seen {
         assert!(s.wrong.is_empty(), "wrong decisions: {:?}", s.wrong);
         // The longest stretch without a successful exchange around the kill.
@@ -542,12 +555,7 @@ fn a_partitioned_node_stops_serving_the_others_take_over_and_the_cluster_heals()
     let c = ns.run(move || Casa::start_in(&c_dir, c_opts));
     wait_converged(&[&a, &b, &c], 3, Duration::from_secs(30));
 
-    let fleet = loop {
-        let f = Fleet::create(&a, json!({}));
-        if owner_of(&a, &f.mas_id) == "node-c" {
-            break f;
-        }
-    };
+    let fleet = fleet_owned_by(&a, "node-c");
     let subject = c.access_token(&fleet.client, "read my notes", Some("fs:read"));
     assert_eq!(a.exchange(&fleet.agent, &subject, "fs:read").status, 200);
 
@@ -598,12 +606,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn cluster_figures() {
     let tmp = tempfile::tempdir().unwrap();
     let (mut nodes, _, _, _) = start_three(tmp.path());
-    let fleet = loop {
-        let f = Fleet::create(&nodes[0], json!({}));
-        if owner_of(&nodes[0], &f.mas_id) == "node-a" {
-            break f;
-        }
-    };
+    let fleet = fleet_owned_by(&nodes[0], "node-a");
     let subject = nodes[0].access_token(&fleet.client, "read my notes", Some("fs:read"));
     for (label, node) in [("local owner (through node-a)", &nodes[0]), ("remote owner (through node-b)", &nodes[1])] {
         let mut times: Vec<Duration> = (0..2000)

@@ -196,6 +196,7 @@ pub enum CreatedApp {
     Created(Json<AppCredentials>),
 }
 
+#[derive(Default)]
 pub struct AppsApi;
 
 #[OpenApi(tag = "ApiTags::Apps")]

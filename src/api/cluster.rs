@@ -52,6 +52,7 @@ pub struct ClusterReport {
     pub owner: Option<String>,
 }
 
+#[derive(Default)]
 pub struct ClusterApi;
 
 #[OpenApi(tag = "ApiTags::Operations")]

@@ -212,6 +212,7 @@ pub enum CreatedMas {
     Created(Json<Mas>),
 }
 
+#[derive(Default)]
 pub struct MasApi;
 
 #[OpenApi(tag = "ApiTags::Mas")]

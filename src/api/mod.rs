@@ -73,16 +73,7 @@ pub type Api = (
 /// The OpenAPI service; `casa openapi` prints its document.
 pub fn spec() -> OpenApiService<Api, ()> {
     OpenApiService::new(
-        (
-            ops::OpsApi,
-            oauth::OAuthApi,
-            mas::MasApi,
-            apps::AppsApi,
-            ops::RealmApi,
-            trace::TraceApi,
-            sessions::SessionsApi,
-            cluster::ClusterApi,
-        ),
+        Api::default(),
         "casa",
         env!("CARGO_PKG_VERSION"),
     )

@@ -210,6 +210,7 @@ impl TokenForm {
     }
 }
 
+#[derive(Default)]
 pub struct OAuthApi;
 
 impl OAuthApi {

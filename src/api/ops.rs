@@ -28,6 +28,7 @@ pub enum Readiness {
     NotReady(Json<Health>),
 }
 
+#[derive(Default)]
 pub struct OpsApi;
 
 #[OpenApi(tag = "ApiTags::Operations")]
@@ -55,6 +56,7 @@ impl OpsApi {
     }
 }
 
+#[derive(Default)]
 pub struct RealmApi;
 
 #[OpenApi(tag = "ApiTags::Realms")]

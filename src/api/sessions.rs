@@ -37,6 +37,7 @@ pub struct UserInputView {
     pub created_at: OffsetDateTime,
 }
 
+#[derive(Default)]
 pub struct SessionsApi;
 
 #[OpenApi(tag = "ApiTags::Trace")]

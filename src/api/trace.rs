@@ -99,6 +99,7 @@ fn event_json(e: &casa_actors::trace::TraceEvent) -> serde_json::Value {
     serde_json::to_value(e).expect("events encode")
 }
 
+#[derive(Default)]
 pub struct TraceApi;
 
 #[OpenApi(tag = "ApiTags::Trace")]
