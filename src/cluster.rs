@@ -42,6 +42,8 @@ pub struct ClusterSettings {
     pub min_members: usize,
     pub handoff_budget_ms: u64,
     pub remote_timeout_ms: u64,
+    /// A member unheard this long is forgotten: it no longer counts towards the majority.
+    pub forget_after_seconds: u64,
 }
 
 impl Default for ClusterSettings {
@@ -60,6 +62,7 @@ impl Default for ClusterSettings {
             min_members: 1,
             handoff_budget_ms: DEFAULT_HANDOFF_BUDGET_MS,
             remote_timeout_ms: DEFAULT_REMOTE_TIMEOUT_MS,
+            forget_after_seconds: 600,
         }
     }
 }
@@ -139,6 +142,9 @@ impl ClusterSettings {
         if !(20..=10_000).contains(&self.heartbeat_ms) {
             return invalid("cluster heartbeat_ms must be between 20 and 10000".into());
         }
+        if self.forget_after_seconds < 10 {
+            return invalid("cluster forget_after_seconds must be at least 10".into());
+        }
         if self.min_members == 0 || self.handoff_budget_ms == 0 || self.remote_timeout_ms == 0 {
             return invalid("cluster min_members, handoff_budget_ms and remote_timeout_ms must be positive".into());
         }
@@ -172,7 +178,10 @@ impl ClusterSettings {
             tls,
             tls_server_name: self.tls_server_name.clone(),
             cookie,
-            timing: Timing::from_heartbeat(Duration::from_millis(self.heartbeat_ms)),
+            timing: Timing {
+                forget_after: Duration::from_secs(self.forget_after_seconds),
+                ..Timing::from_heartbeat(Duration::from_millis(self.heartbeat_ms))
+            },
             min_members: self.min_members,
             remote_timeout: Duration::from_millis(self.remote_timeout_ms),
             handoff_budget: Duration::from_millis(self.handoff_budget_ms),

@@ -10,6 +10,10 @@
 //! - Placement uses the serving members heard within `down_after`, which is
 //!   longer than `quorum_window`: a node cut off from the majority stops
 //!   serving before the others take its MAS over.
+//! - A member unheard for `forget_after` is forgotten (a crashed pod replaced
+//!   under a new name must not count towards the majority for ever); a node
+//!   cut off that long could then count a majority of itself alone, which is
+//!   what `min_members` (a majority of the intended size) prevents.
 //! - A node that gains a MAS in a view change waits `settle` before serving
 //!   it, time for the previous owner to learn of the change and stop.
 //! - A member this node cannot hear stays in the placement while a peer it
@@ -33,6 +37,7 @@ pub struct Timing {
     pub down_after: Duration,
     pub settle: Duration,
     pub join_grace: Duration,
+    pub forget_after: Duration,
 }
 
 impl Timing {
@@ -44,6 +49,7 @@ impl Timing {
             down_after: heartbeat * 15 / 2,
             settle: heartbeat * 2,
             join_grace: heartbeat * 15 / 2,
+            forget_after: Duration::from_secs(600),
         }
     }
 }
@@ -254,6 +260,14 @@ impl Membership {
 
     /// Recomputes the view; the new one if it changed.
     pub fn tick(&mut self, now: Instant) -> Option<Arc<View>> {
+        let forget_after = self.timing.forget_after;
+        self.peers.retain(|name, p| {
+            let keep = now.duration_since(p.last_seen) <= forget_after;
+            if !keep {
+                tracing::warn!(member = %name, "forgetting a member unheard for {forget_after:?}");
+            }
+            keep
+        });
         let not_serving = self.not_serving(now);
         let mut members = Vec::new();
         if not_serving.is_none() {
@@ -437,5 +451,33 @@ mod tests {
         a.heard(&Heartbeat { hears: vec!["a".into()], ..hb("b", true) }, later);
         a.tick(later);
         assert_eq!(names(&a.view()), ["a", "b"]);
+    }
+
+    #[test]
+    fn a_member_unheard_for_long_is_forgotten_but_min_members_still_holds() {
+        let t0 = Instant::now();
+        let timing = Timing { forget_after: Duration::from_secs(60), ..Timing::from_heartbeat(HB) };
+        let mut a = Membership::new("a", "a:7400", timing, 2, t0);
+        let t = t0 + Duration::from_secs(2);
+        a.heard(&hb("b", true), t);
+        a.heard(&hb("c", true), t);
+        a.tick(t);
+        assert!(a.view().not_serving.is_none());
+        // c crashed for good: b and a still make a majority of three...
+        let later = t + Duration::from_secs(30);
+        a.heard(&hb("b", true), later);
+        a.tick(later);
+        assert!(a.view().not_serving.is_none());
+        assert_eq!(a.status(later, 0).len(), 3);
+        // ...and after forget_after c no longer counts.
+        let much_later = t + Duration::from_secs(90);
+        a.heard(&hb("b", true), much_later);
+        a.tick(much_later);
+        assert_eq!(a.status(much_later, 0).len(), 2);
+        // Alone for that long, a forgets b too, but min_members keeps it from serving alone.
+        let alone = much_later + Duration::from_secs(61);
+        a.tick(alone);
+        assert_eq!(a.status(alone, 0).len(), 1);
+        assert!(a.view().not_serving.as_deref().unwrap().contains("at least 2"));
     }
 }
