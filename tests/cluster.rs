@@ -60,17 +60,16 @@ fn node_options(spec: &NodeSpec, store: &str, certs: &Path) -> Options {
     }
 }
 
+/// A and B seed each other; C knows only A, by a DNS name: it learns B, and B
+/// learns it, from the members' heartbeats.
 fn loopback_specs() -> Vec<NodeSpec> {
-    let addrs: Vec<String> = (0..3).map(|_| format!("127.0.0.1:{}", free_port())).collect();
-    ["node-a", "node-b", "node-c"]
-        .into_iter()
-        .enumerate()
-        .map(|(i, name)| NodeSpec {
-            name,
-            cluster_addr: addrs[i].clone(),
-            seeds: addrs.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, a)| a.clone()).collect(),
-        })
-        .collect()
+    let port = |_| free_port();
+    let (a, b, c): (u16, u16, u16) = (port(0), port(1), port(2));
+    vec![
+        NodeSpec { name: "node-a", cluster_addr: format!("127.0.0.1:{a}"), seeds: vec![format!("127.0.0.1:{b}")] },
+        NodeSpec { name: "node-b", cluster_addr: format!("127.0.0.1:{b}"), seeds: vec![format!("127.0.0.1:{a}")] },
+        NodeSpec { name: "node-c", cluster_addr: format!("127.0.0.1:{c}"), seeds: vec![format!("localhost:{a}")] },
+    ]
 }
 
 /// `casa audit verify`: the MAS's hash chain is intact, though several nodes wrote it.
