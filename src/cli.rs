@@ -230,7 +230,7 @@ impl ClusterArgs {
             tls_cert: self.cluster_tls_cert.clone(),
             tls_key: self.cluster_tls_key.clone(),
             tls_ca: self.cluster_tls_ca.clone(),
-            cookie: std::env::var("CASA_CLUSTER_COOKIE").ok(),
+            cookie: std::env::var("CASA_CLUSTER_COOKIE").ok().map(crate::cluster::Secret),
             min_members: self.cluster_min_members,
         }
     }

@@ -18,6 +18,17 @@ pub const DEFAULT_HANDOFF_BUDGET_MS: u64 = 2500;
 /// (a dead owner fails faster: its session closes).
 pub const DEFAULT_REMOTE_TIMEOUT_MS: u64 = 3000;
 
+/// A secret setting: debug output never shows it.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
 /// The `[cluster]` table. A node is one of a cluster when `listen` is set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -36,7 +47,7 @@ pub struct ClusterSettings {
     /// The DNS name every node certificate carries.
     pub tls_server_name: String,
     /// ractor_cluster's cookie [default: derived from the CA certificate].
-    pub cookie: Option<String>,
+    pub cookie: Option<Secret>,
     pub heartbeat_ms: u64,
     /// Serve only while at least this many members (self included) are reachable.
     pub min_members: usize,
@@ -85,7 +96,7 @@ pub struct ClusterOverrides {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_ca: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cookie: Option<String>,
+    pub cookie: Option<Secret>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_members: Option<usize>,
 }
@@ -167,7 +178,7 @@ impl ClusterSettings {
         casa_actors::cluster::tls::ClusterTls::load(&tls, &self.tls_server_name)
             .map_err(|e| anyhow::anyhow!("cluster TLS: {e}"))?;
         let cookie = match &self.cookie {
-            Some(c) => c.clone(),
+            Some(c) => c.0.clone(),
             None => ca_cookie(&tls.ca)?,
         };
         Ok(Some(ClusterConfig {
@@ -282,4 +293,18 @@ fn write_secret(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
     file.write_all(bytes)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cookie_never_shows_in_debug_output() {
+        let settings = ClusterSettings { cookie: Some(Secret("s3cret-cookie".into())), ..Default::default() };
+        let overrides = ClusterOverrides { cookie: Some(Secret("s3cret-cookie".into())), ..Default::default() };
+        for shown in [format!("{settings:?}"), format!("{overrides:?}")] {
+            assert!(!shown.contains("s3cret"), "{shown}");
+        }
+    }
 }

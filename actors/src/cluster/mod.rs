@@ -36,7 +36,7 @@ use crate::model::NewMas;
 use crate::wire::Reply;
 use endpoint::{CreateMas, EndpointMsg, RoutedCall};
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClusterConfig {
     pub node_name: String,
     /// Where this node accepts peers.
@@ -56,6 +56,20 @@ pub struct ClusterConfig {
     pub remote_timeout: Duration,
     /// How long a request waits for a hand-off before it answers 503.
     pub handoff_budget: Duration,
+}
+
+impl std::fmt::Debug for ClusterConfig {
+    // The cookie stays out of every log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterConfig")
+            .field("node_name", &self.node_name)
+            .field("listen", &self.listen)
+            .field("advertise", &self.advertise)
+            .field("seeds", &self.seeds)
+            .field("tls", &self.tls)
+            .field("min_members", &self.min_members)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `casa cluster status`: this node's view.
