@@ -78,8 +78,43 @@ fn assert_chain_intact(store: &str, mas_id: &str) {
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 }
 
-fn store_url() -> String {
-    format!("scylla://{}/casa_cl_{}", cql_nodes(), uuid::Uuid::new_v4().simple())
+/// A test's keyspace, dropped when the test ends: a node holding many
+/// keyspaces runs out of heap (each table costs Cassandra memory).
+struct Keyspace(String);
+
+impl Keyspace {
+    fn new() -> Keyspace {
+        Keyspace(format!("casa_cl_{}", uuid::Uuid::new_v4().simple()))
+    }
+
+    fn url(&self) -> String {
+        format!("scylla://{}/{}", cql_nodes(), self.0)
+    }
+}
+
+impl Drop for Keyspace {
+    fn drop(&mut self) {
+        let ks = self.0.clone();
+        // Its own thread and runtime: a drop may run inside a panicking test.
+        let dropped = std::thread::spawn(move || -> Result<(), String> {
+            let runtime =
+                tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+            runtime.block_on(async {
+                let nodes: Vec<String> = cql_nodes().split(',').map(str::to_string).collect();
+                let session = scylla::client::session_builder::SessionBuilder::new()
+                    .known_nodes(nodes)
+                    .build()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                session.query_unpaged(format!("DROP KEYSPACE IF EXISTS {ks}"), ()).await.map_err(|e| e.to_string())?;
+                Ok(())
+            })
+        })
+        .join();
+        if let Ok(Err(e)) = dropped {
+            eprintln!("could not drop keyspace {}: {e}", self.0);
+        }
+    }
 }
 
 fn cluster_view(node: &Casa) -> Value {
@@ -109,10 +144,11 @@ fn cluster_view_of(node: &Casa, mas_id: &str) -> Value {
     node.get(&format!("/cluster?mas_id={mas_id}")).json()
 }
 
-fn start_three(tmp: &Path) -> (Vec<Casa>, Vec<NodeSpec>, String, PathBuf) {
+fn start_three(tmp: &Path) -> (Vec<Casa>, Vec<NodeSpec>, String, PathBuf, Keyspace) {
     let specs = loopback_specs();
     let certs = certs(tmp, &["node-a", "node-b", "node-c"]);
-    let store = store_url();
+    let keyspace = Keyspace::new();
+    let store = keyspace.url();
     let nodes: Vec<Casa> = specs
         .iter()
         .map(|spec| {
@@ -122,13 +158,13 @@ fn start_three(tmp: &Path) -> (Vec<Casa>, Vec<NodeSpec>, String, PathBuf) {
         })
         .collect();
     wait_converged(&nodes.iter().collect::<Vec<_>>(), 3, Duration::from_secs(30));
-    (nodes, specs, store, certs)
+    (nodes, specs, store, certs, keyspace)
 }
 
 #[test]
 fn three_nodes_answer_as_one_and_a_revocation_through_one_holds_on_another() {
     let tmp = tempfile::tempdir().unwrap();
-    let (nodes, _, store, _) = start_three(tmp.path());
+    let (nodes, _, store, _, _keyspace) = start_three(tmp.path());
     let (a, b, c) = (&nodes[0], &nodes[1], &nodes[2]);
 
     let fleet = Fleet::create(a, json!({}));
@@ -179,7 +215,7 @@ fn three_nodes_answer_as_one_and_a_revocation_through_one_holds_on_another() {
 #[test]
 fn a_node_with_another_ca_cannot_join() {
     let tmp = tempfile::tempdir().unwrap();
-    let (nodes, specs, store, _) = start_three(tmp.path());
+    let (nodes, specs, store, _, _keyspace) = start_three(tmp.path());
     let stranger_certs = certs(&tmp.path().join("stranger"), &["node-x"]);
     let spec = NodeSpec {
         name: "node-x",
@@ -361,7 +397,7 @@ impl Busy {
 #[test]
 fn sigterm_hands_the_owners_mas_over_before_it_exits() {
     let tmp = tempfile::tempdir().unwrap();
-    let (mut nodes, _, store, _) = start_three(tmp.path());
+    let (mut nodes, _, store, _, _keyspace) = start_three(tmp.path());
     let busy = busy_on_node_c(&nodes);
     let left_at = Instant::now();
     assert_eq!(nodes[2].terminate().code(), Some(0));
@@ -386,7 +422,7 @@ fn sigterm_hands_the_owners_mas_over_before_it_exits() {
 #[test]
 fn kill_9_of_a_busy_owner_fails_over_within_3_s_without_a_wrong_decision() {
     let tmp = tempfile::tempdir().unwrap();
-    let (mut nodes, specs, store, certs) = start_three(tmp.path());
+    let (mut nodes, specs, store, certs, _keyspace) = start_three(tmp.path());
     // Steady load through A and B on a MAS of node-c, while C dies.
     let busy = busy_on_node_c(&nodes);
     let killed_at = Instant::now();
@@ -528,7 +564,7 @@ fn a_partitioned_node_stops_serving_the_others_take_over_and_the_cluster_heals()
     let ns = Netns::create();
     cassandra_into(&ns);
     let certs = certs(tmp.path(), &["node-a", "node-b", "node-c"]);
-    let keyspace = format!("casa_cl_{}", uuid::Uuid::new_v4().simple());
+    let keyspace = Keyspace::new();
     let addr = |host: &str| format!("{host}:{}", free_port());
     let (a_addr, b_addr, c_addr) = (addr(HOST_ADDR), addr(HOST_ADDR), format!("{NS_ADDR}:7400"));
     let spec = |name, own: &str, seeds: [&str; 2]| NodeSpec {
@@ -536,7 +572,7 @@ fn a_partitioned_node_stops_serving_the_others_take_over_and_the_cluster_heals()
         cluster_addr: own.to_string(),
         seeds: seeds.iter().map(|s| s.to_string()).collect(),
     };
-    let host_store = format!("scylla://{}/{keyspace}", cql_nodes());
+    let host_store = keyspace.url();
     let start = |spec: &NodeSpec, store: &str, dir: &str| {
         let dir = tmp.path().join(dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -547,7 +583,7 @@ fn a_partitioned_node_stops_serving_the_others_take_over_and_the_cluster_heals()
     let c_spec = spec("node-c", &c_addr, [&a_addr, &b_addr]);
     let c_opts = Options {
         netns: Some(ns.name.clone()),
-        ..node_options(&c_spec, &format!("scylla://127.0.0.1:9042/{keyspace}"), &certs)
+        ..node_options(&c_spec, &format!("scylla://127.0.0.1:9042/{}", keyspace.0), &certs)
     };
     let c_dir = tmp.path().join("c");
     std::fs::create_dir_all(&c_dir).unwrap();
@@ -604,7 +640,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[ignore]
 fn cluster_figures() {
     let tmp = tempfile::tempdir().unwrap();
-    let (mut nodes, _, _, _) = start_three(tmp.path());
+    let (mut nodes, _, _, _, _keyspace) = start_three(tmp.path());
     let fleet = fleet_owned_by(&nodes[0], "node-a");
     let subject = nodes[0].access_token(&fleet.client, "read my notes", Some("fs:read"));
     for (label, node) in [("local owner (through node-a)", &nodes[0]), ("remote owner (through node-b)", &nodes[1])] {
