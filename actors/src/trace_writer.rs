@@ -125,7 +125,7 @@ async fn write_loop(
             let head = match (heads.get(&key), &chain) {
                 (Some(h), _) => h.clone(),
                 (None, Some(_)) => None,
-                (None, None) => stored_head(&*store, event.mas_id).await.unwrap_or_else(|e| {
+                (None, None) => store.trace_head(event.mas_id).await.unwrap_or_else(|e| {
                     tracing::error!(error = %e, "reading a trace chain head");
                     None
                 }),
@@ -160,17 +160,6 @@ async fn write_loop(
         for event in batch {
             let _ = live.send(event);
         }
-    }
-}
-
-/// The hash a MAS's next event links to: its newest stored event's. A writer
-/// killed between storing a batch's events and moving the head (as on a CQL
-/// store) leaves the head behind its events; the chain goes on after them.
-async fn stored_head(store: &dyn Store, mas_id: Uuid) -> Result<Option<String>, crate::store::StoreError> {
-    match store.traces(Some(mas_id), None, 1).await?.into_iter().next() {
-        Some(newest) => Ok(newest.hash),
-        // Every event expired (or none yet): the head row is all there is.
-        None => store.trace_head(mas_id).await,
     }
 }
 

@@ -81,15 +81,7 @@ pub fn percentiles(path: &Path, reports: &[&Report]) -> anyhow::Result<()> {
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2)));
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|e| anyhow!("{e}"))?;
-    root.present().map_err(|e| anyhow!("{e}"))?;
-    Ok(())
+    finish(&mut chart, &root)
 }
 
 /// p50 and p99 of every operation over the offered rate, and the bound.
@@ -148,6 +140,19 @@ pub fn sweep(path: &Path, sweep: &Sweep) -> anyhow::Result<()> {
         .map_err(|e| anyhow!("{e}"))?
         .label("bound")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK));
+    finish(&mut chart, &root)
+}
+
+/// The legend, upper left, and the file written.
+fn finish<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+) -> anyhow::Result<()>
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    CT: CoordTranslate,
+{
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperLeft)

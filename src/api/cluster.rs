@@ -72,19 +72,11 @@ impl ClusterApi {
         };
         let status = cluster.status().await?;
         let view = cluster.view();
-        let mut owned: HashMap<String, u64> = HashMap::new();
         // Counting reads every MAS: not when the caller only asks for one owner.
-        for page in (mas_id.0.is_none()).then_some(1..).into_iter().flatten() {
-            let found = state.node.list_mas(None, PageRequest { page, page_size: MAX_PAGE_SIZE }).await?;
-            for mas in &found.items {
-                if let Some(owner) = placement::owner(&view.members, mas.mas.id) {
-                    *owned.entry(owner.to_string()).or_default() += 1;
-                }
-            }
-            if found.items.len() < MAX_PAGE_SIZE as usize {
-                break;
-            }
-        }
+        let owned = match mas_id.0 {
+            None => owned_by_member(&state.node, &view.members).await?,
+            Some(_) => HashMap::new(),
+        };
         let members = status
             .members
             .into_iter()
@@ -108,4 +100,24 @@ impl ClusterApi {
             owner: mas_id.0.and_then(|id| placement::owner(&view.members, id).map(str::to_string)),
         }))
     }
+}
+
+/// How many of the stored MAS each placement member owns.
+async fn owned_by_member(
+    node: &casa_actors::node::Node,
+    members: &[(String, u64)],
+) -> Result<HashMap<String, u64>, ApiError> {
+    let mut owned: HashMap<String, u64> = HashMap::new();
+    for page in 1.. {
+        let found = node.list_mas(None, PageRequest { page, page_size: MAX_PAGE_SIZE }).await?;
+        for mas in &found.items {
+            if let Some(owner) = placement::owner(members, mas.mas.id) {
+                *owned.entry(owner.to_string()).or_default() += 1;
+            }
+        }
+        if found.items.len() < MAX_PAGE_SIZE as usize {
+            break;
+        }
+    }
+    Ok(owned)
 }

@@ -203,9 +203,8 @@ impl ManagerState {
         let connected_names: HashSet<String> =
             sessions.values().filter_map(|s| s.peer_name.as_ref().map(|n| n.name.clone())).collect();
         let connected_addrs: HashSet<String> = sessions.values().map(|s| s.peer_addr.clone()).collect();
-        let statuses = self.membership.status(Instant::now(), 0);
         let advertised_connected: HashSet<String> =
-            statuses.iter().filter(|m| connected_names.contains(&m.name)).map(|m| m.addr.clone()).collect();
+            connected_names.iter().filter_map(|n| self.membership.peer_addr(n)).map(str::to_string).collect();
         let config = &self.args.config;
         let wanted: HashSet<String> = config
             .seeds

@@ -209,6 +209,11 @@ impl Membership {
         self.peers.values().map(|p| p.addr.clone()).collect()
     }
 
+    /// Where a known peer says it can be reached.
+    pub fn peer_addr(&self, name: &str) -> Option<&str> {
+        self.peers.get(name).map(|p| p.addr.as_str())
+    }
+
     pub fn heartbeat(&self, active_mas: usize, now: Instant) -> Heartbeat {
         Heartbeat {
             name: self.me.clone(),
