@@ -128,6 +128,13 @@ Included by every template, so `helm template -s` of any one fails too.
 {{- if ne (empty $v.config.llm.baseUrl) (empty $v.config.llm.model) -}}
   {{- fail "config.llm.baseUrl and config.llm.model go together" -}}
 {{- end -}}
+{{- $np := $v.networkPolicy -}}
+{{- if and $np.enabled (eq $v.store "scylla") (not (or $np.storeEgress.namespaceSelector $np.storeEgress.podSelector $np.storeEgress.cidrs)) -}}
+  {{- fail "networkPolicy denies all egress but what it lists: store=scylla needs networkPolicy.storeEgress (namespaceSelector/podSelector or cidrs of the CQL nodes)" -}}
+{{- end -}}
+{{- if and $np.enabled (or $v.config.llm.baseUrl (eq $v.config.embedder "openai")) (not (or $np.llmEgress.cidrs $np.llmEgress.fqdns)) -}}
+  {{- fail "networkPolicy denies all egress but what it lists: an LLM or embeddings endpoint needs networkPolicy.llmEgress (cidrs, or fqdns with flavor=cilium)" -}}
+{{- end -}}
 {{- if and $v.networkPolicy.enabled (eq $v.networkPolicy.flavor "kubernetes") $v.networkPolicy.llmEgress.fqdns -}}
   {{- fail "networkPolicy.llmEgress.fqdns needs networkPolicy.flavor=cilium (a NetworkPolicy knows no names): give llmEgress.cidrs instead" -}}
 {{- end -}}
