@@ -34,8 +34,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-# The UI build output in the source tree, for a build that embeds it (it is
-# also copied to /usr/share/casa/ui below, for one that serves a directory).
+# casa embeds ui/dist at compile time (rust-embed) and serves it at /.
 COPY --from=ui /src/ui/dist ui/dist
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
@@ -52,7 +51,6 @@ RUN apt-get update \
  && install -d -o casa -g casa -m 0750 /var/lib/casa
 COPY --from=build /out/casa /usr/local/bin/casa
 COPY --from=model /opt/casa/models /opt/casa/models
-COPY --from=ui /src/ui/dist /usr/share/casa/ui
 ENV CASA_MODEL_DIR=/opt/casa/models/all-MiniLM-L6-v2 \
     CASA_DATA_DIR=/var/lib/casa \
     CASA_LISTEN=0.0.0.0:8080
