@@ -162,7 +162,10 @@ io.cilium.k8s.namespace.labels.*, an empty namespace selector means all.
 {{- if .values }}{{ $_ := set $e "values" .values }}{{ end -}}
 {{- $exprs = append $exprs $e -}}
 {{- end -}}
-{{- if not (or $ns.matchLabels $ns.matchExpressions) -}}
+{{- /* Any namespace the labels pick: a selector naming no namespace would be
+       confined to the policy's own by Cilium releases that predate namespace
+       label selectors; "namespace exists" lifts that in every release. */ -}}
+{{- if not (hasKey $labels "k8s:io.kubernetes.pod.namespace") -}}
 {{- $exprs = append $exprs (dict "key" "k8s:io.kubernetes.pod.namespace" "operator" "Exists") -}}
 {{- end -}}
 {{- range $k, $v := ($pods.matchLabels | default dict) -}}
