@@ -62,8 +62,10 @@ impl From<CheckName> for Check {
 #[serde(deny_unknown_fields)]
 pub struct SemanticParams {
     /// Minimum cosine similarity, -1.0 to 1.0 (default 0.18, chosen in docs/intent-eval.md).
+    #[oai(validator(minimum(value = "-1"), maximum(value = "1")))]
     pub threshold: Option<f64>,
     /// The tool must also rank within the top k of the MAS's tools (1 to 1000; default: no rank limit).
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
     pub top_k: Option<u32>,
 }
 
@@ -77,8 +79,15 @@ impl From<SemanticParams> for model::SemanticInput {
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct CreateMas {
-    /// 1 to 128 characters.
+    /// 1 to 128 characters (trimmed), no control characters.
+    #[oai(validator(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    ))]
     pub name: String,
+    /// At most 4096 characters; blank means none.
+    #[oai(validator(max_length = 4096))]
     pub description: Option<String>,
     /// Default: `[DETERMINISTIC_TOOL_SELECTED]`.
     pub enabled_checks: Option<Vec<Check>>,
@@ -86,10 +95,13 @@ pub struct CreateMas {
     pub shadow_checks: Option<Vec<Check>>,
     pub semantic: Option<SemanticParams>,
     /// Lifetime of initial tokens, 1 to 86400 (default 300).
+    #[oai(validator(minimum(value = "1"), maximum(value = "86400")))]
     pub token_ttl_seconds: Option<u32>,
     /// Lifetime of exchanged tokens, 1 to 86400 (default 60); never beyond the subject token's.
+    #[oai(validator(minimum(value = "1"), maximum(value = "86400")))]
     pub exchanged_token_ttl_seconds: Option<u32>,
     /// Longest delegation chain, 1 to 32 (default 4).
+    #[oai(validator(minimum(value = "1"), maximum(value = "32")))]
     pub max_delegation_depth: Option<u32>,
 }
 
@@ -99,13 +111,22 @@ pub struct CreateMas {
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMas {
+    #[oai(validator(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    ))]
     pub name: Option<String>,
+    #[oai(validator(max_length = 4096))]
     pub description: Option<String>,
     pub enabled_checks: Option<Vec<Check>>,
     pub shadow_checks: Option<Vec<Check>>,
     pub semantic: Option<SemanticParams>,
+    #[oai(validator(minimum(value = "1"), maximum(value = "86400")))]
     pub token_ttl_seconds: Option<u32>,
+    #[oai(validator(minimum(value = "1"), maximum(value = "86400")))]
     pub exchanged_token_ttl_seconds: Option<u32>,
+    #[oai(validator(minimum(value = "1"), maximum(value = "32")))]
     pub max_delegation_depth: Option<u32>,
 }
 
@@ -114,6 +135,7 @@ fn checks(list: Option<Vec<Check>>) -> Option<Vec<CheckName>> {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Semantic {
     pub threshold: f64,
     pub top_k: Option<u32>,
@@ -130,6 +152,7 @@ pub struct Realm {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Mas {
     pub id: Uuid,
     pub name: String,

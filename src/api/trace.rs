@@ -32,11 +32,14 @@ async fn any_session_token(_: &poem::Request, bearer: Bearer) -> Option<String> 
 #[serde(deny_unknown_fields)]
 pub struct LlmCallBody {
     /// The LLM call's id; reporting the same id again replaces the record.
+    #[oai(validator(min_length = 1, max_length = 256, pattern = r"^[^\x00-\x1f\x7f-\x9f]+$"))]
     pub call_id: String,
     /// The tools the call selected.
     pub selected_tools: Vec<String>,
+    #[oai(validator(min_length = 1, max_length = 256, pattern = r"^[^\x00-\x1f\x7f-\x9f]+$"))]
     pub model: Option<String>,
     /// A digest of the prompt (never the prompt itself).
+    #[oai(validator(min_length = 1, max_length = 256, pattern = r"^[^\x00-\x1f\x7f-\x9f]+$"))]
     pub prompt_digest: Option<String>,
 }
 
@@ -55,6 +58,7 @@ pub enum LlmCallRecorded {
 
 /// A page of trace events, newest first.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TracePage {
     /// Trace events: id, at, mas_id, user_input_id, app_ids, jti, parent,
     /// token_digest, latency_us, type and its fields (per-tool `checks` with
