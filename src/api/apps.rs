@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::auth::AdminAuth;
-use super::body::JsonBody;
+use super::body::{present, JsonBody};
 use super::error::ApiError;
 use super::{ApiTags, AppState, Deleted};
 
@@ -59,6 +59,7 @@ pub struct ToolSpec {
     #[oai(validator(min_length = 1, max_length = 4096, pattern = r"\S"))]
     pub description: String,
     /// JSON Schema of the tool's input (an object).
+    #[serde(default, deserialize_with = "present")]
     pub input_schema: Option<serde_json::Value>,
 }
 
@@ -130,11 +131,14 @@ pub struct CreateApp {
         max_length = 2048,
         pattern = r"^(https?://([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~/-]*)?)?$"
     ))]
+    #[serde(default, deserialize_with = "present")]
     pub base_url: Option<String>,
     /// Tool names this app may be given tokens for.
+    #[serde(default, deserialize_with = "present")]
     pub allowed_tools: Option<Vec<String>>,
     /// For `mcp_server` only: the tools it serves.
     #[oai(validator(max_items = 1024))]
+    #[serde(default, deserialize_with = "present")]
     pub tools: Option<Vec<ToolSpec>>,
 }
 
@@ -148,15 +152,19 @@ pub struct UpdateApp {
         max_length = 128,
         pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
     ))]
+    #[serde(default, deserialize_with = "present")]
     pub name: Option<String>,
     #[oai(validator(
         max_length = 2048,
         pattern = r"^(https?://([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~/-]*)?)?$"
     ))]
+    #[serde(default, deserialize_with = "present")]
     pub base_url: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     pub allowed_tools: Option<Vec<String>>,
     /// For `mcp_server` only.
     #[oai(validator(max_items = 1024))]
+    #[serde(default, deserialize_with = "present")]
     pub tools: Option<Vec<ToolSpec>>,
 }
 

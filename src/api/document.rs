@@ -34,23 +34,11 @@ const ENUMS: &[(&str, &str, &[&str])] = &[
     ("IntrospectionResponse", "token_type", &["Bearer"]),
 ];
 
-/// Trace event types (`EventKind`'s serialized tags).
-const EVENT_TYPES: &[&str] = &[
-    "token_issued",
-    "exchange_allowed",
-    "exchange_denied",
-    "exchange_rejected",
-    "introspection",
-    "revocation",
-    "llm_call",
-    "key_rotated",
-    "admin_change",
-];
-
 /// Tool names: 1-128 of letters, digits and `_ - . : /` (`validate::is_tool_name`).
 pub const TOOL_NAME_PATTERN: &str = r"^[A-Za-z0-9_.:/-]{1,128}$";
-/// Space-separated tool names.
-const TOOL_LIST_PATTERN: &str = r"^[ ]*([A-Za-z0-9_.:/-]{1,128}[ ]*)*$";
+/// Space-separated tool names (each 1-128 characters; a regex that says so too is
+/// one no generator can draw from in reasonable time).
+const TOOL_LIST_PATTERN: &str = r"^[A-Za-z0-9_.:/ -]*$";
 
 /// The document, as a JSON value.
 pub fn document() -> Value {
@@ -176,7 +164,7 @@ fn oauth_forms(doc: &mut Value) {
             ("actor_token_type", access_token()),
             ("requested_token_type", access_token()),
             ("tools", tools()),
-            ("scope", Some(json!({"pattern": r"^[ ]*(tool:[A-Za-z0-9_.:/-]{1,128}[ ]*)*$"}))),
+            ("scope", Some(json!({"description": "Space-separated `tool:<name>` entries, as `tools`."}))),
             ("resource", Some(json!({"minLength": 1}))),
             ("audience", Some(json!({"minLength": 1}))),
         ],
@@ -281,7 +269,28 @@ fn schema_rules(doc: &mut Value) {
     }
     schemas["RevokeTokens"]["properties"]["jti"]["minLength"] = json!(1);
     schemas["RevokeTokens"]["properties"]["jti"]["maxLength"] = json!(128);
-    schemas["RevokeTokens"]["properties"]["jti"]["pattern"] = json!(r"^[\x21-\x7e]+$");
+}
+
+/// The methods a path of the document answers, for the `Allow` header of a 405.
+pub fn allowed_methods(path: &str) -> Option<String> {
+    static ROUTES: std::sync::OnceLock<Vec<(Vec<String>, String)>> = std::sync::OnceLock::new();
+    let routes = ROUTES.get_or_init(|| {
+        let doc = document();
+        let mut routes = Vec::new();
+        for (template, item) in doc["paths"].as_object().expect("paths") {
+            let segments = template.split('/').map(str::to_string).collect();
+            let methods: Vec<String> =
+                item.as_object().expect("a path item").keys().map(|m| m.to_uppercase()).collect();
+            routes.push((segments, methods.join(", ")));
+        }
+        routes
+    });
+    let segments: Vec<&str> = path.split('/').collect();
+    routes.iter().find_map(|(template, methods)| {
+        let matches = template.len() == segments.len()
+            && template.iter().zip(&segments).all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty()));
+        matches.then(|| methods.clone())
+    })
 }
 
 /// Value rules of query parameters (enforced by `validate.rs` and the handlers with a 422).
@@ -297,7 +306,7 @@ fn query_rules(doc: &mut Value) {
         ("listApps", "page_size", page_size),
         ("listTrace", "limit", json!({"minimum": 1, "maximum": 500})),
         ("listTrace", "decision", decision.clone()),
-        ("listTrace", "event_type", json!({"enum": EVENT_TYPES})),
+        ("listTrace", "event_type", json!({"enum": super::trace::EVENT_TYPES})),
         ("streamTrace", "decision", decision),
     ];
     for (id, name, rule) in rules {
@@ -352,7 +361,7 @@ fn statuses(doc: &mut Value) {
         ("revokeMasTokens", &[400, 401, 404, 413, 415, 422]),
         ("listMasTools", &[400, 401, 404]),
         ("createApp", &[400, 401, 404, 409, 413, 415, 422]),
-        ("listApps", &[400, 401, 422]),
+        ("listApps", &[400, 401, 404, 422]),
         ("getApp", &[400, 401, 404]),
         ("updateApp", &[400, 401, 404, 409, 413, 415, 422]),
         ("deleteApp", &[400, 401, 404]),

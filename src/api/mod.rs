@@ -99,6 +99,19 @@ pub fn app(state: AppState) -> impl Endpoint {
         .with(CatchPanic::new().with_handler(error::panic_response))
         .data(state)
         .catch_all_error(error::to_json_response)
+        .around(allow_header)
+}
+
+/// A 405 names the methods the path answers (RFC 9110 section 15.5.6).
+async fn allow_header<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response> {
+    let path = req.uri().path().to_string();
+    let mut resp = ep.call(req).await?.into_response();
+    if resp.status() == poem::http::StatusCode::METHOD_NOT_ALLOWED {
+        if let Some(allow) = document::allowed_methods(&path).and_then(|m| m.parse().ok()) {
+            resp.headers_mut().insert(poem::http::header::ALLOW, allow);
+        }
+    }
+    Ok(resp)
 }
 
 /// Serves the OpenAPI document (computed once, at start).
