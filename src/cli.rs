@@ -394,12 +394,11 @@ pub fn main() -> ExitCode {
                 Ok(())
             }
             Command::Openapi { format } => {
-                let spec = crate::api::spec();
                 print!(
                     "{}",
                     match format {
-                        SpecFormat::Yaml => spec.spec_yaml(),
-                        SpecFormat::Json => spec.spec(),
+                        SpecFormat::Yaml => crate::api::document::yaml(),
+                        SpecFormat::Json => crate::api::document::json(),
                     }
                 );
                 Ok(())

@@ -6,14 +6,23 @@ mod common;
 use common::*;
 use serde_json::json;
 
-/// Operations without the admin token: probes, metrics, realm public keys,
-/// the OAuth endpoints (client authentication) and `/trace/llm` (a session token).
+/// Operations without the admin token: probes, metrics, realm public keys and
+/// metadata, the OAuth endpoints (client authentication) and `/trace/llm` (a session token).
 fn is_public(path: &str) -> bool {
-    matches!(path, "/healthz" | "/readyz" | "/metrics") || path.starts_with("/realms/") || path.starts_with("/oauth/")
+    matches!(path, "/healthz" | "/readyz" | "/metrics")
+        || path.starts_with("/realms/")
+        || path.starts_with("/.well-known/")
+        || path.starts_with("/oauth/")
+}
+
+/// The OAuth endpoints take client credentials by HTTP Basic or in the form (`{}`).
+fn takes_client_credentials(op: &serde_json::Value) -> bool {
+    let s = op["security"].as_array();
+    s.is_some_and(|s| s.iter().any(|r| r.get("ClientBasic").is_some()) && s.iter().any(|r| r == &json!({})))
 }
 
 fn needs_session_token(op: &serde_json::Value) -> bool {
-    op["security"].as_array().is_some_and(|s| s.iter().any(|r| r.get("SessionToken").is_some()))
+    op["security"].as_array().is_some_and(|s| s.iter().any(|r| r.get("ClientCredentials").is_some()))
 }
 
 #[test]
@@ -36,6 +45,10 @@ fn every_management_route_answers_401_without_the_admin_token() {
     ];
     let mut checked = 0;
     for (method, path, op) in &ops {
+        if path.starts_with("/oauth/") {
+            assert!(takes_client_credentials(op), "{method} {path} does not declare client authentication");
+            continue;
+        }
         if is_public(path) {
             assert!(op.get("security").is_none(), "{method} {path} is public but declares security");
             continue;

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::auth::AdminAuth;
-use super::body::JsonBody;
+use super::body::{present, JsonBody};
 use super::error::ApiError;
 use super::{ApiTags, AppState, Deleted};
 
@@ -49,13 +49,17 @@ impl From<model::AppType> for AppType {
 
 /// A tool an MCP server serves.
 #[derive(Debug, Clone, Object, Deserialize)]
-#[oai(deny_unknown_fields)]
+#[oai(deny_unknown_fields, skip_serializing_if_is_none)]
 #[serde(deny_unknown_fields)]
 pub struct ToolSpec {
     /// 1 to 128 characters of letters, digits and `_ - . : /`, unique in the MAS.
+    #[oai(validator(pattern = r"^[A-Za-z0-9_.:/-]{1,128}$"))]
     pub name: String,
+    /// 1 to 4096 characters, not blank.
+    #[oai(validator(min_length = 1, max_length = 4096, pattern = r"\S"))]
     pub description: String,
     /// JSON Schema of the tool's input (an object).
+    #[serde(default, deserialize_with = "present")]
     pub input_schema: Option<serde_json::Value>,
 }
 
@@ -73,6 +77,7 @@ impl From<model::ToolDef> for ToolSpec {
 
 /// A tool of a MAS and the app that serves it.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Tool {
     pub name: String,
     pub description: String,
@@ -111,16 +116,29 @@ impl From<ToolEntry> for Tool {
 #[serde(deny_unknown_fields)]
 pub struct CreateApp {
     pub mas_id: Uuid,
-    /// 1 to 128 characters, unique in the MAS.
+    /// 1 to 128 characters (trimmed), no control characters, unique in the MAS.
+    #[oai(validator(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    ))]
     pub name: String,
     #[oai(rename = "type")]
     #[serde(rename = "type")]
     pub app_type: AppType,
-    /// Where the app is reached (http or https).
+    /// Where the app is reached: an absolute http or https URL, without credentials or fragment.
+    #[oai(validator(
+        max_length = 2048,
+        pattern = r"^(https?://([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~/-]*)?)?$"
+    ))]
+    #[serde(default, deserialize_with = "present")]
     pub base_url: Option<String>,
     /// Tool names this app may be given tokens for.
+    #[serde(default, deserialize_with = "present")]
     pub allowed_tools: Option<Vec<String>>,
-    /// For `mcp_server`: the tools it serves.
+    /// For `mcp_server` only: the tools it serves.
+    #[oai(validator(max_items = 1024))]
+    #[serde(default, deserialize_with = "present")]
     pub tools: Option<Vec<ToolSpec>>,
 }
 
@@ -129,13 +147,29 @@ pub struct CreateApp {
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateApp {
+    #[oai(validator(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    ))]
+    #[serde(default, deserialize_with = "present")]
     pub name: Option<String>,
+    #[oai(validator(
+        max_length = 2048,
+        pattern = r"^(https?://([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~/-]*)?)?$"
+    ))]
+    #[serde(default, deserialize_with = "present")]
     pub base_url: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     pub allowed_tools: Option<Vec<String>>,
+    /// For `mcp_server` only.
+    #[oai(validator(max_items = 1024))]
+    #[serde(default, deserialize_with = "present")]
     pub tools: Option<Vec<ToolSpec>>,
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct App {
     pub id: Uuid,
     pub mas_id: Uuid,

@@ -46,7 +46,8 @@ impl BodyFormat for Json {
 
     fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let mut de = serde_json::Deserializer::from_slice(bytes);
-        let value = serde_path_to_error::deserialize(&mut de).map_err(field_error)?;
+        // Every JSON body of the API is an object.
+        let value = serde_path_to_error::deserialize(ObjectOnly(&mut de)).map_err(field_error)?;
         de.end().map_err(|e| ApiError::bad_request(None, format!("invalid JSON body: {e}")))?;
         Ok(value)
     }
@@ -70,6 +71,47 @@ impl BodyFormat for Form {
     fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let fields = serde_json::Value::Object(form::parse(bytes)?);
         serde_path_to_error::deserialize(fields).map_err(field_error)
+    }
+}
+
+/// For an optional member: present means a value; `null` is refused like any
+/// other wrong type (the document says absent or a value, never null).
+/// `#[serde(default, deserialize_with = "present")]`.
+pub fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// As [`present`], for a member that is an object: serde would also take a struct
+/// from an array of its fields, which the document does not allow.
+pub fn present_object<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    struct Object<T>(PhantomData<T>);
+    impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for Object<T> {
+        type Value = Option<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Some)
+        }
+    }
+    d.deserialize_map(Object(PhantomData))
+}
+
+/// Deserializes from a JSON object only: serde would also take a struct from an array.
+struct ObjectOnly<D>(D);
+
+impl<'de, D: serde::Deserializer<'de>> serde::Deserializer<'de> for ObjectOnly<D> {
+    type Error = D::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_map(visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+        unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier ignored_any
     }
 }
 

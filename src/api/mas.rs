@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::apps::Tool;
 use super::auth::AdminAuth;
-use super::body::JsonBody;
+use super::body::{present, present_object, JsonBody};
 use super::error::ApiError;
 use super::{ApiTags, AppState, Deleted};
 use casa_actors::realm;
@@ -62,8 +62,12 @@ impl From<CheckName> for Check {
 #[serde(deny_unknown_fields)]
 pub struct SemanticParams {
     /// Minimum cosine similarity, -1.0 to 1.0 (default 0.18, chosen in docs/intent-eval.md).
+    #[oai(validator(minimum(value = "-1"), maximum(value = "1")))]
+    #[serde(default, deserialize_with = "present")]
     pub threshold: Option<f64>,
     /// The tool must also rank within the top k of the MAS's tools (1 to 1000; default: no rank limit).
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+    #[serde(default, deserialize_with = "present")]
     pub top_k: Option<u32>,
 }
 
@@ -77,19 +81,36 @@ impl From<SemanticParams> for model::SemanticInput {
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct CreateMas {
-    /// 1 to 128 characters.
+    /// 1 to 128 characters (trimmed), no control characters.
+    #[oai(validator(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    ))]
     pub name: String,
+    /// At most 4096 characters; blank means none.
+    #[oai(validator(max_length = 4096))]
+    #[serde(default, deserialize_with = "present")]
     pub description: Option<String>,
     /// Default: `[DETERMINISTIC_TOOL_SELECTED]`.
+    #[serde(default, deserialize_with = "present")]
     pub enabled_checks: Option<Vec<Check>>,
     /// Checks evaluated and recorded in the trace, never enforced (default: none).
+    #[serde(default, deserialize_with = "present")]
     pub shadow_checks: Option<Vec<Check>>,
+    #[serde(default, deserialize_with = "present_object")]
     pub semantic: Option<SemanticParams>,
     /// Lifetime of initial tokens, 1 to 86400 (default 300).
+    #[oai(validator(minimum(value = "1"), maximum(value = "86400")))]
+    #[serde(default, deserialize_with = "present")]
     pub token_ttl_seconds: Option<u32>,
     /// Lifetime of exchanged tokens, 1 to 86400 (default 60); never beyond the subject token's.
+    #[oai(validator(minimum(value = "1"), maximum(value = "86400")))]
+    #[serde(default, deserialize_with = "present")]
     pub exchanged_token_ttl_seconds: Option<u32>,
     /// Longest delegation chain, 1 to 32 (default 4).
+    #[oai(validator(minimum(value = "1"), maximum(value = "32")))]
+    #[serde(default, deserialize_with = "present")]
     pub max_delegation_depth: Option<u32>,
 }
 
@@ -99,13 +120,30 @@ pub struct CreateMas {
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMas {
+    #[oai(validator(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    ))]
+    #[serde(default, deserialize_with = "present")]
     pub name: Option<String>,
+    #[oai(validator(max_length = 4096))]
+    #[serde(default, deserialize_with = "present")]
     pub description: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     pub enabled_checks: Option<Vec<Check>>,
+    #[serde(default, deserialize_with = "present")]
     pub shadow_checks: Option<Vec<Check>>,
+    #[serde(default, deserialize_with = "present_object")]
     pub semantic: Option<SemanticParams>,
+    #[oai(validator(minimum(value = "1"), maximum(value = "86400")))]
+    #[serde(default, deserialize_with = "present")]
     pub token_ttl_seconds: Option<u32>,
+    #[oai(validator(minimum(value = "1"), maximum(value = "86400")))]
+    #[serde(default, deserialize_with = "present")]
     pub exchanged_token_ttl_seconds: Option<u32>,
+    #[oai(validator(minimum(value = "1"), maximum(value = "32")))]
+    #[serde(default, deserialize_with = "present")]
     pub max_delegation_depth: Option<u32>,
 }
 
@@ -114,6 +152,7 @@ fn checks(list: Option<Vec<Check>>) -> Option<Vec<CheckName>> {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Semantic {
     pub threshold: f64,
     pub top_k: Option<u32>,
@@ -130,6 +169,7 @@ pub struct Realm {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Mas {
     pub id: Uuid,
     pub name: String,
@@ -189,8 +229,11 @@ pub struct RotatedKey {
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeTokens {
+    #[serde(default, deserialize_with = "present")]
     pub jti: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     pub user_input_id: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     pub app_id: Option<String>,
 }
 

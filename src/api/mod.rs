@@ -16,6 +16,7 @@ pub mod apps;
 pub mod auth;
 pub mod body;
 pub mod cluster;
+pub mod document;
 pub mod error;
 pub mod form;
 pub mod mas;
@@ -83,20 +84,39 @@ pub fn spec() -> OpenApiService<Api, ()> {
 /// The whole HTTP application.
 pub fn app(state: AppState) -> impl Endpoint {
     let api = spec();
-    let openapi_json = api.spec_endpoint();
-    let openapi_yaml = api.spec_endpoint_yaml();
-    let docs = api.swagger_ui();
+    let openapi_json = document_endpoint(document::json(), "application/json; charset=utf-8");
+    let openapi_yaml = document_endpoint(document::yaml(), "application/yaml; charset=utf-8");
+    // Swagger UI embeds its document: the true one, not poem-openapi's.
+    let docs = document_endpoint(api.swagger_ui_html().replace(&api.spec(), &document::json()), "text/html");
     let limit = state.max_body_bytes;
     Route::new()
         .nest("/", api)
         .at("/openapi.json", openapi_json)
         .at("/openapi.yaml", openapi_yaml)
-        .nest("/docs", docs)
+        .at("/docs", docs)
         .around(move |ep, req| reject_oversized(ep, req, limit))
         .around(observe)
         .with(CatchPanic::new().with_handler(error::panic_response))
         .data(state)
         .catch_all_error(error::to_json_response)
+        .around(allow_header)
+}
+
+/// A 405 names the methods the path answers (RFC 9110 section 15.5.6).
+async fn allow_header<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response> {
+    let path = req.uri().path().to_string();
+    let mut resp = ep.call(req).await?.into_response();
+    if resp.status() == poem::http::StatusCode::METHOD_NOT_ALLOWED {
+        if let Some(allow) = document::allowed_methods(&path).and_then(|m| m.parse().ok()) {
+            resp.headers_mut().insert(poem::http::header::ALLOW, allow);
+        }
+    }
+    Ok(resp)
+}
+
+/// Serves the OpenAPI document (computed once, at start).
+fn document_endpoint(body: String, content_type: &'static str) -> impl Endpoint {
+    poem::endpoint::make_sync(move |_| body.clone().with_content_type(content_type))
 }
 
 /// Refuses a declared body over the limit before reading any of it.

@@ -61,7 +61,24 @@ pub struct RealmApi;
 
 #[OpenApi(tag = "ApiTags::Realms")]
 impl RealmApi {
-    /// RFC 8414 authorization server metadata of the realm.
+    /// RFC 8414 authorization server metadata of the realm, where RFC 8414 section 3.1
+    /// puts it for the issuer `{public_url}/realms/{mas_id}`: the well-known suffix inserted
+    /// between the host and the issuer's path. Strict clients discover a realm from its issuer here.
+    #[oai(
+        path = "/.well-known/oauth-authorization-server/realms/:mas_id",
+        method = "get",
+        operation_id = "realmMetadataPathInserted"
+    )]
+    async fn metadata_path_inserted(
+        &self,
+        state: Data<&AppState>,
+        mas_id: Path<Uuid>,
+    ) -> Result<Json<serde_json::Value>, ApiError> {
+        self.metadata(state, mas_id).await
+    }
+
+    /// RFC 8414 authorization server metadata of the realm (the issuer's path with the
+    /// well-known suffix appended, as many clients look for it).
     #[oai(
         path = "/realms/:mas_id/.well-known/oauth-authorization-server",
         method = "get",

@@ -23,6 +23,7 @@ pub struct IntentSummary {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct UserInputView {
     pub id: Uuid,
     pub mas_id: Uuid,

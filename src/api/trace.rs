@@ -13,7 +13,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::auth::AdminAuth;
-use super::body::JsonBody;
+use super::body::{present, JsonBody};
 use super::error::ApiError;
 use super::{ApiTags, AppState};
 
@@ -32,11 +32,16 @@ async fn any_session_token(_: &poem::Request, bearer: Bearer) -> Option<String> 
 #[serde(deny_unknown_fields)]
 pub struct LlmCallBody {
     /// The LLM call's id; reporting the same id again replaces the record.
+    #[oai(validator(min_length = 1, max_length = 256, pattern = r"^[^\x00-\x1f\x7f-\x9f]+$"))]
     pub call_id: String,
     /// The tools the call selected.
     pub selected_tools: Vec<String>,
+    #[oai(validator(min_length = 1, max_length = 256, pattern = r"^[^\x00-\x1f\x7f-\x9f]+$"))]
+    #[serde(default, deserialize_with = "present")]
     pub model: Option<String>,
     /// A digest of the prompt (never the prompt itself).
+    #[oai(validator(min_length = 1, max_length = 256, pattern = r"^[^\x00-\x1f\x7f-\x9f]+$"))]
+    #[serde(default, deserialize_with = "present")]
     pub prompt_digest: Option<String>,
 }
 
@@ -55,6 +60,7 @@ pub enum LlmCallRecorded {
 
 /// A page of trace events, newest first.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TracePage {
     /// Trace events: id, at, mas_id, user_input_id, app_ids, jti, parent,
     /// token_digest, latency_us, type and its fields (per-tool `checks` with
@@ -65,6 +71,19 @@ pub struct TracePage {
 }
 
 const MAX_TRACE_LIMIT: u32 = 500;
+
+/// Trace event types (`EventKind`'s serialized tags), the values of `event_type`.
+pub const EVENT_TYPES: &[&str] = &[
+    "token_issued",
+    "exchange_allowed",
+    "exchange_denied",
+    "exchange_rejected",
+    "introspection",
+    "revocation",
+    "llm_call",
+    "key_rotated",
+    "admin_change",
+];
 /// `/stats` reads at most this many events (the newest).
 const MAX_STATS_EVENTS: u64 = 200_000;
 
@@ -137,6 +156,9 @@ impl TraceApi {
         }
         if let Some(d) = decision.0.as_deref().filter(|d| !matches!(*d, "allowed" | "denied")) {
             return Err(casa_actors::CoreError::invalid("decision", format!("{d:?}: allowed or denied")).into());
+        }
+        if let Some(t) = event_type.0.as_deref().filter(|t| !EVENT_TYPES.contains(t)) {
+            return Err(casa_actors::CoreError::invalid("event_type", format!("{t:?} is not an event type")).into());
         }
         let keep = |e: &casa_actors::trace::TraceEvent| {
             mas_id.0.is_none_or(|m| e.mas_id == m)
