@@ -1,0 +1,50 @@
+import { useSearchParams } from "react-router";
+import { useGet } from "../lib/hooks";
+import { shortId } from "../lib/explain";
+import type { TracePage } from "../lib/types";
+
+/** Management changes and key rotations, newest first. */
+export default function Audit() {
+  const [params] = useSearchParams();
+  const mas = params.get("mas_id");
+  const scope = mas ? `&mas_id=${encodeURIComponent(mas)}` : "";
+  const changes = useGet<TracePage>(`/trace?event_type=admin_change&limit=100${scope}`);
+  const rotations = useGet<TracePage>(`/trace?event_type=key_rotated&limit=100${scope}`);
+  const rows = [...(changes.data?.items ?? []), ...(rotations.data?.items ?? [])].sort((a, b) => (a.id < b.id ? 1 : -1));
+  return (
+    <section aria-labelledby="audit-title">
+      <h1 id="audit-title">Audit{mas ? ` of MAS ${shortId(mas)}` : ""}</h1>
+      {(changes.error ?? rotations.error) && <p role="alert">{(changes.error ?? rotations.error)?.message}</p>}
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">When</th>
+            <th scope="col">MAS</th>
+            <th scope="col">What</th>
+            <th scope="col">Changes</th>
+            <th scope="col">Hash</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((e) => (
+            <tr key={e.id}>
+              <td>
+                <time dateTime={e.at}>{new Date(e.at).toLocaleString()}</time>
+              </td>
+              <td>
+                <code>{shortId(e.mas_id)}</code>
+              </td>
+              <td>{e.type === "key_rotated" ? `key rotated: ${e.retired_kid ?? ""} → ${e.kid ?? ""}` : `${e.action ?? ""} ${e.target ?? ""}`}</td>
+              <td>
+                {e.changes ? <pre className="changes">{JSON.stringify(e.changes, null, 2)}</pre> : "–"}
+              </td>
+              <td>
+                <code>{shortId(e.hash, 12)}</code>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
