@@ -1,7 +1,29 @@
-import { useSearchParams } from "react-router";
+import { useEffect, useState } from "react";
+import { Link, useSearchParams } from "react-router";
 import { useGet } from "../lib/hooks";
 import { shortId } from "../lib/explain";
-import type { TracePage } from "../lib/types";
+import { verifyWindow, type ChainVerdict } from "../lib/chain";
+import type { Mas, TracePage } from "../lib/types";
+
+/** Whether the newest 500 events of a MAS verify as a hash chain, recomputed here. */
+function ChainBadge({ masId }: { masId: string }) {
+  const recent = useGet<TracePage>(`/trace?mas_id=${encodeURIComponent(masId)}&limit=500`);
+  const [verdict, setVerdict] = useState<ChainVerdict | null>(null);
+  useEffect(() => {
+    setVerdict(null);
+    if (recent.data) void verifyWindow(recent.data.items).then(setVerdict);
+  }, [recent.data]);
+  if (!verdict) return <p role="status">Verifying the chain…</p>;
+  return verdict.ok ? (
+    <p role="status" className="badge allowed" data-testid="chain-badge" data-ok="true">
+      Chain verified: the newest {verdict.events} events match their hashes and link up.
+    </p>
+  ) : (
+    <p role="alert" className="badge denied" data-testid="chain-badge" data-ok="false" data-broken={verdict.broken}>
+      Chain broken at event {verdict.broken}: {verdict.why}.
+    </p>
+  );
+}
 
 /** Management changes and key rotations, newest first. */
 export default function Audit() {
@@ -14,6 +36,7 @@ export default function Audit() {
   return (
     <section aria-labelledby="audit-title">
       <h1 id="audit-title">Audit{mas ? ` of MAS ${shortId(mas)}` : ""}</h1>
+      {mas ? <ChainBadge masId={mas} /> : <MasPicker />}
       {(changes.error ?? rotations.error) && <p role="alert">{(changes.error ?? rotations.error)?.message}</p>}
       <table>
         <thead>
@@ -46,5 +69,19 @@ export default function Audit() {
         </tbody>
       </table>
     </section>
+  );
+}
+
+function MasPicker() {
+  const list = useGet<{ items: Mas[] }>("/mas?page_size=100");
+  return (
+    <nav aria-label="Verify a MAS's chain">
+      Verify the chain of:{" "}
+      {(list.data?.items ?? []).map((m) => (
+        <Link key={m.id} to={`/audit?mas_id=${m.id}`} className="chip">
+          {m.name}
+        </Link>
+      ))}
+    </nav>
   );
 }

@@ -219,6 +219,7 @@ export function Live() {
                 aria-current={v.index === selected ? "true" : undefined}
                 data-testid="live-row"
                 data-id={e.id}
+                data-jti={e.jti ?? ""}
                 style={{ transform: `translateY(${v.start}px)`, height: ROW }}
                 onClick={() => setSelected(v.index)}
               >
