@@ -325,3 +325,34 @@ fn the_ui_is_served_at_the_root_with_a_strict_policy_or_says_how_to_build_it() {
     assert_eq!(casa.send(casa.request("GET", "/mas").header("accept", "text/html")).status, 401);
     assert!(root.header("access-control-allow-origin").is_none(), "same origin: no CORS");
 }
+
+/// A semantic score (an f32 widened to f64) whose shortest decimal serde_json
+/// reads back 1 ulp off unless `float_roundtrip` is on: the event's chain
+/// hash (checked by `casa audit verify` and the Explorer's badge) must still match.
+#[tokio::test]
+async fn events_with_any_score_read_back_bit_exact_and_verify() {
+    use casa_actors::store::{EmbeddedStore, Store};
+    use casa_actors::trace::{CheckResult, EventKind, TraceEvent};
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    let mas = uuid::Uuid::now_v7();
+    let score = 0.21899176_f32 as f64;
+    let check = CheckResult {
+        tool: "fs:read".into(),
+        check: "SEMANTIC_INTENT_MATCH".into(),
+        passed: true,
+        reason: None,
+        score: Some(score),
+        detail: None,
+        enforced: false,
+        tool_digest: None,
+    };
+    let kind = EventKind::ExchangeAllowed { tools: vec!["fs:read".into()], audience: "a".into(), checks: vec![check] };
+    let mut e = TraceEvent::new(mas, kind);
+    e.hash = Some(e.chain_hash(None));
+    store.append_traces(&[e.clone()]).await.unwrap();
+    let read = store.traces(Some(mas), None, 10).await.unwrap();
+    assert_eq!(read, vec![e], "the event reads back exactly");
+    let verified = casa_actors::trace_writer::verify_chain(&store, mas, Default::default()).await.unwrap();
+    assert!(verified.is_ok(), "{verified:?}");
+}

@@ -23,6 +23,8 @@ async function seed() {
       shadow_checks: ["SEMANTIC_INTENT_MATCH"],
     },
     { "web:search": `Search the web. ${XSS_IMG} ${XSS_LINK}` },
+    // The planner may ask for a tool nobody serves, so TOOL_REGISTRY is what refuses it.
+    ["fs:read", "fs:write", "web:search", "fs:delete"],
   );
   const issued = await api.token(f.chat, `Please read my notes file ${XSS_IMG} ${XSS_LINK}`, "fs:read fs:write");
   const subject = issued.access_token;
@@ -341,6 +343,26 @@ describe("explorer", () => {
     await go(page, `/audit?mas_id=${world.mas.id}`);
     await page.waitForSelector("[data-testid=chain-badge][data-ok=false]");
     assert.equal(await page.getAttribute("[data-testid=chain-badge]", "data-broken"), victim.id);
+    await context.close();
+  });
+
+  test("a session exported as JSON opens verified, and a changed export does not", async () => {
+    const { context, page } = await adminPage();
+    await go(page, `/sessions/${world.session}`);
+    await page.waitForSelector("[data-testid=chain-event]");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("text=Export JSON")]);
+    const text = await (await import("node:fs/promises")).readFile(await download.path(), "utf8");
+    const exported = JSON.parse(text);
+    assert.equal(exported.events.length, (await api.get(`/trace/session/${world.session}`)).length);
+    assert.doesNotMatch(text, JWT, "an export holds no token");
+    await go(page, "/audit");
+    await page.setInputFiles("#export-file", { name: "s.json", mimeType: "application/json", buffer: Buffer.from(text) });
+    await page.waitForSelector("[data-testid=export-verdict]");
+    assert.match(await page.textContent("[data-testid=export-verdict]"), /^Verified: all \d+ events/);
+    exported.events[1].latency_us += 1;
+    await page.setInputFiles("#export-file", { name: "t.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(exported)) });
+    await page.waitForFunction(() => document.querySelector("[data-testid=export-verdict]")?.textContent?.startsWith("Not verified"));
+    assert.ok((await page.textContent("[data-testid=export-verdict]")).includes(exported.events[1].id));
     await context.close();
   });
 

@@ -105,7 +105,7 @@ export function client(base) {
 export const jwtPayload = (t) => JSON.parse(Buffer.from(t.split(".")[1], "base64url").toString());
 
 /** A MAS with a client, a planner and an executor agent, and a tool server. */
-export async function fleet(api, name, settings = {}, toolDescriptions = {}) {
+export async function fleet(api, name, settings = {}, toolDescriptions = {}, plannerTools = ["fs:read", "fs:write", "web:search"]) {
   const mas = await api.mas({ name, ...settings });
   const tools = ["fs:read", "fs:write", "web:search"].map((t) => ({
     name: t,
@@ -114,7 +114,7 @@ export async function fleet(api, name, settings = {}, toolDescriptions = {}) {
   }));
   const server = await api.app({ mas_id: mas.id, name: "files", type: "mcp_server", base_url: "http://127.0.0.1:9/mcp", tools });
   const chat = await api.app({ mas_id: mas.id, name: "chat", type: "client", allowed_tools: ["fs:read", "fs:write", "web:search"] });
-  const planner = await api.app({ mas_id: mas.id, name: "planner", type: "agent", allowed_tools: ["fs:read", "fs:write", "web:search"] });
+  const planner = await api.app({ mas_id: mas.id, name: "planner", type: "agent", allowed_tools: plannerTools });
   const executor = await api.app({ mas_id: mas.id, name: "executor", type: "agent", allowed_tools: ["fs:read"] });
   return { mas, server, chat, planner, executor };
 }

@@ -2,8 +2,8 @@ import { useEffect, useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { useGet } from "../lib/hooks";
 import { shortId } from "../lib/explain";
-import { verifyWindow, type ChainVerdict } from "../lib/chain";
-import type { Mas, TracePage } from "../lib/types";
+import { chainHash, verifyWindow, type ChainVerdict } from "../lib/chain";
+import type { Mas, TraceEvent, TracePage } from "../lib/types";
 
 /** Whether the newest 500 events of a MAS verify as a hash chain, recomputed here. */
 function ChainBadge({ masId }: { masId: string }) {
@@ -38,7 +38,8 @@ export default function Audit() {
       <h1 id="audit-title">Audit{mas ? ` of MAS ${shortId(mas)}` : ""}</h1>
       {mas ? <ChainBadge masId={mas} /> : <MasPicker />}
       {(changes.error ?? rotations.error) && <p role="alert">{(changes.error ?? rotations.error)?.message}</p>}
-      <table>
+      <div className="table-scroll" tabIndex={0}>
+<table>
         <thead>
           <tr>
             <th scope="col">When</th>
@@ -68,6 +69,40 @@ export default function Audit() {
           ))}
         </tbody>
       </table>
+      </div>
+      <OpenExport />
+    </section>
+  );
+}
+
+/** Opens a session exported from the Explorer and checks every event against its recorded hash, offline. */
+function OpenExport() {
+  const [result, setResult] = useState<string | null>(null);
+  async function open(file: File) {
+    try {
+      const data = JSON.parse(await file.text()) as { user_input_id?: string; events?: TraceEvent[] };
+      const events = data.events ?? [];
+      for (const e of events) {
+        if ((await chainHash(e)) !== e.hash) {
+          setResult(`Not verified: event ${e.id} does not match its hash.`);
+          return;
+        }
+      }
+      setResult(`Verified: all ${events.length} events of session ${data.user_input_id ?? "?"} match their hashes.`);
+    } catch (e) {
+      setResult(`Not an exported session: ${String(e)}`);
+    }
+  }
+  return (
+    <section aria-labelledby="open-title">
+      <h2 id="open-title">Open an exported session</h2>
+      <label htmlFor="export-file">Exported JSON file</label>{" "}
+      <input id="export-file" type="file" accept="application/json,.json" onChange={(e) => e.target.files?.[0] && void open(e.target.files[0])} />
+      {result && (
+        <p role="status" data-testid="export-verdict">
+          {result}
+        </p>
+      )}
     </section>
   );
 }

@@ -29,7 +29,8 @@ export default function Cluster() {
           <p>
             Node <code>{r.data.node}</code>, epoch {r.data.epoch}, {r.data.serving ? "serving" : `not serving${r.data.reason ? `: ${r.data.reason}` : ""}`}
           </p>
-          <table>
+          <div className="table-scroll" tabIndex={0}>
+<table>
             <thead>
               <tr>
                 <th scope="col">Member</th>
@@ -58,6 +59,7 @@ export default function Cluster() {
               ))}
             </tbody>
           </table>
+</div>
         </>
       )}
     </section>

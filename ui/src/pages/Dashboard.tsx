@@ -57,7 +57,8 @@ export default function Dashboard() {
       </div>
       <section aria-labelledby="edges-title">
         <h2 id="edges-title">Caller → callee</h2>
-        <table>
+        <div className="table-scroll" tabIndex={0}>
+<table>
           <thead>
             <tr>
               <th scope="col">Caller (agent)</th>
@@ -83,6 +84,7 @@ export default function Dashboard() {
             ))}
           </tbody>
         </table>
+</div>
       </section>
     </section>
   );

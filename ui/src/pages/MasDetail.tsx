@@ -86,7 +86,8 @@ export default function MasDetail() {
       <section aria-labelledby="tools">
         <h2 id="tools">Tools</h2>
         {tools.data && (
-          <table>
+          <div className="table-scroll" tabIndex={0}>
+<table>
             <thead>
               <tr>
                 <th scope="col">Tool</th>
@@ -112,12 +113,14 @@ export default function MasDetail() {
               ))}
             </tbody>
           </table>
+</div>
         )}
       </section>
       <section aria-labelledby="apps">
         <h2 id="apps">Apps</h2>
         {apps.data && (
-          <table>
+          <div className="table-scroll" tabIndex={0}>
+<table>
             <thead>
               <tr>
                 <th scope="col">Name</th>
@@ -139,6 +142,7 @@ export default function MasDetail() {
               ))}
             </tbody>
           </table>
+</div>
         )}
       </section>
     </article>

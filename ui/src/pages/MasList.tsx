@@ -9,7 +9,8 @@ export default function MasList() {
       <h1 id="mas-title">Multi-Agent Systems</h1>
       {page.error && <p role="alert">{page.error.message}</p>}
       {page.data && (
-        <table>
+        <div className="table-scroll" tabIndex={0}>
+<table>
           <caption>
             {page.data.total} MAS{page.data.total > page.data.items.length ? ` (the first ${page.data.items.length})` : ""}
           </caption>
@@ -42,6 +43,7 @@ export default function MasList() {
             ))}
           </tbody>
         </table>
+</div>
       )}
     </section>
   );

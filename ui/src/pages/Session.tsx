@@ -31,7 +31,8 @@ function CheckRow({ c }: { c: CheckResult }) {
 function Checks({ e }: { e: TraceEvent }) {
   if (!e.checks?.length) return null;
   return (
-    <table className="checks">
+    <div className="table-scroll" tabIndex={0}>
+<table className="checks">
       <caption className="visually-hidden">Check results of this exchange</caption>
       <thead>
         <tr>
@@ -51,6 +52,7 @@ function Checks({ e }: { e: TraceEvent }) {
         ))}
       </tbody>
     </table>
+</div>
   );
 }
 
@@ -61,8 +63,8 @@ function WhyDenied({ e }: { e: TraceEvent }) {
   if (failed.length === 0 && denials.length === 0) return null;
   const enforcedBy = deniedBy(e);
   return (
-    <section className="why" aria-labelledby={`why-${e.id}`} data-testid="why-denied">
-      <h3 id={`why-${e.id}`}>{e.type === "exchange_denied" ? "Why denied" : "Shadow verdicts (recorded, not enforced)"}</h3>
+    <div className="why" data-testid="why-denied">
+      <h3>{e.type === "exchange_denied" ? "Why denied" : "Shadow verdicts (recorded, not enforced)"}</h3>
       <ul>
         {denials
           .filter((d) => !(e.checks ?? []).some((c) => c.tool === d.tool && c.check === d.check))
@@ -96,7 +98,7 @@ function WhyDenied({ e }: { e: TraceEvent }) {
           );
         })}
       </ul>
-    </section>
+    </div>
   );
 }
 
@@ -122,6 +124,37 @@ function WhatIfPanel({ events, threshold }: { events: TraceEvent[]; threshold: n
           ))}
         </ul>
       )}
+    </section>
+  );
+}
+
+/** Tokens of the session as recorded: each `jti` under the `parent` it was exchanged from. */
+function Delegation({ events }: { events: TraceEvent[] }) {
+  const issued = events.filter((e) => e.jti && (e.type === "token_issued" || e.type === "exchange_allowed"));
+  const children = new Map<string | null, TraceEvent[]>();
+  for (const e of issued) {
+    const parent = e.type === "token_issued" ? null : e.parent;
+    children.set(parent, [...(children.get(parent) ?? []), e]);
+  }
+  const tree = (parent: string | null, depth: number): React.ReactNode => {
+    const kids = children.get(parent);
+    if (!kids || depth > 16) return null;
+    return (
+      <ul>
+        {kids.map((e) => (
+          <li key={e.id} data-testid="delegation-node">
+            <code>{shortId(e.jti)}</code> {e.type === "token_issued" ? "issued" : `exchanged for ${(e.tools ?? []).join(", ")} (actor ${shortId(e.app_ids[1])})`}
+            {tree(e.jti, depth + 1)}
+          </li>
+        ))}
+      </ul>
+    );
+  };
+  if (issued.length === 0) return null;
+  return (
+    <section aria-labelledby="delegation-title">
+      <h2 id="delegation-title">Delegation</h2>
+      {tree(null, 0)}
     </section>
   );
 }
@@ -282,6 +315,7 @@ export default function Session() {
           })}
         </ol>
       </section>
+      <Delegation events={list} />
       <WhatIfPanel key={recorded} events={list} threshold={recorded} />
       {s?.role === "admin" && masId && <Revoke masId={masId} sessionId={id} jtis={jtis} />}
     </article>
