@@ -3,6 +3,11 @@
 //! Either given by the operator (`CASA_ADMIN_TOKEN`), or generated on first
 //! start, printed once and written to `<data-dir>/admin-token` (0600). The
 //! store only ever holds its SHA-256 digest.
+//!
+//! The viewer token is a second, read-only credential (for the Explorer UI
+//! and dashboards): it reads `/trace`, `/stats`, `/mas`, `/apps`, `/cluster`
+//! and nothing else. It exists only when the operator sets
+//! `CASA_VIEWER_TOKEN` or creates one with `casa viewer-token rotate`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,6 +21,10 @@ use crate::config::Settings;
 pub const ENV_VAR: &str = "CASA_ADMIN_TOKEN";
 pub const FILE_NAME: &str = "admin-token";
 const DIGEST_KEY: &str = "admin_token_sha256";
+pub const VIEWER_ENV_VAR: &str = "CASA_VIEWER_TOKEN";
+pub const VIEWER_FILE_NAME: &str = "viewer-token";
+const VIEWER_DIGEST_KEY: &str = "viewer_token_sha256";
+const VIEWER_TOKEN_PREFIX: &str = "casa_vt_";
 /// Operator-chosen tokens shorter than this are refused: the admin token
 /// guards every tenant.
 pub const MIN_TOKEN_CHARS: usize = 32;
@@ -39,16 +48,12 @@ impl std::fmt::Debug for AdminCredential {
     }
 }
 
-fn token_path(data_dir: &Path) -> PathBuf {
-    data_dir.join(FILE_NAME)
-}
-
 /// Writes the token file atomically with mode 0600, so it is never readable
 /// by others, not even for an instant.
-fn write_token_file(data_dir: &Path, token: &str) -> anyhow::Result<PathBuf> {
+fn write_token_file(data_dir: &Path, name: &str, token: &str) -> anyhow::Result<PathBuf> {
     use std::os::unix::fs::OpenOptionsExt;
-    let path = token_path(data_dir);
-    let tmp = data_dir.join(format!(".{FILE_NAME}.tmp"));
+    let path: PathBuf = data_dir.join(name);
+    let tmp = data_dir.join(format!(".{name}.tmp"));
     let _ = std::fs::remove_file(&tmp);
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -63,9 +68,9 @@ fn write_token_file(data_dir: &Path, token: &str) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-fn announce(token: &str, path: &Path) {
+fn announce(what: &str, token: &str, path: &Path) {
     // Deliberately on stdout, not in the logs: shown once, to the operator.
-    println!("casa admin token (shown once; also in {}):\n\n    {token}\n", path.display());
+    println!("casa {what} (shown once; also in {}):\n\n    {token}\n", path.display());
 }
 
 /// The credential this node checks admin requests against, creating the
@@ -83,10 +88,10 @@ pub async fn ensure(store: &dyn Store, data_dir: &Path) -> anyhow::Result<AdminC
         return Ok(AdminCredential { digest });
     }
     let token = secret::generate(secret::ADMIN_TOKEN_PREFIX);
-    let path = write_token_file(data_dir, &token)?;
+    let path = write_token_file(data_dir, FILE_NAME, &token)?;
     let digest = secret::digest(&token);
     store.put_meta(DIGEST_KEY, &digest).await?;
-    announce(&token, &path);
+    announce("admin token", &token, &path);
     tracing::info!(path = %path.display(), "generated the admin token");
     Ok(AdminCredential { digest })
 }
@@ -95,14 +100,55 @@ pub async fn ensure(store: &dyn Store, data_dir: &Path) -> anyhow::Result<AdminC
 pub async fn rotate_offline(settings: &Settings) -> anyhow::Result<()> {
     let store = crate::server::store(settings).await?;
     let token = secret::generate(secret::ADMIN_TOKEN_PREFIX);
-    let path = write_token_file(&settings.data_dir, &token)?;
+    let path = write_token_file(&settings.data_dir, FILE_NAME, &token)?;
     store.put_meta(DIGEST_KEY, &secret::digest(&token)).await?;
-    announce(&token, &path);
+    announce("admin token", &token, &path);
     if !matches!(settings.store_location()?, crate::config::StoreLocation::Embedded) {
         eprintln!("note: running nodes keep the old token until they restart");
     }
     if std::env::var_os(ENV_VAR).is_some() {
         eprintln!("note: {ENV_VAR} is set; while it is, casa uses it instead of this token");
+    }
+    Ok(())
+}
+
+/// The read-only viewer credential, if the operator made one: from
+/// `CASA_VIEWER_TOKEN`, else the digest `casa viewer-token rotate` stored.
+/// It must differ from the admin token (or a viewer could write).
+pub async fn viewer(store: &dyn Store, admin: &AdminCredential) -> anyhow::Result<Option<AdminCredential>> {
+    let digest = match std::env::var(VIEWER_ENV_VAR) {
+        Ok(token) => {
+            let token = token.trim();
+            if token.chars().count() < MIN_TOKEN_CHARS {
+                bail!("{VIEWER_ENV_VAR} must be at least {MIN_TOKEN_CHARS} characters");
+            }
+            if admin.verify(token) {
+                bail!("{VIEWER_ENV_VAR} must differ from the admin token");
+            }
+            tracing::info!("viewer token taken from {VIEWER_ENV_VAR}");
+            secret::digest(token)
+        }
+        Err(_) => match store.get_meta(VIEWER_DIGEST_KEY).await? {
+            Some(digest) => digest,
+            None => return Ok(None),
+        },
+    };
+    Ok(Some(AdminCredential { digest }))
+}
+
+/// `casa viewer-token rotate`: creates or replaces the viewer token; needs
+/// the data dir to itself.
+pub async fn rotate_viewer_offline(settings: &Settings) -> anyhow::Result<()> {
+    let store = crate::server::store(settings).await?;
+    let token = secret::generate(VIEWER_TOKEN_PREFIX);
+    let path = write_token_file(&settings.data_dir, VIEWER_FILE_NAME, &token)?;
+    store.put_meta(VIEWER_DIGEST_KEY, &secret::digest(&token)).await?;
+    announce("viewer token (read-only)", &token, &path);
+    if !matches!(settings.store_location()?, crate::config::StoreLocation::Embedded) {
+        eprintln!("note: running nodes keep the old viewer token until they restart");
+    }
+    if std::env::var_os(VIEWER_ENV_VAR).is_some() {
+        eprintln!("note: {VIEWER_ENV_VAR} is set; while it is, casa uses it instead of this token");
     }
     Ok(())
 }

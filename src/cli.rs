@@ -14,7 +14,10 @@ flags beat variables, variables beat the file, the file beats the defaults.
 
 The admin token: if CASA_ADMIN_TOKEN is set (at least 32 characters), it is the admin token.
 Otherwise the first start generates one, prints it once and writes it to <data-dir>/admin-token
-(mode 0600); only its SHA-256 digest is stored. `casa admin-token rotate` replaces it.";
+(mode 0600); only its SHA-256 digest is stored. `casa admin-token rotate` replaces it.
+
+The viewer token (read-only: /trace, /stats, /mas, /apps, /cluster; for the Explorer UI at /):
+CASA_VIEWER_TOKEN (at least 32 characters), or `casa viewer-token rotate`. None by default.";
 
 #[derive(Debug, Parser)]
 #[command(name = "casa", version, about = "Authorization runtime for multi-agent AI systems", after_help = AFTER_HELP)]
@@ -31,6 +34,11 @@ pub enum Command {
     Serve(ServeArgs),
     /// Manage the admin token that guards the management and trace APIs.
     AdminToken {
+        #[command(subcommand)]
+        action: AdminTokenAction,
+    },
+    /// Manage the read-only viewer token (reads /trace, /stats, /mas, /apps, /cluster).
+    ViewerToken {
         #[command(subcommand)]
         action: AdminTokenAction,
     },
@@ -58,7 +66,7 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum AdminTokenAction {
-    /// Generate a new admin token, print it, and write it to <data-dir>/admin-token.
+    /// Generate a new token, print it, and write it to <data-dir>/admin-token (or viewer-token).
     /// casa must not be running on the data dir; the old token stops working.
     Rotate(StoreArgs),
 }
@@ -371,6 +379,9 @@ pub fn main() -> ExitCode {
             Command::Serve(args) => crate::server::serve(args.settings()?).await,
             Command::AdminToken { action: AdminTokenAction::Rotate(args) } => {
                 crate::admin::rotate_offline(&args.settings()?).await
+            }
+            Command::ViewerToken { action: AdminTokenAction::Rotate(args) } => {
+                crate::admin::rotate_viewer_offline(&args.settings()?).await
             }
             Command::Audit { action: AuditAction::Verify { mas, store } } => {
                 let settings = store.settings()?;

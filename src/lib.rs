@@ -12,3 +12,4 @@ pub mod config;
 pub mod eval;
 pub mod server;
 pub mod telemetry;
+pub mod ui;

@@ -45,6 +45,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let cluster = settings.cluster.config()?;
     let store = store(&settings).await?;
     let admin = crate::admin::ensure(&*store, &settings.data_dir).await?;
+    let viewer = crate::admin::viewer(&*store, &admin).await?;
     // The listener is bound first: the public URL may default to its address.
     let acceptor = TcpListener::bind(settings.listen)
         .into_acceptor()
@@ -75,11 +76,15 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let state = AppState {
         node: node.clone(),
         admin,
+        viewer,
         public_url: public_url.clone(),
         metrics,
         max_body_bytes: settings.max_body_bytes,
         traces: traces.clone(),
     };
+    if !crate::ui::is_built() {
+        tracing::warn!("{}", crate::ui::HOW_TO_BUILD);
+    }
     tracing::info!(
         listen = %bound,
         public_url = %public_url,

@@ -139,6 +139,43 @@ pub struct ToolDef {
     /// change of the definition shows against it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registered_digest: Option<String>,
+    /// The definitions this tool had before, oldest first (the first is the
+    /// registered one once it changed): both sides of a drift diff.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<ToolVersion>,
+}
+
+/// A definition a tool had until `replaced_at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolVersion {
+    pub digest: String,
+    pub description: String,
+    pub input_schema: Option<serde_json::Value>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub replaced_at: OffsetDateTime,
+}
+
+/// A tool keeps at most this many past definitions: the registered one and the newest others.
+pub const MAX_TOOL_HISTORY: usize = 32;
+
+impl ToolDef {
+    /// Carries `before`'s history over to this (next) definition of the same
+    /// tool, adding `before` itself when the definition changed.
+    pub fn succeed(&mut self, before: &ToolDef, at: OffsetDateTime) {
+        self.history = before.history.clone();
+        let old = crate::intent::tool_digest(before);
+        if old != crate::intent::tool_digest(self) {
+            if self.history.len() >= MAX_TOOL_HISTORY {
+                self.history.remove(1);
+            }
+            self.history.push(ToolVersion {
+                digest: old,
+                description: before.description.clone(),
+                input_schema: before.input_schema.clone(),
+                replaced_at: at,
+            });
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -92,6 +92,25 @@ pub struct Tool {
     pub changed_since_registration: bool,
     /// Whether the semantic check can score this tool on this node.
     pub embedded: bool,
+    /// The definitions it had before, oldest first (the registered one first):
+    /// the other side of a drift diff.
+    pub history: Vec<ToolVersion>,
+}
+
+/// A past definition of a tool.
+#[derive(Debug, Clone, Object)]
+pub struct ToolVersion {
+    pub digest: String,
+    pub description: String,
+    pub input_schema: Option<serde_json::Value>,
+    /// When the next definition replaced it.
+    pub replaced_at: OffsetDateTime,
+}
+
+impl From<model::ToolVersion> for ToolVersion {
+    fn from(v: model::ToolVersion) -> Self {
+        Self { digest: v.digest, description: v.description, input_schema: v.input_schema, replaced_at: v.replaced_at }
+    }
 }
 
 impl From<ToolEntry> for Tool {
@@ -107,6 +126,7 @@ impl From<ToolEntry> for Tool {
             registered_digest: e.tool.registered_digest,
             changed_since_registration: changed,
             embedded: e.tool.embedding.is_some(),
+            history: e.tool.history.into_iter().map(ToolVersion::from).collect(),
         }
     }
 }

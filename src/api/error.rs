@@ -101,6 +101,15 @@ impl ApiError {
         Self::UnsupportedMediaType(body("unsupported_media_type", description, None))
     }
 
+    /// A valid viewer token on a route it may not use.
+    pub fn forbidden_for_viewer() -> Self {
+        Self::Forbidden(body(
+            "insufficient_scope",
+            "the viewer token is read-only: it reads /trace, /stats, /mas, /apps and /cluster",
+            None,
+        ))
+    }
+
     pub fn unauthorized() -> Self {
         Self::Unauthorized(
             body("invalid_token", "a valid admin token is required: Authorization: Bearer <token>", None),

@@ -19,6 +19,7 @@ pub mod cluster;
 pub mod document;
 pub mod error;
 pub mod form;
+pub mod live;
 pub mod mas;
 pub mod oauth;
 pub mod ops;
@@ -30,6 +31,8 @@ pub mod trace;
 pub struct AppState {
     pub node: Node,
     pub admin: AdminCredential,
+    /// The read-only viewer credential, when the operator made one.
+    pub viewer: Option<AdminCredential>,
     /// Base URL of this node, without a trailing slash.
     pub public_url: String,
     pub metrics: PrometheusHandle,
@@ -94,6 +97,8 @@ pub fn app(state: AppState) -> impl Endpoint {
         .at("/openapi.json", openapi_json)
         .at("/openapi.yaml", openapi_yaml)
         .at("/docs", docs)
+        .around(crate::ui::serve)
+        .around(auth::viewer_gate)
         .around(move |ep, req| reject_oversized(ep, req, limit))
         .around(observe)
         .with(CatchPanic::new().with_handler(error::panic_response))

@@ -3,10 +3,9 @@
 use casa_actors::oauth::{LlmCallReport, OAuthError};
 use casa_actors::trace::EventKind;
 use futures::stream::BoxStream;
-use futures::StreamExt;
 use poem::web::Data;
 use poem_openapi::auth::Bearer;
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::{EventStream, Json};
 use poem_openapi::{ApiResponse, Object, OpenApi, SecurityScheme};
 use serde::Deserialize;
@@ -114,7 +113,7 @@ pub struct Edge {
 /// A filtered query scans at most this many events per page asked for.
 const MAX_SCAN: usize = 20_000;
 
-fn event_json(e: &casa_actors::trace::TraceEvent) -> serde_json::Value {
+pub(crate) fn event_json(e: &casa_actors::trace::TraceEvent) -> serde_json::Value {
     serde_json::to_value(e).expect("events encode")
 }
 
@@ -139,6 +138,8 @@ impl TraceApi {
         decision: Query<Option<String>>,
         /// e.g. `exchange_denied`, `token_issued`, `introspection`.
         event_type: Query<Option<String>>,
+        /// The SHA-256 (hex) of a token: its events, found without sending the token itself.
+        token_digest: Query<Option<String>>,
         /// Events at or after this time (RFC 3339).
         since: Query<Option<time::OffsetDateTime>>,
         /// Events before this time (RFC 3339).
@@ -160,11 +161,23 @@ impl TraceApi {
         if let Some(t) = event_type.0.as_deref().filter(|t| !EVENT_TYPES.contains(t)) {
             return Err(casa_actors::CoreError::invalid("event_type", format!("{t:?} is not an event type")).into());
         }
+        if let Some(d) =
+            token_digest.0.as_deref().filter(|d| d.len() != 64 || !d.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            let shown: String = d.chars().take(16).collect();
+            return Err(casa_actors::CoreError::invalid(
+                "token_digest",
+                format!("{shown:?}...: 64 hex digits (SHA-256)"),
+            )
+            .into());
+        }
+        let token_digest = Query(token_digest.0.map(|d| d.to_ascii_lowercase()));
         let keep = |e: &casa_actors::trace::TraceEvent| {
             mas_id.0.is_none_or(|m| e.mas_id == m)
                 && app_id.0.as_ref().is_none_or(|a| e.app_ids.contains(a))
                 && decision.0.as_deref().is_none_or(|d| e.decision() == Some(d))
                 && event_type.0.as_deref().is_none_or(|t| e.type_name() == t)
+                && token_digest.0.as_ref().is_none_or(|d| e.token_digest.as_ref() == Some(d))
                 && since.0.is_none_or(|s| e.at >= s)
                 && until.0.is_none_or(|u| e.at < u)
                 && cursor.0.is_none_or(|c| e.id < c)
@@ -215,8 +228,13 @@ impl TraceApi {
         Ok(Json(TracePage { items: items.iter().map(event_json).collect(), next_cursor }))
     }
 
-    /// Server-Sent Events: each trace event as it is written, with the same filters.
+    /// Server-Sent Events: each trace event as it is written, with the same
+    /// filters as `GET /trace`. Each event's SSE `id` is its event id; send it
+    /// back as `Last-Event-ID` to get what was missed from the store first. A
+    /// reader that falls behind gets a `lagged` event (`missed`: how many, or
+    /// null when more than the replay limit) instead of a silent gap.
     #[oai(path = "/trace/stream", method = "get", operation_id = "streamTrace")]
+    #[allow(clippy::too_many_arguments)]
     async fn stream(
         &self,
         _auth: AdminAuth,
@@ -224,28 +242,39 @@ impl TraceApi {
         mas_id: Query<Option<Uuid>>,
         /// `allowed` or `denied`.
         decision: Query<Option<String>>,
+        user_input_id: Query<Option<String>>,
+        app_id: Query<Option<String>>,
+        /// e.g. `exchange_denied`, `token_issued`, `introspection`.
+        event_type: Query<Option<String>>,
+        /// A token's events (as `jti` or as `parent`).
+        jti: Query<Option<String>>,
+        /// The id of the last event received: the events after it are sent first, from the store.
+        #[oai(name = "Last-Event-ID")]
+        last_event_id: Header<Option<String>>,
     ) -> Result<EventStream<BoxStream<'static, serde_json::Value>>, ApiError> {
         if let Some(d) = decision.0.as_deref().filter(|d| !matches!(*d, "allowed" | "denied")) {
             return Err(casa_actors::CoreError::invalid("decision", format!("{d:?}: allowed or denied")).into());
         }
-        let (mas_id, decision) = (mas_id.0, decision.0);
-        let events = futures::stream::unfold(state.traces.subscribe(), |mut rx| async move {
-            loop {
-                match rx.recv().await {
-                    Ok(e) => return Some((e, rx)),
-                    // A slow reader misses events rather than slowing the writer.
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-                }
-            }
-        })
-        .filter(move |e| {
-            let keep =
-                mas_id.is_none_or(|m| e.mas_id == m) && decision.as_deref().is_none_or(|d| e.decision() == Some(d));
-            futures::future::ready(keep)
-        })
-        .map(|e| event_json(&e));
-        Ok(EventStream::new(events.boxed()).keep_alive(std::time::Duration::from_secs(15)))
+        let last_event_id = match last_event_id.0.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => Some(Uuid::parse_str(s).map_err(|_| {
+                ApiError::bad_request(Some("Last-Event-ID".into()), "Last-Event-ID must be an event id (a UUID)")
+            })?),
+        };
+        let filter = super::live::StreamFilter {
+            mas_id: mas_id.0,
+            decision: decision.0,
+            user_input_id: user_input_id.0,
+            app_id: app_id.0,
+            event_type: event_type.0,
+            jti: jti.0,
+        };
+        // Subscribed before the store is read: nothing falls between the two.
+        let live = state.traces.subscribe();
+        let events = super::live::events(&**state.node.store(), live, filter, last_event_id)
+            .await
+            .map_err(casa_actors::CoreError::from)?;
+        Ok(EventStream::new(events).to_event(super::live::to_sse).keep_alive(std::time::Duration::from_secs(15)))
     }
 
     /// What a dashboard needs: counts of issued, allowed and denied, denials by

@@ -401,15 +401,20 @@ impl MasState {
     async fn update_app(&mut self, id: Uuid, patch: AppPatch) -> CoreResult<AppRecord> {
         let current = self.app(id)?;
         let mut next = validate::patch_app(current, patch)?;
+        let now = OffsetDateTime::now_utc();
         for tool in &mut next.tools {
+            let previous = current.tools.iter().find(|t| t.name == tool.name);
+            if let Some(previous) = previous {
+                tool.succeed(previous, now);
+            }
             // A tool keeps the digest it was first registered with; a new one gets its own.
-            let before = current.tools.iter().find(|t| t.name == tool.name).and_then(|t| t.registered_digest.clone());
+            let before = previous.and_then(|t| t.registered_digest.clone());
             tool.registered_digest = before.or_else(|| Some(intent::tool_digest(tool)));
             if tool.registered_digest.as_deref() != Some(intent::tool_digest(tool).as_str()) {
                 tracing::warn!(mas_id = %self.mas.id, tool = %tool.name, "a tool's definition changed after registration");
             }
         }
-        next.updated_at = OffsetDateTime::now_utc();
+        next.updated_at = now;
         self.check_unique(&next)?;
         self.store.put_app(&next).await?;
         self.apps.insert(id, next.clone());

@@ -68,6 +68,12 @@ pub fn app(mas_id: Uuid, name: &str) -> AppRecord {
             input_schema: Some(serde_json::json!({"type": "object"})),
             embedding: Some(crate::intent::Embedding { model: "test-model".into(), vector: vec![0.6, 0.8] }),
             registered_digest: Some("d".repeat(64)),
+            history: vec![crate::model::ToolVersion {
+                digest: "d".repeat(64),
+                description: "did things".into(),
+                input_schema: None,
+                replaced_at: now(),
+            }],
         }],
         client_id: Uuid::now_v7().to_string(),
         secret_digest: crate::secret::digest("s"),
