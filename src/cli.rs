@@ -397,7 +397,7 @@ pub fn main() -> ExitCode {
                 crate::eval::intent(embedder, crate::eval::EvalOptions { data, threshold, top_k, plot }).await
             }
             Command::Cluster { action: ClusterAction::Status { url, admin_token, json } } => {
-                crate::cluster::print_status(&url, &admin_token, json).await
+                crate::cluster_status::print_status(&url, &admin_token, json).await
             }
             Command::Cluster { action: ClusterAction::Certs { out, server_name, nodes } } => {
                 crate::cluster::write_certs(&out, &nodes, &server_name)?;
@@ -424,3 +424,6 @@ pub fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod settings_docs;

@@ -6,10 +6,7 @@ use std::time::Duration;
 
 use casa_actors::cluster::{tls::TlsFiles, ClusterConfig, Timing};
 
-use crate::api::cluster::ClusterReport;
 use serde::{Deserialize, Serialize};
-
-use crate::config::ConfigError;
 
 pub const DEFAULT_TLS_SERVER_NAME: &str = "casa-cluster";
 pub const DEFAULT_HEARTBEAT_MS: u64 = 200;
@@ -106,9 +103,10 @@ impl ClusterSettings {
         self.listen.is_some()
     }
 
-    /// `embedded`: whether the node's store is the embedded one.
-    pub fn validate(&self, embedded: bool, public_url: Option<&str>) -> Result<(), ConfigError> {
-        let invalid = |m: String| Err(ConfigError::Invalid(m));
+    /// `embedded`: whether the node's store is the embedded one. The error
+    /// is the reason (`config` reports it; this module does not import it back).
+    pub fn validate(&self, embedded: bool, public_url: Option<&str>) -> Result<(), String> {
+        let invalid = |m: String| Err(m);
         if !self.enabled() {
             if !self.seeds.is_empty() {
                 return invalid("cluster seeds need cluster_listen (--cluster-listen) too".into());
@@ -213,45 +211,6 @@ fn ca_cookie(ca: &Path) -> anyhow::Result<String> {
     use sha2::Digest;
     let pem = std::fs::read(ca).map_err(|e| anyhow::anyhow!("reading {}: {e}", ca.display()))?;
     Ok(hex::encode(&sha2::Sha256::digest(&pem)[..16]))
-}
-
-/// `casa cluster status`: one node's view, as a table.
-pub async fn print_status(url: &str, admin_token: &str, json: bool) -> anyhow::Result<()> {
-    let url = format!("{}/cluster", url.trim_end_matches('/'));
-    // reqwest's TLS is built without a default crypto provider.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let response = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()?
-        .get(&url)
-        .bearer_auth(admin_token)
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
-    let status = response.status();
-    let body = response.text().await?;
-    anyhow::ensure!(status.is_success(), "{url}: {status}: {body}");
-    if json {
-        println!("{body}");
-        return Ok(());
-    }
-    let r: ClusterReport = serde_json::from_str(&body).map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
-    let serving = match &r.reason {
-        None => "serving".to_string(),
-        Some(why) => format!("NOT serving: {why}"),
-    };
-    println!("node {} · view epoch {} · {serving}", r.node, r.epoch);
-    println!(
-        "{:<20} {:<22} {:<8} {:<8} {:>9} {:>7} {:>7}",
-        "MEMBER", "ADDRESS", "STATE", "SERVING", "SEEN_MS", "ACTIVE", "OWNS"
-    );
-    for m in &r.members {
-        println!(
-            "{:<20} {:<22} {:<8} {:<8} {:>9} {:>7} {:>7}",
-            m.name, m.addr, m.state, m.serving, m.last_seen_ms, m.active_mas, m.owned_mas
-        );
-    }
-    Ok(())
 }
 
 /// `casa cluster certs`: a CA and one certificate per node, for mutual TLS.

@@ -254,7 +254,7 @@ impl Settings {
             return Err(ConfigError::Invalid("llm_base_url and llm_model go together".into()));
         }
         let embedded = self.store_location()? == StoreLocation::Embedded;
-        self.cluster.validate(embedded, self.public_url.as_deref())?;
+        self.cluster.validate(embedded, self.public_url.as_deref()).map_err(ConfigError::Invalid)?;
         if self.llm_timeout_ms == 0 {
             return Err(ConfigError::Invalid("llm_timeout_ms must be positive".into()));
         }

@@ -1,6 +1,10 @@
 //! The attack suite: forged, tampered, replayed and misdirected tokens and
 //! requests. Each attack ends in its documented error, and the realm is
 //! unchanged afterwards (the legitimate flow still works).
+//!
+//! The token forgeries that `token::verify` alone decides run in-process in
+//! `actors/core/tests/token_attacks.rs`; here one case per refusal class
+//! (header, key, signature, time, issuer) proves the HTTP answer to each.
 
 mod common;
 
@@ -111,72 +115,12 @@ fn alg_none() {
 }
 
 #[test]
-fn hs256_signed_with_the_public_key() {
-    use hmac::{Hmac, Mac};
-    let t = target();
-    let mut h = t.header();
-    h["alg"] = json!("HS256");
-    let input = format!("{}.{}", encode(&h), encode(&t.claims()));
-    let jwks = t.casa.send(t.casa.request("GET", &format!("/realms/{}/.well-known/jwks.json", t.a.mas_id))).text;
-    for secret in [t.key_a.public_key.to_vec(), jwks.into_bytes()] {
-        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&secret).unwrap();
-        mac.update(input.as_bytes());
-        let token = format!("{input}.{}", B64.encode(mac.finalize().into_bytes()));
-        t.assert_rejected(&token);
-    }
-}
-
-#[test]
-fn rs256_header() {
-    let t = target();
-    let mut h = t.header();
-    h["alg"] = json!("RS256");
-    let token = format!("{}.{}.{}", encode(&h), encode(&t.claims()), B64.encode([1u8; 256]));
-    t.assert_rejected(&token);
-    // Even a valid Ed25519 signature does not make a token whose header says RS256 acceptable.
-    t.assert_rejected(&t.forge(&h, &t.claims()));
-}
-
-#[test]
 fn kid_of_another_realm() {
     let t = target();
     let mut h = t.header();
     h["kid"] = json!(t.key_b.kid);
     // Signed by B's real key, claiming to be A's.
     t.assert_rejected(&sign_with(&h, &t.claims(), &t.key_b.signing_key()));
-}
-
-#[test]
-fn jku_header_pointing_elsewhere() {
-    let t = target();
-    let mut h = t.header();
-    h["jku"] = json!("https://attacker.example/jwks.json");
-    t.assert_rejected(&sign_with(&h, &t.claims(), &attacker_key()));
-    // Refused even when the rest of the token is genuinely signed by the realm.
-    t.assert_rejected(&t.forge(&h, &t.claims()));
-}
-
-#[test]
-fn embedded_jwk_header() {
-    let t = target();
-    let attacker = attacker_key();
-    let mut h = t.header();
-    h["jwk"] = json!({"kty": "OKP", "crv": "Ed25519", "x": B64.encode(attacker.verifying_key().to_bytes())});
-    t.assert_rejected(&sign_with(&h, &t.claims(), &attacker));
-}
-
-#[test]
-fn x5u_header_pointing_elsewhere() {
-    let t = target();
-    let mut h = t.header();
-    h["x5u"] = json!("https://attacker.example/cert.pem");
-    t.assert_rejected(&sign_with(&h, &t.claims(), &attacker_key()));
-}
-
-#[test]
-fn attacker_key_with_the_realm_kid() {
-    let t = target();
-    t.assert_rejected(&sign_with(&t.header(), &t.claims(), &attacker_key()));
 }
 
 #[test]
@@ -187,41 +131,6 @@ fn tampered_payload() {
     let mut parts: Vec<String> = t.subject.split('.').map(str::to_string).collect();
     parts[1] = encode(&c);
     t.assert_rejected(&parts.join("."));
-}
-
-#[test]
-fn truncated_signature() {
-    let t = target();
-    t.assert_rejected(&t.subject[..t.subject.len() - 4]);
-    let (input, _) = t.subject.rsplit_once('.').unwrap();
-    t.assert_rejected(&format!("{input}.{}", B64.encode([0u8; 63])));
-}
-
-#[test]
-fn empty_signature() {
-    let t = target();
-    let (input, _) = t.subject.rsplit_once('.').unwrap();
-    t.assert_rejected(&format!("{input}."));
-    t.assert_rejected(input);
-}
-
-#[test]
-fn non_canonical_signature() {
-    // S + L (the group order) verifies under lax rules but is not canonical.
-    const L: [u8; 32] = [
-        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0,
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
-    ];
-    let t = target();
-    let (input, sig) = t.subject.rsplit_once('.').unwrap();
-    let mut sig = B64.decode(sig).unwrap();
-    let mut carry = 0u16;
-    for i in 0..32 {
-        let sum = sig[32 + i] as u16 + L[i] as u16 + carry;
-        sig[32 + i] = sum as u8;
-        carry = sum >> 8;
-    }
-    t.assert_rejected(&format!("{input}.{}", B64.encode(&sig)));
 }
 
 #[test]
@@ -236,15 +145,6 @@ fn expired_token() {
 }
 
 #[test]
-fn not_yet_valid_token() {
-    let t = target();
-    let mut c = t.claims();
-    c["nbf"] = json!(c["iat"].as_i64().unwrap() + 3600);
-    c["exp"] = json!(c["iat"].as_i64().unwrap() + 7200);
-    t.assert_rejected(&t.forge(&t.header(), &c));
-}
-
-#[test]
 fn wrong_issuer_signed_by_the_realm_key() {
     let t = target();
     let mut c = t.claims();
@@ -254,22 +154,6 @@ fn wrong_issuer_signed_by_the_realm_key() {
     let r = t.casa.exchange(&t.b.agent, &token, "fs:read");
     assert_oauth_error(&r, 400, "invalid_grant");
     c["iss"] = json!("https://evil.example/realms/x");
-    t.assert_rejected(&t.forge(&t.header(), &c));
-}
-
-#[test]
-fn typ_other_than_at_jwt() {
-    let t = target();
-    let mut h = t.header();
-    h["typ"] = json!("JWT");
-    t.assert_rejected(&t.forge(&h, &t.claims()));
-}
-
-#[test]
-fn unknown_claims_are_refused() {
-    let t = target();
-    let mut c = t.claims();
-    c["admin"] = json!(true);
     t.assert_rejected(&t.forge(&t.header(), &c));
 }
 

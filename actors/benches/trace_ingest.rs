@@ -15,17 +15,14 @@
 //! of its own and drops it at the end.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use casa_actors::model::*;
 use casa_actors::node::{Node, NodeConfig};
 use casa_actors::oauth::*;
-use casa_actors::realm::RealmKey;
-use casa_actors::revocation::Revocation;
-use casa_actors::session::{LlmCall, UserInput};
-use casa_actors::store::{EmbeddedStore, ScyllaStore, Store, StoreError};
+use casa_actors::store::{EmbeddedStore, ScyllaStore, Store};
+use casa_actors::testsuite::faults::FaultyStore;
 use casa_actors::trace::{CheckResult, EventKind, TraceEvent};
 use casa_actors::trace_writer::{TraceWriter, WriterConfig};
 use time::OffsetDateTime;
@@ -86,108 +83,13 @@ fn ms(d: Duration) -> String {
 
 // ---------------------------------------------------------------- ingest
 
-/// Passes everything through, timing each `append_traces` (one writer batch).
-struct Timed {
-    inner: Arc<dyn Store>,
-    batches: Mutex<Vec<(Instant, usize, Duration)>>,
-}
-
-#[async_trait]
-impl Store for Timed {
-    async fn append_traces(&self, events: &[TraceEvent]) -> Result<(), StoreError> {
-        let start = Instant::now();
-        let r = self.inner.append_traces(events).await;
-        self.batches.lock().unwrap().push((Instant::now(), events.len(), start.elapsed()));
-        r
-    }
-    async fn ping(&self) -> Result<(), StoreError> {
-        self.inner.ping().await
-    }
-    async fn create_mas(&self, m: &MasRecord, k: &RealmKey) -> Result<(), StoreError> {
-        self.inner.create_mas(m, k).await
-    }
-    async fn update_mas(&self, m: &MasRecord) -> Result<(), StoreError> {
-        self.inner.update_mas(m).await
-    }
-    async fn get_mas(&self, id: Uuid) -> Result<Option<MasRecord>, StoreError> {
-        self.inner.get_mas(id).await
-    }
-    async fn list_mas(&self, q: Option<&str>, p: PageRequest) -> Result<Page<MasRecord>, StoreError> {
-        self.inner.list_mas(q, p).await
-    }
-    async fn delete_mas(&self, id: Uuid) -> Result<bool, StoreError> {
-        self.inner.delete_mas(id).await
-    }
-    async fn put_keys(&self, m: Uuid, k: &[RealmKey]) -> Result<(), StoreError> {
-        self.inner.put_keys(m, k).await
-    }
-    async fn realm_keys(&self, m: Uuid) -> Result<Vec<RealmKey>, StoreError> {
-        self.inner.realm_keys(m).await
-    }
-    async fn put_app(&self, a: &AppRecord) -> Result<(), StoreError> {
-        self.inner.put_app(a).await
-    }
-    async fn get_app(&self, id: Uuid) -> Result<Option<AppRecord>, StoreError> {
-        self.inner.get_app(id).await
-    }
-    async fn list_apps(&self, m: Option<Uuid>, p: PageRequest) -> Result<Page<AppRecord>, StoreError> {
-        self.inner.list_apps(m, p).await
-    }
-    async fn apps_of_mas(&self, m: Uuid) -> Result<Vec<AppRecord>, StoreError> {
-        self.inner.apps_of_mas(m).await
-    }
-    async fn delete_app(&self, id: Uuid) -> Result<bool, StoreError> {
-        self.inner.delete_app(id).await
-    }
-    async fn put_user_input(&self, u: &UserInput) -> Result<(), StoreError> {
-        self.inner.put_user_input(u).await
-    }
-    async fn get_user_input(&self, m: Uuid, id: Uuid) -> Result<Option<UserInput>, StoreError> {
-        self.inner.get_user_input(m, id).await
-    }
-    async fn user_input_mas(&self, id: Uuid) -> Result<Option<Uuid>, StoreError> {
-        self.inner.user_input_mas(id).await
-    }
-    async fn put_llm_call(&self, m: Uuid, u: Uuid, c: &LlmCall) -> Result<(), StoreError> {
-        self.inner.put_llm_call(m, u, c).await
-    }
-    async fn llm_calls(&self, m: Uuid, u: Uuid) -> Result<Vec<LlmCall>, StoreError> {
-        self.inner.llm_calls(m, u).await
-    }
-    async fn put_revocation(&self, m: Uuid, r: &Revocation) -> Result<(), StoreError> {
-        self.inner.put_revocation(m, r).await
-    }
-    async fn revocations(&self, m: Uuid) -> Result<Vec<Revocation>, StoreError> {
-        self.inner.revocations(m).await
-    }
-    async fn trace_head(&self, m: Uuid) -> Result<Option<String>, StoreError> {
-        self.inner.trace_head(m).await
-    }
-    async fn traces(&self, m: Option<Uuid>, b: Option<Uuid>, l: usize) -> Result<Vec<TraceEvent>, StoreError> {
-        self.inner.traces(m, b, l).await
-    }
-    async fn purge_traces(&self, cutoff: OffsetDateTime, limit: usize) -> Result<usize, StoreError> {
-        self.inner.purge_traces(cutoff, limit).await
-    }
-    async fn session_traces(&self, u: &str) -> Result<Vec<TraceEvent>, StoreError> {
-        self.inner.session_traces(u).await
-    }
-    async fn token_traces(&self, j: &str) -> Result<Vec<TraceEvent>, StoreError> {
-        self.inner.token_traces(j).await
-    }
-    async fn get_meta(&self, k: &str) -> Result<Option<String>, StoreError> {
-        self.inner.get_meta(k).await
-    }
-    async fn put_meta(&self, k: &str, v: &str) -> Result<(), StoreError> {
-        self.inner.put_meta(k, v).await
-    }
-}
-
 async fn ingest(kind: &str) {
     let seconds: u64 = env("CASA_BENCH_SECONDS", 10);
     let clients: usize = env("CASA_BENCH_CLIENTS", 32);
     let (inner, backend) = open(kind).await;
-    let timed = Arc::new(Timed { inner, batches: Mutex::default() });
+    // Times each `append_traces` (one writer batch).
+    let timed = Arc::new(FaultyStore::new(inner));
+    timed.record("append_traces");
     let store: Arc<dyn Store> = timed.clone();
     let writer = TraceWriter::start(store.clone(), WriterConfig::default());
     let node = Node::start(store, writer.clone(), NodeConfig::default()).await.unwrap();
@@ -233,10 +135,10 @@ async fn ingest(kind: &str) {
     writer.flush_and_stop().await;
     let drain = flush_start.elapsed();
 
-    let batches = timed.batches.lock().unwrap().clone();
-    let in_window: usize = batches.iter().filter(|(at, _, _)| *at <= start + window).map(|(_, n, _)| n).sum();
-    let total: usize = batches.iter().map(|(_, n, _)| n).sum();
-    let mut latencies: Vec<Duration> = batches.iter().map(|(_, _, d)| *d).collect();
+    let batches = timed.calls("append_traces");
+    let in_window: usize = batches.iter().filter(|c| c.ended <= start + window).map(|c| c.items).sum();
+    let total: usize = batches.iter().map(|c| c.items).sum();
+    let mut latencies: Vec<Duration> = batches.iter().map(|c| c.took).collect();
     latencies.sort();
     let secs = window.as_secs_f64();
     let exchanges = exchanges.load(Ordering::Relaxed);

@@ -1,28 +1,24 @@
-//! casa's runtime core: the supervision tree, one [`mas::MasActor`] per MAS,
-//! and the domain those actors own (realms, apps, tools, stores).
+//! casa's runtime: the supervision tree, one [`mas::MasActor`] per MAS, the
+//! cluster, the stores and the trace writer. The domain they act on lives in
+//! `casa-core` and is re-exported here under its old paths.
 //!
 //! Nothing here knows HTTP: the `casa` crate translates requests into calls on
 //! [`node::Node`].
 
-pub mod checks;
+pub mod backoff;
 pub mod cluster;
-pub mod error;
-pub mod intent;
 pub mod mas;
-pub mod model;
+pub mod membership;
 pub mod node;
-pub mod oauth;
-pub mod realm;
 pub mod registry;
 pub mod retention;
-pub mod revocation;
-pub mod secret;
-pub mod session;
 pub mod store;
-pub mod token;
-pub mod trace;
+pub mod supervise;
+#[cfg(feature = "testsuite")]
+pub mod testsuite;
 pub mod trace_writer;
-pub mod validate;
 pub mod wire;
 
-pub use error::CoreError;
+pub use casa_core::{
+    checks, error, intent, model, oauth, realm, revocation, secret, session, token, trace, validate, CoreError,
+};

@@ -18,18 +18,19 @@ use ractor_cluster::RactorMessage;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::cluster::{Cluster, ClusterConfig, ClusterManager, ManagerArgs, Route, View};
+use crate::cluster::{Cluster, ClusterConfig, ClusterManager, ManagerArgs};
 use crate::error::CoreError;
 use crate::intent::{self, AiError, Embedder, Judge, Judgement, TaskExtractor};
 use crate::mas::{AppId, AppUpdate, MasMsg, MasView};
+use crate::membership::{Route, View};
 use crate::model::*;
 use crate::oauth::*;
-use crate::registry::{MasRegistry, RegistryArgs, RegistryMsg};
+use crate::registry::{MasRegistry, RegistryArgs, RegistryHandle, RegistryMsg};
 use crate::session::UserInputContent;
 use crate::store::Store;
 use crate::token;
 use crate::trace::TraceSink;
-use crate::wire::{ask, CallFailure, Reply};
+use crate::wire::{ask, CallFailure, Reply, Wire};
 
 type Result<T> = std::result::Result<T, CoreError>;
 
@@ -85,9 +86,6 @@ impl Ai {
 type VerdictCache = Arc<Mutex<HashMap<(String, String), (Judgement, Instant)>>>;
 const VERDICT_CACHE_ENTRIES: usize = 10_000;
 
-/// The registry currently in service; replaced when the supervisor restarts it.
-pub(crate) type RegistrySlot = Arc<RwLock<Option<ActorRef<RegistryMsg>>>>;
-
 #[derive(RactorMessage)]
 pub enum SupervisorMsg {}
 
@@ -98,7 +96,7 @@ struct SupervisorArgs {
     trace: Arc<dyn TraceSink>,
     ai: Ai,
     config: NodeConfig,
-    slot: RegistrySlot,
+    registry: RegistryHandle,
     view: Option<tokio::sync::watch::Receiver<Arc<View>>>,
     active: Arc<AtomicUsize>,
 }
@@ -119,7 +117,7 @@ impl NodeSupervisor {
             active: args.active.clone(),
         };
         let (registry, _) = Actor::spawn_linked(None, MasRegistry, registry_args, me.get_cell()).await?;
-        *args.slot.write().expect("registry slot poisoned") = Some(registry);
+        args.registry.serve(registry);
         Ok(())
     }
 }
@@ -145,13 +143,7 @@ impl Actor for NodeSupervisor {
         state: &mut SupervisorArgs,
     ) -> std::result::Result<(), ActorProcessingErr> {
         if let SupervisionEvent::ActorFailed(cell, err) = event {
-            let is_registry = state
-                .slot
-                .read()
-                .expect("registry slot poisoned")
-                .as_ref()
-                .is_some_and(|r| r.get_id() == cell.get_id());
-            if !is_registry {
+            if !state.registry.is(cell.get_id()) {
                 // The cluster manager: `Cluster::view` now serves nothing (fail closed).
                 tracing::error!(error = %err, "the cluster manager failed; this node serves no MAS");
                 return Ok(());
@@ -176,7 +168,7 @@ enum Owner {
 pub struct Node {
     store: Arc<dyn Store>,
     config: NodeConfig,
-    registry: RegistrySlot,
+    registry: RegistryHandle,
     supervisor: ActorRef<SupervisorMsg>,
     supervisor_task: Arc<tokio::sync::Mutex<Option<JoinHandle<()>>>>,
     /// client id → its MAS. An app never changes MAS, so entries never go stale
@@ -199,7 +191,7 @@ impl Node {
         ai: Ai,
         config: NodeConfig,
     ) -> Result<Node> {
-        let slot: RegistrySlot = Arc::new(RwLock::new(None));
+        let registry = RegistryHandle::default();
         let active = Arc::new(AtomicUsize::new(0));
         let views = config
             .cluster
@@ -210,7 +202,7 @@ impl Node {
             trace,
             ai: ai.clone(),
             config: config.clone(),
-            slot: slot.clone(),
+            registry: registry.clone(),
             view: views.as_ref().map(|(tx, _)| tx.subscribe()),
             active: active.clone(),
         };
@@ -225,7 +217,7 @@ impl Node {
                     config: Arc::new(c.clone()),
                     tls: Arc::new(tls),
                     publish,
-                    registry: slot.clone(),
+                    registry: registry.clone(),
                     active_mas: active,
                     call_timeout: config.call_timeout,
                 };
@@ -239,7 +231,7 @@ impl Node {
         Ok(Node {
             store,
             config,
-            registry: slot,
+            registry,
             supervisor,
             supervisor_task: Arc::new(tokio::sync::Mutex::new(Some(task))),
             client_mas: Arc::default(),
@@ -257,23 +249,11 @@ impl Node {
         &self.store
     }
 
-    fn registry(&self) -> Result<ActorRef<RegistryMsg>> {
-        self.registry
-            .read()
-            .expect("registry slot poisoned")
-            .clone()
-            .ok_or_else(|| CoreError::Unavailable("the MAS registry is not running".into()))
-    }
-
     async fn registry_call<T: Send + 'static>(
         &self,
         build: impl FnOnce(ractor::RpcReplyPort<Result<T>>) -> RegistryMsg,
     ) -> Result<T> {
-        match self.registry()?.call(build, Some(self.config.call_timeout)).await {
-            Ok(ractor::rpc::CallResult::Success(result)) => result,
-            Ok(_) => Err(CoreError::Unavailable("the MAS registry did not answer".into())),
-            Err(e) => Err(CoreError::Unavailable(format!("the MAS registry is not running: {e}"))),
-        }
+        self.registry.call(build, self.config.call_timeout).await
     }
 
     /// Sends a call to the MAS's actor on this node. If the actor stopped
@@ -343,7 +323,7 @@ impl Node {
         if self.supervisor.get_status() != ActorStatus::Running {
             return Err("the node supervisor is not running".into());
         }
-        match self.registry() {
+        match self.registry.actor() {
             Ok(r) if r.get_status() == ActorStatus::Running => {}
             _ => return Err("the MAS registry is not running".into()),
         }
@@ -420,13 +400,13 @@ impl Node {
     }
 
     pub async fn update_mas(&self, id: Uuid, patch: MasPatch) -> Result<MasView> {
-        self.call_mas(id, |port| MasMsg::Update(patch.clone(), port)).await
+        self.call_mas(id, |port| MasMsg::Update(Wire(patch.clone()), port)).await
     }
 
     pub async fn delete_mas(&self, id: Uuid) -> Result<()> {
         self.call_mas(id, MasMsg::Delete).await?;
         // Until the registry has retired it, the actor answers NotFound.
-        if let Ok(registry) = self.registry() {
+        if let Ok(registry) = self.registry.actor() {
             let _ = registry.cast(RegistryMsg::Retire(id));
         }
         Ok(())
@@ -448,7 +428,7 @@ impl Node {
         // Validated here too, so that only valid tools cost model time.
         let mut input = crate::validate::new_app(input)?;
         self.embed_tools(&mut input.tools).await?;
-        self.call_mas(input.mas_id, |port| MasMsg::CreateApp(input.clone(), port)).await
+        self.call_mas(input.mas_id, |port| MasMsg::CreateApp(Wire(input.clone()), port)).await
     }
 
     /// Attaches each tool's embedding (with an embedder; else the tools stay
@@ -578,13 +558,13 @@ impl Node {
         if let Some(raw) = &req.user_input {
             if self.ai.embedder.is_some() || self.ai.extractor.is_some() {
                 // Authenticated first: strangers get no model time.
-                self.call_realm(mas, OAuthError::InvalidClient, |p| MasMsg::Authenticate(req.client.clone(), p))
+                self.call_realm(mas, OAuthError::InvalidClient, |p| MasMsg::Authenticate(Wire(req.client.clone()), p))
                     .await?;
                 let content = UserInputContent::parse(raw).map_err(|e| OAuthError::InvalidRequest(e.to_string()))?;
                 req.intent = Some(self.derive_intent(&content).await?);
             }
         }
-        self.call_realm(mas, OAuthError::InvalidClient, |p| MasMsg::IssueToken(req.clone(), p)).await
+        self.call_realm(mas, OAuthError::InvalidClient, |p| MasMsg::IssueToken(Wire(req.clone()), p)).await
     }
 
     /// The judge's verdict on each tool, from the cache where it has one.
@@ -637,14 +617,14 @@ impl Node {
         } else {
             // Authenticated by its own MAS; the token's realm then refuses it as foreign.
             let client_id = self
-                .call_realm(client_mas, OAuthError::InvalidClient, |p| MasMsg::Authenticate(client.clone(), p))
+                .call_realm(client_mas, OAuthError::InvalidClient, |p| MasMsg::Authenticate(Wire(client.clone()), p))
                 .await?;
             ExchangeActor::Foreign { client_id, mas_id: client_mas }
         };
         let mut req = ExchangeRequest { actor, subject_token, actor_token, tools, audience, judgements: None };
         // At most two rounds: the second carries the judge's verdicts.
         for _ in 0..2 {
-            match self.call_realm(token_mas, not_ours(), |p| MasMsg::Exchange(req.clone(), p)).await? {
+            match self.call_realm(token_mas, not_ours(), |p| MasMsg::Exchange(Wire(req.clone()), p)).await? {
                 ExchangeOutcome::Issued(token) => return Ok(token),
                 ExchangeOutcome::NeedsJudgement(ask) => req.judgements = Some(self.judge_all(&ask).await),
             }
@@ -665,7 +645,7 @@ impl Node {
         };
         let Some(token_mas) = self.token_mas(&token) else {
             if let (Some(c), Some(m)) = (&caller, caller_mas) {
-                self.call_realm(m, OAuthError::InvalidClient, |p| MasMsg::Authenticate(c.clone(), p)).await?;
+                self.call_realm(m, OAuthError::InvalidClient, |p| MasMsg::Authenticate(Wire(c.clone()), p)).await?;
             }
             return Ok(Introspection::default());
         };
@@ -673,13 +653,13 @@ impl Node {
             (None, _) => Introspector::Admin,
             (Some(c), Some(m)) if m == token_mas => Introspector::App(c),
             (Some(c), Some(m)) => {
-                self.call_realm(m, OAuthError::InvalidClient, |p| MasMsg::Authenticate(c.clone(), p)).await?;
+                self.call_realm(m, OAuthError::InvalidClient, |p| MasMsg::Authenticate(Wire(c.clone()), p)).await?;
                 Introspector::Foreign
             }
             (Some(_), None) => unreachable!("an app caller always has a MAS"),
         };
         let req = IntrospectRequest { caller, token, tools };
-        match self.call_mas(token_mas, |p| MasMsg::Introspect(req.clone(), p)).await {
+        match self.call_mas(token_mas, |p| MasMsg::Introspect(Wire(req.clone()), p)).await {
             Err(CoreError::NotFound { .. }) => Ok(Introspection::default()),
             other => other,
         }
@@ -688,17 +668,17 @@ impl Node {
     pub async fn revoke(&self, client: ClientCredentials, token: String) -> Result<()> {
         let mas = self.client_mas(&client.client_id).await?;
         let req = RevokeRequest { client, token };
-        self.call_realm(mas, OAuthError::InvalidClient, |p| MasMsg::Revoke(req.clone(), p)).await
+        self.call_realm(mas, OAuthError::InvalidClient, |p| MasMsg::Revoke(Wire(req.clone()), p)).await
     }
 
     pub async fn admin_revoke(&self, mas_id: Uuid, req: AdminRevokeRequest) -> Result<AdminRevoked> {
-        self.call_mas(mas_id, |p| MasMsg::AdminRevoke(req.clone(), p)).await
+        self.call_mas(mas_id, |p| MasMsg::AdminRevoke(Wire(req.clone()), p)).await
     }
 
     pub async fn record_llm_call(&self, report: LlmCallReport) -> Result<LlmCallRecorded> {
         let invalid = || OAuthError::InvalidToken("not a token of this server".into());
         let mas = self.token_mas(&report.token).ok_or_else(invalid)?;
-        self.call_realm(mas, invalid(), |p| MasMsg::RecordLlmCall(report.clone(), p)).await
+        self.call_realm(mas, invalid(), |p| MasMsg::RecordLlmCall(Wire(report.clone()), p)).await
     }
 
     /// Stops the supervision tree and waits for it.

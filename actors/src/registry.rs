@@ -12,15 +12,18 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::cluster::View;
 use crate::error::CoreError;
 use crate::intent::Embedder;
 use crate::mas::{MasActor, MasArgs, MasMsg, MasSnapshot, MasView};
+use crate::membership::View;
 use crate::model::{Capabilities, MasRecord, NewMas};
 use crate::realm::{Keyring, RealmKey};
 use crate::store::Store;
 use crate::trace::{EventKind, TraceEvent, TraceSink};
 use crate::validate;
+
+mod handle;
+pub use handle::RegistryHandle;
 
 /// A failing MAS is restarted at most this often within [`RESTART_WINDOW`];
 /// past that it stays down until the next request starts it again.

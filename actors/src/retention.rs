@@ -116,17 +116,21 @@ pub async fn purge_expired(store: &dyn Store, retention: Duration) -> Result<u64
     }
 }
 
-/// Purges at once and then every `every`, for as long as the runtime runs.
+/// Purges at once and then every `every`, for as long as the runtime runs
+/// (supervised: a purge that panics starts again).
 pub fn spawn_purge(store: Arc<dyn Store>, retention: Duration, every: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            match purge_expired(&*store, retention).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(purged = n, "expired trace events deleted"),
-                Err(e) => tracing::error!(error = %e, "purging expired trace events"),
+    crate::supervise::supervised("trace_purge", move || {
+        let store = store.clone();
+        async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match purge_expired(&*store, retention).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(purged = n, "expired trace events deleted"),
+                    Err(e) => tracing::error!(error = %e, "purging expired trace events"),
+                }
             }
         }
     })

@@ -1,10 +1,12 @@
 //! The TraceWriter: takes events from decisions without ever blocking them,
 //! links each into its MAS's hash chain, and writes them to the store in
 //! batches (by size and by time). A full buffer drops events and counts them;
-//! stopping flushes everything already accepted.
+//! stopping flushes everything already accepted. The write loop is
+//! supervised: if it panics it is restarted on the same queue and in-flight
+//! batch, so a crash loses no accepted event.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -13,9 +15,11 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use crate::backoff::Backoff;
 use crate::retention::Retention;
 use crate::store::Store;
-use crate::trace::{TraceEvent, TraceSink};
+use crate::supervise::supervised;
+use crate::trace::{chain_key, TraceEvent, TraceSink};
 
 #[derive(Debug, Clone, Copy)]
 pub struct WriterConfig {
@@ -37,7 +41,40 @@ pub struct TraceWriter {
     queue: RwLock<Option<mpsc::Sender<TraceEvent>>>,
     live: broadcast::Sender<TraceEvent>,
     dropped: AtomicU64,
+    /// The supervisor of the write loop (see [`crate::supervise`]).
     worker: tokio::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+/// What outlives a crash of the write loop, so a restarted loop loses no
+/// accepted event: the queue, and the batch that was being written.
+struct Backlog {
+    rx: tokio::sync::Mutex<mpsc::Receiver<TraceEvent>>,
+    in_flight: std::sync::Mutex<Option<InFlight>>,
+    /// Chains begun so far: a cluster node begins a new segment whenever it
+    /// lost track of its heads (a failed batch, a restart).
+    chains: AtomicU32,
+}
+
+enum InFlight {
+    /// Taken from the queue, not linked yet.
+    Unchained(Vec<TraceEvent>),
+    /// Linked; written (or partly written) as it is, so the chain holds.
+    Chained(Arc<Vec<TraceEvent>>),
+}
+
+impl Backlog {
+    fn park(&self, batch: InFlight) {
+        *self.in_flight.lock().expect("trace backlog poisoned") = Some(batch);
+    }
+
+    fn unpark(&self) -> Option<InFlight> {
+        self.in_flight.lock().expect("trace backlog poisoned").take()
+    }
+
+    fn next_chain(&self, segment: Option<&str>) -> Option<String> {
+        let n = self.chains.fetch_add(1, Ordering::Relaxed);
+        segment.map(|s| if n == 0 { s.to_string() } else { format!("{s}#{n}") })
+    }
 }
 
 impl TraceWriter {
@@ -52,7 +89,15 @@ impl TraceWriter {
     pub fn start_as(store: Arc<dyn Store>, config: WriterConfig, segment: Option<String>) -> Arc<Self> {
         let (tx, rx) = mpsc::channel(config.buffer);
         let (live, _) = broadcast::channel(1024);
-        let worker = tokio::spawn(write_loop(store, rx, live.clone(), config, segment));
+        let backlog = Arc::new(Backlog {
+            rx: tokio::sync::Mutex::new(rx),
+            in_flight: std::sync::Mutex::new(None),
+            chains: AtomicU32::new(0),
+        });
+        let sender = live.clone();
+        let worker = supervised("trace_writer", move || {
+            write_loop(store.clone(), backlog.clone(), sender.clone(), config, segment.clone())
+        });
         Arc::new(Self {
             queue: RwLock::new(Some(tx)),
             live,
@@ -94,47 +139,35 @@ impl TraceSink for TraceWriter {
     }
 }
 
+/// One life of the write loop: it returns when the queue is closed and
+/// drained; if it panics, its supervisor starts another on the same backlog.
 async fn write_loop(
     store: Arc<dyn Store>,
-    mut rx: mpsc::Receiver<TraceEvent>,
+    backlog: Arc<Backlog>,
     live: broadcast::Sender<TraceEvent>,
     config: WriterConfig,
     segment: Option<String>,
 ) {
+    // Held for this life; a panic releases it with the queue intact.
+    let mut rx = backlog.rx.lock().await;
     // Heads by chain key. A segment is only ever extended by this writer, so
     // its cached head is authoritative; a lone node's chain starts from the store.
     let mut heads: HashMap<Uuid, Option<String>> = HashMap::new();
-    let mut restarts = 0u32;
-    let mut chain = segment.clone();
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        let deadline = tokio::time::sleep(config.interval);
-        tokio::pin!(deadline);
-        while batch.len() < config.batch {
-            tokio::select! {
-                more = rx.recv() => match more {
-                    Some(e) => batch.push(e),
-                    None => break,
-                },
-                _ = &mut deadline => break,
+    let mut chain = backlog.next_chain(segment.as_deref());
+    let mut leftover = backlog.unpark();
+    loop {
+        let batch = match leftover.take() {
+            Some(InFlight::Chained(batch)) => batch,
+            Some(InFlight::Unchained(events)) => link(&*store, &backlog, events, &mut heads, &chain).await,
+            None => {
+                let Some(first) = rx.recv().await else { return };
+                let events = collect(first, &mut rx, &config).await;
+                link(&*store, &backlog, events, &mut heads, &chain).await
             }
-        }
-        for event in &mut batch {
-            event.chain = chain.clone();
-            let key = event.chain_key();
-            let head = match (heads.get(&key), &chain) {
-                (Some(h), _) => h.clone(),
-                (None, Some(_)) => None,
-                (None, None) => store.trace_head(event.mas_id).await.unwrap_or_else(|e| {
-                    tracing::error!(error = %e, "reading a trace chain head");
-                    None
-                }),
-            };
-            event.prev_hash = head.clone();
-            event.hash = Some(event.chain_hash(head.as_deref()));
-            heads.insert(key, event.hash.clone());
-        }
+        };
+        backlog.park(InFlight::Chained(batch.clone()));
         let mut written = false;
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_millis(400));
         for attempt in 0..3u32 {
             match store.append_traces(&batch).await {
                 Ok(()) => {
@@ -143,24 +176,78 @@ async fn write_loop(
                 }
                 Err(e) => {
                     tracing::error!(error = %e, attempt, events = batch.len(), "writing trace events");
-                    tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+                    tokio::time::sleep(backoff.next_delay()).await;
                 }
             }
         }
+        backlog.unpark();
         if !written {
             metrics::counter!("casa_trace_events_lost_total").increment(batch.len() as u64);
             // Part of the batch may be stored: a lone node's chain continues
             // from what the store has, a cluster node's in a new segment.
             heads.clear();
-            restarts += 1;
-            chain = segment.as_ref().map(|s| format!("{s}#{restarts}"));
+            chain = backlog.next_chain(segment.as_deref());
             continue;
         }
         metrics::counter!("casa_trace_events_written_total").increment(batch.len() as u64);
-        for event in batch {
+        for event in Arc::try_unwrap(batch).unwrap_or_else(|shared| (*shared).clone()) {
             let _ = live.send(event);
         }
     }
+}
+
+/// A batch: `first`, and whatever else arrives within the interval.
+async fn collect(first: TraceEvent, rx: &mut mpsc::Receiver<TraceEvent>, config: &WriterConfig) -> Vec<TraceEvent> {
+    let mut batch = vec![first];
+    let deadline = tokio::time::sleep(config.interval);
+    tokio::pin!(deadline);
+    while batch.len() < config.batch {
+        tokio::select! {
+            more = rx.recv() => match more {
+                Some(e) => batch.push(e),
+                None => break,
+            },
+            _ = &mut deadline => break,
+        }
+    }
+    batch
+}
+
+/// Links each event of a batch to its chain's head.
+async fn link(
+    store: &dyn Store,
+    backlog: &Backlog,
+    mut batch: Vec<TraceEvent>,
+    heads: &mut HashMap<Uuid, Option<String>>,
+    chain: &Option<String>,
+) -> Arc<Vec<TraceEvent>> {
+    if chain.is_none() {
+        // Heads read from the store; the batch is parked meanwhile, so a
+        // store that panics here loses none of it.
+        let missing: BTreeSet<Uuid> =
+            batch.iter().filter(|e| !heads.contains_key(&chain_key(e.mas_id, None))).map(|e| e.mas_id).collect();
+        if !missing.is_empty() {
+            backlog.park(InFlight::Unchained(batch));
+            for mas in missing {
+                let head = store.trace_head(mas).await.unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "reading a trace chain head");
+                    None
+                });
+                heads.insert(chain_key(mas, None), head);
+            }
+            let Some(InFlight::Unchained(parked)) = backlog.unpark() else { unreachable!("the batch was parked") };
+            batch = parked;
+        }
+    }
+    for event in &mut batch {
+        event.chain = chain.clone();
+        let key = event.chain_key();
+        let head = heads.get(&key).cloned().flatten();
+        event.prev_hash = head.clone();
+        event.hash = Some(event.chain_hash(head.as_deref()));
+        heads.insert(key, event.hash.clone());
+    }
+    Arc::new(batch)
 }
 
 /// Where a verified chain starts.

@@ -26,6 +26,20 @@ macro_rules! json_wire {
     };
 }
 
+/// A payload of the domain (`casa-core`, which knows no actors) as it
+/// crosses the wire: JSON, like every payload here.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Wire<T>(pub T);
+
+impl<T: Serialize + DeserializeOwned> ractor::BytesConvertable for Wire<T> {
+    fn into_bytes(self) -> Vec<u8> {
+        serde_json::to_vec(&self.0).expect("message payloads always encode")
+    }
+    fn from_bytes(bytes: Vec<u8>) -> Self {
+        Wire(serde_json::from_slice(&bytes).expect("malformed cluster message payload"))
+    }
+}
+
 /// The answer to a call, as it crosses the wire.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Reply<T>(pub Result<T, CoreError>);

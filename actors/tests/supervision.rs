@@ -1,123 +1,23 @@
 //! The supervision tree: MAS actors start on demand, stop when idle, and a
-//! panicking MAS actor is restarted from stored state.
+//! panicking MAS actor is restarted from stored state; a panicking trace
+//! writer is restarted without losing what it had accepted.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use casa_actors::model::*;
 use casa_actors::node::{Node, NodeConfig};
 use casa_actors::oauth::{ClientCredentials, IssueRequest};
-use casa_actors::realm::RealmKey;
-use casa_actors::revocation::Revocation;
-use casa_actors::session::{LlmCall, UserInput};
-use casa_actors::store::{EmbeddedStore, Store, StoreError};
-use casa_actors::trace::TraceEvent;
+use casa_actors::retention::Retention;
+use casa_actors::store::{EmbeddedStore, Store};
+use casa_actors::testsuite::faults::{Fault, FaultyStore};
+use casa_actors::trace::{EventKind, TraceEvent, TraceSink};
+use casa_actors::trace_writer::{verify_chain, TraceWriter, WriterConfig};
 use casa_actors::CoreError;
 use uuid::Uuid;
 
-/// A real embedded store whose `put_app` panics once when armed, the way a
-/// buggy driver would, inside the MAS actor's handler.
-struct FaultyStore {
-    inner: EmbeddedStore,
-    panic_next_put_app: AtomicBool,
-    /// `put_user_input` fails (a full disk, a lost CQL node) while set.
-    fail_user_inputs: AtomicBool,
-}
-
-#[async_trait]
-impl Store for FaultyStore {
-    async fn ping(&self) -> Result<(), StoreError> {
-        self.inner.ping().await
-    }
-    async fn create_mas(&self, m: &MasRecord, k: &RealmKey) -> Result<(), StoreError> {
-        self.inner.create_mas(m, k).await
-    }
-    async fn update_mas(&self, m: &MasRecord) -> Result<(), StoreError> {
-        self.inner.update_mas(m).await
-    }
-    async fn get_mas(&self, id: Uuid) -> Result<Option<MasRecord>, StoreError> {
-        self.inner.get_mas(id).await
-    }
-    async fn list_mas(&self, q: Option<&str>, p: PageRequest) -> Result<Page<MasRecord>, StoreError> {
-        self.inner.list_mas(q, p).await
-    }
-    async fn delete_mas(&self, id: Uuid) -> Result<bool, StoreError> {
-        self.inner.delete_mas(id).await
-    }
-    async fn put_keys(&self, id: Uuid, k: &[RealmKey]) -> Result<(), StoreError> {
-        self.inner.put_keys(id, k).await
-    }
-    async fn realm_keys(&self, id: Uuid) -> Result<Vec<RealmKey>, StoreError> {
-        self.inner.realm_keys(id).await
-    }
-    async fn put_app(&self, a: &AppRecord) -> Result<(), StoreError> {
-        if self.panic_next_put_app.swap(false, Ordering::SeqCst) {
-            panic!("injected store panic");
-        }
-        self.inner.put_app(a).await
-    }
-    async fn get_app(&self, id: Uuid) -> Result<Option<AppRecord>, StoreError> {
-        self.inner.get_app(id).await
-    }
-    async fn list_apps(&self, m: Option<Uuid>, p: PageRequest) -> Result<Page<AppRecord>, StoreError> {
-        self.inner.list_apps(m, p).await
-    }
-    async fn apps_of_mas(&self, id: Uuid) -> Result<Vec<AppRecord>, StoreError> {
-        self.inner.apps_of_mas(id).await
-    }
-    async fn delete_app(&self, id: Uuid) -> Result<bool, StoreError> {
-        self.inner.delete_app(id).await
-    }
-    async fn put_user_input(&self, i: &UserInput) -> Result<(), StoreError> {
-        if self.fail_user_inputs.load(Ordering::SeqCst) {
-            return Err(StoreError::Unavailable("injected write failure".into()));
-        }
-        self.inner.put_user_input(i).await
-    }
-    async fn get_user_input(&self, m: Uuid, id: Uuid) -> Result<Option<UserInput>, StoreError> {
-        self.inner.get_user_input(m, id).await
-    }
-    async fn user_input_mas(&self, id: Uuid) -> Result<Option<Uuid>, StoreError> {
-        self.inner.user_input_mas(id).await
-    }
-    async fn put_llm_call(&self, m: Uuid, u: Uuid, c: &LlmCall) -> Result<(), StoreError> {
-        self.inner.put_llm_call(m, u, c).await
-    }
-    async fn llm_calls(&self, m: Uuid, u: Uuid) -> Result<Vec<LlmCall>, StoreError> {
-        self.inner.llm_calls(m, u).await
-    }
-    async fn put_revocation(&self, m: Uuid, r: &Revocation) -> Result<(), StoreError> {
-        self.inner.put_revocation(m, r).await
-    }
-    async fn revocations(&self, m: Uuid) -> Result<Vec<Revocation>, StoreError> {
-        self.inner.revocations(m).await
-    }
-    async fn append_traces(&self, e: &[TraceEvent]) -> Result<(), StoreError> {
-        self.inner.append_traces(e).await
-    }
-    async fn trace_head(&self, m: Uuid) -> Result<Option<String>, StoreError> {
-        self.inner.trace_head(m).await
-    }
-    async fn traces(&self, m: Option<Uuid>, b: Option<Uuid>, l: usize) -> Result<Vec<TraceEvent>, StoreError> {
-        self.inner.traces(m, b, l).await
-    }
-    async fn purge_traces(&self, cutoff: time::OffsetDateTime, limit: usize) -> Result<usize, StoreError> {
-        self.inner.purge_traces(cutoff, limit).await
-    }
-    async fn session_traces(&self, u: &str) -> Result<Vec<TraceEvent>, StoreError> {
-        self.inner.session_traces(u).await
-    }
-    async fn token_traces(&self, j: &str) -> Result<Vec<TraceEvent>, StoreError> {
-        self.inner.token_traces(j).await
-    }
-    async fn get_meta(&self, k: &str) -> Result<Option<String>, StoreError> {
-        self.inner.get_meta(k).await
-    }
-    async fn put_meta(&self, k: &str, v: &str) -> Result<(), StoreError> {
-        self.inner.put_meta(k, v).await
-    }
+fn faulty(dir: &std::path::Path) -> Arc<FaultyStore> {
+    Arc::new(FaultyStore::new(Arc::new(EmbeddedStore::open(dir).unwrap())))
 }
 
 fn agent(mas_id: Uuid, name: &str) -> NewApp {
@@ -144,17 +44,13 @@ async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
 #[tokio::test]
 async fn a_panicking_mas_actor_is_restarted_from_stored_state() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(FaultyStore {
-        inner: EmbeddedStore::open(dir.path()).unwrap(),
-        panic_next_put_app: AtomicBool::new(false),
-        fail_user_inputs: AtomicBool::new(false),
-    });
+    let store = faulty(dir.path());
     let node = Node::start(store.clone(), Arc::new(casa_actors::trace::LogSink), NodeConfig::default()).await.unwrap();
     let mas = node.create_mas(NewMas { name: "resilient".into(), ..Default::default() }).await.unwrap();
     let id = mas.mas.id;
     let first = node.create_app(agent(id, "planner")).await.unwrap();
 
-    store.panic_next_put_app.store(true, Ordering::SeqCst);
+    store.arm("put_app", Fault::Panic, 1);
     let err = node.create_app(agent(id, "doomed")).await.unwrap_err();
     assert!(matches!(err, CoreError::Internal(_)), "{err:?}");
 
@@ -175,11 +71,8 @@ async fn a_panicking_mas_actor_is_restarted_from_stored_state() {
 #[tokio::test]
 async fn no_token_is_handed_out_for_a_user_input_the_store_did_not_take() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(FaultyStore {
-        inner: EmbeddedStore::open(dir.path()).unwrap(),
-        panic_next_put_app: AtomicBool::new(false),
-        fail_user_inputs: AtomicBool::new(true),
-    });
+    let store = faulty(dir.path());
+    store.break_op("put_user_input", Fault::Fail);
     let trace = Arc::new(casa_actors::trace::MemorySink::default());
     let node = Node::start(store.clone(), trace.clone(), NodeConfig::default()).await.unwrap();
     let id = node.create_mas(NewMas { name: "durable".into(), ..Default::default() }).await.unwrap().mas.id;
@@ -198,7 +91,7 @@ async fn no_token_is_handed_out_for_a_user_input_the_store_did_not_take() {
     assert!(matches!(err, CoreError::Unavailable(_)), "{err:?}");
     assert!(!trace.events().iter().any(|e| e.type_name() == "token_issued"), "an issuance was recorded");
     // The MAS kept serving meanwhile, and issues once the store takes writes again.
-    store.fail_user_inputs.store(false, Ordering::SeqCst);
+    store.heal("put_user_input");
     let token = node.issue_token(issue()).await.unwrap();
     assert!(store.get_user_input(id, token.user_input_id.parse().unwrap()).await.unwrap().is_some());
     node.shutdown().await;
@@ -281,4 +174,33 @@ async fn requests_racing_a_delete_see_success_or_not_found_and_leave_no_orphans(
     assert!(store.apps_of_mas(id).await.unwrap().is_empty(), "apps outlived their MAS");
     assert!(matches!(node.get_mas(id).await, Err(CoreError::NotFound { .. })));
     node.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_killed_trace_writer_comes_back_without_losing_accepted_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = faulty(dir.path());
+    // The first batch kills the writer twice: reading its chain's head, then
+    // writing it (before and after it was linked).
+    store.arm("trace_head", Fault::Panic, 1);
+    store.arm("append_traces", Fault::Panic, 1);
+    let config = WriterConfig { interval: Duration::from_millis(5), ..WriterConfig::default() };
+    let writer = TraceWriter::start(store.clone(), config);
+    let mas = Uuid::now_v7();
+    let event =
+        |i: usize| TraceEvent::new(mas, EventKind::LlmCall { call_id: format!("c{i}"), selected_tools: vec![] });
+    for i in 0..10 {
+        writer.record(event(i));
+    }
+    let stored = async || store.traces(Some(mas), None, 100).await.unwrap().len();
+    eventually("the restarted writer to store the first batch", async || stored().await == 10).await;
+    // It keeps writing after its restarts, onto the same chain.
+    for i in 10..20 {
+        writer.record(event(i));
+    }
+    writer.flush_and_stop().await;
+    assert_eq!(stored().await, 20);
+    assert_eq!(writer.dropped(), 0);
+    let report = verify_chain(&*store, mas, Retention::Forever).await.unwrap().unwrap();
+    assert_eq!((report.events, report.unconfirmed), (20, 0), "{report:?}");
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use casa_actors::intent::{AiError, Embedder};
+use casa_core::intent::{AiError, Embedder};
 use tokio::sync::{mpsc, oneshot};
 
 /// An embedder that computes on the calling thread (a model on the CPU).

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use casa_actors::intent::{normalize, AiError, Embedder, Judge, Judgement, TaskExtractor};
-use casa_actors::session::UserInputContent;
+use casa_core::intent::{normalize, AiError, Embedder, Judge, Judgement, TaskExtractor};
+use casa_core::session::UserInputContent;
 use serde::Deserialize;
 use serde_json::json;
 

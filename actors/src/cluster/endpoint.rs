@@ -16,12 +16,12 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::membership::{Heartbeat, View};
 use super::ManagerMsg;
 use crate::error::CoreError;
 use crate::mas::{MasMsg, MasView};
+use crate::membership::{Heartbeat, View};
 use crate::model::NewMas;
-use crate::registry::RegistryMsg;
+use crate::registry::{RegistryHandle, RegistryMsg};
 use crate::wire::Reply;
 
 /// The process group of the endpoint of the node called `name`.
@@ -90,7 +90,7 @@ pub enum EndpointMsg {
 /// What the endpoint needs of its node.
 pub struct EndpointArgs {
     pub manager: ActorRef<ManagerMsg>,
-    pub registry: crate::node::RegistrySlot,
+    pub registry: RegistryHandle,
     pub view: watch::Receiver<Arc<View>>,
     pub call_timeout: Duration,
 }
@@ -149,27 +149,11 @@ fn not_owner(state: &EndpointArgs, mas: Uuid) -> Option<CoreError> {
         .then(|| CoreError::NotOwner(format!("node {} does not own MAS {mas} (epoch {})", view.me, view.epoch)))
 }
 
-async fn registry_call<T: Send + 'static>(
-    state: &EndpointArgs,
-    build: impl FnOnce(RpcReplyPort<Result<T, CoreError>>) -> RegistryMsg,
-) -> Result<T, CoreError> {
-    let registry = state
-        .registry
-        .read()
-        .expect("registry slot poisoned")
-        .clone()
-        .ok_or_else(|| CoreError::Unavailable("the MAS registry is not running".into()))?;
-    match registry.call(build, Some(state.call_timeout)).await {
-        Ok(ractor::rpc::CallResult::Success(result)) => result,
-        _ => Err(CoreError::Unavailable("the MAS registry did not answer".into())),
-    }
-}
-
 async fn create_owned(state: &EndpointArgs, create: CreateMas) -> Result<MasView, CoreError> {
     if let Some(err) = not_owner(state, create.id) {
         return Err(err);
     }
-    registry_call(state, |port| RegistryMsg::Create(create.id, create.input, port)).await
+    state.registry.call(|port| RegistryMsg::Create(create.id, create.input, port), state.call_timeout).await
 }
 
 async fn serve_routed(state: Arc<EndpointArgs>, call: RoutedCall, reply: RpcReplyPort<Vec<u8>>) {
@@ -186,7 +170,7 @@ async fn serve_routed(state: Arc<EndpointArgs>, call: RoutedCall, reply: RpcRepl
     // As in `Node::call_mas`: an actor that stopped between lookup and
     // delivery never saw the message, so one fresh lookup is safe.
     for _ in 0..2 {
-        let actor = match registry_call(&state, |port| RegistryMsg::Lookup(call.mas_id, port)).await {
+        let actor = match state.registry.call(|port| RegistryMsg::Lookup(call.mas_id, port), state.call_timeout).await {
             Ok(actor) => actor,
             Err(err) => return msg.refuse(err),
         };

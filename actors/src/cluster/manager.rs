@@ -15,9 +15,9 @@ use ractor_cluster::{NodeServer, NodeServerMessage, RactorMessage};
 use tokio::sync::watch;
 
 use super::endpoint::{self, EndpointArgs, EndpointMsg, NodeEndpoint};
-use super::membership::{Heartbeat, Membership, View};
 use super::tls::ClusterTls;
 use super::{ClusterConfig, ClusterStatus};
+use crate::membership::{Heartbeat, Membership, View};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -41,7 +41,7 @@ pub struct ManagerArgs {
     pub config: Arc<ClusterConfig>,
     pub tls: Arc<ClusterTls>,
     pub publish: watch::Sender<Arc<View>>,
-    pub registry: crate::node::RegistrySlot,
+    pub registry: crate::registry::RegistryHandle,
     pub active_mas: Arc<AtomicUsize>,
     pub call_timeout: Duration,
 }

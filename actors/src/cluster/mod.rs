@@ -23,12 +23,10 @@ use uuid::Uuid;
 
 pub mod endpoint;
 pub mod manager;
-pub mod membership;
-pub mod placement;
 pub mod tls;
 
+pub use crate::membership::{self, placement, MemberStatus, Route, Timing, View};
 pub use manager::{ClusterManager, ManagerArgs, ManagerMsg};
-pub use membership::{MemberStatus, Route, Timing, View};
 
 use crate::error::CoreError;
 use crate::mas::{MasMsg, MasView};

@@ -1,6 +1,7 @@
-//! The realm's OAuth decisions: issuing, exchanging, introspecting and
-//! revoking tokens, and recording LLM-call evidence. Runs inside the
-//! `MasActor`, which makes revocations and lineage authoritative.
+//! The realm's grants: issuing a token for a user input, and exchanging one
+//! (the rules are `exchange`'s; this runs them inside the `MasActor` and
+//! records the outcome). Introspection, revocation and LLM-call evidence are
+//! their own files.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -9,107 +10,20 @@ use std::time::Instant;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{CoreResult, MasState};
-use crate::checks::{self, CheckInput, IntentMatch};
+use super::tokens::now;
+use super::{exchange, CoreResult, MasState};
+use crate::checks::{self, IntentMatch};
 use crate::error::CoreError;
 use crate::intent::{AiError, Judgement};
-use crate::model::AppRecord;
-use crate::model::CheckName;
+use crate::model::{AppRecord, CheckName};
 use crate::oauth::*;
-use crate::revocation::{Revocation, RevocationTarget};
-use crate::secret;
-use crate::session::{LlmCall, UserInput, UserInputContent};
+use crate::session::{UserInput, UserInputContent};
 use crate::store::Store;
-use crate::token::{self, Act, Claims, TokenError};
-use crate::trace::{CheckResult, EventKind, TraceEvent, TraceSink};
+use crate::token::{self, Claims};
+use crate::trace::{EventKind, TraceEvent, TraceSink};
 use crate::validate;
 
-/// Verified tokens kept, so a token the realm issued (or already checked) is
-/// not signature-verified again. Time and revocation are checked every use.
-const VERIFIED_CACHE_ENTRIES: usize = 100_000;
 pub const MAX_TOOLS_PER_REQUEST: usize = 256;
-
-fn now() -> i64 {
-    OffsetDateTime::now_utc().unix_timestamp()
-}
-
-/// Why a presented token is not valid here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Invalid {
-    Token(TokenError),
-    Revoked,
-    /// Its client (or subject) app was deleted.
-    AppGone,
-}
-
-impl std::fmt::Display for Invalid {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Token(e) => e.fmt(f),
-            Self::Revoked => f.write_str("the token has been revoked"),
-            Self::AppGone => f.write_str("the token's app no longer exists"),
-        }
-    }
-}
-
-/// Sessions' intents by user input id, bounded: the semantic and AI checks
-/// read them on every exchange.
-#[derive(Default)]
-pub struct Sessions {
-    by_id: HashMap<Uuid, Arc<SessionIntent>>,
-}
-
-const SESSION_CACHE_ENTRIES: usize = 100_000;
-
-impl Sessions {
-    fn insert(&mut self, id: Uuid, intent: Arc<SessionIntent>) {
-        if self.by_id.len() >= SESSION_CACHE_ENTRIES {
-            self.by_id.clear();
-        }
-        self.by_id.insert(id, intent);
-    }
-}
-
-/// Verified claims by token digest, bounded.
-#[derive(Default)]
-pub struct VerifiedTokens {
-    by_digest: HashMap<[u8; 32], Arc<Claims>>,
-}
-
-impl VerifiedTokens {
-    fn key(token: &str) -> [u8; 32] {
-        use sha2::Digest;
-        sha2::Sha256::digest(token.as_bytes()).into()
-    }
-
-    fn get(&self, token: &str) -> Option<Arc<Claims>> {
-        self.by_digest.get(&Self::key(token)).cloned()
-    }
-
-    fn insert(&mut self, token: &str, claims: Arc<Claims>, now: i64) {
-        if self.by_digest.len() >= VERIFIED_CACHE_ENTRIES {
-            self.by_digest.retain(|_, c| c.exp > now);
-            if self.by_digest.len() >= VERIFIED_CACHE_ENTRIES {
-                self.by_digest.clear();
-            }
-        }
-        self.by_digest.insert(Self::key(token), claims);
-    }
-}
-
-/// What the per-tool decision looks at.
-struct ToolContext<'a> {
-    actor: Option<&'a AppRecord>,
-    subject: &'a Claims,
-    audience: Option<&'a AppRecord>,
-    /// Each check with whether it is enforced (false: shadow mode).
-    checks: &'a [(Box<dyn checks::Check>, bool)],
-    llm_calls: &'a [LlmCall],
-    intent: &'a IntentMatch,
-    judgements: &'a HashMap<String, Result<Judgement, AiError>>,
-    /// Phase one of a judged exchange: skip the judge, it is asked next.
-    defer_judge: bool,
-}
 
 /// An issuance the actor decided; [`IssueDecision::complete`] finishes it.
 pub(crate) struct IssueDecision {
@@ -145,52 +59,11 @@ fn emit(trace: &dyn TraceSink, mut event: TraceEvent, started: Instant) {
 }
 
 impl MasState {
-    fn authenticate(&self, creds: &ClientCredentials) -> Result<&AppRecord, OAuthError> {
-        let app = Uuid::parse_str(&creds.client_id).ok().and_then(|id| self.apps.get(&id));
-        match app {
-            Some(app) if secret::verify(&creds.client_secret, &app.secret_digest) => Ok(app),
-            _ => Err(OAuthError::InvalidClient),
-        }
-    }
-
-    fn app_exists(&self, client_id: &str) -> bool {
-        Uuid::parse_str(client_id).is_ok_and(|id| self.apps.contains_key(&id))
-    }
-
-    /// A token of this realm that is valid now: signature (once), issuer,
-    /// time, revocation, and its apps still exist.
-    pub(crate) fn validate(&mut self, token: &str, now: i64) -> Result<Arc<Claims>, Invalid> {
-        let claims = match self.verified.get(token) {
-            Some(c) => {
-                token::check_claims(&c, &self.issuer, now).map_err(Invalid::Token)?;
-                c
-            }
-            None => {
-                let c = Arc::new(token::verify(token, &self.keyring, &self.issuer, now).map_err(Invalid::Token)?);
-                self.verified.insert(token, c.clone(), now);
-                c
-            }
-        };
-        if self.revocations.is_revoked(&claims) {
-            return Err(Invalid::Revoked);
-        }
-        if !self.app_exists(&claims.client_id) || !self.app_exists(&claims.sub) {
-            return Err(Invalid::AppGone);
-        }
-        Ok(claims)
-    }
-
-    fn mint(&mut self, claims: Claims, now: i64) -> String {
-        let token = token::sign(&claims, self.keyring.active());
-        self.verified.insert(&token, Arc::new(claims), now);
-        token
-    }
-
-    fn emit(&self, event: TraceEvent, started: Instant) {
+    pub(super) fn emit(&self, event: TraceEvent, started: Instant) {
         emit(&*self.trace, event, started);
     }
 
-    fn event(&self, kind: EventKind) -> TraceEvent {
+    pub(super) fn event(&self, kind: EventKind) -> TraceEvent {
         TraceEvent::new(self.mas.id, kind)
     }
 
@@ -290,7 +163,7 @@ impl MasState {
     }
 
     fn tool_server(&self, tool: &str) -> Option<&AppRecord> {
-        self.apps.values().find(|a| a.tools.iter().any(|t| t.name == tool))
+        exchange::tool_server(&self.apps, tool)
     }
 
     pub(crate) async fn exchange(&mut self, req: ExchangeRequest) -> CoreResult<ExchangeOutcome> {
@@ -305,19 +178,6 @@ impl MasState {
             }
         }
         result
-    }
-
-    /// The session's task and intent (cached).
-    async fn session(&mut self, uiid: &str) -> CoreResult<Option<Arc<SessionIntent>>> {
-        let Ok(id) = Uuid::parse_str(uiid) else { return Ok(None) };
-        if let Some(s) = self.sessions.by_id.get(&id) {
-            return Ok(Some(s.clone()));
-        }
-        let Some(input) = self.store.get_user_input(self.mas.id, id).await? else { return Ok(None) };
-        let task = input.task.unwrap_or_else(|| crate::intent::task_text(&input.content));
-        let intent = Arc::new(SessionIntent { task, embedding: input.intent });
-        self.sessions.insert(id, intent.clone());
-        Ok(Some(intent))
     }
 
     async fn decide_exchange(&mut self, req: ExchangeRequest, started: Instant) -> CoreResult<ExchangeOutcome> {
@@ -400,29 +260,21 @@ impl MasState {
         };
 
         // 2-4, per tool, stopping at the first failure.
-        let mut denials = Vec::new();
-        let mut results = Vec::new();
-        let mut servers = BTreeSet::new();
         // The judge is asked only once everything else has passed, and outside this actor.
         let defer_judge = judging && req.judgements.is_none();
-        for tool in &tools {
-            let ctx = ToolContext {
-                actor: actor_app.as_ref(),
-                subject: &subject,
-                audience: audience.as_ref(),
-                checks: &active,
-                llm_calls: &llm_calls,
-                intent: &intent,
-                judgements: &judgements,
-                defer_judge,
-            };
-            match self.decide_tool(tool, &ctx, &mut results) {
-                Ok(server) => {
-                    servers.insert(server);
-                }
-                Err(denial) => denials.push(denial),
-            }
-        }
+        let ctx = exchange::Context {
+            actor: actor_app.as_ref(),
+            subject: &subject,
+            audience: audience.as_ref(),
+            apps: &self.apps,
+            max_delegation_depth: self.mas.settings.max_delegation_depth as usize,
+            checks: &active,
+            llm_calls: &llm_calls,
+            intent: &intent,
+            judgements: &judgements,
+            defer_judge,
+        };
+        let exchange::Decision { servers, denials, results } = exchange::decide(&tools, &ctx);
         let mut event_base = self.event(EventKind::Introspection { active: false });
         event_base.user_input_id = Some(subject.uiid.clone());
         event_base.parent = Some(subject.jti.clone());
@@ -475,26 +327,17 @@ impl MasState {
             }
         };
 
-        let ttl = self.mas.settings.exchanged_token_ttl_seconds as i64;
-        let exp = (now + ttl).min(subject.exp);
-        let mut lineage = subject.lineage.clone();
-        lineage.push(subject.jti.clone());
-        let claims = Claims {
-            iss: self.issuer.clone(),
-            sub: subject.sub.clone(),
-            aud: audience.client_id.clone(),
-            client_id: actor_id.clone(),
-            iat: now,
-            nbf: now,
-            exp,
-            jti: token::new_jti(),
-            scope: EXCHANGED_SCOPE.into(),
-            uiid: subject.uiid.clone(),
+        let grant = exchange::Grant {
+            issuer: &self.issuer,
+            audience: &audience.client_id,
+            actor: &actor_id,
             tools: tools.clone(),
-            act: Some(Act { sub: actor_id.clone(), act: subject.act.clone().map(Box::new) }),
-            parent: Some(subject.jti.clone()),
-            lineage,
+            now,
+            ttl: self.mas.settings.exchanged_token_ttl_seconds as i64,
+            jti: token::new_jti(),
         };
+        let claims = exchange::exchanged_claims(&subject, grant);
+        let exp = claims.exp;
         let jti = claims.jti.clone();
         let access_token = self.mint(claims, now);
         let mut event = event_base;
@@ -512,268 +355,10 @@ impl MasState {
             jti,
         }))
     }
-
-    /// Decision steps 2 to 4 for one tool; the serving app's id when it passes.
-    fn decide_tool(&self, tool: &str, ctx: &ToolContext<'_>, results: &mut Vec<CheckResult>) -> Result<Uuid, Denial> {
-        let server = self.tool_server(tool);
-        let tool_digest = server.and_then(|a| a.tools.iter().find(|t| t.name == tool)).map(crate::intent::tool_digest);
-        let mut record = |check: &str, v: (bool, Option<&str>, Option<String>, Option<f64>), enforced: bool| {
-            results.push(CheckResult {
-                tool: tool.to_string(),
-                check: check.to_string(),
-                passed: v.0,
-                reason: v.1.map(str::to_string),
-                detail: v.2,
-                score: v.3,
-                enforced,
-                tool_digest: tool_digest.clone(),
-            });
-        };
-        let mut deny = |check: &str, reason: &str, detail: String| {
-            record(check, (false, Some(reason), Some(detail.clone()), None), true);
-            Denial {
-                tool: tool.to_string(),
-                check: check.to_string(),
-                reason: reason.to_string(),
-                detail: Some(detail),
-            }
-        };
-        // 2. The actor belongs to this MAS and may act.
-        let Some(actor) = ctx.actor else {
-            return Err(deny("ACTOR", "cross_mas_actor", "the actor is an app of another MAS".into()));
-        };
-        let depth = ctx.subject.depth() + 1;
-        let max = self.mas.settings.max_delegation_depth as usize;
-        if depth > max {
-            let detail = format!("this hop would make the delegation depth {depth}; the MAS allows {max}");
-            return Err(deny("ACTOR", "delegation_too_deep", detail));
-        }
-        if !actor.allowed_tools.iter().any(|t| t == tool) {
-            let detail = format!("app {:?} may not be given tokens for it", actor.name);
-            return Err(deny("ACTOR", "tool_not_allowed_for_app", detail));
-        }
-        // 3. The tool exists in the MAS and the audience serves it.
-        let Some(server) = server else {
-            return Err(deny("TOOL_REGISTRY", "unknown_tool", "no app of this MAS serves it".into()));
-        };
-        if let Some(aud) = ctx.audience.filter(|aud| aud.id != server.id) {
-            let detail = format!("it is served by {:?}, not {:?}", server.name, aud.name);
-            return Err(deny("TOOL_REGISTRY", "tool_not_served_by_audience", detail));
-        }
-        // 4. The MAS's checks, enforced or in shadow mode.
-        let input = CheckInput {
-            tool,
-            subject: ctx.subject,
-            llm_calls: ctx.llm_calls,
-            intent: ctx.intent,
-            judgements: ctx.judgements,
-        };
-        let mut denial = None;
-        for (check, enforced) in ctx.checks {
-            if ctx.defer_judge && check.name() == CheckName::AiPoweredToolMatch {
-                continue;
-            }
-            let v = check.evaluate(&input);
-            record(v.check.as_str(), (v.passed, v.reason, v.detail.clone(), v.score), *enforced);
-            if !v.passed && *enforced && denial.is_none() {
-                denial = Some(Denial {
-                    tool: tool.to_string(),
-                    check: v.check.as_str().to_string(),
-                    reason: v.reason.unwrap_or("denied").to_string(),
-                    detail: v.detail,
-                });
-            }
-        }
-        match denial {
-            Some(d) => Err(d),
-            None => Ok(server.id),
-        }
-    }
-
-    pub(crate) fn introspect(&mut self, req: IntrospectRequest) -> CoreResult<Introspection> {
-        let started = Instant::now();
-        let caller = match &req.caller {
-            Introspector::Admin => None,
-            Introspector::App(creds) => Some(self.authenticate(creds)?.client_id.clone()),
-            Introspector::Foreign => return Ok(Introspection::default()),
-        };
-        let inactive = Introspection::default();
-        let Ok(claims) = self.validate(&req.token, now()) else {
-            return Ok(self.traced_introspection(inactive, &req.token, started));
-        };
-        let visible = caller.as_ref().is_none_or(|c| *c == claims.aud || *c == claims.sub);
-        let has_tools = req.tools.as_ref().is_none_or(|want| want.iter().all(|t| claims.tools.contains(t)));
-        if !visible || !has_tools {
-            return Ok(self.traced_introspection(inactive, &req.token, started));
-        }
-        let c = (*claims).clone();
-        let answer = Introspection {
-            active: true,
-            sub: Some(c.sub),
-            client_id: Some(c.client_id),
-            scope: Some(c.scope),
-            tools: Some(c.tools),
-            act: c.act,
-            aud: Some(c.aud),
-            iss: Some(c.iss),
-            exp: Some(c.exp),
-            iat: Some(c.iat),
-            nbf: Some(c.nbf),
-            jti: Some(c.jti),
-            uiid: Some(c.uiid),
-            mas_id: Some(self.mas.id.to_string()),
-            parent: c.parent,
-        };
-        Ok(self.traced_introspection(answer, &req.token, started))
-    }
-
-    fn traced_introspection(&self, answer: Introspection, token: &str, started: Instant) -> Introspection {
-        let mut event = self.event(EventKind::Introspection { active: answer.active });
-        event.jti = answer.jti.clone();
-        event.user_input_id = answer.uiid.clone();
-        event.token_digest = Some(token::digest(token));
-        self.emit(event, started);
-        answer
-    }
-
-    /// Stores and applies revocation rules; `token` is the revoked token's claims, when one was named.
-    async fn add_revocations(
-        &mut self,
-        targets: Vec<RevocationTarget>,
-        expires_at: i64,
-        token: Option<&Claims>,
-        started: Instant,
-    ) -> CoreResult<()> {
-        let now = now();
-        for target in &targets {
-            let rule = Revocation { target: target.clone(), revoked_at: now, expires_at };
-            self.store.put_revocation(self.mas.id, &rule).await?;
-            self.revocations.insert(&rule);
-        }
-        let reached = match token {
-            Some(c) => self.descendants(&c.jti).await,
-            None => Vec::new(),
-        };
-        let mut event = self.event(EventKind::Revocation { targets, reached });
-        if let Some(c) = token {
-            event.user_input_id = Some(c.uiid.clone());
-            event.jti = Some(c.jti.clone());
-            event.app_ids = vec![c.client_id.clone()];
-        }
-        self.emit(event, started);
-        Ok(())
-    }
-
-    /// The jtis exchanged from `jti`, down the lineage, from the trail (bounded).
-    async fn descendants(&self, jti: &str) -> Vec<String> {
-        let mut found = Vec::new();
-        let mut frontier = vec![jti.to_string()];
-        while let Some(parent) = frontier.pop() {
-            let Ok(events) = self.store.token_traces(&parent).await else { break };
-            for e in events {
-                if let (EventKind::ExchangeAllowed { .. }, Some(child)) = (&e.kind, &e.jti) {
-                    if e.parent.as_deref() == Some(parent.as_str()) && !found.contains(child) && found.len() < 1000 {
-                        found.push(child.clone());
-                        frontier.push(child.clone());
-                    }
-                }
-            }
-        }
-        found
-    }
-
-    /// RFC 7009: the holder (or the session's client) revokes a token and,
-    /// through lineage, everything exchanged from it. Unknown or invalid
-    /// tokens are not an error.
-    pub(crate) async fn revoke(&mut self, req: RevokeRequest) -> CoreResult<()> {
-        let started = Instant::now();
-        let app = self.authenticate(&req.client)?.client_id.clone();
-        let Ok(claims) = self.validate(&req.token, now()) else { return Ok(()) };
-        if claims.client_id != app && claims.sub != app {
-            return Err(OAuthError::UnauthorizedClient("the token was not issued to this client".into()).into());
-        }
-        self.add_revocations(vec![RevocationTarget::Token(claims.jti.clone())], claims.exp, Some(&claims), started)
-            .await
-    }
-
-    pub(crate) async fn admin_revoke(&mut self, req: AdminRevokeRequest) -> CoreResult<AdminRevoked> {
-        let started = Instant::now();
-        let mut targets = Vec::new();
-        if let Some(jti) = req.jti {
-            if jti.is_empty() || jti.len() > 128 {
-                return Err(CoreError::invalid("jti", "must be 1 to 128 characters"));
-            }
-            targets.push(RevocationTarget::Token(jti));
-        }
-        if let Some(uiid) = req.user_input_id {
-            let id = Uuid::parse_str(&uiid).map_err(|_| CoreError::invalid("user_input_id", "must be a UUID"))?;
-            targets.push(RevocationTarget::Session(id.to_string()));
-        }
-        if let Some(app) = req.app_id {
-            let id = Uuid::parse_str(&app).map_err(|_| CoreError::invalid("app_id", "must be a UUID"))?;
-            targets.push(RevocationTarget::App(id.to_string()));
-        }
-        if targets.is_empty() {
-            return Err(CoreError::invalid("jti", "name at least one of jti, user_input_id, app_id"));
-        }
-        // Whatever these match expires within the longest lifetime a token can have.
-        let expires_at = now() + validate::MAX_TTL_SECONDS as i64;
-        self.add_revocations(targets.clone(), expires_at, None, started).await?;
-        Ok(AdminRevoked { revoked: targets })
-    }
-
-    pub(crate) async fn record_llm_call(&mut self, req: LlmCallReport) -> CoreResult<LlmCallRecorded> {
-        let started = Instant::now();
-        let claims = self.validate(&req.token, now()).map_err(|e| OAuthError::InvalidToken(e.to_string()))?;
-        let text = |field: &str, v: &str| {
-            if v.is_empty() || v.chars().count() > 256 || v.chars().any(char::is_control) {
-                Err(CoreError::invalid(field, "must be 1 to 256 characters, without control characters"))
-            } else {
-                Ok(())
-            }
-        };
-        text("call_id", &req.call_id)?;
-        for v in [("model", &req.model), ("prompt_digest", &req.prompt_digest)] {
-            if let (f, Some(v)) = v {
-                text(f, v)?;
-            }
-        }
-        if req.selected_tools.len() > MAX_TOOLS_PER_REQUEST {
-            return Err(CoreError::invalid("selected_tools", format!("at most {MAX_TOOLS_PER_REQUEST} tools")));
-        }
-        if let Some(i) = req.selected_tools.iter().position(|t| !validate::is_tool_name(t)) {
-            return Err(CoreError::invalid(&format!("selected_tools[{i}]"), "not a tool name"));
-        }
-        let uiid =
-            Uuid::parse_str(&claims.uiid).map_err(|_| OAuthError::InvalidToken("the token names no session".into()))?;
-        let selected_tools = dedupe(req.selected_tools);
-        let call = LlmCall {
-            call_id: req.call_id.clone(),
-            selected_tools: selected_tools.clone(),
-            model: req.model,
-            prompt_digest: req.prompt_digest,
-            reported_by: claims.client_id.clone(),
-            recorded_at: OffsetDateTime::now_utc(),
-        };
-        self.store.put_llm_call(self.mas.id, uiid, &call).await?;
-        let mut event =
-            self.event(EventKind::LlmCall { call_id: req.call_id.clone(), selected_tools: selected_tools.clone() });
-        event.user_input_id = Some(claims.uiid.clone());
-        event.app_ids = vec![claims.client_id.clone()];
-        event.jti = Some(claims.jti.clone());
-        event.token_digest = Some(token::digest(&req.token));
-        self.emit(event, started);
-        Ok(LlmCallRecorded { call_id: req.call_id, user_input_id: claims.uiid.clone(), selected_tools })
-    }
-
-    /// Authenticates an app of this MAS for a request another realm decides.
-    pub(crate) fn authenticate_client(&self, creds: &ClientCredentials) -> CoreResult<String> {
-        Ok(self.authenticate(creds)?.client_id.clone())
-    }
 }
 
 /// Drops repeats, keeping the first occurrence's order.
-fn dedupe(items: Vec<String>) -> Vec<String> {
+pub(super) fn dedupe(items: Vec<String>) -> Vec<String> {
     let mut seen = BTreeSet::new();
     items.into_iter().filter(|t| seen.insert(t.clone())).collect()
 }

@@ -13,7 +13,12 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub mod exchange;
 mod grants;
+pub mod introspect;
+mod llm_calls;
+pub mod revoke;
+mod tokens;
 
 use crate::checks::ToolIndex;
 use crate::error::CoreError;
@@ -26,7 +31,7 @@ use crate::secret;
 use crate::store::{Store, StoreError};
 use crate::trace::{EventKind, TraceEvent, TraceSink};
 use crate::validate;
-use crate::wire::Reply;
+use crate::wire::{Reply, Wire};
 
 type CoreResult<T> = std::result::Result<T, CoreError>;
 
@@ -46,26 +51,14 @@ pub struct AppUpdate {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct AppId(pub Uuid);
 
-crate::json_wire!(
-    MasPatch,
-    NewApp,
-    AppUpdate,
-    AppId,
-    ClientCredentials,
-    IssueRequest,
-    ExchangeRequest,
-    IntrospectRequest,
-    RevokeRequest,
-    AdminRevokeRequest,
-    LlmCallReport,
-);
+crate::json_wire!(AppUpdate, AppId);
 
 #[derive(RactorClusterMessage)]
 pub enum MasMsg {
     #[rpc]
     Get(RpcReplyPort<Reply<MasView>>),
     #[rpc]
-    Update(MasPatch, RpcReplyPort<Reply<MasView>>),
+    Update(Wire<MasPatch>, RpcReplyPort<Reply<MasView>>),
     #[rpc]
     Delete(RpcReplyPort<Reply<()>>),
     #[rpc]
@@ -73,7 +66,7 @@ pub enum MasMsg {
     #[rpc]
     Jwks(RpcReplyPort<Reply<serde_json::Value>>),
     #[rpc]
-    CreateApp(NewApp, RpcReplyPort<Reply<AppWithSecret>>),
+    CreateApp(Wire<NewApp>, RpcReplyPort<Reply<AppWithSecret>>),
     #[rpc]
     UpdateApp(AppUpdate, RpcReplyPort<Reply<AppRecord>>),
     #[rpc]
@@ -84,19 +77,19 @@ pub enum MasMsg {
     ListTools(RpcReplyPort<Reply<Vec<ToolEntry>>>),
     /// Checks an app's credentials; answers its client id.
     #[rpc]
-    Authenticate(ClientCredentials, RpcReplyPort<Reply<String>>),
+    Authenticate(Wire<ClientCredentials>, RpcReplyPort<Reply<String>>),
     #[rpc]
-    IssueToken(IssueRequest, RpcReplyPort<Reply<IssuedToken>>),
+    IssueToken(Wire<IssueRequest>, RpcReplyPort<Reply<IssuedToken>>),
     #[rpc]
-    Exchange(ExchangeRequest, RpcReplyPort<Reply<ExchangeOutcome>>),
+    Exchange(Wire<ExchangeRequest>, RpcReplyPort<Reply<ExchangeOutcome>>),
     #[rpc]
-    Introspect(IntrospectRequest, RpcReplyPort<Reply<Introspection>>),
+    Introspect(Wire<IntrospectRequest>, RpcReplyPort<Reply<Introspection>>),
     #[rpc]
-    Revoke(RevokeRequest, RpcReplyPort<Reply<()>>),
+    Revoke(Wire<RevokeRequest>, RpcReplyPort<Reply<()>>),
     #[rpc]
-    AdminRevoke(AdminRevokeRequest, RpcReplyPort<Reply<AdminRevoked>>),
+    AdminRevoke(Wire<AdminRevokeRequest>, RpcReplyPort<Reply<AdminRevoked>>),
     #[rpc]
-    RecordLlmCall(LlmCallReport, RpcReplyPort<Reply<LlmCallRecorded>>),
+    RecordLlmCall(Wire<LlmCallReport>, RpcReplyPort<Reply<LlmCallRecorded>>),
 }
 
 impl MasMsg {
@@ -178,11 +171,11 @@ pub struct MasState {
     /// This realm's `iss`.
     issuer: String,
     revocations: RevocationSet,
-    verified: grants::VerifiedTokens,
+    verified: tokens::VerifiedTokens,
     /// The tools' embeddings, for the semantic check.
     tool_index: ToolIndex,
     /// Sessions' tasks and intents, as loaded from the store.
-    sessions: grants::Sessions,
+    sessions: tokens::Sessions,
     embedder: Option<Arc<dyn Embedder>>,
     /// Set once the MAS is deleted: messages still queued get `NotFound`
     /// until the registry retires the actor.
@@ -228,7 +221,7 @@ impl Actor for MasActor {
             MasMsg::Get(reply) => {
                 let _ = reply.send(Ok(state.view()).into());
             }
-            MasMsg::Update(patch, reply) => {
+            MasMsg::Update(Wire(patch), reply) => {
                 let _ = reply.send(state.update(patch).await.into());
             }
             MasMsg::Delete(reply) => {
@@ -245,7 +238,7 @@ impl Actor for MasActor {
             MasMsg::Jwks(reply) => {
                 let _ = reply.send(Ok(state.jwks()).into());
             }
-            MasMsg::CreateApp(input, reply) => {
+            MasMsg::CreateApp(Wire(input), reply) => {
                 let _ = reply.send(state.create_app(input).await.into());
             }
             MasMsg::UpdateApp(AppUpdate { app_id, patch }, reply) => {
@@ -260,10 +253,10 @@ impl Actor for MasActor {
             MasMsg::ListTools(reply) => {
                 let _ = reply.send(Ok(state.tools()).into());
             }
-            MasMsg::Authenticate(creds, reply) => {
+            MasMsg::Authenticate(Wire(creds), reply) => {
                 let _ = reply.send(state.authenticate_client(&creds).into());
             }
-            MasMsg::IssueToken(req, reply) => match state.issue(req).await {
+            MasMsg::IssueToken(Wire(req), reply) => match state.issue(req).await {
                 // The fsync of the user input happens off the mailbox.
                 Ok(decision) if decision.writes() => {
                     tokio::spawn(async move {
@@ -277,19 +270,19 @@ impl Actor for MasActor {
                     let _ = reply.send(Err(e).into());
                 }
             },
-            MasMsg::Exchange(req, reply) => {
+            MasMsg::Exchange(Wire(req), reply) => {
                 let _ = reply.send(state.exchange(req).await.into());
             }
-            MasMsg::Introspect(req, reply) => {
+            MasMsg::Introspect(Wire(req), reply) => {
                 let _ = reply.send(state.introspect(req).into());
             }
-            MasMsg::Revoke(req, reply) => {
+            MasMsg::Revoke(Wire(req), reply) => {
                 let _ = reply.send(state.revoke(req).await.into());
             }
-            MasMsg::AdminRevoke(req, reply) => {
+            MasMsg::AdminRevoke(Wire(req), reply) => {
                 let _ = reply.send(state.admin_revoke(req).await.into());
             }
-            MasMsg::RecordLlmCall(req, reply) => {
+            MasMsg::RecordLlmCall(Wire(req), reply) => {
                 let _ = reply.send(state.record_llm_call(req).await.into());
             }
         }
@@ -517,7 +510,7 @@ mod tests {
             semantic: Some(SemanticInput { threshold: Some(0.25), top_k: Some(3) }),
             ..Default::default()
         };
-        assert_eq!(MasPatch::from_bytes(patch.clone().into_bytes()), patch);
+        assert_eq!(Wire::<MasPatch>::from_bytes(Wire(patch.clone()).into_bytes()), Wire(patch));
         let update = AppUpdate {
             app_id: Uuid::now_v7(),
             patch: AppPatch { allowed_tools: Some(vec!["a:b".into()]), ..Default::default() },

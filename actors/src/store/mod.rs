@@ -1,5 +1,5 @@
 //! Persistence. One [`Store`] trait, one implementation per backend, and one
-//! [`conformance`] suite that every implementation must pass unchanged.
+//! conformance suite (`crate::testsuite`) that every implementation must pass unchanged.
 //!
 //! Writes are durable when the call returns: callers acknowledge a request
 //! only after the store has it.
@@ -14,7 +14,6 @@ use crate::revocation::Revocation;
 use crate::session::{LlmCall, UserInput};
 use crate::trace::TraceEvent;
 
-pub mod conformance;
 pub mod embedded;
 pub mod scylla;
 
@@ -36,6 +35,15 @@ pub enum StoreError {
     Unavailable(String),
     #[error("store error: {0}")]
     Backend(String),
+}
+
+impl From<StoreError> for crate::CoreError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(msg) => Self::Unavailable(msg),
+            other => Self::Internal(other.to_string()),
+        }
+    }
 }
 
 #[async_trait]

@@ -5,12 +5,15 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::error::CoreError;
-
 pub const MAX_USER_INPUT_CHARS: usize = 64 * 1024;
 pub const MAX_TURNS: usize = 1000;
 pub const MAX_CALL_ID_CHARS: usize = 256;
 pub const ROLES: [&str; 4] = ["system", "user", "assistant", "tool"];
+
+/// Why a `user_input` is neither a prompt nor a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("user_input: {0}")]
+pub struct InvalidUserInput(pub String);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Turn {
@@ -29,8 +32,8 @@ pub enum UserInputContent {
 impl UserInputContent {
     /// Parses the `user_input` form value: a JSON array of `{role, content}`
     /// turns is a conversation; anything else is a plain-text prompt.
-    pub fn parse(raw: &str) -> Result<Self, CoreError> {
-        let invalid = |m: &str| CoreError::invalid("user_input", m);
+    pub fn parse(raw: &str) -> Result<Self, InvalidUserInput> {
+        let invalid = |m: &str| InvalidUserInput(m.to_string());
         if raw.trim().is_empty() {
             return Err(invalid("must not be empty"));
         }
@@ -67,7 +70,7 @@ pub struct UserInput {
     pub task: Option<String>,
     /// The task's embedding, when this node had an embedder.
     #[serde(default)]
-    pub intent: Option<crate::intent::Embedding>,
+    pub intent: Option<crate::embedding::Embedding>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::oauth::OAuthError;
-use crate::store::StoreError;
+use crate::session::InvalidUserInput;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum CoreError {
@@ -43,11 +43,8 @@ impl CoreError {
     }
 }
 
-impl From<StoreError> for CoreError {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::Unavailable(msg) => Self::Unavailable(msg),
-            other => Self::Internal(other.to_string()),
-        }
+impl From<InvalidUserInput> for CoreError {
+    fn from(err: InvalidUserInput) -> Self {
+        Self::invalid("user_input", err.0)
     }
 }

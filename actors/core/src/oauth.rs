@@ -112,7 +112,7 @@ pub struct IssueRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionIntent {
     pub task: String,
-    pub embedding: Option<crate::intent::Embedding>,
+    pub embedding: Option<crate::embedding::Embedding>,
 }
 
 /// Who is exchanging: an app of this MAS (with credentials to check), or an

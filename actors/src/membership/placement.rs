@@ -72,6 +72,32 @@ mod tests {
     }
 
     #[test]
+    fn golden_vectors_pin_the_hash_across_builds() {
+        // Computed by an independent implementation (Python, from the
+        // definitions above): nodes built by different compilers must agree.
+        assert_eq!(name_hash(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(name_hash("node-a"), 0xe697_1cc2_2078_cb53);
+        assert_eq!(name_hash("node-c"), 0xe697_1ec2_2078_ceb9);
+        let id = |s: &str| Uuid::parse_str(s).unwrap();
+        assert_eq!(score(name_hash("node-a"), id("6ba7b810-9dad-11d1-80b4-00c04fd430c8")), 0x6a83_4672_f0a4_0e60);
+        assert_eq!(score(name_hash("node-a"), Uuid::nil()), 0x698e_47c1_3342_03ff);
+        let three = members(&["node-a", "node-b", "node-c"]);
+        let two = members(&["node-a", "node-b"]);
+        for (mas, of_three, of_two) in [
+            ("00000000-0000-0000-0000-000000000000", "node-c", "node-a"),
+            ("00000000-0000-0000-0000-000000000002", "node-c", "node-b"),
+            ("00000000-0000-0000-0000-000000000003", "node-a", "node-a"),
+            ("0190c0de-0000-7000-8000-000000000001", "node-c", "node-a"),
+            ("6ba7b810-9dad-11d1-80b4-00c04fd430c8", "node-b", "node-b"),
+            ("f47ac10b-58cc-4372-a567-0e02b2c3d479", "node-c", "node-a"),
+            ("ffffffff-ffff-ffff-ffff-ffffffffffff", "node-b", "node-b"),
+        ] {
+            assert_eq!(owner(&three, id(mas)), Some(of_three), "{mas} of three");
+            assert_eq!(owner(&two, id(mas)), Some(of_two), "{mas} of two");
+        }
+    }
+
+    #[test]
     fn no_members_no_owner() {
         assert_eq!(owner(&[], Uuid::new_v4()), None);
     }

@@ -62,7 +62,10 @@ impl Drop for RealmKey {
 
 impl RealmKey {
     pub fn generate(now: OffsetDateTime) -> Self {
-        let mut seed = random_bytes();
+        Self::from_seed(random_bytes(), now)
+    }
+
+    fn from_seed(mut seed: [u8; 32], now: OffsetDateTime) -> Self {
         let signing = SigningKey::from_bytes(&seed);
         seed.zeroize();
         let public_key = signing.verifying_key().to_bytes();
@@ -178,6 +181,26 @@ mod tests {
         // RFC 8037 appendix A.3.
         let x = URL_SAFE_NO_PAD.decode("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo").unwrap();
         assert_eq!(thumbprint(&x.try_into().unwrap()), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
+    }
+
+    #[test]
+    fn the_rfc8037_ed25519_jws_example_signs_and_verifies() {
+        // RFC 8037 appendix A.1 (the key), A.3 (its thumbprint, our kid) and
+        // A.4 (a JWS over "Example of Ed25519 signing"): Ed25519 is
+        // deterministic, so our key must produce the RFC's signature.
+        let d = URL_SAFE_NO_PAD.decode("nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A").unwrap();
+        let key = RealmKey::from_seed(d.try_into().unwrap(), OffsetDateTime::now_utc());
+        assert_eq!(URL_SAFE_NO_PAD.encode(key.public_key), "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo");
+        assert_eq!(key.kid, "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
+        let input = "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc";
+        assert_eq!(URL_SAFE_NO_PAD.decode(input.split('.').nth(1).unwrap()).unwrap(), b"Example of Ed25519 signing");
+        let sig = key.signing_key().sign(input.as_bytes());
+        assert_eq!(
+            URL_SAFE_NO_PAD.encode(sig.to_bytes()),
+            "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg"
+        );
+        assert!(key.verifying_key().verify_strict(input.as_bytes(), &sig).is_ok());
+        assert!(key.verifying_key().verify_strict(b"eyJhbGciOiJFZERTQSJ9.", &sig).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The membership view: who is alive, whether this node may serve, and who
 //! owns each MAS. Pure logic over heartbeats and a clock, so every rule here
-//! is unit-tested without a network.
+//! is unit-tested without a network; the registry (what to stop) and the
+//! cluster (where to route) both read it, so it belongs to neither.
 //!
 //! The rules, and why they keep one owner per MAS:
 //! - A node *serves* only while it hears, within `quorum_window`, a strict
@@ -28,7 +29,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::placement;
+pub mod placement;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Timing {

@@ -134,7 +134,7 @@ pub struct ToolDef {
     pub input_schema: Option<serde_json::Value>,
     /// The embedding of `intent::tool_text(self)`, for the semantic check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub embedding: Option<crate::intent::Embedding>,
+    pub embedding: Option<crate::embedding::Embedding>,
     /// The definition's digest when the tool was first registered: a later
     /// change of the definition shows against it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

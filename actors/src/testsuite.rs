@@ -1,4 +1,6 @@
 //! The store conformance suite: written once, run against every [`Store`].
+//! Compiled only with the `testsuite` feature (the backends' tests enable it),
+//! and outside `store` so that the stores import nothing they are tested with.
 //!
 //! A backend's test file instantiates it with
 //! `casa_actors::store_conformance_tests!(async { (guard, store) }, |retention| async { (guard, store) })`,
@@ -6,17 +8,19 @@
 //! `Arc<dyn Store>`; the second makes a store that keeps trace events for
 //! `retention` (a CQL store writes them with that TTL), for the expiry cases.
 
+pub mod faults;
+
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use std::time::Duration;
 
-use super::Store;
 use crate::model::*;
 use crate::realm::RealmKey;
 use crate::retention::{purge_expired, Retention};
 use crate::revocation::{Revocation, RevocationTarget};
 use crate::session::{LlmCall, UserInput, UserInputContent};
+use crate::store::Store;
 use crate::trace::{EventKind, TraceEvent};
 use crate::trace_writer::{verify_chain, ChainReport, ChainStart};
 
@@ -29,7 +33,7 @@ macro_rules! store_conformance_tests {
             unknown_ids_are_absent, meta_round_trip, values_survive_byte_for_byte,
             sessions_and_llm_calls_round_trip, revocations_round_trip, sessions_are_scoped_to_their_mas,
             traces_page_newest_first_and_by_session, traces_page_across_days);
-        $crate::store_conformance_tests!(@each ($expiring)($crate::store::conformance::RETENTION);
+        $crate::store_conformance_tests!(@each ($expiring)($crate::testsuite::RETENTION);
             expired_traces_are_gone, audit_verify_anchors_after_expiry);
     };
     (@each $make:expr; $($name:ident),*) => {
@@ -37,7 +41,7 @@ macro_rules! store_conformance_tests {
             #[tokio::test]
             async fn $name() {
                 let (_guard, store) = $make.await;
-                $crate::store::conformance::$name(&*store).await;
+                $crate::testsuite::$name(&*store).await;
             }
         )*
     };

@@ -1,0 +1,147 @@
+//! The realm's view of presented tokens: who a client is, whether a token
+//! is valid here now (its signature checked once, then time, revocation and
+//! its apps every use), and the bounded caches that make that cheap.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{CoreResult, MasState};
+use crate::model::AppRecord;
+use crate::oauth::{ClientCredentials, OAuthError, SessionIntent};
+use crate::secret;
+use crate::token::{self, Claims, TokenError};
+
+/// Verified tokens kept, so a token the realm issued (or already checked) is
+/// not signature-verified again. Time and revocation are checked every use.
+const VERIFIED_CACHE_ENTRIES: usize = 100_000;
+pub(super) fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Why a presented token is not valid here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invalid {
+    Token(TokenError),
+    Revoked,
+    /// Its client (or subject) app was deleted.
+    AppGone,
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Token(e) => e.fmt(f),
+            Self::Revoked => f.write_str("the token has been revoked"),
+            Self::AppGone => f.write_str("the token's app no longer exists"),
+        }
+    }
+}
+
+/// Sessions' intents by user input id, bounded: the semantic and AI checks
+/// read them on every exchange.
+#[derive(Default)]
+pub struct Sessions {
+    by_id: HashMap<Uuid, Arc<SessionIntent>>,
+}
+
+const SESSION_CACHE_ENTRIES: usize = 100_000;
+
+impl Sessions {
+    pub(super) fn insert(&mut self, id: Uuid, intent: Arc<SessionIntent>) {
+        if self.by_id.len() >= SESSION_CACHE_ENTRIES {
+            self.by_id.clear();
+        }
+        self.by_id.insert(id, intent);
+    }
+}
+
+/// Verified claims by token digest, bounded.
+#[derive(Default)]
+pub struct VerifiedTokens {
+    by_digest: HashMap<[u8; 32], Arc<Claims>>,
+}
+
+impl VerifiedTokens {
+    fn key(token: &str) -> [u8; 32] {
+        use sha2::Digest;
+        sha2::Sha256::digest(token.as_bytes()).into()
+    }
+
+    pub(super) fn get(&self, token: &str) -> Option<Arc<Claims>> {
+        self.by_digest.get(&Self::key(token)).cloned()
+    }
+
+    pub(super) fn insert(&mut self, token: &str, claims: Arc<Claims>, now: i64) {
+        if self.by_digest.len() >= VERIFIED_CACHE_ENTRIES {
+            self.by_digest.retain(|_, c| c.exp > now);
+            if self.by_digest.len() >= VERIFIED_CACHE_ENTRIES {
+                self.by_digest.clear();
+            }
+        }
+        self.by_digest.insert(Self::key(token), claims);
+    }
+}
+
+impl MasState {
+    pub(super) fn authenticate(&self, creds: &ClientCredentials) -> Result<&AppRecord, OAuthError> {
+        let app = Uuid::parse_str(&creds.client_id).ok().and_then(|id| self.apps.get(&id));
+        match app {
+            Some(app) if secret::verify(&creds.client_secret, &app.secret_digest) => Ok(app),
+            _ => Err(OAuthError::InvalidClient),
+        }
+    }
+
+    pub(super) fn app_exists(&self, client_id: &str) -> bool {
+        Uuid::parse_str(client_id).is_ok_and(|id| self.apps.contains_key(&id))
+    }
+
+    /// A token of this realm that is valid now: signature (once), issuer,
+    /// time, revocation, and its apps still exist.
+    pub(crate) fn validate(&mut self, token: &str, now: i64) -> Result<Arc<Claims>, Invalid> {
+        let claims = match self.verified.get(token) {
+            Some(c) => {
+                token::check_claims(&c, &self.issuer, now).map_err(Invalid::Token)?;
+                c
+            }
+            None => {
+                let c = Arc::new(token::verify(token, &self.keyring, &self.issuer, now).map_err(Invalid::Token)?);
+                self.verified.insert(token, c.clone(), now);
+                c
+            }
+        };
+        if self.revocations.is_revoked(&claims) {
+            return Err(Invalid::Revoked);
+        }
+        if !self.app_exists(&claims.client_id) || !self.app_exists(&claims.sub) {
+            return Err(Invalid::AppGone);
+        }
+        Ok(claims)
+    }
+
+    pub(super) fn mint(&mut self, claims: Claims, now: i64) -> String {
+        let token = token::sign(&claims, self.keyring.active());
+        self.verified.insert(&token, Arc::new(claims), now);
+        token
+    }
+
+    /// The session's task and intent (cached).
+    pub(super) async fn session(&mut self, uiid: &str) -> CoreResult<Option<Arc<SessionIntent>>> {
+        let Ok(id) = Uuid::parse_str(uiid) else { return Ok(None) };
+        if let Some(s) = self.sessions.by_id.get(&id) {
+            return Ok(Some(s.clone()));
+        }
+        let Some(input) = self.store.get_user_input(self.mas.id, id).await? else { return Ok(None) };
+        let task = input.task.unwrap_or_else(|| crate::intent::task_text(&input.content));
+        let intent = Arc::new(SessionIntent { task, embedding: input.intent });
+        self.sessions.insert(id, intent.clone());
+        Ok(Some(intent))
+    }
+
+    /// Authenticates an app of this MAS for a request another realm decides.
+    pub(crate) fn authenticate_client(&self, creds: &ClientCredentials) -> CoreResult<String> {
+        Ok(self.authenticate(creds)?.client_id.clone())
+    }
+}

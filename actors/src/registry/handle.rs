@@ -1,0 +1,49 @@
+//! How the rest of the node reaches the MAS registry: the supervisor puts the
+//! registry in service here and replaces it when it restarts the registry, so
+//! callers (the node façade, the cluster endpoint) never hold a dead one.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use ractor::rpc::CallResult;
+use ractor::{ActorId, ActorRef, RpcReplyPort};
+
+use super::RegistryMsg;
+use crate::error::CoreError;
+
+#[derive(Clone, Default)]
+pub struct RegistryHandle(Arc<RwLock<Option<ActorRef<RegistryMsg>>>>);
+
+impl RegistryHandle {
+    /// Puts a (re)started registry in service.
+    pub fn serve(&self, registry: ActorRef<RegistryMsg>) {
+        *self.0.write().expect("registry slot poisoned") = Some(registry);
+    }
+
+    /// Is `actor` the registry in service?
+    pub fn is(&self, actor: ActorId) -> bool {
+        self.0.read().expect("registry slot poisoned").as_ref().is_some_and(|r| r.get_id() == actor)
+    }
+
+    pub fn actor(&self) -> Result<ActorRef<RegistryMsg>, CoreError> {
+        self.0
+            .read()
+            .expect("registry slot poisoned")
+            .clone()
+            .ok_or_else(|| CoreError::Unavailable("the MAS registry is not running".into()))
+    }
+
+    /// Asks the registry and waits at most `timeout`; a registry that is down
+    /// or silent is `Unavailable` (the caller may retry).
+    pub async fn call<T: Send + 'static>(
+        &self,
+        build: impl FnOnce(RpcReplyPort<Result<T, CoreError>>) -> RegistryMsg,
+        timeout: Duration,
+    ) -> Result<T, CoreError> {
+        match self.actor()?.call(build, Some(timeout)).await {
+            Ok(CallResult::Success(result)) => result,
+            Ok(_) => Err(CoreError::Unavailable("the MAS registry did not answer".into())),
+            Err(e) => Err(CoreError::Unavailable(format!("the MAS registry is not running: {e}"))),
+        }
+    }
+}
