@@ -8,6 +8,7 @@ pub mod ai;
 pub mod api;
 pub mod cli;
 pub mod cluster;
+pub mod collector;
 pub mod config;
 pub mod eval;
 pub mod server;

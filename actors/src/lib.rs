@@ -6,6 +6,7 @@
 
 pub mod checks;
 pub mod cluster;
+pub mod collector;
 pub mod error;
 pub mod intent;
 pub mod mas;

@@ -151,6 +151,11 @@ impl Actor for NodeSupervisor {
                 .expect("registry slot poisoned")
                 .as_ref()
                 .is_some_and(|r| r.get_id() == cell.get_id());
+            if cell.get_name().is_some_and(|n| n.starts_with(crate::collector::actor::ACTOR_NAME)) {
+                // The wire collector restarts its own worker; it never takes the node down.
+                tracing::error!(error = %err, "the wire collector failed; this node keeps serving without it");
+                return Ok(());
+            }
             if !is_registry {
                 // The cluster manager: `Cluster::view` now serves nothing (fail closed).
                 tracing::error!(error = %err, "the cluster manager failed; this node serves no MAS");
@@ -247,6 +252,14 @@ impl Node {
             verdicts: Arc::default(),
             cluster,
         })
+    }
+
+    /// Starts the wire collector under this node's supervisor.
+    pub async fn start_collector(
+        &self,
+        args: crate::collector::actor::CollectorArgs,
+    ) -> Result<ActorRef<crate::collector::actor::CollectorMsg>> {
+        crate::collector::actor::spawn(args, Some(self.supervisor.get_cell())).await
     }
 
     pub fn cluster(&self) -> Option<&Cluster> {

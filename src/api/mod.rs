@@ -16,6 +16,7 @@ pub mod apps;
 pub mod auth;
 pub mod body;
 pub mod cluster;
+pub mod collector;
 pub mod error;
 pub mod form;
 pub mod mas;
@@ -68,6 +69,7 @@ pub type Api = (
     trace::TraceApi,
     sessions::SessionsApi,
     cluster::ClusterApi,
+    collector::CollectorApi,
 );
 
 /// The OpenAPI service; `casa openapi` prints its document.
