@@ -57,6 +57,8 @@ pub enum Command {
         #[command(subcommand)]
         action: ClusterAction,
     },
+    /// Run only the eBPF wire collector, reporting to a casa node (a Kubernetes DaemonSet).
+    Collect(crate::collector::CollectArgs),
     /// Print the OpenAPI document of the HTTP API.
     Openapi {
         #[arg(long, value_enum, default_value_t = SpecFormat::Yaml)]
@@ -195,6 +197,8 @@ pub struct ServeArgs {
     pub ai: AiArgs,
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub collector: crate::collector::CollectorArgs,
 }
 
 /// Joining a cluster (all nodes on one `--store scylla://…`).
@@ -376,7 +380,7 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Serve(args) => crate::server::serve(args.settings()?).await,
+            Command::Serve(args) => crate::server::serve(args.settings()?, args.collector.clone()).await,
             Command::AdminToken { action: AdminTokenAction::Rotate(args) } => {
                 crate::admin::rotate_offline(&args.settings()?).await
             }
@@ -404,6 +408,7 @@ pub fn main() -> ExitCode {
                 println!("wrote ca.pem, ca.key and a .pem/.key per node to {}", out.display());
                 Ok(())
             }
+            Command::Collect(args) => crate::collector::collect(args).await,
             Command::Openapi { format } => {
                 print!(
                     "{}",

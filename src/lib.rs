@@ -9,6 +9,7 @@ pub mod api;
 pub mod cli;
 pub mod cluster;
 pub mod cluster_status;
+pub mod collector;
 pub mod config;
 pub mod eval;
 pub mod server;

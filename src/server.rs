@@ -39,7 +39,7 @@ pub async fn store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     })
 }
 
-pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+pub async fn serve(settings: Settings, collector: crate::collector::CollectorArgs) -> anyhow::Result<()> {
     crate::telemetry::init_logging(settings.log_format, &settings.log_level)?;
     let metrics = crate::telemetry::install_metrics()?;
     let cluster = settings.cluster.config()?;
@@ -72,7 +72,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let traces = TraceWriter::start_as(store.clone(), WriterConfig::default(), segment);
     // Expired events go at start and hourly (a CQL store expires them by TTL instead).
     let purge = settings.trace_retention.duration().map(|r| spawn_purge(store.clone(), r, Duration::from_secs(3600)));
+    let node_name = node_config.cluster.as_ref().map_or_else(|| "casa".to_string(), |c| c.node_name.clone());
     let node = Node::start_with(store, traces.clone(), ai, node_config).await?;
+    crate::collector::start_in_node(&collector, &node, &node_name, traces.clone(), &public_url, bound).await;
     let state = AppState {
         node: node.clone(),
         admin,

@@ -7,6 +7,7 @@
 
 pub mod backoff;
 pub mod cluster;
+pub mod collector;
 pub mod mas;
 pub mod membership;
 pub mod node;

@@ -143,6 +143,11 @@ impl Actor for NodeSupervisor {
         state: &mut SupervisorArgs,
     ) -> std::result::Result<(), ActorProcessingErr> {
         if let SupervisionEvent::ActorFailed(cell, err) = event {
+            if cell.get_name().is_some_and(|n| n.starts_with(crate::collector::actor::ACTOR_NAME)) {
+                // The wire collector restarts its own worker; it never takes the node down.
+                tracing::error!(error = %err, "the wire collector failed; this node keeps serving without it");
+                return Ok(());
+            }
             if !state.registry.is(cell.get_id()) {
                 // The cluster manager: `Cluster::view` now serves nothing (fail closed).
                 tracing::error!(error = %err, "the cluster manager failed; this node serves no MAS");
@@ -239,6 +244,14 @@ impl Node {
             verdicts: Arc::default(),
             cluster,
         })
+    }
+
+    /// Starts the wire collector under this node's supervisor.
+    pub async fn start_collector(
+        &self,
+        args: crate::collector::actor::CollectorArgs,
+    ) -> Result<ActorRef<crate::collector::actor::CollectorMsg>> {
+        crate::collector::actor::spawn(args, Some(self.supervisor.get_cell())).await
     }
 
     pub fn cluster(&self) -> Option<&Cluster> {

@@ -17,6 +17,7 @@ pub mod auth;
 pub mod body;
 pub mod cluster;
 pub mod document;
+pub mod collector;
 pub mod error;
 pub mod form;
 pub mod live;
@@ -72,6 +73,7 @@ pub type Api = (
     trace::TraceApi,
     sessions::SessionsApi,
     cluster::ClusterApi,
+    collector::CollectorApi,
 );
 
 /// The OpenAPI service; `casa openapi` prints its document.

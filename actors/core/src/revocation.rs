@@ -30,6 +30,28 @@ impl RevocationTarget {
     }
 }
 
+/// The kind of rule that revokes a token: the token itself, an ancestor it
+/// was exchanged from, its session, or an app in its chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevokedBy {
+    Token,
+    Lineage,
+    Session,
+    App,
+}
+
+impl RevokedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Token => "token",
+            Self::Lineage => "lineage",
+            Self::Session => "session",
+            Self::App => "app",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revocation {
     pub target: RevocationTarget,
@@ -67,13 +89,26 @@ impl RevocationSet {
     }
 
     pub fn is_revoked(&self, c: &Claims) -> bool {
+        self.revoked_by(c).is_some()
+    }
+
+    /// Which kind of rule revokes the token, if any.
+    pub fn revoked_by(&self, c: &Claims) -> Option<RevokedBy> {
         let app_revoked = |app: &str| self.apps.get(app).is_some_and(|at| c.iat <= *at);
-        self.tokens.contains_key(&c.jti)
-            || c.lineage.iter().any(|j| self.tokens.contains_key(j))
-            || self.sessions.contains_key(&c.uiid)
-            || app_revoked(&c.client_id)
+        if self.tokens.contains_key(&c.jti) {
+            Some(RevokedBy::Token)
+        } else if c.lineage.iter().any(|j| self.tokens.contains_key(j)) {
+            Some(RevokedBy::Lineage)
+        } else if self.sessions.contains_key(&c.uiid) {
+            Some(RevokedBy::Session)
+        } else if app_revoked(&c.client_id)
             || app_revoked(&c.sub)
             || c.act.as_ref().is_some_and(|a| a.subjects().into_iter().any(app_revoked))
+        {
+            Some(RevokedBy::App)
+        } else {
+            None
+        }
     }
 
     pub fn len(&self) -> usize {

@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub use crate::collector::event::WireDetail;
 use crate::oauth::Denial;
 use crate::revocation::RevocationTarget;
 
@@ -70,6 +71,19 @@ pub enum EventKind {
         target: String,
         changes: Option<serde_json::Value>,
     },
+    // What the eBPF collector saw on the wire, judged (see `collector`).
+    WireTokenSeen(WireDetail),
+    WireTokenUnverifiable(WireDetail),
+    WireTokenExpired(WireDetail),
+    WireTokenRevoked(WireDetail),
+    WireAudienceMismatch(WireDetail),
+    WireTokenPassthrough(WireDetail),
+    WireToolNotInToken(WireDetail),
+    WireUnauthenticatedToolCall(WireDetail),
+    WireTokenReplayedElsewhere(WireDetail),
+    WireTokenExfiltration(WireDetail),
+    WireTokenInQuery(WireDetail),
+    WireInvalidTokenAccepted(WireDetail),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -142,6 +156,18 @@ impl TraceEvent {
             EventKind::LlmCall { .. } => "llm_call",
             EventKind::KeyRotated { .. } => "key_rotated",
             EventKind::AdminChange { .. } => "admin_change",
+            EventKind::WireTokenSeen(_) => "wire_token_seen",
+            EventKind::WireTokenUnverifiable(_) => "wire_token_unverifiable",
+            EventKind::WireTokenExpired(_) => "wire_token_expired",
+            EventKind::WireTokenRevoked(_) => "wire_token_revoked",
+            EventKind::WireAudienceMismatch(_) => "wire_audience_mismatch",
+            EventKind::WireTokenPassthrough(_) => "wire_token_passthrough",
+            EventKind::WireToolNotInToken(_) => "wire_tool_not_in_token",
+            EventKind::WireUnauthenticatedToolCall(_) => "wire_unauthenticated_tool_call",
+            EventKind::WireTokenReplayedElsewhere(_) => "wire_token_replayed_elsewhere",
+            EventKind::WireTokenExfiltration(_) => "wire_token_exfiltration",
+            EventKind::WireTokenInQuery(_) => "wire_token_in_query",
+            EventKind::WireInvalidTokenAccepted(_) => "wire_invalid_token_accepted",
         }
     }
 
@@ -219,10 +245,24 @@ mod tests {
             EventKind::LlmCall { call_id: String::new(), selected_tools: vec![] },
             EventKind::KeyRotated { kid: String::new(), retired_kid: String::new() },
             EventKind::AdminChange { action: String::new(), target: String::new(), changes: None },
+            EventKind::WireTokenSeen(WireDetail::default()),
+            EventKind::WireTokenUnverifiable(WireDetail::default()),
+            EventKind::WireTokenExpired(WireDetail::default()),
+            EventKind::WireTokenRevoked(WireDetail::default()),
+            EventKind::WireAudienceMismatch(WireDetail::default()),
+            EventKind::WireTokenPassthrough(WireDetail::default()),
+            EventKind::WireToolNotInToken(WireDetail::default()),
+            EventKind::WireUnauthenticatedToolCall(WireDetail::default()),
+            EventKind::WireTokenReplayedElsewhere(WireDetail::default()),
+            EventKind::WireTokenExfiltration(WireDetail::default()),
+            EventKind::WireTokenInQuery(WireDetail::default()),
+            EventKind::WireInvalidTokenAccepted(WireDetail::default()),
         ];
         for kind in kinds {
             let e = TraceEvent::new(Uuid::nil(), kind);
             assert_eq!(serde_json::to_value(&e).unwrap()["type"], e.type_name());
+            let back: TraceEvent = serde_json::from_value(serde_json::to_value(&e).unwrap()).unwrap();
+            assert_eq!(back, e, "{} round-trips", e.type_name());
         }
     }
 

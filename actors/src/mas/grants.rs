@@ -345,6 +345,8 @@ impl MasState {
             EventKind::ExchangeAllowed { tools: tools.clone(), audience: audience.client_id.clone(), checks: results };
         event.app_ids = vec![subject.sub.clone(), actor_id, audience.client_id.clone()];
         event.jti = Some(jti.clone());
+        // The minted token's digest: a wire sighting maps to its exchange without decoding.
+        event.token_digest = Some(token::digest(&access_token));
         self.emit(event, started);
         Ok(ExchangeOutcome::Issued(IssuedToken {
             access_token,

@@ -1,0 +1,500 @@
+//! The `Collector` actor: one per node (or alone in `casa collect`). It runs
+//! a worker that loads the eBPF programs, drains their ring buffer, joins and
+//! judges what they saw and writes `wire_*` trace events; when the worker
+//! fails it is restarted with a back-off. Nothing here can stop a node from
+//! serving: an unavailable kernel feature is a status, not an error.
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use casa_ebpf::flow::{Event, Reassembler, Request};
+use casa_ebpf::{http, procfs, Counters, Direction, Hook, HookState, Sender, Sensor, SensorConfig};
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use super::directory::{Directory, Snapshot};
+use super::judge::{Judge, Observation};
+use crate::revocation::Revocation;
+use crate::store::Store;
+use crate::trace::TraceSink;
+
+/// Where the collector learns what casa issued: the store (`casa serve`),
+/// or a node's API (`casa collect --report-to`).
+#[async_trait::async_trait]
+pub trait Authority: Send + Sync + 'static {
+    async fn snapshot(&self) -> Result<Snapshot, String>;
+    /// One realm's revocation rules, read fresh.
+    async fn revocations(&self, mas_id: uuid::Uuid) -> Result<Vec<Revocation>, String>;
+}
+
+/// The store every node of a cluster shares: a node judges every realm's
+/// tokens without owning their MAS.
+pub struct StoreAuthority {
+    pub store: Arc<dyn Store>,
+    pub public_url: String,
+    pub casa_listen: Vec<SocketAddr>,
+}
+
+#[async_trait::async_trait]
+impl Authority for StoreAuthority {
+    async fn snapshot(&self) -> Result<Snapshot, String> {
+        Snapshot::read(&*self.store, &self.public_url, &self.casa_listen).await.map_err(|e| e.to_string())
+    }
+    async fn revocations(&self, mas_id: uuid::Uuid) -> Result<Vec<Revocation>, String> {
+        self.store.revocations(mas_id).await.map_err(|e| e.to_string())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct CollectorConfig {
+    /// Interfaces for the TCX classifiers (ingress and egress).
+    pub interfaces: Vec<String>,
+    /// Bytes of each request scanned for the Authorization header.
+    pub scan_limit: u32,
+    pub ring_bytes: u32,
+    /// wire_token_seen is aggregated over this window.
+    pub window: Duration,
+    /// How often keys, apps and addresses are re-read from the store.
+    pub refresh: Duration,
+    /// This node's name, in every event.
+    pub node: String,
+}
+
+impl Default for CollectorConfig {
+    fn default() -> Self {
+        Self {
+            interfaces: vec!["lo".into()],
+            scan_limit: casa_ebpf::sensor::DEFAULT_SCAN_LIMIT,
+            ring_bytes: casa_ebpf::sensor::DEFAULT_RING_BYTES,
+            window: Duration::from_secs(10),
+            refresh: Duration::from_secs(2),
+            node: "casa".into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Lost {
+    /// Records the kernel could not reserve in the ring buffer.
+    pub kernel: u64,
+    /// Records that did not decode.
+    pub decode: u64,
+}
+
+/// What `GET /collector` shows.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CollectorStatus {
+    /// `starting`, `running`, `unavailable` or `restarting`.
+    pub state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub node: String,
+    pub interfaces: Vec<String>,
+    pub hooks: Vec<Hook>,
+    pub kernel: Counters,
+    /// Records read from the ring buffer.
+    pub observations: u64,
+    /// Requests judged (after joining split ones and dropping the second
+    /// sighting of a packet seen on both sides of `lo`).
+    pub requests: u64,
+    pub truncated_requests: u64,
+    pub findings: BTreeMap<String, u64>,
+    pub lost: Lost,
+    pub load_attach_ms: Option<f64>,
+    pub realms: usize,
+    pub apps: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub directory_error: Option<String>,
+    pub verifications: u64,
+    pub verdict_cache_hits: u64,
+    pub restarts: u64,
+}
+
+pub type SharedStatus = Arc<RwLock<CollectorStatus>>;
+
+static CURRENT: RwLock<Option<SharedStatus>> = RwLock::new(None);
+
+/// The status of this process's collector, if one was started.
+pub fn current_status() -> Option<CollectorStatus> {
+    let s = CURRENT.read().ok()?.as_ref()?.read().ok()?.clone();
+    Some(s)
+}
+
+pub struct CollectorArgs {
+    pub config: CollectorConfig,
+    pub authority: Arc<dyn Authority>,
+    pub trace: Arc<dyn TraceSink>,
+}
+
+#[derive(ractor_cluster::RactorMessage)]
+pub enum CollectorMsg {
+    /// The worker returned (why), or failed.
+    WorkerEnded(String),
+    Restart,
+    Status(RpcReplyPort<CollectorStatus>),
+}
+
+pub struct Collector;
+
+/// Prefix of the actor's name: the node supervisor tells it apart by it.
+pub const ACTOR_NAME: &str = "casa-collector";
+
+/// Spawns the collector, linked to `supervisor` when given (`casa serve`),
+/// alone otherwise (`casa collect`).
+pub async fn spawn(
+    args: CollectorArgs,
+    supervisor: Option<ractor::ActorCell>,
+) -> Result<ActorRef<CollectorMsg>, crate::CoreError> {
+    let name = format!("{ACTOR_NAME}-{}", uuid::Uuid::now_v7());
+    let started = match supervisor {
+        Some(s) => Actor::spawn_linked(Some(name), Collector, args, s).await,
+        None => Actor::spawn(Some(name), Collector, args).await,
+    };
+    started.map(|(a, _)| a).map_err(|e| crate::CoreError::Internal(format!("starting the wire collector: {e}")))
+}
+
+pub struct CollectorState {
+    args: CollectorArgs,
+    status: SharedStatus,
+    worker: Option<tokio::task::JoinHandle<()>>,
+    backoff: Duration,
+}
+
+fn spawn_worker(me: ActorRef<CollectorMsg>, s: &CollectorState) -> tokio::task::JoinHandle<()> {
+    let (cfg, authority, trace, status) =
+        (s.args.config.clone(), s.args.authority.clone(), s.args.trace.clone(), s.status.clone());
+    tokio::spawn(async move {
+        let inner = tokio::spawn(run(cfg, authority, trace, status));
+        let why = match inner.await {
+            Ok(why) => why,
+            Err(e) => format!("the worker failed: {e}"),
+        };
+        let _ = me.cast(CollectorMsg::WorkerEnded(why));
+    })
+}
+
+impl Actor for Collector {
+    type Msg = CollectorMsg;
+    type State = CollectorState;
+    type Arguments = CollectorArgs;
+
+    async fn pre_start(
+        &self,
+        me: ActorRef<CollectorMsg>,
+        args: CollectorArgs,
+    ) -> Result<CollectorState, ActorProcessingErr> {
+        let status: SharedStatus = Arc::new(RwLock::new(CollectorStatus {
+            state: "starting".into(),
+            node: args.config.node.clone(),
+            interfaces: args.config.interfaces.clone(),
+            ..Default::default()
+        }));
+        if let Ok(mut c) = CURRENT.write() {
+            *c = Some(status.clone());
+        }
+        let mut state = CollectorState { args, status, worker: None, backoff: Duration::from_millis(500) };
+        state.worker = Some(spawn_worker(me, &state));
+        Ok(state)
+    }
+
+    async fn handle(
+        &self,
+        me: ActorRef<CollectorMsg>,
+        msg: CollectorMsg,
+        s: &mut CollectorState,
+    ) -> Result<(), ActorProcessingErr> {
+        match msg {
+            CollectorMsg::WorkerEnded(why) => {
+                let unavailable = s.status.read().map(|st| st.state == "unavailable").unwrap_or(false);
+                if unavailable {
+                    // Loading failed for a reason a restart does not fix (no BPF, not root).
+                    tracing::warn!(reason = %why, "the wire collector is unavailable; casa keeps serving");
+                    return Ok(());
+                }
+                tracing::error!(reason = %why, backoff_ms = s.backoff.as_millis() as u64, "the wire collector stopped; restarting it");
+                if let Ok(mut st) = s.status.write() {
+                    st.state = "restarting".into();
+                    st.reason = Some(why);
+                    st.restarts += 1;
+                }
+                let _ = me.send_after(s.backoff, || CollectorMsg::Restart);
+                s.backoff = (s.backoff * 2).min(Duration::from_secs(30));
+            }
+            CollectorMsg::Restart => s.worker = Some(spawn_worker(me, s)),
+            CollectorMsg::Status(reply) => {
+                let _ = reply.send(s.status.read().map(|st| st.clone()).unwrap_or_default());
+            }
+        }
+        Ok(())
+    }
+
+    async fn post_stop(&self, _: ActorRef<CollectorMsg>, s: &mut CollectorState) -> Result<(), ActorProcessingErr> {
+        // Dropping the sensor (with the worker) detaches every link.
+        if let Some(w) = s.worker.take() {
+            w.abort();
+        }
+        if let Ok(mut c) = CURRENT.write() {
+            *c = None;
+        }
+        Ok(())
+    }
+}
+
+fn now_unix() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn publish_hooks(hooks: &[Hook]) {
+    for h in hooks {
+        let up = matches!(h.state, HookState::Attached | HookState::Degraded { .. });
+        metrics::gauge!("casa_collector_hook_up", "hook" => h.name.clone()).set(if up { 1.0 } else { 0.0 });
+    }
+}
+
+/// Who sent a request: the kernel's attribution, else /proc, else the address.
+fn sender_of(
+    r: &Request,
+    owners: &mut HashMap<(SocketAddr, SocketAddr), Option<Sender>>,
+    cg: Option<&std::path::Path>,
+) -> (String, String) {
+    let owner = r.sender.clone().or_else(|| {
+        if r.direction != Direction::Egress || r.cookie == 0 {
+            return None;
+        }
+        if owners.len() > 65_536 {
+            owners.clear();
+        }
+        owners.entry((r.src, r.dst)).or_insert_with(|| procfs::socket_owner(r.src, r.dst, cg)).clone()
+    });
+    match owner {
+        Some(s) => {
+            (format!("cgroup {} {}", s.cgroup_id, s.comm), format!("pid {} ({}) cgroup {}", s.pid, s.comm, s.cgroup_id))
+        }
+        None => (format!("ip {}", r.src.ip()), format!("{}", r.src.ip())),
+    }
+}
+
+fn observation(r: &Request, sender: (String, String)) -> Observation {
+    let line = http::request_line(&r.line);
+    let target = line.map(|(_, t)| t);
+    let text = |b: &[u8]| (!b.is_empty()).then(|| String::from_utf8_lossy(b).into_owned());
+    Observation {
+        src: Some(r.src),
+        dst: Some(r.dst),
+        sender_key: sender.0,
+        sender: sender.1,
+        method: line.map(|(m, _)| m.to_string()),
+        path: target.map(|t| http::path(t).to_string()),
+        host: text(&r.host),
+        token: r.token.as_ref().map(|t| Zeroizing::new(String::from_utf8_lossy(t).into_owned())),
+        query_token: target.and_then(http::query_token).map(Zeroizing::new),
+        tool_call: if line.is_some_and(|(m, _)| m == "POST") { http::tool_call(&r.body) } else { None },
+        truncated: r.truncated,
+    }
+}
+
+async fn load_directory(authority: &dyn Authority, status: &SharedStatus) -> Option<Directory> {
+    let loaded = match authority.snapshot().await {
+        // App URLs may name hosts: resolving them blocks.
+        Ok(snap) => tokio::task::spawn_blocking(move || Directory::from_snapshot(&snap, now_unix()))
+            .await
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e),
+    };
+    match loaded {
+        Ok(d) => {
+            if let Ok(mut st) = status.write() {
+                st.realms = d.realms.len();
+                st.apps = d.apps_by_authority.len();
+                st.directory_error = None;
+            }
+            Some(d)
+        }
+        Err(e) => {
+            // Judging on without keys would call every token unverifiable.
+            tracing::warn!(error = %e, "the collector could not read the realms");
+            if let Ok(mut st) = status.write() {
+                st.directory_error = Some(e);
+            }
+            None
+        }
+    }
+}
+
+/// The worker: returns why it stopped.
+async fn run(
+    cfg: CollectorConfig,
+    authority: Arc<dyn Authority>,
+    trace: Arc<dyn TraceSink>,
+    status: SharedStatus,
+) -> String {
+    let started = Instant::now();
+    let scfg = SensorConfig {
+        interfaces: cfg.interfaces.clone(),
+        scan_limit: cfg.scan_limit,
+        ring_bytes: cfg.ring_bytes,
+        cgroup: None,
+    };
+    let mut sensor = match Sensor::start(&scfg) {
+        Ok(s) => s,
+        Err(hooks) => {
+            publish_hooks(&hooks);
+            let reason = hooks.first().map(|h| match &h.state {
+                HookState::Unavailable { reason } => reason.clone(),
+                _ => String::new(),
+            });
+            if let Ok(mut st) = status.write() {
+                st.state = "unavailable".into();
+                st.reason = reason.clone();
+                st.hooks = hooks;
+            }
+            return reason.unwrap_or_default();
+        }
+    };
+    let load_attach = started.elapsed();
+    let Some(mut records) = sensor.take_records() else { return "the ring buffer could not be polled".into() };
+    let hooks = sensor.hooks();
+    publish_hooks(&hooks);
+    if let Ok(mut st) = status.write() {
+        st.state = "running".into();
+        st.reason = None;
+        st.hooks = hooks;
+        st.load_attach_ms = Some(load_attach.as_secs_f64() * 1e3);
+    }
+    tracing::info!(interfaces = ?cfg.interfaces, load_attach_ms = load_attach.as_millis() as u64, "the wire collector is attached");
+    let cgroup2 = casa_ebpf::sensor::cgroup2_root();
+    let mut dir = load_directory(&*authority, &status).await.unwrap_or_default();
+    let mut judge = Judge::new(cfg.node.clone());
+    let mut flows = Reassembler::default();
+    let mut egress_seen: HashMap<(SocketAddr, SocketAddr), Instant> = HashMap::new();
+    let mut owners = HashMap::new();
+    let mut window = tokio::time::interval(cfg.window);
+    let mut refresh = tokio::time::interval(cfg.refresh);
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let (mut observations, mut decode_errors) = (0u64, 0u64);
+    loop {
+        let mut events = Vec::new();
+        let mut batch = Vec::new();
+        tokio::select! {
+            r = records.drain(|r| batch.push(r)) => {
+                if let Err(e) = r {
+                    return format!("reading the ring buffer: {e}");
+                }
+            }
+            _ = window.tick() => {
+                let seen = judge.flush();
+                if let Ok(mut st) = status.write() {
+                    *st.findings.entry("wire_token_seen".into()).or_default() += seen.len() as u64;
+                }
+                for e in seen {
+                    trace.record(e);
+                }
+            }
+            _ = refresh.tick() => {
+                if let Some(d) = load_directory(&*authority, &status).await {
+                    dir = d;
+                    judge.directory_changed();
+                }
+            }
+            _ = tick.tick() => {
+                flows.expire(monotonic_ns(), 2_000_000_000, &mut events);
+                egress_seen.retain(|_, t| t.elapsed() < Duration::from_secs(30));
+                let c = sensor.counters();
+                let hooks = sensor.hooks();
+                publish_hooks(&hooks);
+                metrics::counter!("casa_collector_observations_total").absolute(observations);
+                metrics::counter!("casa_collector_lost_total", "where" => "kernel").absolute(c.reserve_failures);
+                metrics::counter!("casa_collector_lost_total", "where" => "decode").absolute(decode_errors);
+                if let Ok(mut st) = status.write() {
+                    st.kernel = c;
+                    st.hooks = hooks;
+                    st.observations = observations;
+                    st.lost = Lost { kernel: c.reserve_failures, decode: decode_errors };
+                    st.verifications = judge.verifications;
+                    st.verdict_cache_hits = judge.cache_hits;
+                }
+            }
+        }
+        for r in batch {
+            match r {
+                Ok(rec) => {
+                    observations += 1;
+                    flows.push(rec, &mut events);
+                }
+                Err(_) => decode_errors += 1,
+            }
+        }
+        if events.is_empty() {
+            continue;
+        }
+        // A packet on lo passes egress, then ingress: judge it once.
+        let now_i = Instant::now();
+        let mut fresh = Vec::with_capacity(events.len());
+        for e in events {
+            let (dir_, src, dst) = match &e {
+                Event::Request(r) => (r.direction, r.src, r.dst),
+                Event::Response { direction, src, dst, .. } => (*direction, *src, *dst),
+            };
+            match dir_ {
+                Direction::Egress => {
+                    egress_seen.insert((src, dst), now_i);
+                }
+                Direction::Ingress if egress_seen.contains_key(&(src, dst)) => continue,
+                Direction::Ingress => {}
+            }
+            fresh.push(e);
+        }
+        // Revocations acknowledged before these requests were drained are in
+        // the store now: re-read the rules of every realm they involve.
+        let issuers: HashSet<String> = fresh
+            .iter()
+            .filter_map(|e| match e {
+                Event::Request(r) => r.token.as_deref(),
+                _ => None,
+            })
+            .filter_map(|t| std::str::from_utf8(t).ok().and_then(crate::token::claimed_issuer))
+            .collect();
+        let now = now_unix();
+        for iss in issuers {
+            let Some(mas_id) = dir.realms.get(&iss).map(|r| r.mas_id) else { continue };
+            match authority.revocations(mas_id).await {
+                Ok(rules) => dir.set_revocations(&iss, rules, now),
+                Err(e) => tracing::warn!(error = %e, "the collector could not re-read revocations"),
+            }
+        }
+        let (mut requests, mut truncated, mut found) = (0u64, 0u64, BTreeMap::<String, u64>::new());
+        for e in fresh {
+            let out = match e {
+                Event::Request(r) => {
+                    requests += 1;
+                    truncated += r.truncated as u64;
+                    let sender = sender_of(&r, &mut owners, cgroup2.as_deref());
+                    judge.observe(&observation(&r, sender), &dir, now)
+                }
+                Event::Response { src, dst, status, .. } => judge.response(src, dst, status).into_iter().collect(),
+            };
+            for ev in out {
+                *found.entry(ev.type_name().to_string()).or_default() += 1;
+                metrics::counter!("casa_collector_findings_total", "kind" => ev.type_name()).increment(1);
+                trace.record(ev);
+            }
+        }
+        if let Ok(mut st) = status.write() {
+            st.requests += requests;
+            st.truncated_requests += truncated;
+            for (k, v) in found {
+                *st.findings.entry(k).or_default() += v;
+            }
+        }
+    }
+}
+
+/// CLOCK_MONOTONIC in ns: the clock of the kernel's record timestamps.
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes the timespec it is given.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}

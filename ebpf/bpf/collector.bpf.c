@@ -1,0 +1,578 @@
+// SPDX-License-Identifier: GPL-2.0 OR Apache-2.0
+/* casa collector: bearer tokens in plaintext HTTP/1.x, seen at TCX ingress and
+ * egress, and the process that opened each sending socket (sock_ops).
+ *
+ * A packet whose TCP payload starts with an HTTP method is copied (up to
+ * scan_limit bytes) into a per-CPU buffer and scanned by a bpf_loop state
+ * machine: request line, Host, Authorization: Bearer <token>, start of body.
+ * The state survives the end of a packet in a per-flow map, so headers split
+ * over several writes are still found; every request slot becomes one
+ * variable-size ring-buffer record. User space joins records flagged MORE
+ * with the flow's next one. Nothing here drops or changes a packet. */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "collector.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by the loader before load. */
+const volatile __u32 scan_limit = 16384;
+
+#define MAX_SLOTS 4
+#define TCX_NEXT_ACT (-1) /* TC_ACT_UNSPEC: let the next program decide */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);
+} records SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CASA_C_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64); /* socket cookie */
+	__type(value, struct casa_sender);
+} senders SEC(".maps");
+
+
+
+/* scanner states */
+enum {
+	ST_REQLINE = 0,
+	ST_LINE,    /* at some position in a header line, matching names */
+	ST_AUTH_SP, /* after "authorization:" */
+	ST_SCHEME,  /* matching "bearer" */
+	ST_TOKEN_SP,
+	ST_TOKEN,
+	ST_HOST_SP,
+	ST_HOST,
+	ST_SKIP,  /* rest of an uninteresting line */
+	ST_AFTER, /* first byte after the blank line */
+	ST_DONE,
+};
+
+#define M_AUTH 1
+#define M_HOST 2
+
+struct slot {
+	__u16 line_off, line_len, host_off, host_len, tok_off, tok_len, body_off;
+	__u8 flags, open_field; /* open_field: 1 line, 2 host, 3 token */
+};
+
+/* What survives the end of a packet. */
+struct carry {
+	__u8 st, m, k, flags;
+	__u16 lp, _pad;
+};
+
+struct flow_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport, dport;
+	__u32 ifindex_dir;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct flow_key);
+	__type(value, struct carry);
+} carries SEC(".maps");
+
+struct scan {
+	__u32 n;
+	struct carry c;
+	__u32 nslots;
+	struct slot s[MAX_SLOTS];
+};
+
+/* Lower-case keywords packed little-endian into two words each: constant
+ * arrays would land in .rodata.str1.1, whose BTF clang 14 gets wrong. */
+#define AUTH_LEN 14 /* "authorization:" */
+#define AUTH_LO 0x7a69726f68747561ULL
+#define AUTH_HI 0x3a6e6f697461ULL
+#define HOST_LEN 5 /* "host:" */
+#define HOST_LO 0x3a74736f68ULL
+#define BEARER_LEN 6 /* "bearer" */
+#define BEARER_LO 0x726572616562ULL
+
+static __always_inline __u8 kw(__u64 lo, __u64 hi, __u32 k)
+{
+	return k < 8 ? (lo >> (k * 8)) & 0xff : (hi >> ((k - 8) * 8)) & 0xff;
+}
+
+struct scratch {
+	__u8 buf[CASA_SCAN_MAX];
+	struct casa_record rec;
+	/* The scanner's state lives here, not on the stack: the verifier does
+	 * not track map contents, so the bpf_loop callback converges at once. */
+	struct scan s;
+};
+
+/* bpf_loop's context must be on the stack; it only points at the scratch. */
+struct loopctx {
+	struct scan *s;
+	__u8 *buf;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_map SEC(".maps");
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+	if (v)
+		*v += 1;
+}
+
+static __always_inline __u8 lower(__u8 c)
+{
+	return (c >= 'A' && c <= 'Z') ? c | 0x20 : c;
+}
+
+static __always_inline struct slot *cur(struct scan *s)
+{
+	__u32 i = s->nslots;
+	if (i >= MAX_SLOTS)
+		return 0;
+	return &s->s[i];
+}
+
+static __always_inline void end_field(struct slot *sl, __u16 i)
+{
+	switch (sl->open_field) {
+	case 1:
+		sl->line_len = i - sl->line_off;
+		break;
+	case 2:
+		sl->host_len = i - sl->host_off;
+		break;
+	case 3:
+		sl->tok_len = i - sl->tok_off;
+		sl->flags |= CASA_F_AUTH;
+		break;
+	}
+	sl->open_field = 0;
+}
+
+static long step(__u64 idx, struct loopctx *lc)
+{
+	struct scan *s = lc->s;
+	__u32 i = idx;
+	if (i >= s->n || i >= CASA_SCAN_MAX)
+		return 1;
+	struct slot *sl = cur(s);
+	if (!sl)
+		return 1;
+	__u8 c = lc->buf[i & (CASA_SCAN_MAX - 1)];
+	__u8 l = lower(c);
+	struct carry *k = &s->c;
+
+	if (k->st == ST_AFTER) {
+		/* Pipelined request or a body? Requests start with a method. */
+		if (c < 'A' || c > 'Z') {
+			k->st = ST_DONE;
+			return 1;
+		}
+		s->nslots++;
+		sl = cur(s);
+		if (!sl) {
+			/* more pipelined requests than slots: say so */
+			s->s[MAX_SLOTS - 1].flags |= CASA_F_TRUNCATED;
+			return 1;
+		}
+		sl->line_off = i;
+		sl->open_field = 1;
+		k->st = ST_REQLINE;
+	}
+	if (c == '\r')
+		return 0;
+	if (c == '\n') {
+		end_field(sl, i > 0 && lc->buf[(i - 1) & (CASA_SCAN_MAX - 1)] == '\r' ? i - 1 : i);
+		if (k->st == ST_LINE && k->lp == 0) {
+			sl->flags |= CASA_F_HEADERS_END;
+			sl->body_off = i + 1;
+			k->st = ST_AFTER;
+			return 0;
+		}
+		k->st = ST_LINE;
+		k->lp = 0;
+		k->m = M_AUTH | M_HOST;
+		return 0;
+	}
+	switch (k->st) {
+	case ST_REQLINE:
+		return 0;
+	case ST_LINE: {
+		__u16 lp = k->lp;
+		if ((k->m & M_AUTH) && lp < AUTH_LEN && l == kw(AUTH_LO, AUTH_HI, lp)) {
+			if (lp == AUTH_LEN - 1) {
+				k->st = ST_AUTH_SP;
+				return 0;
+			}
+		} else {
+			k->m &= ~M_AUTH;
+		}
+		if ((k->m & M_HOST) && lp < HOST_LEN && l == kw(HOST_LO, 0, lp)) {
+			if (lp == HOST_LEN - 1) {
+				k->st = ST_HOST_SP;
+				return 0;
+			}
+		} else {
+			k->m &= ~M_HOST;
+		}
+		if (!k->m)
+			k->st = ST_SKIP;
+		k->lp = lp + 1;
+		return 0;
+	}
+	case ST_AUTH_SP:
+		if (c == ' ' || c == '\t')
+			return 0;
+		k->st = ST_SCHEME;
+		k->k = 0;
+		/* fall through */
+	case ST_SCHEME:
+		if (k->k < BEARER_LEN) {
+			if (l == kw(BEARER_LO, 0, k->k)) {
+				k->k++;
+				return 0;
+			}
+		} else if (c == ' ' || c == '\t') {
+			k->st = ST_TOKEN_SP;
+			return 0;
+		}
+		sl->flags |= CASA_F_NON_BEARER;
+		k->st = ST_SKIP;
+		return 0;
+	case ST_TOKEN_SP:
+		if (c == ' ' || c == '\t')
+			return 0;
+		sl->tok_off = i;
+		sl->open_field = 3;
+		k->st = ST_TOKEN;
+		return 0;
+	case ST_TOKEN:
+		if (c == ' ' || c == '\t') {
+			end_field(sl, i);
+			k->st = ST_SKIP;
+		}
+		return 0;
+	case ST_HOST_SP:
+		if (c == ' ' || c == '\t')
+			return 0;
+		sl->host_off = i;
+		sl->open_field = 2;
+		k->st = ST_HOST;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static __always_inline int load_tuple(struct __sk_buff *skb, struct casa_record *r, __u32 *payload_off,
+				      __u32 *payload_len)
+{
+	__u32 l4;
+	__u32 total;
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct iphdr ip;
+		if (bpf_skb_load_bytes_relative(skb, 0, &ip, sizeof(ip), BPF_HDR_START_NET))
+			return -1;
+		if (ip.protocol != IPPROTO_TCP || (ip.frag_off & bpf_htons(0x3fff)))
+			return -1;
+		l4 = ip.ihl * 4;
+		total = bpf_ntohs(ip.tot_len);
+		r->family = 4;
+		__builtin_memset(r->saddr, 0, 16);
+		__builtin_memset(r->daddr, 0, 16);
+		__builtin_memcpy(r->saddr, &ip.saddr, 4);
+		__builtin_memcpy(r->daddr, &ip.daddr, 4);
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr ip6;
+		if (bpf_skb_load_bytes_relative(skb, 0, &ip6, sizeof(ip6), BPF_HDR_START_NET))
+			return -1;
+		/* extension headers are not followed: TCP must come next */
+		if (ip6.nexthdr != IPPROTO_TCP)
+			return -1;
+		l4 = sizeof(ip6);
+		total = sizeof(ip6) + bpf_ntohs(ip6.payload_len);
+		r->family = 6;
+		__builtin_memcpy(r->saddr, &ip6.saddr, 16);
+		__builtin_memcpy(r->daddr, &ip6.daddr, 16);
+	} else {
+		return -1;
+	}
+	struct tcphdr tcp;
+	if (bpf_skb_load_bytes_relative(skb, l4, &tcp, sizeof(tcp), BPF_HDR_START_NET))
+		return -1;
+	/* The payload may sit in page fragments, which only bpf_skb_load_bytes
+	 * reads, relative to the MAC header: find where the network header is
+	 * (14 bytes in for Ethernet and lo, 0 for L3 devices). */
+	__u64 net[2], at[2];
+	if (bpf_skb_load_bytes_relative(skb, 0, net, sizeof(net), BPF_HDR_START_NET))
+		return -1;
+	__u32 l2;
+	if (!bpf_skb_load_bytes(skb, ETH_HLEN, at, sizeof(at)) && net[0] == at[0] && net[1] == at[1])
+		l2 = ETH_HLEN;
+	else if (!bpf_skb_load_bytes(skb, 0, at, sizeof(at)) && net[0] == at[0] && net[1] == at[1])
+		l2 = 0;
+	else
+		return -1;
+	__u32 off = l2 + l4 + tcp.doff * 4;
+	/* big GSO packets may carry tot_len 0: bound by the skb then */
+	total = total == 0 ? skb->len : total + l2;
+	if (total > skb->len)
+		total = skb->len;
+	if (total <= off)
+		return -1;
+	r->sport = tcp.source;
+	r->dport = tcp.dest;
+	r->seq = bpf_ntohl(tcp.seq);
+	*payload_off = off;
+	*payload_len = total - off;
+	return 0;
+}
+
+static __always_inline int is_method(const __u8 *b)
+{
+	switch (b[0]) {
+	case 'G':
+		return b[1] == 'E' && b[2] == 'T' && b[3] == ' ';
+	case 'P':
+		return (b[1] == 'O' && b[2] == 'S' && b[3] == 'T' && b[4] == ' ') ||
+		       (b[1] == 'U' && b[2] == 'T' && b[3] == ' ') ||
+		       (b[1] == 'A' && b[2] == 'T' && b[3] == 'C' && b[4] == 'H' && b[5] == ' ');
+	case 'D':
+		return b[1] == 'E' && b[2] == 'L' && b[3] == 'E' && b[4] == 'T' && b[5] == 'E' && b[6] == ' ';
+	case 'H':
+		return b[1] == 'E' && b[2] == 'A' && b[3] == 'D' && b[4] == ' ';
+	case 'O':
+		return b[1] == 'P' && b[2] == 'T' && b[3] == 'I' && b[4] == 'O' && b[5] == 'N' && b[6] == 'S';
+	}
+	return 0;
+}
+
+/* v bounded to [0, max] in a way the verifier can follow (max a power of 2) */
+#define BOUND(v, max)                                                                           \
+	({                                                                                      \
+		__u64 __v = (v);                                                                \
+		asm volatile("%[x] &= %[m]" : [x] "+r"(__v) : [m] "i"(2 * (max) + 1));          \
+		if (__v > (max))                                                                \
+			__v = (max);                                                            \
+		asm volatile("" : "+r"(__v));                                                  \
+		__v;                                                                            \
+	})
+
+/* v in [1, max] for v >= 1: helpers refuse a size the verifier thinks may be 0 */
+#define BOUND1(v, max) (BOUND((v) - 1, (max) - 1) + 1)
+
+/* Copy [off, off+len) of the payload into dst, len bounded by max. */
+#define COPY(skb, base, off, len, dst, max)                                                     \
+	do {                                                                                    \
+		__u32 __n = (len);                                                              \
+		if (__n > 0)                                                                    \
+			bpf_skb_load_bytes(skb, (base) + (off), dst, BOUND1(__n, max));         \
+	} while (0)
+
+static __always_inline void emit(struct __sk_buff *skb, struct casa_record *r, __u32 base, struct slot *sl,
+				 int more)
+{
+	r->flags = (r->flags & (CASA_F_EGRESS | CASA_F_ATTRIBUTED | CASA_F_CONTINUED)) | sl->flags;
+	if (more)
+		r->flags |= CASA_F_MORE;
+	r->line_len = sl->line_len > CASA_LINE_MAX ? CASA_LINE_MAX : sl->line_len;
+	r->host_len = sl->host_len > CASA_HOST_MAX ? CASA_HOST_MAX : sl->host_len;
+	r->token_len = sl->tok_len > CASA_TOKEN_MAX ? CASA_TOKEN_MAX : sl->tok_len;
+	if (sl->tok_len > CASA_TOKEN_MAX || sl->line_len > CASA_LINE_MAX)
+		r->flags |= CASA_F_TRUNCATED;
+	COPY(skb, base, sl->line_off, r->line_len, r->line, CASA_LINE_MAX);
+	COPY(skb, base, sl->host_off, r->host_len, r->host, CASA_HOST_MAX);
+	COPY(skb, base, sl->tok_off, r->token_len, r->token, CASA_TOKEN_MAX);
+	if ((r->flags & CASA_F_AUTH) && !more)
+		count(CASA_C_MATCHED);
+	if (r->flags & CASA_F_TRUNCATED)
+		count(CASA_C_TRUNCATED);
+	__u64 size = offsetof(struct casa_record, token) + r->token_len;
+	if (size > sizeof(*r))
+		size = sizeof(*r);
+	if (bpf_ringbuf_output(&records, r, size, 0))
+		count(CASA_C_RESERVE_FAIL);
+}
+
+static __always_inline int handle(struct __sk_buff *skb, int egress)
+{
+	__u32 zero = 0;
+	struct scratch *sc = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!sc)
+		return TCX_NEXT_ACT;
+	struct casa_record *r = &sc->rec;
+	__u32 off, plen;
+	count(CASA_C_PACKETS);
+	if (load_tuple(skb, r, &off, &plen))
+		return TCX_NEXT_ACT;
+	count(CASA_C_PAYLOADS);
+
+	__u8 head[8] = {};
+	if (bpf_skb_load_bytes(skb, off, head, plen < 8 ? 1 : 8))
+		return TCX_NEXT_ACT;
+
+	struct flow_key fk = {};
+	__builtin_memcpy(fk.saddr, r->saddr, 16);
+	__builtin_memcpy(fk.daddr, r->daddr, 16);
+	fk.sport = r->sport;
+	fk.dport = r->dport;
+	fk.ifindex_dir = (skb->ifindex << 1) | egress;
+
+	struct scan *sp = &sc->s;
+	__builtin_memset(sp, 0, sizeof(*sp));
+	r->flags = egress ? CASA_F_EGRESS : 0;
+	r->kind = CASA_REC_REQUEST;
+	r->status = 0;
+	if (plen >= 8 && is_method(head)) {
+		sp->c.st = ST_REQLINE;
+		sp->s[0].open_field = 1;
+	} else if (plen >= 12 && head[0] == 'H' && head[1] == 'T' && head[2] == 'T' && head[3] == 'P' &&
+		   head[4] == '/') {
+		/* a response: status code only, for "was an invalid token accepted" */
+		__u8 st[4] = {};
+		if (bpf_skb_load_bytes(skb, off + 9, st, 3))
+			return TCX_NEXT_ACT;
+		r->kind = CASA_REC_RESPONSE;
+		r->status = (st[0] - '0') * 100 + (st[1] - '0') * 10 + (st[2] - '0');
+		r->ts_ns = bpf_ktime_get_ns();
+		r->ifindex = skb->ifindex;
+		r->cookie = 0;
+		r->pid = 0;
+		r->line_len = r->host_len = r->body_len = r->token_len = 0;
+		count(CASA_C_RESPONSES);
+		if (bpf_ringbuf_output(&records, r, offsetof(struct casa_record, line), 0))
+			count(CASA_C_RESERVE_FAIL);
+		return TCX_NEXT_ACT;
+	} else {
+		struct carry *c = bpf_map_lookup_elem(&carries, &fk);
+		if (!c)
+			return TCX_NEXT_ACT;
+		sp->c = *c;
+		r->flags |= CASA_F_CONTINUED;
+		count(CASA_C_CONTINUED);
+		/* a field open at the end of the last packet continues at 0 */
+		if (sp->c.st == ST_REQLINE)
+			sp->s[0].open_field = 1;
+		else if (sp->c.st == ST_HOST)
+			sp->s[0].open_field = 2;
+		else if (sp->c.st == ST_TOKEN)
+			sp->s[0].open_field = 3;
+	}
+	count(CASA_C_SCANNED);
+
+	__u32 n = plen;
+	__u32 lim = scan_limit;
+	if (lim > CASA_SCAN_MAX)
+		lim = CASA_SCAN_MAX;
+	int clipped = 0;
+	if (n > lim) {
+		n = lim;
+		clipped = 1;
+	}
+	if (n == 0)
+		return TCX_NEXT_ACT;
+	n = BOUND1(n, CASA_SCAN_MAX);
+	if (bpf_skb_load_bytes(skb, off, sc->buf, n))
+		return TCX_NEXT_ACT;
+	sp->n = n;
+	struct loopctx lc = {.s = sp, .buf = sc->buf};
+	bpf_loop(n, step, &lc, 0);
+
+	/* still inside the headers: carry the state to the flow's next packet */
+	int open = sp->c.st != ST_AFTER && sp->c.st != ST_DONE;
+	if (open && !clipped)
+		bpf_map_update_elem(&carries, &fk, &sp->c, BPF_ANY);
+	else if (r->flags & CASA_F_CONTINUED)
+		bpf_map_delete_elem(&carries, &fk);
+
+	r->ts_ns = bpf_ktime_get_ns();
+	r->ifindex = skb->ifindex;
+	r->cookie = bpf_get_socket_cookie(skb);
+	r->cgroup_id = 0;
+	r->pid = 0;
+	__builtin_memset(r->comm, 0, sizeof(r->comm));
+	if (r->cookie) {
+		struct casa_sender *snd = bpf_map_lookup_elem(&senders, &r->cookie);
+		if (snd) {
+			r->pid = snd->pid;
+			r->cgroup_id = snd->cgroup_id;
+			__builtin_memcpy(r->comm, snd->comm, sizeof(r->comm));
+			r->flags |= CASA_F_ATTRIBUTED;
+		}
+	}
+
+	/* the window ended before the headers did: the rest is not seen */
+	if (clipped && open) {
+		__u32 last = sp->nslots < MAX_SLOTS ? sp->nslots : MAX_SLOTS - 1;
+		sp->s[last].flags |= CASA_F_TRUNCATED;
+	}
+	__u32 nslots = sp->nslots + 1;
+	for (int i = 0; i < MAX_SLOTS; i++) {
+		if (i >= nslots)
+			break;
+		struct slot *sl = &sp->s[i];
+		/* the last request goes on in the flow's next packet */
+		int more = i + 1 == nslots && open && !clipped;
+		if (sl->open_field)
+			end_field(sl, n); /* the field runs to the end of what was seen */
+		r->body_len = 0;
+		if (sl->flags & CASA_F_HEADERS_END) {
+			__u32 bl = plen > sl->body_off ? plen - sl->body_off : 0;
+			r->body_len = bl > CASA_BODY_MAX ? CASA_BODY_MAX : bl;
+			COPY(skb, off, sl->body_off, r->body_len, r->body, CASA_BODY_MAX);
+		}
+		emit(skb, r, off, sl, more);
+	}
+	return TCX_NEXT_ACT;
+}
+
+SEC("classifier")
+int casa_ingress(struct __sk_buff *skb)
+{
+	return handle(skb, 0);
+}
+
+SEC("classifier")
+int casa_egress(struct __sk_buff *skb)
+{
+	return handle(skb, 1);
+}
+
+/* Sender attribution: connect() runs in the connecting process, so the
+ * current task is the socket's owner. */
+SEC("sockops")
+int casa_sockops(struct bpf_sock_ops *ops)
+{
+	if (ops->op != BPF_SOCK_OPS_TCP_CONNECT_CB)
+		return 1;
+	struct casa_sender snd = {};
+	__u64 cookie = bpf_get_socket_cookie(ops);
+	snd.pid = bpf_get_current_pid_tgid() >> 32;
+	snd.cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(snd.comm, sizeof(snd.comm));
+	bpf_map_update_elem(&senders, &cookie, &snd, BPF_ANY);
+	return 1;
+}

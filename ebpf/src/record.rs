@@ -1,0 +1,195 @@
+//! Decoding of the ring-buffer records laid out in `bpf/collector.h`.
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+pub const F_AUTH: u8 = 0x01;
+pub const F_TRUNCATED: u8 = 0x02;
+pub const F_CONTINUED: u8 = 0x04;
+pub const F_HEADERS_END: u8 = 0x08;
+pub const F_EGRESS: u8 = 0x10;
+pub const F_ATTRIBUTED: u8 = 0x20;
+pub const F_NON_BEARER: u8 = 0x40;
+pub const F_MORE: u8 = 0x80;
+
+const KIND_REQUEST: u8 = 1;
+const KIND_RESPONSE: u8 = 2;
+
+// Offsets of struct casa_record (checked by `layout_matches_the_header`).
+const OFF_LINE: usize = 104;
+const OFF_HOST: usize = 360;
+const OFF_BODY: usize = 488;
+const OFF_TOKEN: usize = 1000;
+const LINE_MAX: usize = 256;
+const HOST_MAX: usize = 128;
+const BODY_MAX: usize = 512;
+pub const TOKEN_MAX: usize = 8192;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    Ingress,
+    Egress,
+}
+
+/// The process that opened the sending socket.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Sender {
+    pub pid: u32,
+    pub comm: String,
+    pub cgroup_id: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Request { line: Vec<u8>, host: Vec<u8>, body: Vec<u8>, token: Vec<u8> },
+    Response { status: u16 },
+}
+
+/// One record as the kernel sent it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    pub ts_ns: u64,
+    pub cookie: u64,
+    pub ifindex: u32,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub seq: u32,
+    pub flags: u8,
+    /// Set when the sock_ops program saw this socket's connect().
+    pub sender: Option<Sender>,
+    pub kind: Kind,
+}
+
+impl Record {
+    pub fn direction(&self) -> Direction {
+        if self.flags & F_EGRESS != 0 {
+            Direction::Egress
+        } else {
+            Direction::Ingress
+        }
+    }
+    pub fn has(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("malformed collector record: {0}")]
+pub struct DecodeError(&'static str);
+
+fn u16_at(b: &[u8], o: usize) -> u16 {
+    u16::from_ne_bytes([b[o], b[o + 1]])
+}
+fn u32_at(b: &[u8], o: usize) -> u32 {
+    u32::from_ne_bytes(b[o..o + 4].try_into().unwrap())
+}
+fn u64_at(b: &[u8], o: usize) -> u64 {
+    u64::from_ne_bytes(b[o..o + 8].try_into().unwrap())
+}
+
+fn addr(family: u8, raw: &[u8], port_be: u16) -> Result<SocketAddr, DecodeError> {
+    let port = u16::from_be(port_be);
+    let ip = match family {
+        4 => IpAddr::V4(Ipv4Addr::new(raw[0], raw[1], raw[2], raw[3])),
+        6 => IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(&raw[..16]).unwrap())),
+        _ => return Err(DecodeError("address family")),
+    };
+    Ok(SocketAddr::new(ip, port))
+}
+
+fn field(b: &[u8], off: usize, len: usize, max: usize) -> Result<Vec<u8>, DecodeError> {
+    if len > max || off + len > b.len() {
+        return Err(DecodeError("field length"));
+    }
+    Ok(b[off..off + len].to_vec())
+}
+
+/// Decodes one ring-buffer sample. Every length is checked against both its
+/// cap and the sample's size: a record is never trusted to be well formed.
+pub fn decode(b: &[u8]) -> Result<Record, DecodeError> {
+    if b.len() < OFF_LINE {
+        return Err(DecodeError("short header"));
+    }
+    let family = b[33];
+    let flags = b[34];
+    let src = addr(family, &b[40..56], u16_at(b, 36))?;
+    let dst = addr(family, &b[56..72], u16_at(b, 38))?;
+    let pid = u32_at(b, 24);
+    let sender = (flags & F_ATTRIBUTED != 0).then(|| {
+        let comm = &b[88..104];
+        let end = comm.iter().position(|&c| c == 0).unwrap_or(comm.len());
+        Sender { pid, comm: String::from_utf8_lossy(&comm[..end]).into_owned(), cgroup_id: u64_at(b, 16) }
+    });
+    let kind = match b[32] {
+        KIND_REQUEST => {
+            if b.len() < OFF_TOKEN {
+                return Err(DecodeError("short request"));
+            }
+            Kind::Request {
+                line: field(b, OFF_LINE, u16_at(b, 76) as usize, LINE_MAX)?,
+                host: field(b, OFF_HOST, u16_at(b, 78) as usize, HOST_MAX)?,
+                body: field(b, OFF_BODY, u16_at(b, 80) as usize, BODY_MAX)?,
+                token: field(b, OFF_TOKEN, u16_at(b, 82) as usize, TOKEN_MAX)?,
+            }
+        }
+        KIND_RESPONSE => Kind::Response { status: u16_at(b, 84) },
+        _ => return Err(DecodeError("kind")),
+    };
+    Ok(Record {
+        ts_ns: u64_at(b, 0),
+        cookie: u64_at(b, 8),
+        ifindex: u32_at(b, 28),
+        src,
+        dst,
+        seq: u32_at(b, 72),
+        flags,
+        sender,
+        kind,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(token: &[u8]) -> Vec<u8> {
+        let mut b = vec![0u8; OFF_TOKEN + token.len()];
+        b[32] = KIND_REQUEST;
+        b[33] = 4;
+        b[34] = F_AUTH | F_EGRESS;
+        b[36..38].copy_from_slice(&40000u16.to_be_bytes());
+        b[38..40].copy_from_slice(&8080u16.to_be_bytes());
+        b[40..44].copy_from_slice(&[127, 0, 0, 1]);
+        b[56..60].copy_from_slice(&[127, 0, 0, 2]);
+        b[76..78].copy_from_slice(&3u16.to_ne_bytes());
+        b[OFF_LINE..OFF_LINE + 3].copy_from_slice(b"GET");
+        b[82..84].copy_from_slice(&(token.len() as u16).to_ne_bytes());
+        b[OFF_TOKEN..].copy_from_slice(token);
+        b
+    }
+
+    #[test]
+    fn decodes_a_request() {
+        let r = decode(&sample(b"abc")).unwrap();
+        assert_eq!(r.src, "127.0.0.1:40000".parse().unwrap());
+        assert_eq!(r.dst, "127.0.0.2:8080".parse().unwrap());
+        assert_eq!(r.direction(), Direction::Egress);
+        let Kind::Request { line, token, .. } = r.kind else { panic!() };
+        assert_eq!((line.as_slice(), token.as_slice()), (&b"GET"[..], &b"abc"[..]));
+    }
+
+    #[test]
+    fn hostile_lengths_are_refused() {
+        let mut b = sample(b"abc");
+        b[82..84].copy_from_slice(&9000u16.to_ne_bytes());
+        assert!(decode(&b).is_err());
+        let mut b = sample(b"abc");
+        b[82..84].copy_from_slice(&4u16.to_ne_bytes()); // past the sample's end
+        assert!(decode(&b).is_err());
+        let mut b = sample(b"abc");
+        b[33] = 5;
+        assert!(decode(&b).is_err());
+        assert!(decode(&[0u8; 10]).is_err());
+        let mut b = sample(b"");
+        b[32] = 9;
+        assert!(decode(&b).is_err());
+    }
+}

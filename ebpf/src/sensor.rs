@@ -1,0 +1,275 @@
+//! Loads the kernel programs, attaches each hook on its own, and hands out
+//! the ring buffer. Every hook ends up attached, degraded or unavailable with
+//! a reason; nothing here panics or stops the caller.
+use std::fs::File;
+use std::path::PathBuf;
+
+use aya::maps::{MapData, PerCpuArray, RingBuf};
+use aya::programs::tc::{TcAttachOptions, TcAttachType};
+use aya::programs::{CgroupAttachMode, LinkOrder, SchedClassifier, SockOps};
+use aya::{Ebpf, EbpfLoader};
+use tokio::io::unix::AsyncFd;
+
+use crate::record::{decode, DecodeError, Record};
+
+/// The object built by build.rs (empty when clang was missing at build time).
+static OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/collector.bpf.o"));
+
+/// Whether build.rs compiled the kernel programs (clang was present).
+pub fn object_built() -> bool {
+    !OBJECT.is_empty()
+}
+
+pub const DEFAULT_SCAN_LIMIT: u32 = 16 * 1024;
+pub const MAX_SCAN_LIMIT: u32 = 16 * 1024;
+pub const DEFAULT_RING_BYTES: u32 = 16 << 20;
+
+#[derive(Clone, Debug)]
+pub struct SensorConfig {
+    /// Interfaces for the TCX ingress and egress classifiers.
+    pub interfaces: Vec<String>,
+    /// Bytes of each request scanned for the Authorization header.
+    pub scan_limit: u32,
+    /// Ring buffer size (a power of two, multiple of the page size).
+    pub ring_bytes: u32,
+    /// cgroup v2 directory for sock_ops; found in /proc/mounts when None.
+    pub cgroup: Option<PathBuf>,
+}
+
+impl Default for SensorConfig {
+    fn default() -> Self {
+        Self {
+            interfaces: vec!["lo".into()],
+            scan_limit: DEFAULT_SCAN_LIMIT,
+            ring_bytes: DEFAULT_RING_BYTES,
+            cgroup: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum HookState {
+    Attached,
+    Degraded { reason: String, lost: u64 },
+    Unavailable { reason: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Hook {
+    /// e.g. `tcx_ingress:lo`, `tcx_egress:eth0`, `sock_ops`, `tls_uprobe`.
+    pub name: String,
+    #[serde(flatten)]
+    pub state: HookState,
+}
+
+/// Sums of the per-CPU kernel counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counters {
+    pub scanned: u64,
+    pub matched: u64,
+    pub reserve_failures: u64,
+    pub truncated: u64,
+    pub continued: u64,
+    pub responses: u64,
+    /// Packets the classifiers ran on, and those with a TCP payload.
+    pub packets: u64,
+    pub payloads: u64,
+}
+
+pub struct Sensor {
+    ebpf: Ebpf,
+    hooks: Vec<Hook>,
+    ring: Option<RingBuf<MapData>>,
+}
+
+fn unavailable(name: &str, reason: impl Into<String>) -> Hook {
+    Hook { name: name.into(), state: HookState::Unavailable { reason: reason.into() } }
+}
+
+fn all_unavailable(cfg: &SensorConfig, reason: &str) -> Vec<Hook> {
+    let mut v: Vec<Hook> = cfg
+        .interfaces
+        .iter()
+        .flat_map(|i| [format!("tcx_ingress:{i}"), format!("tcx_egress:{i}")])
+        .map(|n| unavailable(&n, reason))
+        .collect();
+    v.push(unavailable("sock_ops", reason));
+    v.push(unavailable("tls_uprobe", "not built: libssl SSL_write uprobes are not implemented yet"));
+    v
+}
+
+/// Why loading failed, in words an operator can act on.
+fn explain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        src = c.source();
+    }
+    if s.contains("Operation not permitted") || s.contains("EPERM") {
+        s.push_str(" (needs root or CAP_BPF+CAP_NET_ADMIN+CAP_PERFMON)");
+    }
+    s
+}
+
+pub fn cgroup2_root() -> Option<PathBuf> {
+    let mounts = std::fs::read_to_string("/proc/mounts").ok()?;
+    mounts.lines().find_map(|l| {
+        let mut f = l.split_whitespace();
+        let (_, dir, fstype) = (f.next()?, f.next()?, f.next()?);
+        (fstype == "cgroup2").then(|| PathBuf::from(dir))
+    })
+}
+
+impl Sensor {
+    /// Loads and attaches. Err only when nothing could be loaded at all; the
+    /// hooks then say why.
+    pub fn start(cfg: &SensorConfig) -> Result<Sensor, Vec<Hook>> {
+        if OBJECT.is_empty() {
+            return Err(all_unavailable(cfg, "BPF object not built (clang was missing when casa was compiled)"));
+        }
+        if cfg.scan_limit == 0 || cfg.scan_limit > MAX_SCAN_LIMIT {
+            return Err(all_unavailable(cfg, &format!("scan limit must be 1..={MAX_SCAN_LIMIT} bytes")));
+        }
+        let btf = aya::Btf::from_sys_fs().ok();
+        let mut ebpf = match EbpfLoader::new()
+            .btf(btf.as_ref())
+            .override_global("scan_limit", &cfg.scan_limit, true)
+            .map_max_entries("records", cfg.ring_bytes)
+            .load(OBJECT)
+        {
+            Ok(e) => e,
+            Err(e) => return Err(all_unavailable(cfg, &format!("load: {}", explain(&e)))),
+        };
+        let mut hooks = Vec::new();
+        for (prog, ty, dir) in
+            [("casa_ingress", TcAttachType::Ingress, "ingress"), ("casa_egress", TcAttachType::Egress, "egress")]
+        {
+            let hook = |iface: &str, state| Hook { name: format!("tcx_{dir}:{iface}"), state };
+            let p: &mut SchedClassifier = match ebpf.program_mut(prog).map(TryInto::try_into) {
+                Some(Ok(p)) => p,
+                Some(Err(e)) => {
+                    let e: aya::programs::ProgramError = e;
+                    let reason = explain(&e);
+                    hooks.extend(
+                        cfg.interfaces.iter().map(|i| hook(i, HookState::Unavailable { reason: reason.clone() })),
+                    );
+                    continue;
+                }
+                None => {
+                    let reason = "program missing from the object".to_string();
+                    hooks.extend(
+                        cfg.interfaces.iter().map(|i| hook(i, HookState::Unavailable { reason: reason.clone() })),
+                    );
+                    continue;
+                }
+            };
+            if let Err(e) = p.load() {
+                let reason = format!("verifier: {}", explain(&e));
+                hooks.extend(cfg.interfaces.iter().map(|i| hook(i, HookState::Unavailable { reason: reason.clone() })));
+                continue;
+            }
+            for iface in &cfg.interfaces {
+                // TCX links only: no clsact qdisc is ever created, so
+                // detaching leaves nothing behind.
+                let state = match p.attach_with_options(iface, ty, TcAttachOptions::TcxOrder(LinkOrder::default())) {
+                    Ok(_) => HookState::Attached,
+                    Err(e) => HookState::Unavailable { reason: format!("attach: {}", explain(&e)) },
+                };
+                hooks.push(hook(iface, state));
+            }
+        }
+        hooks.push(Self::attach_sock_ops(&mut ebpf, cfg));
+        hooks.push(unavailable("tls_uprobe", "not built: libssl SSL_write uprobes are not implemented yet"));
+        let ring = match ebpf.take_map("records").map(RingBuf::try_from) {
+            Some(Ok(r)) => Some(r),
+            _ => None,
+        };
+        if ring.is_none() {
+            return Err(all_unavailable(cfg, "the records ring buffer is missing"));
+        }
+        Ok(Sensor { ebpf, hooks, ring })
+    }
+
+    fn attach_sock_ops(ebpf: &mut Ebpf, cfg: &SensorConfig) -> Hook {
+        let r = (|| -> Result<(), String> {
+            let dir = cfg.cgroup.clone().or_else(cgroup2_root).ok_or("no cgroup v2 mount (senders come from /proc)")?;
+            let p: &mut SockOps = ebpf
+                .program_mut("casa_sockops")
+                .ok_or("program missing from the object")?
+                .try_into()
+                .map_err(|e: aya::programs::ProgramError| explain(&e))?;
+            p.load().map_err(|e| format!("verifier: {}", explain(&e)))?;
+            let f = File::open(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            // Single: aya attaches with a bpf_link, which coexists with other programs anyway.
+            p.attach(f, CgroupAttachMode::Single).map_err(|e| format!("attach: {}", explain(&e)))?;
+            Ok(())
+        })();
+        match r {
+            Ok(()) => Hook { name: "sock_ops".into(), state: HookState::Attached },
+            Err(reason) => unavailable("sock_ops", format!("{reason}; senders come from /proc")),
+        }
+    }
+
+    /// Hook states, with tcx hooks degraded once the kernel lost a record.
+    pub fn hooks(&self) -> Vec<Hook> {
+        let lost = self.counters().reserve_failures;
+        self.hooks
+            .iter()
+            .cloned()
+            .map(|mut h| {
+                if lost > 0 && h.name.starts_with("tcx_") && h.state == HookState::Attached {
+                    h.state =
+                        HookState::Degraded { reason: "ring buffer full: records lost in the kernel".into(), lost };
+                }
+                h
+            })
+            .collect()
+    }
+
+    pub fn counters(&self) -> Counters {
+        let Some(map) = self.ebpf.map("counters") else { return Counters::default() };
+        let Ok(arr) = PerCpuArray::<_, u64>::try_from(map) else { return Counters::default() };
+        let get = |i: u32| arr.get(&i, 0).map(|v| v.iter().sum()).unwrap_or(0);
+        Counters {
+            scanned: get(0),
+            matched: get(1),
+            reserve_failures: get(2),
+            truncated: get(3),
+            continued: get(4),
+            responses: get(5),
+            packets: get(6),
+            payloads: get(7),
+        }
+    }
+
+    /// The ring buffer, once: the caller drains it. Call inside a tokio runtime.
+    pub fn take_records(&mut self) -> Option<Records> {
+        let ring = self.ring.take()?;
+        // SAFETY: the ring buffer owns its map fd until it is dropped with the AsyncFd.
+        unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }.ok().map(|fd| Records { fd })
+    }
+}
+
+/// The ring buffer as an async source of raw records.
+pub struct Records {
+    fd: AsyncFd<RingBuf<MapData>>,
+}
+
+impl Records {
+    /// Waits for records and hands each one decoded to `f`; returns how many
+    /// were read (decode errors are passed on, never dropped silently).
+    pub async fn drain(&mut self, mut f: impl FnMut(Result<Record, DecodeError>)) -> std::io::Result<usize> {
+        let mut guard = self.fd.readable_mut().await?;
+        let ring = guard.get_inner_mut();
+        let mut n = 0;
+        while let Some(item) = ring.next() {
+            f(decode(&item));
+            n += 1;
+        }
+        guard.clear_ready();
+        Ok(n)
+    }
+}

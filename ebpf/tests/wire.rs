@@ -1,0 +1,382 @@
+//! The kernel programs against real traffic: on `lo` and across a veth pair
+//! into a network namespace this test creates. Needs root (BPF, netns);
+//! elsewhere each test says why it skipped. scripts/test-collector runs them.
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use casa_ebpf::flow::{Event, Reassembler, Request};
+use casa_ebpf::{Direction, HookState, Sensor, SensorConfig};
+
+fn skip_unless_root(test: &str) -> bool {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("{test}: skipped: needs root to load BPF programs and create network namespaces");
+        return true;
+    }
+    // scripts/test-collector sets this after installing clang: never skip then.
+    if !casa_ebpf::sensor::object_built() && std::env::var_os("CASA_COLLECTOR_TESTS").is_none() {
+        eprintln!(
+            "{test}: skipped: the BPF object was not built (no clang at build time); scripts/test-collector runs it"
+        );
+        return true;
+    }
+    false
+}
+
+/// A server that answers every request it reads with 200 (keep-alive).
+fn serve(listener: TcpListener) {
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut c) = conn else { return };
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 65536];
+                loop {
+                    let n = match c.read(&mut chunk) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => n,
+                    };
+                    buf.extend_from_slice(&chunk[..n]);
+                    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                        let body_len = head
+                            .lines()
+                            .find_map(|l| {
+                                l.strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        if buf.len() < end + 4 + body_len {
+                            break;
+                        }
+                        buf.drain(..end + 4 + body_len);
+                        let _ = c.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+                    }
+                }
+            });
+        }
+    });
+}
+
+fn local_server(addr: &str) -> SocketAddr {
+    let l = TcpListener::bind(addr).unwrap();
+    let a = l.local_addr().unwrap();
+    serve(l);
+    a
+}
+
+/// Writes each part as its own segment, then waits for `responses` answers.
+fn send(to: SocketAddr, parts: &[&[u8]], responses: usize) {
+    let mut s = TcpStream::connect(to).unwrap();
+    s.set_nodelay(true).unwrap();
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        s.write_all(p).unwrap();
+    }
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while got.windows(8).filter(|w| w == b"HTTP/1.1").count() < responses {
+        let n = s.read(&mut chunk).unwrap();
+        assert!(n > 0, "server closed early");
+        got.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Requests to `port` seen by the sensor until `want` arrived or 5 s passed.
+fn collect(sensor: &mut Sensor, port: u16, want: usize) -> Vec<Request> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut flows = Reassembler::default();
+    let mut got = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    rt.block_on(async {
+        let mut records = sensor.take_records().expect("ring buffer");
+        while got.len() < want && Instant::now() < deadline {
+            let mut out = Vec::new();
+            let _ = tokio::time::timeout(
+                Duration::from_millis(200),
+                records.drain(|r| flows.push(r.expect("decodes"), &mut out)),
+            )
+            .await;
+            flows.expire(u64::MAX, 0, &mut out);
+            got.extend(out.into_iter().filter_map(|e| match e {
+                Event::Request(r) if r.dst.port() == port => Some(r),
+                _ => None,
+            }));
+        }
+    });
+    got
+}
+
+fn start(ifaces: &[&str]) -> Sensor {
+    let cfg = SensorConfig { interfaces: ifaces.iter().map(|s| s.to_string()).collect(), ..Default::default() };
+    let sensor = Sensor::start(&cfg).unwrap_or_else(|h| panic!("sensor unavailable: {h:?}"));
+    for h in sensor.hooks() {
+        if h.name != "tls_uprobe" {
+            assert_eq!(h.state, HookState::Attached, "{}", h.name);
+        }
+    }
+    sensor
+}
+
+fn token(r: &Request) -> &str {
+    std::str::from_utf8(r.token.as_deref().expect("a token")).unwrap()
+}
+
+fn egress(v: &[Request]) -> Vec<&Request> {
+    v.iter().filter(|r| r.direction == Direction::Egress).collect()
+}
+
+#[test]
+fn header_case_variants_on_lo() {
+    if skip_unless_root("header_case_variants_on_lo") {
+        return;
+    }
+    let mut sensor = start(&["lo"]);
+    let to = local_server("127.0.0.1:0");
+    let variants = [
+        "Authorization: Bearer tok-1",
+        "authorization: bearer tok-1",
+        "AUTHORIZATION: BEARER tok-1",
+        "AuThOrIzAtIoN:\tBeArEr   tok-1",
+        "authorization:Bearer tok-1",
+    ];
+    for v in variants {
+        send(
+            to,
+            &[format!("GET /a HTTP/1.1\r\nHost: tools.test\r\nAccept: */*\r\n{v}\r\nX-After: 1\r\n\r\n").as_bytes()],
+            1,
+        );
+    }
+    let got = collect(&mut sensor, to.port(), variants.len() * 2);
+    assert_eq!(got.len(), variants.len() * 2, "one per request per direction on lo: {got:?}");
+    for r in &got {
+        assert_eq!(token(r), "tok-1");
+        assert_eq!(r.line, b"GET /a HTTP/1.1");
+        assert_eq!(r.host, b"tools.test");
+        assert!(!r.truncated);
+    }
+    assert_eq!(egress(&got).len(), variants.len());
+    let c = sensor.counters();
+    assert!(c.matched >= 10 && c.reserve_failures == 0, "{c:?}");
+}
+
+#[test]
+fn sock_ops_names_the_sender() {
+    if skip_unless_root("sock_ops_names_the_sender") {
+        return;
+    }
+    let mut sensor = start(&["lo"]);
+    let to = local_server("127.0.0.1:0");
+    send(to, &[b"GET / HTTP/1.1\r\nAuthorization: Bearer who\r\n\r\n"], 1);
+    let got = collect(&mut sensor, to.port(), 2);
+    let out = egress(&got);
+    let s = out[0].sender.as_ref().expect("egress is attributed");
+    assert_eq!(s.pid, std::process::id());
+    assert!(s.cgroup_id != 0);
+    assert!(out[0].cookie != 0);
+}
+
+#[test]
+fn a_header_split_over_two_writes_is_found() {
+    if skip_unless_root("a_header_split_over_two_writes_is_found") {
+        return;
+    }
+    let mut sensor = start(&["lo"]);
+    let to = local_server("127.0.0.1:0");
+    // split inside the header name, inside the scheme, inside the token
+    send(to, &[b"GET /s1 HTTP/1.1\r\nHost: h\r\nAuthori", b"zation: Bearer split-one\r\n\r\n"], 1);
+    send(to, &[b"GET /s2 HTTP/1.1\r\nAuthorization: Bea", b"rer split-two\r\n\r\n"], 1);
+    send(to, &[b"GET /s3 HTTP/1.1\r\nAuthorization: Bearer split-", b"three\r\nHost: h\r\n\r\n"], 1);
+    send(to, &[b"GET /s4 HT", b"TP/1.1\r\nAuthorization: Bearer split-four\r\n\r\n"], 1);
+    let got = collect(&mut sensor, to.port(), 8);
+    let tokens: Vec<(&str, &str)> =
+        egress(&got).iter().map(|r| (std::str::from_utf8(&r.line).unwrap(), token(r))).collect();
+    assert_eq!(
+        tokens,
+        [
+            ("GET /s1 HTTP/1.1", "split-one"),
+            ("GET /s2 HTTP/1.1", "split-two"),
+            ("GET /s3 HTTP/1.1", "split-three"),
+            ("GET /s4 HTTP/1.1", "split-four")
+        ]
+    );
+    assert!(got.iter().all(|r| r.joined && !r.truncated));
+    assert!(sensor.counters().continued >= 8);
+}
+
+#[test]
+fn an_8_kib_token_is_whole_and_a_longer_one_is_counted_truncated() {
+    if skip_unless_root("an_8_kib_token_is_whole_and_a_longer_one_is_counted_truncated") {
+        return;
+    }
+    let mut sensor = start(&["lo"]);
+    let to = local_server("127.0.0.1:0");
+    let t8k = "k".repeat(8192);
+    let t9k = "x".repeat(9000);
+    send(
+        to,
+        &[format!("POST /big HTTP/1.1\r\nAuthorization: Bearer {t8k}\r\ncontent-length: 2\r\n\r\n{{}}").as_bytes()],
+        1,
+    );
+    send(to, &[format!("GET /bigger HTTP/1.1\r\nAuthorization: Bearer {t9k}\r\n\r\n").as_bytes()], 1);
+    let got = collect(&mut sensor, to.port(), 4);
+    let out = egress(&got);
+    assert_eq!(token(out[0]), t8k);
+    assert!(!out[0].truncated);
+    assert_eq!(out[0].body, b"{}");
+    assert!(out[1].truncated, "a 9000-byte token is flagged");
+    assert_eq!(token(out[1]).len(), 8192);
+    assert!(sensor.counters().truncated >= 2);
+}
+
+#[test]
+fn pipelined_keep_alive_requests_each_count() {
+    if skip_unless_root("pipelined_keep_alive_requests_each_count") {
+        return;
+    }
+    let mut sensor = start(&["lo"]);
+    let to = local_server("127.0.0.1:0");
+    let mut all = String::new();
+    for i in 0..3 {
+        all.push_str(&format!("GET /p{i} HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer pipe-{i}\r\n\r\n"));
+    }
+    send(to, &[all.as_bytes()], 3);
+    // and keep-alive, one request per write on the same connection
+    send(
+        to,
+        &[
+            b"GET /k0 HTTP/1.1\r\nAuthorization: Bearer keep-0\r\n\r\n",
+            b"GET /k1 HTTP/1.1\r\nAuthorization: Bearer keep-1\r\n\r\n",
+        ],
+        2,
+    );
+    let got = collect(&mut sensor, to.port(), 10);
+    let seen: Vec<&str> = egress(&got).iter().map(|r| token(r)).collect();
+    assert_eq!(seen, ["pipe-0", "pipe-1", "pipe-2", "keep-0", "keep-1"]);
+}
+
+#[test]
+fn ipv6_loopback_and_requests_without_a_token() {
+    if skip_unless_root("ipv6_loopback_and_requests_without_a_token") {
+        return;
+    }
+    let mut sensor = start(&["lo"]);
+    let to = local_server("[::1]:0");
+    send(to, &[b"GET /v6 HTTP/1.1\r\nAuthorization: Bearer six\r\n\r\n"], 1);
+    send(to, &[b"POST /mcp HTTP/1.1\r\nAuthorization: Basic dTpw\r\ncontent-length: 2\r\n\r\n{}"], 1);
+    send(to, &[b"GET /none HTTP/1.1\r\nHost: h\r\n\r\n"], 1);
+    let got = collect(&mut sensor, to.port(), 6);
+    let out = egress(&got);
+    assert!(out[0].src.is_ipv6() && token(out[0]) == "six");
+    assert!(out[1].token.is_none() && out[1].other_scheme);
+    assert!(out[2].token.is_none() && !out[2].other_scheme && out[2].line == b"GET /none HTTP/1.1");
+}
+
+struct Netns(String);
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let quiet = |args: &[&str]| Command::new("ip").args(args).stderr(std::process::Stdio::null()).status();
+        let _ = quiet(&["link", "del", &format!("{}h", self.0)]);
+        let _ = quiet(&["netns", "del", &self.0]);
+    }
+}
+
+fn ip(args: &[&str]) {
+    let st = Command::new("ip").args(args).status().unwrap();
+    assert!(st.success(), "ip {args:?}");
+}
+
+/// A namespace `name` with veth `<name>h` (10.77.n.1, fd77:n::1) on the host
+/// side and `<name>p` (10.77.n.2, fd77:n::2) inside.
+fn netns(name: &str, n: u8) -> Netns {
+    let ns = Netns(name.into());
+    let (h, p) = (format!("{name}h"), format!("{name}p"));
+    let _ = Command::new("ip").args(["netns", "del", name]).stderr(std::process::Stdio::null()).status();
+    ip(&["netns", "add", name]);
+    ip(&["link", "add", &h, "type", "veth", "peer", "name", &p]);
+    ip(&["link", "set", &p, "netns", name]);
+    ip(&["addr", "add", &format!("10.77.{n}.1/24"), "dev", &h]);
+    ip(&["-6", "addr", "add", &format!("fd77:{n}::1/64"), "dev", &h, "nodad"]);
+    ip(&["link", "set", &h, "up"]);
+    ip(&["-n", name, "addr", "add", &format!("10.77.{n}.2/24"), "dev", &p]);
+    ip(&["-n", name, "-6", "addr", "add", &format!("fd77:{n}::2/64"), "dev", &p, "nodad"]);
+    ip(&["-n", name, "link", "set", &p, "up"]);
+    ip(&["-n", name, "link", "set", "lo", "up"]);
+    ns
+}
+
+/// Binds a server inside the namespace (from a thread that enters it).
+fn server_in(ns: &str, addr: &str) -> SocketAddr {
+    let path = format!("/var/run/netns/{ns}");
+    let addr = addr.to_string();
+    std::thread::spawn(move || {
+        let f = std::fs::File::open(path).unwrap();
+        use std::os::fd::AsRawFd;
+        assert_eq!(unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) }, 0);
+        let l = TcpListener::bind(&addr).unwrap();
+        let a = l.local_addr().unwrap();
+        serve(l);
+        a
+    })
+    .join()
+    .unwrap()
+}
+
+#[test]
+fn across_a_veth_pair_into_a_namespace() {
+    if skip_unless_root("across_a_veth_pair_into_a_namespace") {
+        return;
+    }
+    let _ns = netns("casat1", 1);
+    let mut sensor = start(&["casat1h"]);
+    let v4 = server_in("casat1", "10.77.1.2:8081");
+    let v6 = server_in("casat1", "[fd77:1::2]:8081");
+    send(v4, &[b"POST /mcp HTTP/1.1\r\nauthorization: BEARER ns-4\r\ncontent-length: 2\r\n\r\n{}"], 1);
+    send(v6, &[b"GET /x HTTP/1.1\r\nAuthorization: Bearer ns-", b"6\r\n\r\n"], 1);
+    let got = collect(&mut sensor, 8081, 2);
+    assert_eq!(got.len(), 2, "egress on the host side only: {got:?}");
+    assert_eq!((token(&got[0]), token(&got[1])), ("ns-4", "ns-6"));
+    assert!(got.iter().all(|r| r.direction == Direction::Egress && r.sender.is_some()));
+}
+
+#[test]
+fn detach_leaves_no_link_or_qdisc() {
+    if skip_unless_root("detach_leaves_no_link_or_qdisc") {
+        return;
+    }
+    use aya::programs::tc::TcAttachType;
+    use aya::programs::SchedClassifier;
+    let _ns = netns("casat2", 2);
+    let t = Instant::now();
+    let sensor = start(&["casat2h"]);
+    let attach = t.elapsed();
+    for ty in [TcAttachType::Ingress, TcAttachType::Egress] {
+        assert_eq!(SchedClassifier::query_tcx("casat2h", ty).unwrap().1.len(), 1);
+    }
+    drop(sensor);
+    for ty in [TcAttachType::Ingress, TcAttachType::Egress] {
+        assert_eq!(SchedClassifier::query_tcx("casat2h", ty).unwrap().1.len(), 0, "{ty:?} link left behind");
+    }
+    let qdisc = Command::new("tc").args(["qdisc", "show", "dev", "casat2h"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&qdisc.stdout).contains("clsact"), "a clsact qdisc was left");
+    eprintln!("load and attach took {attach:?}");
+}
+
+#[test]
+fn a_missing_interface_is_unavailable_not_fatal() {
+    if skip_unless_root("a_missing_interface_is_unavailable_not_fatal") {
+        return;
+    }
+    let cfg = SensorConfig { interfaces: vec!["lo".into(), "nosuch0".into()], ..Default::default() };
+    let sensor = Sensor::start(&cfg).unwrap();
+    let hooks = sensor.hooks();
+    let state = |n: &str| hooks.iter().find(|h| h.name == n).unwrap().state.clone();
+    assert_eq!(state("tcx_ingress:lo"), HookState::Attached);
+    assert!(matches!(state("tcx_egress:nosuch0"), HookState::Unavailable { reason } if reason.contains("attach")));
+    let bad = SensorConfig { scan_limit: 0, ..Default::default() };
+    let hooks = Sensor::start(&bad).err().unwrap();
+    assert!(hooks.iter().all(|h| matches!(&h.state, HookState::Unavailable { .. })));
+}

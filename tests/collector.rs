@@ -1,0 +1,472 @@
+//! `casa serve --collector on` end to end: real tokens from the API, a small
+//! plaintext tool server registered as an `mcp_server` app, requests on `lo`
+//! and across a veth pair into a network namespace, and the `wire_*` events
+//! they must (and must not) produce. Needs root; scripts/test-collector runs it.
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{Casa, Client, Options};
+use serde_json::{json, Value};
+
+fn skip(test: &str) -> bool {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("{test}: skipped: the collector needs root to load its BPF programs");
+        return true;
+    }
+    if !casa_ebpf::sensor::object_built() && std::env::var_os("CASA_COLLECTOR_TESTS").is_none() {
+        eprintln!(
+            "{test}: skipped: the BPF object was not built (no clang at build time); scripts/test-collector runs it"
+        );
+        return true;
+    }
+    false
+}
+
+/// A naive tool server: answers every request 200 (it checks no token, so an
+/// invalid one is "accepted").
+fn tool_server(addr: &str) -> SocketAddr {
+    let l = TcpListener::bind(addr).unwrap();
+    let a = l.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for c in l.incoming() {
+            let Ok(mut c) = c else { return };
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 65536];
+                loop {
+                    let n = match c.read(&mut chunk) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => n,
+                    };
+                    buf.extend_from_slice(&chunk[..n]);
+                    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                        let len = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+                            .unwrap_or(0usize);
+                        if buf.len() < end + 4 + len {
+                            break;
+                        }
+                        buf.drain(..end + 4 + len);
+                        let body = r#"{"jsonrpc":"2.0","id":1,"result":{}}"#;
+                        let _ = write!(c, "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}", body.len());
+                    }
+                }
+            });
+        }
+    });
+    a
+}
+
+struct World {
+    casa: Casa,
+    mas_id: String,
+    client: Client,
+    agent: Client,
+    tools: SocketAddr,
+    other: SocketAddr,
+    tools_id: String,
+}
+
+fn start(interfaces: &str, tools_addr: &str, settings: Value) -> World {
+    let tools = tool_server(tools_addr);
+    let other = tool_server("127.0.0.1:0");
+    let opts = Options {
+        extra_args: ["--collector", "on", "--collector-interfaces", interfaces, "--collector-window-seconds", "1"]
+            .map(String::from)
+            .to_vec(),
+        ..Default::default()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut casa = Casa::start_in(tmp.path(), opts);
+    std::mem::forget(tmp); // the node's logs stay for a failed test
+    let mut body = json!({"name": "wire", "enabled_checks": ["DETERMINISTIC_TOOL_SELECTED"]});
+    for (k, v) in settings.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let mas = casa.create_mas(body);
+    let mas_id = mas["id"].as_str().unwrap().to_string();
+    let server = |name: &str, at: SocketAddr| {
+        let mut b = common::mcp_server(&mas_id, name, &["fs:read", "fs:write"]);
+        b["base_url"] = json!(format!("http://{at}/mcp"));
+        b
+    };
+    let tools_app = casa.create_app(server("files", tools));
+    casa.create_app(server("other-files", other));
+    let client = Client::of(&casa.create_app(
+        json!({"mas_id": mas_id, "name": "chat", "type": "client", "allowed_tools": ["fs:read", "fs:write"]}),
+    ));
+    let agent = Client::of(&casa.create_app(common::agent(&mas_id, "planner", &["fs:read", "fs:write"])));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let s = casa.get("/collector").json();
+        if s["state"] == "running" && s["apps"].as_u64() >= Some(2) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the collector did not start: {s}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    casa.admin = common::ADMIN.into();
+    World { casa, mas_id, client, agent, tools, other, tools_id: tools_app["client_id"].as_str().unwrap().into() }
+}
+
+impl World {
+    fn initial(&self) -> String {
+        self.casa.access_token(&self.client, "read the quarterly report", Some("fs:read"))
+    }
+    fn exchanged(&self) -> String {
+        let t = self.initial();
+        self.casa.exchanged_token(&self.agent, &t, "fs:read")
+    }
+    /// The wire_* events of this MAS of `kind`, waiting up to 10 s for `want`.
+    fn events(&self, kind: &str, want: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let page = self.casa.get(&format!("/trace?event_type={kind}&limit=500")).json();
+            let items: Vec<Value> = page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                // Other nodes' traffic on lo is judged too (charged to no MAS).
+                .filter(|e| e["mas_id"] == self.mas_id.as_str())
+                .cloned()
+                .collect();
+            if items.len() >= want || Instant::now() > deadline {
+                return items;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    fn anomalies(&self) -> Vec<Value> {
+        let page = self.casa.get("/trace?limit=500").json();
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| {
+                let t = e["type"].as_str().unwrap();
+                e["mas_id"] == self.mas_id.as_str() && t.starts_with("wire_") && t != "wire_token_seen"
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// One HTTP/1.1 request per part list on a fresh connection, answers awaited.
+fn send(to: SocketAddr, requests: &[String]) {
+    let mut s = TcpStream::connect(to).unwrap();
+    s.set_nodelay(true).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    for r in requests {
+        s.write_all(r.as_bytes()).unwrap();
+        let mut got = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") || !got.ends_with(b"}") {
+            let n = s.read(&mut chunk).unwrap();
+            assert!(n > 0);
+            got.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+fn call(token: Option<&str>, tool: &str, header_case: &str) -> String {
+    let body =
+        format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{tool}","arguments":{{}}}}}}"#);
+    let auth = token.map(|t| format!("{header_case}: Bearer {t}\r\n")).unwrap_or_default();
+    format!(
+        "POST /mcp HTTP/1.1\r\nHost: tools\r\ncontent-type: application/json\r\n{auth}content-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+fn wire(e: &Value, field: &str) -> Value {
+    e[field].clone()
+}
+
+#[test]
+fn wire_token_seen_is_aggregated_and_joined_to_its_exchange() {
+    if skip("wire_token_seen") {
+        return;
+    }
+    let w = start("lo", "127.0.0.1:0", json!({}));
+    let t = w.exchanged();
+    let reqs: Vec<String> =
+        ["Authorization", "authorization", "AUTHORIZATION"].iter().map(|h| call(Some(&t), "fs:read", h)).collect();
+    send(w.tools, &reqs);
+    let seen = w.events("wire_token_seen", 1);
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let e = &seen[0];
+    assert_eq!(wire(e, "count"), 3);
+    assert_eq!(wire(e, "destination_app"), w.tools_id.as_str());
+    assert_eq!(wire(e, "tools"), json!(["fs:read"]));
+    assert_eq!(wire(e, "path"), "/mcp");
+    assert!(wire(e, "sender").as_str().unwrap().starts_with("pid "), "attributed: {e}");
+    let allowed = w.casa.get(&format!("/trace?event_type=exchange_allowed&mas_id={}", w.mas_id)).json();
+    assert_eq!(allowed["items"][0]["token_digest"], e["token_digest"], "the sighting maps to its exchange by digest");
+    assert_eq!(allowed["items"][0]["jti"], e["jti"]);
+    assert!(w.anomalies().is_empty(), "a valid token to its audience: no anomaly: {:?}", w.anomalies());
+}
+
+#[test]
+fn wire_token_unverifiable() {
+    if skip("wire_token_unverifiable") {
+        return;
+    }
+    let w = start("lo", "127.0.0.1:0", json!({}));
+    let mut forged = w.exchanged();
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'B' } else { 'A' });
+    send(
+        w.tools,
+        &[
+            call(Some(&forged), "fs:read", "Authorization"),
+            call(Some("opaque-api-key-123"), "fs:read", "Authorization"),
+        ],
+    );
+    let found = w.events("wire_token_unverifiable", 2);
+    let mut reasons: Vec<&str> = found.iter().map(|e| e["reason"].as_str().unwrap()).collect();
+    reasons.sort();
+    assert_eq!(reasons, ["bad_signature", "opaque"]);
+}
+
+#[test]
+fn wire_token_expired() {
+    if skip("wire_token_expired") {
+        return;
+    }
+    let w = start("lo", "127.0.0.1:0", json!({"exchanged_token_ttl_seconds": 1}));
+    let t = w.exchanged();
+    std::thread::sleep(Duration::from_millis(2100));
+    send(w.tools, &[call(Some(&t), "fs:read", "Authorization")]);
+    assert_eq!(w.events("wire_token_expired", 1).len(), 1);
+}
+
+#[test]
+fn wire_token_revoked_for_every_use_after_the_revocation() {
+    if skip("wire_token_revoked") {
+        return;
+    }
+    let w = start("lo", "127.0.0.1:0", json!({}));
+    let t = w.exchanged();
+    send(w.tools, &[call(Some(&t), "fs:read", "Authorization")]);
+    assert_eq!(w.casa.form("/oauth/revoke", Some(&w.agent), &[("token", &t)]).status, 200);
+    // Right after the acknowledgement: every use is flagged, none missed.
+    let uses: Vec<String> = (0..20).map(|_| call(Some(&t), "fs:read", "Authorization")).collect();
+    send(w.tools, &uses);
+    let revoked = w.events("wire_token_revoked", 20);
+    assert_eq!(revoked.len(), 20, "100 % of the uses after the revocation");
+    assert!(revoked.iter().all(|e| e["reason"] == "token"));
+}
+
+#[test]
+fn wire_audience_mismatch() {
+    if skip("wire_audience_mismatch") {
+        return;
+    }
+    let w = start("lo", "127.0.0.1:0", json!({}));
+    send(w.other, &[call(Some(&w.exchanged()), "fs:read", "Authorization")]);
+    let e = w.events("wire_audience_mismatch", 1);
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0]["audience"], w.tools_id.as_str());
+}
+
+#[test]
+fn wire_token_passthrough() {
+    if skip("wire_token_passthrough") {
+        return;
+    }
+    let w = start("lo", "127.0.0.1:0", json!({}));
+    send(w.tools, &[call(Some(&w.initial()), "fs:read", "Authorization")]);
+    assert_eq!(w.events("wire_token_passthrough", 1).len(), 1);
+}
+
+#[test]
+fn wire_tool_not_in_token() {
+    if skip("wire_tool_not_in_token") {
+        return;
+    }
+    let w = start("lo", "127.0.0.1:0", json!({}));
+    send(w.tools, &[call(Some(&w.exchanged()), "fs:write", "Authorization")]);
+    let e = w.events("wire_tool_not_in_token", 1);
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0]["tool"], "fs:write");
+}
+
+#[test]
+fn wire_unauthenticated_tool_call() {
+    if skip("wire_unauthenticated_tool_call") {
+        return;
+    }
+    let w = start("lo", "127.0.0.1:0", json!({}));
+    send(w.tools, &[call(None, "fs:read", "")]);
+    let e = w.events("wire_unauthenticated_tool_call", 1);
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0]["tool"], "fs:read");
+}
+
+#[test]
+fn wire_token_replayed_elsewhere() {
+    if skip("wire_token_replayed_elsewhere") {
+        return;
+    }
+    let w = start("lo", "127.0.0.1:0", json!({}));
+    let t = w.exchanged();
+    send(w.tools, &[call(Some(&t), "fs:read", "Authorization")]);
+    // The same token from another process.
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-H",
+            &format!("Authorization: Bearer {t}"),
+            &format!("http://{}/mcp", w.tools),
+        ])
+        .status()
+        .unwrap();
+    assert!(out.success());
+    let e = w.events("wire_token_replayed_elsewhere", 1);
+    assert_eq!(e.len(), 1);
+    assert!(e[0]["sender"].as_str().unwrap().contains("curl"), "{e:?}");
+}
+
+#[test]
+fn wire_token_exfiltration() {
+    if skip("wire_token_exfiltration") {
+        return;
+    }
+    let w = start("lo", "127.0.0.1:0", json!({}));
+    let stranger = tool_server("127.0.0.1:0");
+    send(stranger, &[call(Some(&w.exchanged()), "fs:read", "Authorization")]);
+    let e = w.events("wire_token_exfiltration", 1);
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0]["destination"], stranger.to_string());
+}
+
+#[test]
+fn wire_token_in_query() {
+    if skip("wire_token_in_query") {
+        return;
+    }
+    let w = start("lo", "127.0.0.1:0", json!({}));
+    let t = w.exchanged();
+    send(w.tools, &[format!("GET /mcp?access_token={t} HTTP/1.1\r\nHost: tools\r\n\r\n")]);
+    let e = w.events("wire_token_in_query", 1);
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0]["path"], "/mcp", "the query (and its token) is never recorded");
+}
+
+#[test]
+fn wire_invalid_token_accepted() {
+    if skip("wire_invalid_token_accepted") {
+        return;
+    }
+    let w = start("lo", "127.0.0.1:0", json!({}));
+    send(w.tools, &[call(Some("not-a-casa-token"), "fs:read", "Authorization")]);
+    let e = w.events("wire_invalid_token_accepted", 1);
+    assert_eq!(e.len(), 1);
+    assert_eq!((e[0]["status"].as_u64(), e[0]["reason"].as_str()), (Some(200), Some("wire_token_unverifiable")));
+}
+
+struct Netns(&'static str);
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["link", "del", &format!("{}h", self.0)]).status();
+        let _ = Command::new("ip").args(["netns", "del", self.0]).status();
+    }
+}
+
+fn ip(args: &[&str]) {
+    assert!(Command::new("ip").args(args).status().unwrap().success(), "ip {args:?}");
+}
+
+#[test]
+fn across_a_veth_pair_into_a_namespace() {
+    if skip("across_a_veth_pair_into_a_namespace") {
+        return;
+    }
+    let ns = Netns("casaw1");
+    let _ = Command::new("ip").args(["netns", "del", ns.0]).status();
+    ip(&["netns", "add", ns.0]);
+    ip(&["link", "add", "casaw1h", "type", "veth", "peer", "name", "casaw1p"]);
+    ip(&["link", "set", "casaw1p", "netns", ns.0]);
+    ip(&["addr", "add", "10.78.1.1/24", "dev", "casaw1h"]);
+    ip(&["link", "set", "casaw1h", "up"]);
+    ip(&["-n", ns.0, "addr", "add", "10.78.1.2/24", "dev", "casaw1p"]);
+    ip(&["-n", ns.0, "link", "set", "casaw1p", "up"]);
+    // The tool server lives in the namespace.
+    let tools_addr = std::thread::spawn(|| {
+        let f = std::fs::File::open("/var/run/netns/casaw1").unwrap();
+        use std::os::fd::AsRawFd;
+        assert_eq!(unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) }, 0);
+        tool_server("10.78.1.2:9100")
+    })
+    .join()
+    .unwrap();
+    let w = start("lo,casaw1h", &tools_addr.to_string(), json!({}));
+    let t = w.exchanged();
+    send(tools_addr, &[call(Some(&t), "fs:read", "Authorization"), call(Some(&t), "fs:write", "authorization")]);
+    assert_eq!(w.events("wire_token_seen", 1)[0]["count"], 2);
+    assert_eq!(w.events("wire_tool_not_in_token", 1).len(), 1);
+    let status = w.casa.get("/collector").json();
+    let hooks: Vec<(&str, &str)> = status["hooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["name"].as_str().unwrap(), h["state"].as_str().unwrap()))
+        .collect();
+    for h in ["tcx_ingress:lo", "tcx_egress:lo", "tcx_ingress:casaw1h", "tcx_egress:casaw1h", "sock_ops"] {
+        assert!(hooks.contains(&(h, "attached")), "{h}: {hooks:?}");
+    }
+    drop(ns);
+}
+
+#[test]
+fn a_collector_that_cannot_attach_never_stops_casa() {
+    if skip("a_collector_that_cannot_attach_never_stops_casa") {
+        return;
+    }
+    let opts = Options {
+        extra_args: ["--collector", "on", "--collector-interfaces", "nosuch0"].map(String::from).to_vec(),
+        ..Default::default()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let casa = Casa::start_in(tmp.path(), opts);
+    let fleet = common::Fleet::create(&casa, json!({}));
+    assert!(!casa.access_token(&fleet.client, "read a file", Some("fs:read")).is_empty(), "casa serves");
+    let s = casa.get("/collector").json();
+    let hook = s["hooks"].as_array().unwrap().iter().find(|h| h["name"] == "tcx_ingress:nosuch0").unwrap().clone();
+    assert_eq!(hook["state"], "unavailable");
+    assert!(hook["reason"].as_str().unwrap().contains("attach"), "{hook}");
+    assert_eq!(
+        casa.get("/metrics").text.lines().filter(|l| l.starts_with("casa_collector_hook_up")).count(),
+        4, // tcx ingress and egress on nosuch0, sock_ops, tls_uprobe
+        "{}",
+        casa.get("/metrics").text
+    );
+}
+
+#[test]
+fn no_raw_token_at_rest() {
+    if skip("no_raw_token_at_rest") {
+        return;
+    }
+    let w = start("lo", "127.0.0.1:0", json!({}));
+    let t = w.exchanged();
+    send(w.tools, &[call(Some(&t), "fs:write", "Authorization"), call(Some(&t), "fs:read", "Authorization")]);
+    w.events("wire_tool_not_in_token", 1);
+    w.events("wire_token_seen", 1);
+    let all = w.casa.get("/trace?limit=500").text;
+    let logs = w.casa.logs();
+    let sig = t.rsplit('.').next().unwrap();
+    assert!(!all.contains(sig) && !logs.contains(sig), "a token's signature is in the trace or the logs");
+    for f in std::fs::read_dir(w.casa.dir.join("data")).unwrap().flatten() {
+        let bytes = std::fs::read(f.path()).unwrap_or_default();
+        assert!(!bytes.windows(sig.len()).any(|b| b == sig.as_bytes()), "the token is in {}", f.path().display());
+    }
+}
