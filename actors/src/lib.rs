@@ -14,6 +14,7 @@ pub mod node;
 pub mod oauth;
 pub mod realm;
 pub mod registry;
+pub mod relevance;
 pub mod retention;
 pub mod revocation;
 pub mod secret;
