@@ -15,6 +15,10 @@ pub const EMBEDDINGS_API_KEY: &str = "CASA_EMBEDDINGS_API_KEY";
 /// The embedder the settings ask for. A missing local model is not fatal:
 /// the node runs without semantic checks and says so.
 pub fn embedder(settings: &Settings) -> anyhow::Result<Option<Arc<dyn casa_actors::intent::Embedder>>> {
+    Ok(uncalibrated(settings)?.map(crate::calibration::Calibrated::attach))
+}
+
+fn uncalibrated(settings: &Settings) -> anyhow::Result<Option<Arc<dyn casa_actors::intent::Embedder>>> {
     match settings.embedder {
         EmbedderKind::None => Ok(None),
         EmbedderKind::Openai => {

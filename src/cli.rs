@@ -119,25 +119,120 @@ pub enum AuditAction {
 #[derive(Debug, Subcommand)]
 pub enum EvalCommand {
     /// Allow-recall and deny-recall of SEMANTIC_INTENT_MATCH over a JSONL file of labelled
-    /// cases (the format of shared/eval/intent-dev.jsonl), at the given settings and over a sweep.
+    /// cases (the format of shared/eval/intent-dev.jsonl), at the given settings and over a sweep,
+    /// and of each --rule under grouped k-fold cross-validation (see docs/intent-eval.md).
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Intent {
+        #[command(subcommand)]
+        fit: Option<IntentCommand>,
+        #[command(flatten)]
+        args: IntentArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IntentCommand {
+    /// Fit the calibrated model (a logistic regression over relative features) and write its
+    /// file; the cut-off comes from the cross-validated out-of-fold probabilities.
+    Fit {
         /// The labelled cases.
         #[arg(long, value_name = "FILE")]
         data: PathBuf,
-        /// Cosine threshold to report on [default: the MAS default]
-        #[arg(long)]
-        threshold: Option<f64>,
-        /// Rank limit to report on [default: none]
-        #[arg(long)]
-        top_k: Option<u32>,
-        /// Write the recall curves as SVG here.
+        /// The model's terms: features (cosine, margin, z, softmax, log_rank) or their products (cosine*margin).
+        #[arg(long, value_delimiter = ',', required = true)]
+        terms: Vec<String>,
+        /// The model's name and version, recorded in the file and the trace.
+        #[arg(long, default_value = "intent-lr-v1")]
+        name: String,
+        /// Where to write the calibration (JSON).
         #[arg(long, value_name = "FILE")]
-        plot: Option<PathBuf>,
+        out: PathBuf,
+        #[command(flatten)]
+        setup: SetupArgs,
         #[command(flatten)]
         store: StoreArgs,
         #[command(flatten)]
         ai: AiArgs,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct IntentArgs {
+    /// The labelled cases.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub data: Option<PathBuf>,
+    /// Cosine threshold to report on [default: the MAS default]
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    /// Rank limit to report on [default: none]
+    #[arg(long)]
+    pub top_k: Option<u32>,
+    /// Write the recall curves as SVG here.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+    /// A rule to cross-validate (repeatable): cosine, margin, z, softmax, rank, or lr:TERM,TERM,...
+    #[arg(long = "rule", value_name = "RULE")]
+    pub rules: Vec<String>,
+    /// Score a calibration file as it is (fitted on all of the data, so not a CV figure).
+    #[arg(long, value_name = "FILE")]
+    pub calibration: Option<PathBuf>,
+    /// Write every scored case's features as CSV here.
+    #[arg(long, value_name = "FILE")]
+    pub dump: Option<PathBuf>,
+    #[command(flatten)]
+    pub setup: SetupArgs,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub ai: AiArgs,
+}
+
+/// How the cases are embedded, pooled and cross-validated.
+#[derive(Debug, Clone, Args)]
+pub struct SetupArgs {
+    /// What a tool's embedding is made from (the server embeds `full`).
+    #[arg(long, value_enum, default_value = "full")]
+    pub tool_text: crate::eval::ToolText,
+    /// Which user turns make the intent (the server uses `weighted`).
+    #[arg(long, value_enum, default_value = "weighted")]
+    pub turns: crate::eval::Turns,
+    /// Folds of the cross-validation, split by question.
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// Tools per MAS in the many-tools variant.
+    #[arg(long, default_value_t = 50)]
+    pub many_tools: usize,
+    /// Seed of the fold split and the pooling.
+    #[arg(long, default_value_t = 18)]
+    pub seed: u64,
+    /// Allow-recall each operating point is chosen for, on the fitting folds.
+    #[arg(long, default_value_t = 0.95)]
+    pub allow_target: f64,
+    /// L2 penalty of the logistic regressions.
+    #[arg(long, default_value_t = 1.0)]
+    pub l2: f64,
+    /// Which cases the models are fitted on.
+    #[arg(long, value_enum, default_value = "dev")]
+    pub fit_on: crate::eval::FitOn,
+    /// Don't read or write the embedding cache (~/.cache/casa/eval-embeddings).
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+impl From<SetupArgs> for crate::eval::Setup {
+    fn from(a: SetupArgs) -> Self {
+        Self {
+            tool_text: a.tool_text,
+            turns: a.turns,
+            folds: a.folds,
+            many_tools: a.many_tools,
+            seed: a.seed,
+            allow_target: a.allow_target,
+            l2: a.l2,
+            fit_on: a.fit_on,
+            cache: (!a.no_cache).then(crate::eval::default_cache_dir),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -331,6 +426,15 @@ impl StoreArgs {
 }
 
 /// `casa audit verify`: the chain from its genesis, or from the anchor its expired events left.
+/// The embedder `casa eval` measures: the one the node's settings configure.
+fn eval_embedder(store: &StoreArgs, ai: &AiArgs) -> anyhow::Result<std::sync::Arc<dyn casa_actors::intent::Embedder>> {
+    let mut overrides = Overrides { data_dir: store.data_dir.clone(), ..Default::default() };
+    ai.apply(&mut overrides);
+    let settings = Settings::load(store.config.as_deref(), &overrides)?;
+    crate::ai::embedder(&settings)?
+        .ok_or_else(|| anyhow::anyhow!("no embedder: run scripts/fetch-model, or configure one"))
+}
+
 async fn audit_verify(
     store: &dyn casa_actors::store::Store,
     mas: uuid::Uuid,
@@ -391,14 +495,32 @@ pub fn main() -> ExitCode {
                 let settings = store.settings()?;
                 audit_verify(&*crate::server::store(&settings).await?, mas, settings.trace_retention).await
             }
-            Command::Eval { what: EvalCommand::Intent { data, threshold, top_k, plot, store, ai } } => {
-                let mut overrides = Overrides { data_dir: store.data_dir.clone(), ..Default::default() };
-                ai.apply(&mut overrides);
-                let settings = Settings::load(store.config.as_deref(), &overrides)?;
-                let embedder = crate::ai::embedder(&settings)?
-                    .ok_or_else(|| anyhow::anyhow!("no embedder: run scripts/fetch-model, or configure one"))?;
-                let threshold = threshold.unwrap_or(casa_actors::model::DEFAULT_SEMANTIC_THRESHOLD);
-                crate::eval::intent(embedder, crate::eval::EvalOptions { data, threshold, top_k, plot }).await
+            Command::Eval {
+                what:
+                    EvalCommand::Intent {
+                        fit: Some(IntentCommand::Fit { data, terms, name, out, setup, store, ai }), ..
+                    },
+            } => {
+                let embedder = eval_embedder(&store, &ai)?;
+                let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+                let opts = crate::eval::FitOptions { data, setup: setup.into(), terms, name, out, command };
+                crate::eval::fit(embedder, opts).await
+            }
+            Command::Eval { what: EvalCommand::Intent { fit: None, args } } => {
+                let embedder = eval_embedder(&args.store, &args.ai)?;
+                let data = args.data.ok_or_else(|| anyhow::anyhow!("--data is required"))?;
+                let threshold = args.threshold.unwrap_or(casa_actors::model::DEFAULT_SEMANTIC_THRESHOLD);
+                let opts = crate::eval::EvalOptions {
+                    data,
+                    threshold,
+                    top_k: args.top_k,
+                    plot: args.plot,
+                    setup: args.setup.into(),
+                    rules: args.rules,
+                    calibration: args.calibration,
+                    dump: args.dump,
+                };
+                crate::eval::intent(embedder, opts).await
             }
             Command::Cluster { action: ClusterAction::Status { url, admin_token, json } } => {
                 crate::cluster_status::print_status(&url, &admin_token, json).await

@@ -2,16 +2,21 @@
 //! (the JSONL format of `shared/eval/intent-dev.jsonl`) through the code the
 //! server uses — task and intent from the conversation, tool text and
 //! embedding, the tool index, the `SEMANTIC_INTENT_MATCH` check — and reports
-//! allow-recall and deny-recall at the chosen settings and over a sweep.
+//! allow-recall and deny-recall at the chosen settings and over a sweep;
+//! then every rule asked for (a single feature with a threshold, or a
+//! logistic regression over features, see `casa_actors::relevance`) under
+//! grouped k-fold cross-validation, on the data as it is and on a
+//! many-tools variant. `casa eval intent fit` fits the calibration file.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use casa_actors::checks::{Check, CheckInput, SemanticIntent, ToolIndex};
+use casa_actors::checks::{Check, CheckInput, IntentMatch, SemanticIntent, ToolIndex};
 use casa_actors::intent::{self, Embedder, Embedding};
 use casa_actors::model::{SemanticSettings, ToolDef};
+use casa_actors::relevance::{self, Calibration, Features, Term};
 use casa_actors::session::{Turn, UserInputContent};
 use casa_actors::token::Claims;
 use serde::Deserialize;
@@ -70,71 +75,544 @@ async fn embed_all(embedder: &Arc<dyn Embedder>, texts: Vec<String>) -> anyhow::
     Ok(out)
 }
 
+/// What a tool's embedding is made from. The server embeds `full`
+/// (`intent::tool_text`); the others are measured against it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ToolText {
+    /// "Cha Dri change drink: Modifies the existing drink order…" (the server's).
+    Full,
+    /// The name in words only.
+    Name,
+    /// The description only.
+    Description,
+    /// Name and description embedded separately, the two unit vectors summed.
+    Separate,
+}
+
+/// Which user turns make the intent. The server uses `weighted`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Turns {
+    /// Latest turn 1, each earlier one half as much (`intent::embed_intent`).
+    Weighted,
+    /// The latest user turn alone.
+    Latest,
+    /// Every user turn alike.
+    Equal,
+}
+
+/// Which cases a model is fitted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FitOn {
+    /// The questions as they are (their own few tools each).
+    Dev,
+    /// Those and the many-tools variant together.
+    Both,
+}
+
+/// How cases become scored tools and how rules are cross-validated; shared
+/// by `casa eval intent` and `casa eval intent fit`.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub tool_text: ToolText,
+    pub turns: Turns,
+    /// Folds of the grouped cross-validation (by question).
+    pub folds: usize,
+    /// Tools per MAS in the many-tools variant (questions of one fold pooled until their tools reach it).
+    pub many_tools: usize,
+    pub seed: u64,
+    /// The allow-recall each fold's operating point is chosen for, on its fitting folds.
+    pub allow_target: f64,
+    /// L2 penalty of the logistic regressions.
+    pub l2: f64,
+    pub fit_on: FitOn,
+    /// The embedding cache's directory (None: no cache).
+    pub cache: Option<PathBuf>,
+}
+
+/// The eval's embedder with an on-disk cache of its vectors, keyed by the
+/// model and the text: reruns with other rules or settings skip the model.
+/// Vectors of another model never match (the key includes its identity).
+struct Cached {
+    inner: Arc<dyn Embedder>,
+    path: Option<PathBuf>,
+    known: std::sync::Mutex<HashMap<String, Vec<f32>>>,
+}
+
+#[derive(serde::Serialize, Deserialize)]
+struct CachedVector {
+    key: String,
+    embedding: Embedding,
+}
+
+impl Cached {
+    fn key(model: &str, text: &str) -> String {
+        let mut h = <sha2::Sha256 as sha2::Digest>::new();
+        sha2::Digest::update(&mut h, model.as_bytes());
+        sha2::Digest::update(&mut h, [0]);
+        sha2::Digest::update(&mut h, text.as_bytes());
+        hex::encode(sha2::Digest::finalize(h))
+    }
+
+    fn open(inner: Arc<dyn Embedder>, dir: Option<&Path>) -> Self {
+        let path = dir.map(|d| d.join(format!("{}.jsonl", &Self::key(inner.model(), "")[..16])));
+        let mut known = HashMap::new();
+        if let Some(text) = path.as_ref().and_then(|p| std::fs::read_to_string(p).ok()) {
+            for v in text.lines().filter_map(|l| serde_json::from_str::<CachedVector>(l).ok()) {
+                if v.embedding.model == inner.model() {
+                    known.insert(v.key, v.embedding.vector);
+                }
+            }
+        }
+        Self { inner, path, known: std::sync::Mutex::new(known) }
+    }
+
+    fn save(&self) -> anyhow::Result<()> {
+        let Some(path) = &self.path else { return Ok(()) };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let known = self.known.lock().expect("cache lock");
+        let model = self.inner.model().to_string();
+        let lines: Vec<String> = known
+            .iter()
+            .map(|(key, vector)| {
+                serde_json::to_string(&CachedVector {
+                    key: key.clone(),
+                    embedding: Embedding { model: model.clone(), vector: vector.clone() },
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, lines.join("\n") + "\n")?;
+        std::fs::rename(tmp, path)?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Embedder for Cached {
+    fn model(&self) -> &str {
+        self.inner.model()
+    }
+
+    async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, intent::AiError> {
+        let model = self.inner.model().to_string();
+        let keys: Vec<String> = texts.iter().map(|t| Self::key(&model, t)).collect();
+        let missing: Vec<String> = {
+            let known = self.known.lock().expect("cache lock");
+            texts.iter().zip(&keys).filter(|(_, k)| !known.contains_key(*k)).map(|(t, _)| t.clone()).collect()
+        };
+        if !missing.is_empty() {
+            let vectors = self.inner.embed(missing.clone()).await?;
+            let mut known = self.known.lock().expect("cache lock");
+            for (t, v) in missing.iter().zip(vectors) {
+                known.insert(Self::key(&model, t), v);
+            }
+        }
+        let known = self.known.lock().expect("cache lock");
+        Ok(keys.iter().map(|k| known[k].clone()).collect())
+    }
+}
+
+/// Where `casa eval` keeps its embedding cache.
+pub fn default_cache_dir() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("casa")
+        .join("eval-embeddings")
+}
+
 pub struct EvalOptions {
     pub data: PathBuf,
     pub threshold: f64,
     pub top_k: Option<u32>,
     pub plot: Option<PathBuf>,
+    pub setup: Setup,
+    /// Rules to cross-validate: a base feature (`cosine`, `margin`, `z`, `softmax`, `rank`)
+    /// or `lr:TERM,TERM,…` (terms are features or their products, `cosine*margin`).
+    pub rules: Vec<String>,
+    /// A calibration file to score as it is (fitted on all of the data: not a CV figure).
+    pub calibration: Option<PathBuf>,
+    /// Write every scored case's features here (CSV).
+    pub dump: Option<PathBuf>,
 }
 
-pub async fn intent(embedder: Arc<dyn Embedder>, opts: EvalOptions) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&opts.data).with_context(|| format!("reading {}", opts.data.display()))?;
+pub struct FitOptions {
+    pub data: PathBuf,
+    pub setup: Setup,
+    pub terms: Vec<String>,
+    pub name: String,
+    pub out: PathBuf,
+    /// The command line, recorded in the file.
+    pub command: String,
+}
+
+/// One question's tool: its name, the key of its text, its label.
+struct ToolCase {
+    name: String,
+    key: String,
+    allow: bool,
+}
+
+struct Question {
+    id: String,
+    fold: usize,
+    intent: Embedding,
+    tools: Vec<ToolCase>,
+}
+
+/// The embedded data set.
+struct Prepared {
+    model: String,
+    questions: Vec<Question>,
+    /// Tool text key → unit vector.
+    vectors: HashMap<String, Vec<f32>>,
+    /// SHA-256 of the data file, recorded in a fitted calibration.
+    data_sha256: String,
+    cases: usize,
+}
+
+/// One scored (question, tool) pair.
+#[derive(Debug, Clone)]
+struct Row {
+    fold: usize,
+    question: usize,
+    tool: String,
+    allow: bool,
+    features: Features,
+}
+
+fn tool_key(name: &str, description: &str) -> String {
+    format!("{name}\u{0}{description}")
+}
+
+/// xorshift64: the fold split and the pooling are the same on every run.
+fn shuffled<T>(mut items: Vec<T>, seed: u64) -> Vec<T> {
+    let mut state = seed.max(1);
+    for i in (1..items.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        items.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    items
+}
+
+async fn prepare(embedder: &Arc<dyn Embedder>, data: &Path, setup: &Setup) -> anyhow::Result<Prepared> {
+    let cached = Arc::new(Cached::open(embedder.clone(), setup.cache.as_deref()));
+    let embedder: Arc<dyn Embedder> = cached.clone();
+    let embedder = &embedder;
+    let text = std::fs::read_to_string(data).with_context(|| format!("reading {}", data.display()))?;
+    let data_sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
     let cases: Vec<Case> = text
         .lines()
         .filter(|l| !l.trim().is_empty())
         .enumerate()
         .map(|(i, l)| serde_json::from_str(l).with_context(|| format!("line {}", i + 1)))
         .collect::<anyhow::Result<_>>()?;
+    anyhow::ensure!(setup.folds >= 2, "--folds must be at least 2");
     // Each question is a MAS: its tools are the ones offered with it.
-    let mut questions: BTreeMap<&str, Vec<&Case>> = BTreeMap::new();
+    let mut grouped: BTreeMap<&str, Vec<&Case>> = BTreeMap::new();
     for c in &cases {
-        questions.entry(c.id.split(':').next().unwrap_or(&c.id)).or_default().push(c);
+        grouped.entry(c.id.split(':').next().unwrap_or(&c.id)).or_default().push(c);
     }
-    eprintln!("{} cases, {} questions, embedding with {}", cases.len(), questions.len(), embedder.model());
+    let order = shuffled(grouped.keys().copied().collect::<Vec<_>>(), setup.seed);
+    let fold_of: HashMap<&str, usize> = order.iter().enumerate().map(|(i, q)| (*q, i % setup.folds)).collect();
+    eprintln!("{} cases, {} questions, embedding with {}", cases.len(), grouped.len(), embedder.model());
 
-    // Intents through the server's code path (weighted user turns).
-    let mut intents: HashMap<&str, Embedding> = HashMap::new();
-    let progress = indicatif::ProgressBar::new(questions.len() as u64);
-    for (q, qcases) in &questions {
+    let model = embedder.model().to_string();
+    let mut questions = Vec::with_capacity(grouped.len());
+    let progress = indicatif::ProgressBar::new(grouped.len() as u64);
+    for (q, qcases) in &grouped {
         let content = UserInputContent::Turns(qcases[0].conversation.clone());
-        let (_, e) = intent::embed_intent(embedder.as_ref(), &content, None).await?;
-        intents.insert(q, e);
+        let intent = match setup.turns {
+            Turns::Weighted => intent::embed_intent(embedder.as_ref(), &content, None).await?.1,
+            Turns::Latest | Turns::Equal => {
+                let turns = intent::weighted_user_turns(&content);
+                let texts: Vec<String> = match setup.turns {
+                    Turns::Latest => turns.last().map(|(t, _)| t.clone()).into_iter().collect(),
+                    _ => turns.into_iter().map(|(t, _)| t).collect(),
+                };
+                let vectors = embedder.embed(texts).await?;
+                let dims = vectors.first().map_or(0, Vec::len);
+                let sum = vectors.iter().fold(vec![0f32; dims], |mut acc, v| {
+                    acc.iter_mut().zip(v).for_each(|(a, x)| *a += x);
+                    acc
+                });
+                Embedding { model: model.clone(), vector: intent::normalize(sum) }
+            }
+        };
+        let tools = qcases
+            .iter()
+            .map(|c| ToolCase {
+                name: c.tool.name.clone(),
+                key: tool_key(&c.tool.name, &c.tool.description),
+                allow: c.label == "allow",
+            })
+            .collect();
+        questions.push(Question { id: q.to_string(), fold: fold_of[q], intent, tools });
         progress.inc(1);
     }
     progress.finish_and_clear();
-    let defs: Vec<ToolDef> = cases
-        .iter()
-        .map(|c| ToolDef { name: c.tool.name.clone(), description: c.tool.description.clone(), ..Default::default() })
-        .collect();
-    let mut unique: BTreeMap<String, usize> = BTreeMap::new();
-    for d in &defs {
-        let n = unique.len();
-        unique.entry(intent::tool_text(d)).or_insert(n);
-    }
-    let mut texts = vec![String::new(); unique.len()];
-    for (t, i) in &unique {
-        texts[*i] = t.clone();
-    }
-    let vectors = embed_all(&embedder, texts).await?;
-    let model = embedder.model().to_string();
-    let embedding_of =
-        |d: &ToolDef| Embedding { model: model.clone(), vector: vectors[unique[&intent::tool_text(d)]].clone() };
 
-    let subject = placeholder_claims();
-    let mut scored = Vec::with_capacity(cases.len());
-    let mut by_case: HashMap<&str, &ToolDef> = HashMap::new();
-    for (c, d) in cases.iter().zip(&defs) {
-        by_case.insert(&c.id, d);
+    let mut defs: BTreeMap<String, ToolDef> = BTreeMap::new();
+    for c in &cases {
+        defs.entry(tool_key(&c.tool.name, &c.tool.description)).or_insert_with(|| ToolDef {
+            name: c.tool.name.clone(),
+            description: c.tool.description.clone(),
+            ..Default::default()
+        });
     }
-    for (q, qcases) in &questions {
-        let tools: Vec<(String, Embedding)> =
-            qcases.iter().map(|c| (c.tool.name.clone(), embedding_of(by_case[c.id.as_str()]))).collect();
-        let index = ToolIndex::new(&model, tools.iter().map(|(n, e)| (n.as_str(), e)));
-        let matched = index.rank(&intents[q]);
-        let check = SemanticIntent(SemanticSettings { threshold: f64::NEG_INFINITY, top_k: None });
-        for c in qcases {
+    let text_of = |d: &ToolDef, part: ToolText| match part {
+        ToolText::Name => intent::humanize(&d.name),
+        ToolText::Description => d.description.clone(),
+        _ => intent::tool_text(d),
+    };
+    let parts: &[ToolText] = match setup.tool_text {
+        ToolText::Separate => &[ToolText::Name, ToolText::Description],
+        one => std::slice::from_ref(match one {
+            ToolText::Full => &ToolText::Full,
+            ToolText::Name => &ToolText::Name,
+            _ => &ToolText::Description,
+        }),
+    };
+    let mut vectors: HashMap<String, Vec<f32>> = HashMap::new();
+    for part in parts {
+        let embedded = embed_all(embedder, defs.values().map(|d| text_of(d, *part)).collect()).await?;
+        for (key, v) in defs.keys().zip(embedded) {
+            let sum = vectors.entry(key.clone()).or_insert_with(|| vec![0.0; v.len()]);
+            sum.iter_mut().zip(&v).for_each(|(a, x)| *a += x);
+        }
+    }
+    for v in vectors.values_mut() {
+        *v = intent::normalize(std::mem::take(v));
+    }
+    cached.save()?;
+    Ok(Prepared { model, questions, vectors, data_sha256, cases: cases.len() })
+}
+
+impl Prepared {
+    fn embedding(&self, key: &str) -> Embedding {
+        Embedding { model: self.model.clone(), vector: self.vectors[key].clone() }
+    }
+
+    /// Scores one question against a MAS's tools (unique keys) through the
+    /// server's tool index; every tool of the MAS becomes a row.
+    fn score(&self, qi: usize, keys: &[&str], names: &[&str], rows: &mut Vec<Row>) -> Vec<(f32, usize)> {
+        let q = &self.questions[qi];
+        let embeddings: Vec<Embedding> = keys.iter().map(|k| self.embedding(k)).collect();
+        // Index by key: two tools of one name with different texts stay apart.
+        let index = ToolIndex::new(&self.model, keys.iter().copied().zip(&embeddings));
+        let IntentMatch::Ranked { ranked, .. } = index.rank(&q.intent) else { return Vec::new() };
+        let scored: Vec<(f32, usize)> = keys.iter().map(|k| ranked[*k]).collect();
+        let cosines: Vec<f32> = scored.iter().map(|s| s.0).collect();
+        let allowed: Vec<&str> = q.tools.iter().filter(|t| t.allow).map(|t| t.name.as_str()).collect();
+        for ((f, name), _) in Features::of_all(&cosines).into_iter().zip(names).zip(keys) {
+            rows.push(Row {
+                fold: q.fold,
+                question: qi,
+                tool: name.to_string(),
+                allow: allowed.contains(name),
+                features: f,
+            });
+        }
+        scored
+    }
+
+    /// The data as it is: each question a MAS of the tools offered with it.
+    fn dev_rows(&self) -> Vec<Row> {
+        let mut rows = Vec::new();
+        for (qi, q) in self.questions.iter().enumerate() {
+            let mut keys: Vec<&str> = Vec::new();
+            let mut names: Vec<&str> = Vec::new();
+            for t in &q.tools {
+                if !keys.contains(&t.key.as_str()) {
+                    keys.push(&t.key);
+                    names.push(&t.name);
+                }
+            }
+            self.score(qi, &keys, &names, &mut rows);
+        }
+        rows
+    }
+
+    /// The many-tools variant: within each fold, questions are pooled (in a
+    /// seeded order) into MAS of at least `size` distinct tools, and every
+    /// question is scored against all of its MAS's tools; only its own
+    /// allowed tools are labelled allow. The list's shape says nothing here.
+    fn many_rows(&self, size: usize, folds: usize, seed: u64) -> Vec<Row> {
+        let mut rows = Vec::new();
+        for fold in 0..folds {
+            let members: Vec<usize> = (0..self.questions.len()).filter(|&i| self.questions[i].fold == fold).collect();
+            let members = shuffled(members, seed ^ (fold as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let mut group: Vec<usize> = Vec::new();
+            let mut keys: Vec<&str> = Vec::new();
+            let mut names: Vec<&str> = Vec::new();
+            for (n, qi) in members.iter().enumerate() {
+                group.push(*qi);
+                for t in &self.questions[*qi].tools {
+                    if !keys.contains(&t.key.as_str()) {
+                        keys.push(&t.key);
+                        names.push(&t.name);
+                    }
+                }
+                if keys.len() >= size || n + 1 == members.len() {
+                    for &g in &group {
+                        self.score(g, &keys, &names, &mut rows);
+                    }
+                    group.clear();
+                    keys.clear();
+                    names.clear();
+                }
+            }
+        }
+        rows
+    }
+}
+
+/// A rule: a score per row and a cut-off chosen on the fitting folds.
+#[derive(Debug, Clone)]
+enum Rule {
+    /// One base feature, higher = more likely needed (`rank` is negated).
+    Feature {
+        name: String,
+        index: usize,
+        sign: f64,
+    },
+    Logistic {
+        names: Vec<String>,
+        terms: Vec<Term>,
+    },
+}
+
+impl Rule {
+    fn parse(text: &str) -> anyhow::Result<Self> {
+        if let Some(list) = text.strip_prefix("lr:") {
+            let names: Vec<String> = list.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
+            let terms =
+                names.iter().map(|t| Term::parse(t)).collect::<Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?;
+            anyhow::ensure!(!terms.is_empty(), "lr: needs at least one term");
+            return Ok(Self::Logistic { names, terms });
+        }
+        let (name, sign) = if text == "rank" { ("log_rank", -1.0) } else { (text, 1.0) };
+        let index = relevance::BASE.iter().position(|b| *b == name).ok_or_else(|| {
+            anyhow::anyhow!("unknown rule {text:?} (a feature of {:?}, rank, or lr:TERMS)", relevance::BASE)
+        })?;
+        Ok(Self::Feature { name: text.to_string(), index, sign })
+    }
+
+    fn label(&self) -> String {
+        match self {
+            Self::Feature { name, .. } => format!("{name} ≥ t"),
+            Self::Logistic { names, .. } => format!("logistic({})", names.join(", ")),
+        }
+    }
+
+    /// Fits on `train` and returns the scoring function.
+    fn fit(&self, train: &[&Row], l2: f64) -> Box<dyn Fn(&Features) -> f64> {
+        match self {
+            Self::Feature { index, sign, .. } => {
+                let (i, s) = (*index, *sign);
+                Box::new(move |f| s * f.get(i))
+            }
+            Self::Logistic { terms, .. } => {
+                let features: Vec<Features> = train.iter().map(|r| r.features).collect();
+                let labels: Vec<bool> = train.iter().map(|r| r.allow).collect();
+                let fit = relevance::fit(terms, &features, &labels, l2);
+                let terms = terms.clone();
+                Box::new(move |f| fit.probability(&terms, f))
+            }
+        }
+    }
+}
+
+fn recall_at(rows: &[&Row], score: &dyn Fn(&Features) -> f64, cut: f64) -> Recall {
+    let (mut allowed, mut allows, mut denied, mut denies) = (0, 0, 0, 0);
+    for r in rows {
+        let pass = score(&r.features) >= cut;
+        if r.allow {
+            allows += 1;
+            allowed += pass as usize;
+        } else {
+            denies += 1;
+            denied += !pass as usize;
+        }
+    }
+    Recall { allow: allowed as f64 / allows.max(1) as f64, deny: denied as f64 / denies.max(1) as f64 }
+}
+
+/// Per fold: (dev recall, many-tools recall, cut-off); and every fit-layout row's out-of-fold score.
+struct CrossValidated {
+    folds: Vec<(Recall, Recall, f64)>,
+    out_of_fold: Vec<(bool, f64)>,
+}
+
+fn cross_validate(rule: &Rule, dev: &[Row], many: &[Row], setup: &Setup) -> CrossValidated {
+    let mut folds = Vec::new();
+    let mut out_of_fold = Vec::new();
+    for k in 0..setup.folds {
+        let fitting = dev.iter().chain(if setup.fit_on == FitOn::Both { many } else { &[] });
+        let train: Vec<&Row> = fitting.clone().filter(|r| r.fold != k).collect();
+        let score = rule.fit(&train, setup.l2);
+        let cut = relevance::cut_off_for(
+            train.iter().filter(|r| r.allow).map(|r| score(&r.features)).collect(),
+            setup.allow_target,
+        );
+        let test_dev: Vec<&Row> = dev.iter().filter(|r| r.fold == k).collect();
+        let test_many: Vec<&Row> = many.iter().filter(|r| r.fold == k).collect();
+        folds.push((recall_at(&test_dev, &*score, cut), recall_at(&test_many, &*score, cut), cut));
+        out_of_fold.extend(fitting.filter(|r| r.fold == k).map(|r| (r.allow, score(&r.features))));
+    }
+    CrossValidated { folds, out_of_fold }
+}
+
+/// Mean and standard deviation over folds.
+fn spread(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let v: Vec<f64> = values.collect();
+    let n = v.len().max(1) as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
+    (mean, sd)
+}
+
+fn summary(cv: &CrossValidated) -> serde_json::Value {
+    let part = |pick: &dyn Fn(&(Recall, Recall, f64)) -> Recall| {
+        let (am, asd) = spread(cv.folds.iter().map(|f| pick(f).allow));
+        let (dm, dsd) = spread(cv.folds.iter().map(|f| pick(f).deny));
+        serde_json::json!({"allow_mean": round3(am), "allow_sd": round3(asd), "deny_mean": round3(dm), "deny_sd": round3(dsd)})
+    };
+    serde_json::json!({"dev": part(&|f| f.0), "many_tools": part(&|f| f.1)})
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn cell(cv: &CrossValidated, pick: impl Fn(&(Recall, Recall, f64)) -> f64) -> String {
+    let (m, sd) = spread(cv.folds.iter().map(pick));
+    format!("{m:.3} ± {sd:.3}")
+}
+
+pub async fn intent(embedder: Arc<dyn Embedder>, opts: EvalOptions) -> anyhow::Result<()> {
+    let rules = opts.rules.iter().map(|r| Rule::parse(r)).collect::<anyhow::Result<Vec<_>>>()?;
+    let prepared = prepare(&embedder, &opts.data, &opts.setup).await?;
+    let dev = prepared.dev_rows();
+
+    // The cosine sweep, through the server's check.
+    let subject = placeholder_claims();
+    let check = SemanticIntent(SemanticSettings { threshold: f64::NEG_INFINITY, top_k: None, min_probability: None });
+    let mut scored = Vec::with_capacity(dev.len());
+    for (qi, q) in prepared.questions.iter().enumerate() {
+        let keys: Vec<&str> = q.tools.iter().map(|t| t.key.as_str()).collect();
+        let embeddings: Vec<Embedding> = keys.iter().map(|k| prepared.embedding(k)).collect();
+        let index = ToolIndex::new(&prepared.model, q.tools.iter().map(|t| t.name.as_str()).zip(&embeddings));
+        let matched = index.rank(&q.intent);
+        let _ = qi;
+        for t in &q.tools {
             let input = CheckInput {
-                tool: &c.tool.name,
+                tool: &t.name,
                 subject: &subject,
                 llm_calls: &[],
                 intent: &matched,
@@ -142,12 +620,10 @@ pub async fn intent(embedder: Arc<dyn Embedder>, opts: EvalOptions) -> anyhow::R
             };
             let v = check.evaluate(&input);
             let rank = match &matched {
-                casa_actors::checks::IntentMatch::Ranked { ranked, .. } => {
-                    ranked.get(&c.tool.name).map_or(usize::MAX, |r| r.1)
-                }
+                IntentMatch::Ranked { ranked, .. } => ranked.get(&t.name).map_or(usize::MAX, |r| r.1),
                 _ => usize::MAX,
             };
-            scored.push(Scored { allow: c.label == "allow", score: v.score.unwrap_or(f64::NEG_INFINITY) as f32, rank });
+            scored.push(Scored { allow: t.allow, score: v.score.unwrap_or(f64::NEG_INFINITY) as f32, rank });
         }
     }
 
@@ -196,6 +672,142 @@ pub async fn intent(embedder: Arc<dyn Embedder>, opts: EvalOptions) -> anyhow::R
         plot(path, &variants, &curves)?;
         println!("\nplot: {}", path.display());
     }
+
+    let many = prepared.many_rows(opts.setup.many_tools, opts.setup.folds, opts.setup.seed);
+    if let Some(path) = &opts.dump {
+        dump(path, &prepared, &dev, &many)?;
+        println!("\nfeatures: {}", path.display());
+    }
+    let s = &opts.setup;
+    if !rules.is_empty() {
+        println!(
+            "\n{}-fold cross-validation by question, operating point for allow-recall >= {} on the fitting folds \
+             (fitted on {:?}); tool text {:?}, turns {:?}; many-tools variant: MAS of >= {} tools, {} cases",
+            s.folds,
+            s.allow_target,
+            s.fit_on,
+            s.tool_text,
+            s.turns,
+            s.many_tools,
+            many.len()
+        );
+        println!(
+            "\n| rule | dev allow | dev deny | many-tools allow | many-tools deny |\n| --- | --- | --- | --- | --- |"
+        );
+        for rule in &rules {
+            let cv = cross_validate(rule, &dev, &many, s);
+            println!(
+                "| {} | {} | {} | {} | {} |",
+                rule.label(),
+                cell(&cv, |f| f.0.allow),
+                cell(&cv, |f| f.0.deny),
+                cell(&cv, |f| f.1.allow),
+                cell(&cv, |f| f.1.deny)
+            );
+        }
+    }
+    if let Some(path) = &opts.calibration {
+        let c = Calibration::from_json(
+            &std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+        )
+        .map_err(anyhow::Error::msg)?;
+        anyhow::ensure!(
+            c.embedding_model == prepared.model,
+            "{} was fitted on {}, not on this embedder ({})",
+            path.display(),
+            c.embedding_model,
+            prepared.model
+        );
+        let score = |f: &Features| c.probability(f);
+        let all = |rows: &[Row]| recall_at(&rows.iter().collect::<Vec<_>>(), &score, c.cut_off);
+        let (d, m) = (all(&dev), all(&many));
+        println!(
+            "\n{} at its cut-off {:.3} (fitted on all of this data: not a cross-validated figure): \
+             dev allow {:.3} / deny {:.3}, many-tools allow {:.3} / deny {:.3}",
+            c.name, c.cut_off, d.allow, d.deny, m.allow, m.deny
+        );
+    }
+    Ok(())
+}
+
+/// `casa eval intent fit`: cross-validates the logistic regression over
+/// `terms`, takes the operating point from its out-of-fold probabilities
+/// (never from the fit on all of the data), fits on all of it and writes
+/// the calibration file with its provenance.
+pub async fn fit(embedder: Arc<dyn Embedder>, opts: FitOptions) -> anyhow::Result<()> {
+    let rule = Rule::parse(&format!("lr:{}", opts.terms.join(",")))?;
+    let Rule::Logistic { names, terms } = &rule else { unreachable!("an lr: rule") };
+    let s = &opts.setup;
+    let prepared = prepare(&embedder, &opts.data, s).await?;
+    let dev = prepared.dev_rows();
+    let many = prepared.many_rows(s.many_tools, s.folds, s.seed);
+    let cv = cross_validate(&rule, &dev, &many, s);
+    let cut_off = relevance::cut_off_for(
+        cv.out_of_fold.iter().filter(|(allow, _)| *allow).map(|(_, p)| *p).collect(),
+        s.allow_target,
+    );
+    let rows: Vec<&Row> = dev.iter().chain(if s.fit_on == FitOn::Both { &many[..] } else { &[] }).collect();
+    let features: Vec<Features> = rows.iter().map(|r| r.features).collect();
+    let labels: Vec<bool> = rows.iter().map(|r| r.allow).collect();
+    let fitted = relevance::fit(terms, &features, &labels, s.l2);
+    let mut calibration = Calibration::new(&opts.name, &prepared.model, terms, names, &fitted, cut_off);
+    calibration.fitted = serde_json::json!({
+        "command": opts.command,
+        "data": opts.data.file_name().map(|n| n.to_string_lossy().to_string()),
+        "data_sha256": prepared.data_sha256,
+        "cases": prepared.cases,
+        "questions": prepared.questions.len(),
+        "tool_text": format!("{:?}", s.tool_text).to_lowercase(),
+        "turns": format!("{:?}", s.turns).to_lowercase(),
+        "folds": s.folds,
+        "seed": s.seed,
+        "many_tools": s.many_tools,
+        "allow_target": s.allow_target,
+        "l2": s.l2,
+        "fit_on": format!("{:?}", s.fit_on).to_lowercase(),
+        "cut_off_from": "the out-of-fold probabilities of the cross-validation",
+        "cross_validated": summary(&cv),
+    });
+    let text = serde_json::to_string_pretty(&calibration)? + "\n";
+    Calibration::from_json(&text).map_err(anyhow::Error::msg)?;
+    std::fs::write(&opts.out, text).with_context(|| format!("writing {}", opts.out.display()))?;
+    println!(
+        "{}: cut-off {cut_off:.4}; cross-validated dev allow {} / deny {}, many-tools allow {} / deny {}\nwrote {}",
+        rule.label(),
+        cell(&cv, |f| f.0.allow),
+        cell(&cv, |f| f.0.deny),
+        cell(&cv, |f| f.1.allow),
+        cell(&cv, |f| f.1.deny),
+        opts.out.display()
+    );
+    Ok(())
+}
+
+/// Every scored case's features, for analysis outside casa.
+fn dump(path: &Path, prepared: &Prepared, dev: &[Row], many: &[Row]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out =
+        std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?);
+    writeln!(out, "layout,fold,question,tool,allow,{}", relevance::BASE.join(","))?;
+    for (layout, rows) in [("dev", dev), ("many", many)] {
+        for r in rows {
+            let f = r.features;
+            writeln!(
+                out,
+                "{layout},{},{},{:?},{},{},{},{},{},{}",
+                r.fold,
+                prepared.questions[r.question].id,
+                r.tool.replace('"', "'"),
+                r.allow as u8,
+                f.cosine,
+                f.margin,
+                f.z,
+                f.softmax,
+                f.log_rank
+            )?;
+        }
+    }
+    out.flush()?;
     Ok(())
 }
 

@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod ai;
 pub mod api;
+pub mod calibration;
 pub mod cli;
 pub mod cluster;
 pub mod cluster_status;

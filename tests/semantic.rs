@@ -45,8 +45,12 @@ fn a_tool_that_fits_the_prompt_is_allowed_and_an_unrelated_one_denied() {
     assert_eq!(casa.exchange(&agent, &subject, "filesystem:read").status, 200);
     let r = casa.exchange(&agent, &subject, "email:send");
     assert_eq!(denials(&r), vec![("email:send".to_string(), "tool_intent_mismatch".to_string())]);
+    // The shipped calibration decides (the fetched MiniLM is the model it was fitted on),
+    // and the denial says what it was computed from.
     let (_, detail) = reason_detail(&r);
-    assert!(detail.contains("score") && detail.contains("rank"), "{detail}");
+    for part in ["probability", "cut-off", "intent-lr-v1", "cosine", "margin", "z", "softmax", "rank"] {
+        assert!(detail.contains(part), "{part} missing: {detail}");
+    }
     assert_eq!(r.json()["denials"][0]["check"], "SEMANTIC_INTENT_MATCH");
 
     // The session keeps its task and a digest of its intent.
@@ -61,6 +65,39 @@ fn a_tool_that_fits_the_prompt_is_allowed_and_an_unrelated_one_denied() {
     casa.patch(&format!("/mas/{mas_id}"), json!({"semantic": {"threshold": -1.0, "top_k": 1}}));
     assert_eq!(casa.exchange(&agent, &subject, "filesystem:read").status, 200);
     assert_eq!(reason_detail(&casa.exchange(&agent, &subject, "weather:current")).0, "tool_intent_mismatch");
+}
+
+#[test]
+fn each_mas_picks_its_own_probability_cut_off_and_the_trace_explains_the_verdict() {
+    let casa = Casa::start();
+    let checks = json!({"enabled_checks": ["SEMANTIC_INTENT_MATCH"], "semantic": {"min_probability": 0.0}});
+    let (mas_id, client, agent) = semantic_fleet(&casa, checks);
+    assert_eq!(casa.get(&format!("/mas/{mas_id}")).json()["semantic"]["min_probability"], 0.0);
+    let subject = casa.access_token(&client, "Please open the file notes.txt and read it to me", None);
+    // Cut-off 0: every tool passes, even one the task does not need.
+    assert_eq!(casa.exchange(&agent, &subject, "email:send").status, 200);
+    // Cut-off 1: nothing does.
+    casa.patch(&format!("/mas/{mas_id}"), json!({"semantic": {"min_probability": 1.0}}));
+    assert_eq!(reason_detail(&casa.exchange(&agent, &subject, "filesystem:read")).0, "tool_intent_mismatch");
+    // The default (no min_probability): the calibration's own cut-off.
+    casa.patch(&format!("/mas/{mas_id}"), json!({"semantic": {}}));
+    assert_eq!(casa.exchange(&agent, &subject, "filesystem:read").status, 200);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let trail = casa.get(&format!("/trace?mas_id={mas_id}&event_type=exchange_allowed")).json();
+    let semantic: Vec<Value> = trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["checks"].as_array().unwrap().clone())
+        .filter(|c| c["check"] == "SEMANTIC_INTENT_MATCH" && c["tool"] == "filesystem:read")
+        .collect();
+    let last = semantic.first().unwrap_or_else(|| panic!("{trail}"));
+    let p = last["score"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&p), "{last}");
+    assert!(last["detail"].as_str().unwrap().contains(&format!("probability {p:.3}")), "{last}");
+    // Out of range is refused, naming the field.
+    let r = casa.patch(&format!("/mas/{mas_id}"), json!({"semantic": {"min_probability": 1.5}}));
+    assert_eq!((r.status, r.json()["field"].clone()), (422, json!("semantic.min_probability")), "{r:?}");
 }
 
 #[test]

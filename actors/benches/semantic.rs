@@ -42,7 +42,7 @@ fn semantic_check(c: &mut Criterion) {
     let names: Vec<String> = (0..50).map(|i| format!("tool:{i}")).collect();
     let index = ToolIndex::new("bench", names.iter().map(String::as_str).zip(&tools));
     let intent = vectors(1, 99).remove(0);
-    let check = SemanticIntent(SemanticSettings { threshold: 0.18, top_k: Some(5) });
+    let check = SemanticIntent(SemanticSettings { threshold: 0.18, top_k: Some(5), min_probability: None });
     let subject = claims();
     let judgements = HashMap::new();
     c.bench_function("semantic check, 50 tools (rank + verdict)", |b| {
@@ -60,5 +60,38 @@ fn semantic_check(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, semantic_check);
+/// The calibrated check: the same product, then every tool's relative
+/// features and probability, then the verdict.
+fn calibrated_check(c: &mut Criterion) {
+    use casa_actors::relevance::{Calibration, Fit, Term};
+    let names_of_terms: Vec<String> =
+        ["cosine", "margin", "z", "softmax", "cosine*margin", "margin*margin"].map(String::from).to_vec();
+    let terms: Vec<Term> = names_of_terms.iter().map(|t| Term::parse(t).unwrap()).collect();
+    let k = terms.len();
+    let fit = Fit { mean: vec![0.1; k], scale: vec![0.2; k], weights: vec![0.5; k], bias: -1.0 };
+    let calibration = std::sync::Arc::new(Calibration::new("bench", "bench", &terms, &names_of_terms, &fit, 0.3));
+    let tools = vectors(50, 7);
+    let names: Vec<String> = (0..50).map(|i| format!("tool:{i}")).collect();
+    let index =
+        ToolIndex::new("bench", names.iter().map(String::as_str).zip(&tools)).with_calibration(Some(calibration));
+    let intent = vectors(1, 99).remove(0);
+    let check = SemanticIntent(SemanticSettings::default());
+    let subject = claims();
+    let judgements = HashMap::new();
+    c.bench_function("calibrated semantic check, 50 tools (rank + features + probability + verdict)", |b| {
+        b.iter(|| {
+            let matched = index.rank(&intent);
+            let input = CheckInput {
+                tool: "tool:17",
+                subject: &subject,
+                llm_calls: &[],
+                intent: &matched,
+                judgements: &judgements,
+            };
+            check.evaluate(&input)
+        })
+    });
+}
+
+criterion_group!(benches, semantic_check, calibrated_check);
 criterion_main!(benches);

@@ -226,7 +226,7 @@ async fn checked_fleet(
             name: "bench".into(),
             enabled_checks: Some(checks),
             // Every tool passes: the cost is measured, not the model's judgement.
-            semantic: Some(SemanticInput { threshold: Some(-1.0), top_k: None }),
+            semantic: Some(SemanticInput { threshold: Some(-1.0), top_k: None, min_probability: None }),
             ..Default::default()
         })
         .await

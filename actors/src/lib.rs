@@ -12,6 +12,7 @@ pub mod mas;
 pub mod membership;
 pub mod node;
 pub mod registry;
+pub mod relevance;
 pub mod retention;
 pub mod store;
 pub mod supervise;

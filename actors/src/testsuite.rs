@@ -201,7 +201,7 @@ pub async fn meta_round_trip(store: &dyn Store) {
 pub async fn values_survive_byte_for_byte(store: &dyn Store) {
     let mut m = mas("ünïcødé 🚀 \"quotes\" \\ back");
     m.settings.description = Some("x".repeat(4096));
-    m.settings.semantic = SemanticSettings { threshold: 0.123_456, top_k: Some(7) };
+    m.settings.semantic = SemanticSettings { threshold: 0.123_456, top_k: Some(7), min_probability: Some(0.625) };
     store.create_mas(&m, &RealmKey::generate(now())).await.unwrap();
     assert_eq!(store.get_mas(m.id).await.unwrap(), Some(m.clone()));
     let mut a = app(m.id, "名前");

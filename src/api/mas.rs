@@ -69,11 +69,14 @@ pub struct SemanticParams {
     #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
     #[serde(default, deserialize_with = "present")]
     pub top_k: Option<u32>,
+    /// Cut-off on the calibrated probability, 0.0 to 1.0, used instead of `threshold` when the
+    /// node's embedder has a calibration (default: the calibration's, chosen in docs/intent-eval.md).
+    pub min_probability: Option<f64>,
 }
 
 impl From<SemanticParams> for model::SemanticInput {
     fn from(p: SemanticParams) -> Self {
-        Self { threshold: p.threshold, top_k: p.top_k }
+        Self { threshold: p.threshold, top_k: p.top_k, min_probability: p.min_probability }
     }
 }
 
@@ -156,6 +159,8 @@ fn checks(list: Option<Vec<Check>>) -> Option<Vec<CheckName>> {
 pub struct Semantic {
     pub threshold: f64,
     pub top_k: Option<u32>,
+    #[oai(skip_serializing_if_is_none)]
+    pub min_probability: Option<f64>,
 }
 
 /// The MAS's own realm: its issuer and signing keys.
@@ -195,7 +200,11 @@ impl Mas {
             description: s.description,
             enabled_checks: s.enabled_checks.into_iter().map(Into::into).collect(),
             shadow_checks: s.shadow_checks.into_iter().map(Into::into).collect(),
-            semantic: Semantic { threshold: s.semantic.threshold, top_k: s.semantic.top_k },
+            semantic: Semantic {
+                threshold: s.semantic.threshold,
+                top_k: s.semantic.top_k,
+                min_probability: s.semantic.min_probability,
+            },
             token_ttl_seconds: s.token_ttl_seconds,
             exchanged_token_ttl_seconds: s.exchanged_token_ttl_seconds,
             max_delegation_depth: s.max_delegation_depth,

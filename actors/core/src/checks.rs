@@ -3,11 +3,13 @@
 //! verdict with a reason code and, where it has one, a score.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use ndarray::{Array1, Array2};
 
 use crate::intent::{AiError, Embedding, Judgement};
 use crate::model::{CheckName, SemanticSettings};
+use crate::relevance::{Calibration, Features};
 use crate::session::LlmCall;
 use crate::token::Claims;
 
@@ -30,6 +32,8 @@ pub struct ToolIndex {
     model: String,
     names: Vec<String>,
     matrix: Array2<f32>,
+    /// The calibrated model for `model`'s cosines, when the embedder has one.
+    calibration: Option<Arc<Calibration>>,
 }
 
 impl ToolIndex {
@@ -47,7 +51,13 @@ impl ToolIndex {
             rows.extend_from_slice(&e.vector);
         }
         let matrix = Array2::from_shape_vec((names.len(), dims), rows).expect("rows of equal length");
-        Self { model: model.to_string(), names, matrix }
+        Self { model: model.to_string(), names, matrix, calibration: None }
+    }
+
+    /// Scores tools with `calibration` too, if it was fitted on this index's model.
+    pub fn with_calibration(mut self, calibration: Option<Arc<Calibration>>) -> Self {
+        self.calibration = calibration.filter(|c| c.embedding_model == self.model);
+        self
     }
 
     pub fn len(&self) -> usize {
@@ -71,17 +81,31 @@ impl ToolIndex {
         order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
         let ranked =
             order.iter().enumerate().map(|(rank, &i)| (self.names[i].clone(), (scores[i], rank + 1))).collect();
-        IntentMatch::Ranked { ranked, of: self.names.len() }
+        let calibrated = self.calibration.as_ref().map(|model| {
+            let features = Features::of_all(scores.as_slice().unwrap_or(&[]));
+            let tools =
+                self.names.iter().zip(features).map(|(name, f)| (name.clone(), (model.probability(&f), f))).collect();
+            Calibrated { model: model.clone(), tools }
+        });
+        IntentMatch::Ranked { ranked, of: self.names.len(), calibrated }
     }
 }
 
 /// The session's intent against the MAS's tools.
 #[derive(Debug, Clone)]
 pub enum IntentMatch {
-    /// tool → (cosine, rank), out of `of` tools.
-    Ranked { ranked: HashMap<String, (f32, usize)>, of: usize },
+    /// tool → (cosine, rank), out of `of` tools, and the calibrated
+    /// probabilities when the embedder has a calibration.
+    Ranked { ranked: HashMap<String, (f32, usize)>, of: usize, calibrated: Option<Calibrated> },
     /// Why no score can be given: the check then fails closed.
     Unavailable(&'static str),
+}
+
+/// The calibrated model's view of every tool: tool → (probability, features).
+#[derive(Debug, Clone)]
+pub struct Calibrated {
+    pub model: Arc<Calibration>,
+    pub tools: HashMap<String, (f64, Features)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -162,8 +186,11 @@ impl Check for LlmSelected {
     }
 }
 
-/// `SEMANTIC_INTENT_MATCH`: the tool's cosine with the session's intent
-/// reaches the threshold and, with `top_k`, it ranks within the top k.
+/// `SEMANTIC_INTENT_MATCH`. With a calibration for the node's embedder: the
+/// calibrated probability that the task needs the tool reaches the MAS's
+/// `min_probability` (default: the calibration's cross-validated cut-off).
+/// Without one: the tool's cosine with the session's intent reaches the
+/// threshold. Either way, with `top_k`, the tool also ranks within the top k.
 pub struct SemanticIntent(pub SemanticSettings);
 
 impl Check for SemanticIntent {
@@ -172,8 +199,8 @@ impl Check for SemanticIntent {
     }
 
     fn evaluate(&self, input: &CheckInput<'_>) -> Verdict {
-        let (ranked, of) = match input.intent {
-            IntentMatch::Ranked { ranked, of } => (ranked, of),
+        let (ranked, of, calibrated) = match input.intent {
+            IntentMatch::Ranked { ranked, of, calibrated } => (ranked, of, calibrated),
             IntentMatch::Unavailable(why) => {
                 return Verdict::fail(self.name(), "intent_unavailable", (*why).to_string())
             }
@@ -185,18 +212,29 @@ impl Check for SemanticIntent {
                 "the tool has no embedding of this node's model".into(),
             );
         };
-        let SemanticSettings { threshold, top_k } = &self.0;
-        let detail = format!(
-            "score {score:.3} (threshold {threshold:.3}), rank {rank} of {of}{}",
-            top_k.map_or(String::new(), |k| format!(" (top_k {k})"))
-        );
-        let passed = score as f64 >= *threshold && top_k.is_none_or(|k| rank <= k as usize);
+        let SemanticSettings { threshold, top_k, min_probability } = &self.0;
+        let rank_text = format!("rank {rank} of {of}{}", top_k.map_or(String::new(), |k| format!(" (top_k {k})")));
+        let in_top_k = top_k.is_none_or(|k| rank <= k as usize);
+        let (passed, detail, score) = match calibrated.as_ref().and_then(|c| Some((c, c.tools.get(input.tool)?))) {
+            Some((c, (p, f))) => {
+                let cut = min_probability.unwrap_or(c.model.cut_off);
+                let detail = format!(
+                    "probability {p:.3} (cut-off {cut:.3}, {}) from cosine {:.3}, margin {:.3}, z {:.2}, softmax {:.3}; {rank_text}",
+                    c.model.name, f.cosine, f.margin, f.z, f.softmax
+                );
+                (*p >= cut && in_top_k, detail, *p)
+            }
+            None => {
+                let detail = format!("score {score:.3} (threshold {threshold:.3}), {rank_text}");
+                (score as f64 >= *threshold && in_top_k, detail, score as f64)
+            }
+        };
         Verdict {
             check: self.name(),
             passed,
             reason: (!passed).then_some("tool_intent_mismatch"),
             detail: Some(detail),
-            score: Some(score as f64),
+            score: Some(score),
         }
     }
 }
@@ -248,7 +286,7 @@ mod tests {
     fn tools_rank_by_cosine_and_other_models_are_refused() {
         let (a, b, c) = (e(&[1.0, 0.0]), e(&[0.6, 0.8]), e(&[0.0, 1.0]));
         let index = ToolIndex::new("m", [("a", &a), ("b", &b), ("c", &c)]);
-        let IntentMatch::Ranked { ranked, of } = index.rank(&e(&[1.0, 0.1])) else { panic!() };
+        let IntentMatch::Ranked { ranked, of, .. } = index.rank(&e(&[1.0, 0.1])) else { panic!() };
         assert_eq!(of, 3);
         assert_eq!(ranked["a"].1, 1);
         assert_eq!(ranked["b"].1, 2);

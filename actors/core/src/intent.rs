@@ -26,6 +26,10 @@ pub trait Embedder: Send + Sync + 'static {
     /// The model's identity, e.g. `local/all-MiniLM-L6-v2`.
     fn model(&self) -> &str;
     async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, AiError>;
+    /// The calibrated model fitted on this embedder's cosines, if there is one.
+    fn calibration(&self) -> Option<std::sync::Arc<crate::relevance::Calibration>> {
+        None
+    }
 }
 
 /// An LLM judge's verdict on one tool for one task.
@@ -99,7 +103,8 @@ pub fn tool_text(tool: &ToolDef) -> String {
     format!("{}: {}", humanize(&tool.name), tool.description)
 }
 
-fn humanize(name: &str) -> String {
+/// A tool name in words: `ChaDri.change_drink` → "Cha Dri change drink".
+pub fn humanize(name: &str) -> String {
     let mut out = String::with_capacity(name.len() + 8);
     let mut prev_lower = false;
     for c in name.chars() {

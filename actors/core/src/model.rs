@@ -54,11 +54,15 @@ pub struct SemanticSettings {
     pub threshold: f64,
     /// When set, the tool must also rank within the top k of the MAS's tools.
     pub top_k: Option<u32>,
+    /// Cut-off on the calibrated probability, when the node's embedder has a
+    /// calibration (default: the calibration's own). `threshold` then does not apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_probability: Option<f64>,
 }
 
 impl Default for SemanticSettings {
     fn default() -> Self {
-        Self { threshold: DEFAULT_SEMANTIC_THRESHOLD, top_k: None }
+        Self { threshold: DEFAULT_SEMANTIC_THRESHOLD, top_k: None, min_probability: None }
     }
 }
 
@@ -91,6 +95,8 @@ pub struct MasRecord {
 pub struct SemanticInput {
     pub threshold: Option<f64>,
     pub top_k: Option<u32>,
+    #[serde(default)]
+    pub min_probability: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

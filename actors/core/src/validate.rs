@@ -101,7 +101,12 @@ fn semantic(input: SemanticInput) -> Result<SemanticSettings> {
             return Err(CoreError::invalid("semantic.top_k", format!("must be between 1 and {MAX_TOP_K}")));
         }
     }
-    Ok(SemanticSettings { threshold, top_k: input.top_k })
+    if let Some(p) = input.min_probability {
+        if !p.is_finite() || !(0.0..=1.0).contains(&p) {
+            return Err(CoreError::invalid("semantic.min_probability", "must be between 0.0 and 1.0"));
+        }
+    }
+    Ok(SemanticSettings { threshold, top_k: input.top_k, min_probability: input.min_probability })
 }
 
 fn bounded(field: &str, value: u32, min: u32, max: u32) -> Result<u32> {
@@ -325,10 +330,18 @@ mod tests {
             (
                 NewMas {
                     name: "m".into(),
-                    semantic: Some(SemanticInput { threshold: Some(f64::NAN), top_k: None }),
+                    semantic: Some(SemanticInput { threshold: Some(f64::NAN), top_k: None, min_probability: None }),
                     ..Default::default()
                 },
                 "semantic.threshold",
+            ),
+            (
+                NewMas {
+                    name: "m".into(),
+                    semantic: Some(SemanticInput { threshold: None, top_k: None, min_probability: Some(1.5) }),
+                    ..Default::default()
+                },
+                "semantic.min_probability",
             ),
         ];
         for (input, field) in cases {

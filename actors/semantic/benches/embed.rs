@@ -58,7 +58,7 @@ async fn fleet(embedder: Arc<dyn Embedder>, checks: Vec<CheckName>) -> Fleet {
         .create_mas(NewMas {
             name: "bench".into(),
             enabled_checks: Some(checks),
-            semantic: Some(SemanticInput { threshold: Some(-1.0), top_k: None }),
+            semantic: Some(SemanticInput { threshold: Some(-1.0), top_k: None, min_probability: None }),
             ..Default::default()
         })
         .await

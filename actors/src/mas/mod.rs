@@ -447,7 +447,8 @@ impl MasState {
         let Some(model) = self.embedding_model().map(str::to_string) else { return };
         let tools =
             self.apps.values().flat_map(|a| &a.tools).filter_map(|t| Some((t.name.as_str(), t.embedding.as_ref()?)));
-        self.tool_index = ToolIndex::new(&model, tools);
+        let calibration = self.embedder.as_ref().and_then(|e| e.calibration());
+        self.tool_index = ToolIndex::new(&model, tools).with_calibration(calibration);
     }
 
     /// Embeds tools registered without an embedding of this node's model
@@ -507,7 +508,7 @@ mod tests {
         let patch = MasPatch {
             name: Some("ünï".into()),
             enabled_checks: Some(vec![CheckName::DeterministicLlmSelectedTools]),
-            semantic: Some(SemanticInput { threshold: Some(0.25), top_k: Some(3) }),
+            semantic: Some(SemanticInput { threshold: Some(0.25), top_k: Some(3), min_probability: None }),
             ..Default::default()
         };
         assert_eq!(Wire::<MasPatch>::from_bytes(Wire(patch.clone()).into_bytes()), Wire(patch));
