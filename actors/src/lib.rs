@@ -12,7 +12,6 @@ pub mod mas;
 pub mod membership;
 pub mod node;
 pub mod registry;
-pub mod relevance;
 pub mod retention;
 pub mod store;
 pub mod supervise;
@@ -22,5 +21,5 @@ pub mod trace_writer;
 pub mod wire;
 
 pub use casa_core::{
-    checks, error, intent, model, oauth, realm, revocation, secret, session, token, trace, validate, CoreError,
+    checks, error, intent, model, oauth, realm, relevance, revocation, secret, session, token, trace, validate, CoreError,
 };

@@ -13,11 +13,13 @@ pub mod intent;
 pub mod model;
 pub mod oauth;
 pub mod realm;
+pub mod relevance;
 pub mod revocation;
 pub mod secret;
 pub mod session;
 pub mod token;
 pub mod trace;
 pub mod validate;
+pub mod wire_event;
 
 pub use error::CoreError;

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-pub use crate::collector::event::WireDetail;
+pub use crate::wire_event::WireDetail;
 use crate::oauth::Denial;
 use crate::revocation::RevocationTarget;
 

@@ -3,5 +3,6 @@
 //! registry, recorded as `wire_*` trace events.
 pub mod actor;
 pub mod directory;
-pub mod event;
+/// The `wire_*` events are domain types (trace events), kept in casa-core.
+pub use casa_core::wire_event as event;
 pub mod judge;
