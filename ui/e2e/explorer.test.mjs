@@ -21,6 +21,8 @@ async function seed() {
       description: `Customer support ${XSS_IMG}`,
       enabled_checks: ["DETERMINISTIC_TOOL_SELECTED", "DETERMINISTIC_LLM_SELECTED_TOOLS"],
       shadow_checks: ["SEMANTIC_INTENT_MATCH"],
+      // High enough that the shadow check fails even where the exchange is allowed.
+      semantic: { threshold: 0.9 },
     },
     { "web:search": `Search the web. ${XSS_IMG} ${XSS_LINK}` },
     // The planner may ask for a tool nobody serves, so TOOL_REGISTRY is what refuses it.
