@@ -189,7 +189,8 @@ fn oauth_forms(doc: &mut Value) {
         &[&[grant()][..], &exchange_fields].concat(),
         &["subject_token", "subject_token_type"],
     );
-    let hint = || Some(json!({"enum": ["access_token"]}));
+    // A hint the server may ignore (RFC 7662 section 2.1, RFC 7009 section 2.1): casa does.
+    let hint = || Some(json!({"description": "Ignored: casa issues access tokens only."}));
     let introspect = form(
         doc,
         "IntrospectForm",
