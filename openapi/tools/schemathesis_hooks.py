@@ -6,6 +6,8 @@ the requests schemathesis means to be valid, so that "valid" means what casa acc
 - a check runs only where the node has what it needs: SEMANTIC_INTENT_MATCH an
   embedding model, AI_POWERED_TOOL_MATCH an LLM verifier (contract_test.py tells
   which this node has);
+- the tools of an app have distinct names (JSON Schema's uniqueItems compares whole
+  items, not a key);
 - a client authenticates one way per request (RFC 6749 section 2.3): with the Basic
   credentials schemathesis sends, not also `client_id`/`client_secret` in the form.
 
@@ -44,6 +46,10 @@ def before_call(ctx, case, **kwargs):
         for key in ("enabled_checks", "shadow_checks"):
             if isinstance(body.get(key), list):
                 body[key] = [c for c in body[key] if c not in NEEDS or c in CAPABLE]
+    if isinstance(body.get("tools"), list):
+        seen: set = set()
+        body["tools"] = [t for t in body["tools"] if not isinstance(t, dict)
+                         or (t.get("name") not in seen and not seen.add(t.get("name")))]
     if op == "createApp" and body.get("type") != "mcp_server":
         body.pop("tools", None)
     if op == "updateApp" and body.get("tools") and _app_type(case) != "mcp_server":

@@ -138,7 +138,10 @@ fn oauth_forms(doc: &mut Value) {
     let client = [("client_id", Some(json!({"minLength": 1}))), ("client_secret", Some(json!({"minLength": 1})))];
     let access_token = || Some(json!({"enum": [TOKEN_TYPE_ACCESS_TOKEN]}));
     let tools = || Some(json!({"pattern": TOOL_LIST_PATTERN}));
+    // An exchange refuses a token over 8 KiB (invalid_grant); introspection and
+    // revocation answer any string (inactive; nothing to revoke, RFC 7009).
     let token = |s: &str| Some(json!({"minLength": 1, "maxLength": 8192, "description": s}));
+    let any_token = |s: &str| Some(json!({"minLength": 1, "description": s}));
     let credentials = form(
         doc,
         "TokenForm",
@@ -186,13 +189,14 @@ fn oauth_forms(doc: &mut Value) {
         &[&[grant()][..], &exchange_fields].concat(),
         &["subject_token", "subject_token_type"],
     );
-    let hint = || Some(json!({"enum": ["access_token"]}));
+    // A hint the server may ignore (RFC 7662 section 2.1, RFC 7009 section 2.1): casa does.
+    let hint = || Some(json!({"description": "Ignored: casa issues access tokens only."}));
     let introspect = form(
         doc,
         "IntrospectForm",
         "RFC 7662 introspection.",
         &[
-            &[("token", token("The token to introspect.")), ("token_type_hint", hint()), ("tools", tools())][..],
+            &[("token", any_token("The token to introspect.")), ("token_type_hint", hint()), ("tools", tools())][..],
             &client,
         ]
         .concat(),
@@ -202,7 +206,7 @@ fn oauth_forms(doc: &mut Value) {
         doc,
         "RevokeForm",
         "RFC 7009 revocation.",
-        &[&[("token", token("The token to revoke.")), ("token_type_hint", hint())][..], &client].concat(),
+        &[&[("token", any_token("The token to revoke.")), ("token_type_hint", hint())][..], &client].concat(),
         &["token"],
     );
     let schemas = doc["components"]["schemas"].as_object_mut().expect("schemas");

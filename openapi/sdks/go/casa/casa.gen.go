@@ -124,21 +124,6 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
-// Defines values for IntrospectionRequestTokenTypeHint.
-const (
-	IntrospectionRequestTokenTypeHintAccessToken IntrospectionRequestTokenTypeHint = "access_token"
-)
-
-// Valid indicates whether the value is a known member of the IntrospectionRequestTokenTypeHint enum.
-func (e IntrospectionRequestTokenTypeHint) Valid() bool {
-	switch e {
-	case IntrospectionRequestTokenTypeHintAccessToken:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for IntrospectionResponseTokenType.
 const (
 	IntrospectionResponseTokenTypeBearer IntrospectionResponseTokenType = "Bearer"
@@ -148,21 +133,6 @@ const (
 func (e IntrospectionResponseTokenType) Valid() bool {
 	switch e {
 	case IntrospectionResponseTokenTypeBearer:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for RevocationRequestTokenTypeHint.
-const (
-	RevocationRequestTokenTypeHintAccessToken RevocationRequestTokenTypeHint = "access_token"
-)
-
-// Valid indicates whether the value is a known member of the RevocationRequestTokenTypeHint enum.
-func (e RevocationRequestTokenTypeHint) Valid() bool {
-	switch e {
-	case RevocationRequestTokenTypeHintAccessToken:
 		return true
 	default:
 		return false
@@ -641,15 +611,14 @@ type IntrospectionRequest struct {
 	ClientSecret *string `json:"client_secret,omitempty"`
 
 	// Token The token to introspect.
-	Token         string                             `json:"token"`
-	TokenTypeHint *IntrospectionRequestTokenTypeHint `json:"token_type_hint,omitempty"`
+	Token string `json:"token"`
+
+	// TokenTypeHint Ignored: casa issues access tokens only.
+	TokenTypeHint *string `json:"token_type_hint,omitempty"`
 
 	// Tools Space-separated: active only if every one is in the token's `tools`.
 	Tools *string `json:"tools,omitempty"`
 }
-
-// IntrospectionRequestTokenTypeHint defines model for IntrospectionRequest.TokenTypeHint.
-type IntrospectionRequestTokenTypeHint string
 
 // IntrospectionResponse RFC 7662 answer; an inactive token shows nothing but `active: false`.
 type IntrospectionResponse struct {
@@ -739,12 +708,11 @@ type RevocationRequest struct {
 	ClientSecret *string `json:"client_secret,omitempty"`
 
 	// Token The token to revoke.
-	Token         string                          `json:"token"`
-	TokenTypeHint *RevocationRequestTokenTypeHint `json:"token_type_hint,omitempty"`
-}
+	Token string `json:"token"`
 
-// RevocationRequestTokenTypeHint defines model for RevocationRequest.TokenTypeHint.
-type RevocationRequestTokenTypeHint string
+	// TokenTypeHint Ignored: casa issues access tokens only.
+	TokenTypeHint *string `json:"token_type_hint,omitempty"`
+}
 
 // RevokeTokens What to revoke: any combination, at least one.
 type RevokeTokens struct {

@@ -691,8 +691,8 @@ export interface components {
             client_secret?: string;
             /** @description The token to introspect. */
             token: string;
-            /** @enum {string} */
-            token_type_hint?: "access_token";
+            /** @description Ignored: casa issues access tokens only. */
+            token_type_hint?: string;
             /** @description Space-separated: active only if every one is in the token's `tools`. */
             tools?: string;
         };
@@ -789,8 +789,8 @@ export interface components {
             client_secret?: string;
             /** @description The token to revoke. */
             token: string;
-            /** @enum {string} */
-            token_type_hint?: "access_token";
+            /** @description Ignored: casa issues access tokens only. */
+            token_type_hint?: string;
         };
         /**
          * RevokeTokens
