@@ -73,8 +73,10 @@ struct World {
     tools_id: String,
 }
 
-fn start(interfaces: &str, tools_addr: &str, settings: Value) -> World {
-    let tools = tool_server(tools_addr);
+/// casa with the collector on `interfaces`; the tool server at `tools` (a
+/// fresh one on lo when None).
+fn start(interfaces: &str, tools: Option<SocketAddr>, settings: Value) -> World {
+    let tools = tools.unwrap_or_else(|| tool_server("127.0.0.1:0"));
     let other = tool_server("127.0.0.1:0");
     let opts = Options {
         extra_args: ["--collector", "on", "--collector-interfaces", interfaces, "--collector-window-seconds", "1"]
@@ -91,13 +93,13 @@ fn start(interfaces: &str, tools_addr: &str, settings: Value) -> World {
     }
     let mas = casa.create_mas(body);
     let mas_id = mas["id"].as_str().unwrap().to_string();
-    let server = |name: &str, at: SocketAddr| {
-        let mut b = common::mcp_server(&mas_id, name, &["fs:read", "fs:write"]);
+    let server = |name: &str, at: SocketAddr, tools: &[&str]| {
+        let mut b = common::mcp_server(&mas_id, name, tools);
         b["base_url"] = json!(format!("http://{at}/mcp"));
         b
     };
-    let tools_app = casa.create_app(server("files", tools));
-    casa.create_app(server("other-files", other));
+    let tools_app = casa.create_app(server("files", tools, &["fs:read", "fs:write"]));
+    casa.create_app(server("search", other, &["web:search"]));
     let client = Client::of(&casa.create_app(
         json!({"mas_id": mas_id, "name": "chat", "type": "client", "allowed_tools": ["fs:read", "fs:write"]}),
     ));
@@ -193,7 +195,7 @@ fn wire_token_seen_is_aggregated_and_joined_to_its_exchange() {
     if skip("wire_token_seen") {
         return;
     }
-    let w = start("lo", "127.0.0.1:0", json!({}));
+    let w = start("lo", None, json!({}));
     let t = w.exchanged();
     let reqs: Vec<String> =
         ["Authorization", "authorization", "AUTHORIZATION"].iter().map(|h| call(Some(&t), "fs:read", h)).collect();
@@ -217,10 +219,12 @@ fn wire_token_unverifiable() {
     if skip("wire_token_unverifiable") {
         return;
     }
-    let w = start("lo", "127.0.0.1:0", json!({}));
-    let mut forged = w.exchanged();
-    let last = forged.pop().unwrap();
-    forged.push(if last == 'A' { 'B' } else { 'A' });
+    let w = start("lo", None, json!({}));
+    // A changed signature byte (not the last character: its spare bits would make it malformed).
+    let mut forged = w.exchanged().into_bytes();
+    let at = forged.len() - 10;
+    forged[at] = if forged[at] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
     send(
         w.tools,
         &[
@@ -239,7 +243,7 @@ fn wire_token_expired() {
     if skip("wire_token_expired") {
         return;
     }
-    let w = start("lo", "127.0.0.1:0", json!({"exchanged_token_ttl_seconds": 1}));
+    let w = start("lo", None, json!({"exchanged_token_ttl_seconds": 1}));
     let t = w.exchanged();
     std::thread::sleep(Duration::from_millis(2100));
     send(w.tools, &[call(Some(&t), "fs:read", "Authorization")]);
@@ -251,9 +255,11 @@ fn wire_token_revoked_for_every_use_after_the_revocation() {
     if skip("wire_token_revoked") {
         return;
     }
-    let w = start("lo", "127.0.0.1:0", json!({}));
+    let w = start("lo", None, json!({}));
     let t = w.exchanged();
     send(w.tools, &[call(Some(&t), "fs:read", "Authorization")]);
+    // judged before the revocation: a valid use
+    assert_eq!(w.events("wire_token_seen", 1).len(), 1);
     assert_eq!(w.casa.form("/oauth/revoke", Some(&w.agent), &[("token", &t)]).status, 200);
     // Right after the acknowledgement: every use is flagged, none missed.
     let uses: Vec<String> = (0..20).map(|_| call(Some(&t), "fs:read", "Authorization")).collect();
@@ -268,7 +274,7 @@ fn wire_audience_mismatch() {
     if skip("wire_audience_mismatch") {
         return;
     }
-    let w = start("lo", "127.0.0.1:0", json!({}));
+    let w = start("lo", None, json!({}));
     send(w.other, &[call(Some(&w.exchanged()), "fs:read", "Authorization")]);
     let e = w.events("wire_audience_mismatch", 1);
     assert_eq!(e.len(), 1);
@@ -280,7 +286,7 @@ fn wire_token_passthrough() {
     if skip("wire_token_passthrough") {
         return;
     }
-    let w = start("lo", "127.0.0.1:0", json!({}));
+    let w = start("lo", None, json!({}));
     send(w.tools, &[call(Some(&w.initial()), "fs:read", "Authorization")]);
     assert_eq!(w.events("wire_token_passthrough", 1).len(), 1);
 }
@@ -290,7 +296,7 @@ fn wire_tool_not_in_token() {
     if skip("wire_tool_not_in_token") {
         return;
     }
-    let w = start("lo", "127.0.0.1:0", json!({}));
+    let w = start("lo", None, json!({}));
     send(w.tools, &[call(Some(&w.exchanged()), "fs:write", "Authorization")]);
     let e = w.events("wire_tool_not_in_token", 1);
     assert_eq!(e.len(), 1);
@@ -302,7 +308,7 @@ fn wire_unauthenticated_tool_call() {
     if skip("wire_unauthenticated_tool_call") {
         return;
     }
-    let w = start("lo", "127.0.0.1:0", json!({}));
+    let w = start("lo", None, json!({}));
     send(w.tools, &[call(None, "fs:read", "")]);
     let e = w.events("wire_unauthenticated_tool_call", 1);
     assert_eq!(e.len(), 1);
@@ -314,7 +320,7 @@ fn wire_token_replayed_elsewhere() {
     if skip("wire_token_replayed_elsewhere") {
         return;
     }
-    let w = start("lo", "127.0.0.1:0", json!({}));
+    let w = start("lo", None, json!({}));
     let t = w.exchanged();
     send(w.tools, &[call(Some(&t), "fs:read", "Authorization")]);
     // The same token from another process.
@@ -340,7 +346,7 @@ fn wire_token_exfiltration() {
     if skip("wire_token_exfiltration") {
         return;
     }
-    let w = start("lo", "127.0.0.1:0", json!({}));
+    let w = start("lo", None, json!({}));
     let stranger = tool_server("127.0.0.1:0");
     send(stranger, &[call(Some(&w.exchanged()), "fs:read", "Authorization")]);
     let e = w.events("wire_token_exfiltration", 1);
@@ -353,7 +359,7 @@ fn wire_token_in_query() {
     if skip("wire_token_in_query") {
         return;
     }
-    let w = start("lo", "127.0.0.1:0", json!({}));
+    let w = start("lo", None, json!({}));
     let t = w.exchanged();
     send(w.tools, &[format!("GET /mcp?access_token={t} HTTP/1.1\r\nHost: tools\r\n\r\n")]);
     let e = w.events("wire_token_in_query", 1);
@@ -366,7 +372,7 @@ fn wire_invalid_token_accepted() {
     if skip("wire_invalid_token_accepted") {
         return;
     }
-    let w = start("lo", "127.0.0.1:0", json!({}));
+    let w = start("lo", None, json!({}));
     send(w.tools, &[call(Some("not-a-casa-token"), "fs:read", "Authorization")]);
     let e = w.events("wire_invalid_token_accepted", 1);
     assert_eq!(e.len(), 1);
@@ -391,7 +397,7 @@ fn across_a_veth_pair_into_a_namespace() {
         return;
     }
     let ns = Netns("casaw1");
-    let _ = Command::new("ip").args(["netns", "del", ns.0]).status();
+    let _ = Command::new("ip").args(["netns", "del", ns.0]).stderr(std::process::Stdio::null()).status();
     ip(&["netns", "add", ns.0]);
     ip(&["link", "add", "casaw1h", "type", "veth", "peer", "name", "casaw1p"]);
     ip(&["link", "set", "casaw1p", "netns", ns.0]);
@@ -408,7 +414,7 @@ fn across_a_veth_pair_into_a_namespace() {
     })
     .join()
     .unwrap();
-    let w = start("lo,casaw1h", &tools_addr.to_string(), json!({}));
+    let w = start("lo,casaw1h", Some(tools_addr), json!({}));
     let t = w.exchanged();
     send(tools_addr, &[call(Some(&t), "fs:read", "Authorization"), call(Some(&t), "fs:write", "authorization")]);
     assert_eq!(w.events("wire_token_seen", 1)[0]["count"], 2);
@@ -439,7 +445,14 @@ fn a_collector_that_cannot_attach_never_stops_casa() {
     let casa = Casa::start_in(tmp.path(), opts);
     let fleet = common::Fleet::create(&casa, json!({}));
     assert!(!casa.access_token(&fleet.client, "read a file", Some("fs:read")).is_empty(), "casa serves");
-    let s = casa.get("/collector").json();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let s = loop {
+        let s = casa.get("/collector").json();
+        if s["state"] != "starting" || Instant::now() > deadline {
+            break s;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     let hook = s["hooks"].as_array().unwrap().iter().find(|h| h["name"] == "tcx_ingress:nosuch0").unwrap().clone();
     assert_eq!(hook["state"], "unavailable");
     assert!(hook["reason"].as_str().unwrap().contains("attach"), "{hook}");
@@ -456,7 +469,7 @@ fn no_raw_token_at_rest() {
     if skip("no_raw_token_at_rest") {
         return;
     }
-    let w = start("lo", "127.0.0.1:0", json!({}));
+    let w = start("lo", None, json!({}));
     let t = w.exchanged();
     send(w.tools, &[call(Some(&t), "fs:write", "Authorization"), call(Some(&t), "fs:read", "Authorization")]);
     w.events("wire_tool_not_in_token", 1);

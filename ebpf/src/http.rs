@@ -1,12 +1,20 @@
 //! What a request says, read from the bytes the kernel captured: method,
 //! target, a token in the query string, a JSON-RPC `tools/call` name.
 
-/// `METHOD SP target SP HTTP/x.y`; None for anything else.
+/// `METHOD SP target SP HTTP/x.y`; None for anything else. A line cut at the
+/// capture's cap (a long target, such as one with a token in its query)
+/// yields what was seen of the target.
 pub fn request_line(line: &[u8]) -> Option<(&str, &str)> {
-    let s = std::str::from_utf8(line).ok()?;
+    let cut = line.len() >= crate::record::LINE_MAX;
+    let s = match std::str::from_utf8(line) {
+        Ok(s) => s,
+        Err(e) if cut => std::str::from_utf8(&line[..e.valid_up_to()]).ok()?,
+        Err(_) => return None,
+    };
     let mut it = s.splitn(3, ' ');
-    let (method, target, version) = (it.next()?, it.next()?, it.next()?);
-    (!method.is_empty() && method.bytes().all(|b| b.is_ascii_uppercase()) && version.starts_with("HTTP/"))
+    let (method, target) = (it.next()?, it.next()?);
+    let versioned = it.next().is_some_and(|v| v.starts_with("HTTP/"));
+    (!method.is_empty() && method.bytes().all(|b| b.is_ascii_uppercase()) && (versioned || cut))
         .then_some((method, target))
 }
 
@@ -57,6 +65,9 @@ mod tests {
         assert_eq!(request_line(b"GET /"), None);
         assert_eq!(request_line(&[0xff, b' ', b'/', b' ', b'H']), None);
         assert_eq!(path("/a/b?access_token=x#f"), "/a/b");
+        let long = format!("GET /x?access_token={}", "t".repeat(300));
+        assert_eq!(request_line(&long.as_bytes()[..256]).map(|(m, _)| m), Some("GET"), "cut at the cap");
+        assert_eq!(request_line(b"GET /x"), None, "short and unversioned");
     }
 
     #[test]

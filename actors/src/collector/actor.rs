@@ -219,7 +219,8 @@ impl Actor for Collector {
                     st.reason = Some(why);
                     st.restarts += 1;
                 }
-                let _ = me.send_after(s.backoff, || CollectorMsg::Restart);
+                // The timer runs on its own; its handle is not needed.
+                drop(me.send_after(s.backoff, || CollectorMsg::Restart));
                 s.backoff = (s.backoff * 2).min(Duration::from_secs(30));
             }
             CollectorMsg::Restart => s.worker = Some(spawn_worker(me, s)),

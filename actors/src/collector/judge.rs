@@ -490,9 +490,11 @@ mod tests {
         let good = token::sign(&c, w.ring.active());
         let other_ring = Keyring::new(vec![RealmKey::generate(time::OffsetDateTime::now_utc())]).unwrap();
         let unknown_kid = token::sign(&c, other_ring.active());
-        let mut forged = good.clone();
-        let last = forged.pop().unwrap();
-        forged.push(if last == 'A' { 'B' } else { 'A' });
+        // A changed signature byte (the last character's spare bits would make it malformed).
+        let mut forged = good.clone().into_bytes();
+        let at = forged.len() - 10;
+        forged[at] = if forged[at] == b'A' { b'B' } else { b'A' };
+        let forged = String::from_utf8(forged).unwrap();
         let mut stranger = c.clone();
         stranger.iss = "https://elsewhere.test".into();
         let unknown_issuer = token::sign(&stranger, w.ring.active());
@@ -535,6 +537,8 @@ mod tests {
         assert_eq!(kinds(&out), ["wire_token_expired"]);
         assert_eq!(out[0].jti.as_deref(), Some(c.jti.as_str()));
 
+        // Time only moves on: a fresh judge for the uses before `exp`.
+        let mut j = Judge::new("n1");
         let rule = |target| Revocation { target, revoked_at: NOW, expires_at: NOW + 3600 };
         for (target, reason) in [
             (RevocationTarget::Token(c.jti.clone()), "token"),
