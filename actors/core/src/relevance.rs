@@ -261,9 +261,8 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
         }
         for row in col + 1..n {
             let f = a[row][col] / d;
-            for c in col..n {
-                a[row][c] -= f * a[col][c];
-            }
+            let pivot_row = a[col].clone();
+            a[row].iter_mut().zip(&pivot_row).skip(col).for_each(|(x, p)| *x -= f * p);
             b[row] -= f * b[col];
         }
     }
