@@ -86,11 +86,13 @@ mod tests {
         }
     }
 
+    /// (case, caller, tools asked about, active)
+    type Case<'a> = (&'a str, Option<&'a str>, Option<Vec<String>>, bool);
+
     #[test]
     fn only_the_admin_the_audience_and_the_subject_see_a_token_with_the_tools_asked() {
         let tools = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        // (case, caller, tools asked about, active)
-        let cases: [(&str, Option<&str>, Option<Vec<String>>, bool); 8] = [
+        let cases: [Case; 8] = [
             ("admin", None, None, true),
             ("audience", Some("server"), None, true),
             ("subject", Some("client"), None, true),

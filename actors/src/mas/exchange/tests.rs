@@ -120,6 +120,12 @@ fn run(
     decide(&strings(tools), &ctx)
 }
 
+type Checks = [(Box<dyn checks::Check>, bool)];
+
+/// (case, subject, actor, audience, checks, tool, expected check, expected reason)
+type DenialCase<'a> =
+    (&'a str, Claims, Option<&'a AppRecord>, Option<&'a AppRecord>, &'a Checks, &'a str, &'a str, &'a str);
+
 #[test]
 fn every_denial_reason_of_the_exchange() {
     let w = world();
@@ -128,8 +134,7 @@ fn every_denial_reason_of_the_exchange() {
     let llm_selected = enforced(&[CheckName::DeterministicLlmSelectedTools]);
     let semantic = enforced(&[CheckName::SemanticIntentMatch]);
     let judged = enforced(&[CheckName::AiPoweredToolMatch]);
-    // (case, subject, actor, audience, checks, tool, expected check, expected reason)
-    let cases: Vec<(&str, Claims, Option<&AppRecord>, Option<&AppRecord>, &[_], &str, &str, &str)> = vec![
+    let cases: Vec<DenialCase> = vec![
         ("foreign actor", subject(&["fs:read"], 0), None, None, &[], "fs:read", "ACTOR", "cross_mas_actor"),
         ("too deep", subject(&["fs:read"], 3), Some(&w.agent), None, &[], "fs:read", "ACTOR", "delegation_too_deep"),
         (
