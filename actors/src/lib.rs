@@ -21,5 +21,6 @@ pub mod trace_writer;
 pub mod wire;
 
 pub use casa_core::{
-    checks, error, intent, model, oauth, realm, relevance, revocation, secret, session, token, trace, validate, CoreError,
+    checks, error, intent, model, oauth, realm, relevance, revocation, secret, session, token, trace, validate,
+    CoreError,
 };

@@ -7,9 +7,9 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-pub use crate::wire_event::WireDetail;
 use crate::oauth::Denial;
 use crate::revocation::RevocationTarget;
+pub use crate::wire_event::WireDetail;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckResult {
