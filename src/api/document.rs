@@ -380,6 +380,10 @@ fn statuses(doc: &mut Value) {
         ("recordLlmCall", &[400, 401, 413, 415, 422]),
         ("getUserInput", &[400, 401, 404]),
         ("clusterStatus", &[400, 401, 404]),
+        ("collectorStatus", &[400, 401]),
+        ("collectorDirectory", &[400, 401]),
+        ("collectorRevocations", &[400, 401]),
+        ("collectorReport", &[400, 401, 413, 415, 422]),
     ];
     for (id, errors) in table {
         let store = !matches!(*id, "healthz" | "readyz" | "metrics");

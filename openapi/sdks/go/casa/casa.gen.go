@@ -507,6 +507,96 @@ type ClusterReport struct {
 	Serving bool    `json:"serving"`
 }
 
+// CollectorDirectory What a `casa collect` process needs to judge tokens: public keys,
+// revocation rules and the apps' addresses (never a signing key).
+type CollectorDirectory struct {
+	// Snapshot `{realms: [{mas_id, issuer, keys: {kid: hex}, revocations}], apps: [{mas_id, client_id, app_type, base_url}], casa: [host:port]}`
+	Snapshot interface{} `json:"snapshot"`
+}
+
+// CollectorHook defines model for CollectorHook.
+type CollectorHook struct {
+	// Lost Records lost on a degraded hook.
+	Lost *uint64 `json:"lost,omitempty"`
+
+	// Name `tcx_ingress:<if>`, `tcx_egress:<if>`, `sock_ops` or `tls_uprobe`.
+	Name   string  `json:"name"`
+	Reason *string `json:"reason,omitempty"`
+
+	// State `attached`, `degraded` or `unavailable`.
+	State string `json:"state"`
+}
+
+// CollectorKernelCounters defines model for CollectorKernelCounters.
+type CollectorKernelCounters struct {
+	// Continued Packets that continued a request begun in an earlier one.
+	Continued uint64 `json:"continued"`
+
+	// Matched Authorization: Bearer headers found.
+	Matched uint64 `json:"matched"`
+
+	// ReserveFailures Records the ring buffer had no room for (lost).
+	ReserveFailures uint64 `json:"reserve_failures"`
+	Responses       uint64 `json:"responses"`
+
+	// Scanned HTTP request packets scanned.
+	Scanned uint64 `json:"scanned"`
+
+	// Truncated Requests only partly seen (scan window, 8 KiB token cap).
+	Truncated uint64 `json:"truncated"`
+}
+
+// CollectorReport defines model for CollectorReport.
+type CollectorReport struct {
+	Apps           uint64  `json:"apps"`
+	DirectoryError *string `json:"directory_error,omitempty"`
+
+	// Findings Trace events written, by kind.
+	Findings     map[string]uint64       `json:"findings"`
+	Hooks        []CollectorHook         `json:"hooks"`
+	Interfaces   []string                `json:"interfaces"`
+	Kernel       CollectorKernelCounters `json:"kernel"`
+	LoadAttachMs *float64                `json:"load_attach_ms,omitempty"`
+
+	// Lost Records lost in the kernel (`kernel`) and records that did not decode (`decode`).
+	Lost map[string]uint64 `json:"lost"`
+	Node string            `json:"node"`
+
+	// Observations Records read from the ring buffer.
+	Observations uint64 `json:"observations"`
+
+	// Realms Realms and apps the judge knows (from the store).
+	Realms uint64  `json:"realms"`
+	Reason *string `json:"reason,omitempty"`
+
+	// Requests Requests judged.
+	Requests uint64 `json:"requests"`
+	Restarts uint64 `json:"restarts"`
+
+	// State `off`, `starting`, `running`, `restarting` or `unavailable`.
+	State             string `json:"state"`
+	TruncatedRequests uint64 `json:"truncated_requests"`
+	VerdictCacheHits  uint64 `json:"verdict_cache_hits"`
+	Verifications     uint64 `json:"verifications"`
+}
+
+// CollectorReportAccepted defines model for CollectorReportAccepted.
+type CollectorReportAccepted struct {
+	Accepted uint64 `json:"accepted"`
+}
+
+// CollectorReportBody `wire_*` trace events judged by a `casa collect` process.
+type CollectorReportBody struct {
+	// Events At most 1000 events, each of a `wire_*` type.
+	Events []interface{} `json:"events"`
+}
+
+// CollectorRevocations defines model for CollectorRevocations.
+type CollectorRevocations struct {
+	// Rules The realm's revocation rules, as stored.
+	Rules interface{} `json:"rules"`
+}
+
 // CreateApp defines model for CreateApp.
 type CreateApp struct {
 	// AllowedTools Tool names this app may be given tokens for.
@@ -745,12 +835,17 @@ type RotatedKey struct {
 
 // Semantic defines model for Semantic.
 type Semantic struct {
-	Threshold float64 `json:"threshold"`
-	TopK      *uint32 `json:"top_k,omitempty"`
+	MinProbability *float64 `json:"min_probability,omitempty"`
+	Threshold      float64  `json:"threshold"`
+	TopK           *uint32  `json:"top_k,omitempty"`
 }
 
 // SemanticParams Semantic check settings. Missing members take their defaults.
 type SemanticParams struct {
+	// MinProbability Cut-off on the calibrated probability, 0.0 to 1.0, used instead of `threshold` when the
+	// node's embedder has a calibration (default: the calibration's, chosen in docs/intent-eval.md).
+	MinProbability *float64 `json:"min_probability,omitempty"`
+
 	// Threshold Minimum cosine similarity, -1.0 to 1.0 (default 0.18, chosen in docs/intent-eval.md).
 	Threshold *float64 `json:"threshold,omitempty"`
 
@@ -901,6 +996,10 @@ type Tool struct {
 	// Embedded Whether the semantic check can score this tool on this node.
 	Embedded bool `json:"embedded"`
 
+	// History The definitions it had before, oldest first (the registered one first):
+	// the other side of a drift diff.
+	History []ToolVersion `json:"history"`
+
 	// InputSchema JSON Schema of the tool's input (an object, at most 64 KiB).
 	InputSchema *map[string]interface{} `json:"input_schema,omitempty"`
 	Name        string                  `json:"name"`
@@ -919,6 +1018,16 @@ type ToolSpec struct {
 
 	// Name 1 to 128 characters of letters, digits and `_ - . : /`, unique in the MAS.
 	Name string `json:"name"`
+}
+
+// ToolVersion A past definition of a tool.
+type ToolVersion struct {
+	Description string      `json:"description"`
+	Digest      string      `json:"digest"`
+	InputSchema interface{} `json:"input_schema,omitempty"`
+
+	// ReplacedAt When the next definition replaced it.
+	ReplacedAt time.Time `json:"replaced_at"`
 }
 
 // TracePage A page of trace events, newest first.
@@ -1039,6 +1148,9 @@ type ListTraceParams struct {
 	// EventType e.g. `exchange_denied`, `token_issued`, `introspection`.
 	EventType *ListTraceParamsEventType `form:"event_type,omitempty" json:"event_type,omitempty"`
 
+	// TokenDigest The SHA-256 (hex) of a token: its events, found without sending the token itself.
+	TokenDigest *string `form:"token_digest,omitempty" json:"token_digest,omitempty"`
+
 	// Since Events at or after this time (RFC 3339).
 	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
 
@@ -1063,7 +1175,18 @@ type StreamTraceParams struct {
 	MasId *openapi_types.UUID `form:"mas_id,omitempty" json:"mas_id,omitempty"`
 
 	// Decision `allowed` or `denied`.
-	Decision *StreamTraceParamsDecision `form:"decision,omitempty" json:"decision,omitempty"`
+	Decision    *StreamTraceParamsDecision `form:"decision,omitempty" json:"decision,omitempty"`
+	UserInputId *string                    `form:"user_input_id,omitempty" json:"user_input_id,omitempty"`
+	AppId       *string                    `form:"app_id,omitempty" json:"app_id,omitempty"`
+
+	// EventType e.g. `exchange_denied`, `token_issued`, `introspection`.
+	EventType *string `form:"event_type,omitempty" json:"event_type,omitempty"`
+
+	// Jti A token's events (as `jti` or as `parent`).
+	Jti *string `form:"jti,omitempty" json:"jti,omitempty"`
+
+	// LastEventID The id of the last event received: the events after it are sent first, from the store.
+	LastEventID *string `json:"Last-Event-ID,omitempty"`
 }
 
 // StreamTraceParamsDecision defines parameters for StreamTrace.
@@ -1074,6 +1197,9 @@ type CreateAppJSONRequestBody = CreateApp
 
 // UpdateAppJSONRequestBody defines body for UpdateApp for application/json ContentType.
 type UpdateAppJSONRequestBody = UpdateApp
+
+// CollectorReportJSONRequestBody defines body for CollectorReport for application/json ContentType.
+type CollectorReportJSONRequestBody = CollectorReportBody
 
 // CreateMasJSONRequestBody defines body for CreateMas for application/json ContentType.
 type CreateMasJSONRequestBody = CreateMas
@@ -1325,6 +1451,43 @@ type ClientInterface interface {
 	// Corresponds with GET /cluster (the `ClusterStatus` operationId).
 	ClusterStatus(ctx context.Context, params *ClusterStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CollectorStatus The eBPF wire collector of this node: each hook attached, degraded or
+	// unavailable (with the reason), kernel counters, losses and findings.
+	// `state: off` unless `casa serve --collector on`.
+	//
+	// Corresponds with GET /collector (the `CollectorStatus` operationId).
+	CollectorStatus(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CollectorDirectory Public keys, revocation rules and app addresses of every realm, for a
+	// `casa collect` process on another node (a DaemonSet).
+	//
+	// Corresponds with GET /collector/directory (the `CollectorDirectory` operationId).
+	CollectorDirectory(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CollectorReportWithBody Findings of a `casa collect` process, written to this node's trace.
+	// Only `wire_*` events are accepted; ids, times and chain hashes are
+	// this node's.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /collector/events (the `CollectorReport` operationId).
+	CollectorReportWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CollectorReport Findings of a `casa collect` process, written to this node's trace.
+	// Only `wire_*` events are accepted; ids, times and chain hashes are
+	// this node's.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /collector/events (the `CollectorReport` operationId).
+	CollectorReport(ctx context.Context, body CollectorReportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CollectorRevocations One realm's revocation rules, read fresh from the store: a collector
+	// re-reads them before judging uses of the realm's tokens.
+	//
+	// Corresponds with GET /collector/revocations/{mas_id} (the `CollectorRevocations` operationId).
+	CollectorRevocations(ctx context.Context, masId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// Healthz Liveness: the process answers.
 	//
 	// Corresponds with GET /healthz (the `Healthz` operationId).
@@ -1513,7 +1676,11 @@ type ClientInterface interface {
 	// Corresponds with GET /trace/session/{user_input_id} (the `SessionTrace` operationId).
 	SessionTrace(ctx context.Context, userInputId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// StreamTrace Server-Sent Events: each trace event as it is written, with the same filters.
+	// StreamTrace Server-Sent Events: each trace event as it is written, with the same
+	// filters as `GET /trace`. Each event's SSE `id` is its event id; send it
+	// back as `Last-Event-ID` to get what was missed from the store first. A
+	// reader that falls behind gets a `lagged` event (`missed`: how many, or
+	// null when more than the replay limit) instead of a silent gap.
 	//
 	// Corresponds with GET /trace/stream (the `StreamTrace` operationId).
 	StreamTrace(ctx context.Context, params *StreamTraceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1665,6 +1832,93 @@ func (c *Client) RotateAppSecret(ctx context.Context, id openapi_types.UUID, req
 // Corresponds with GET /cluster (the `ClusterStatus` operationId).
 func (c *Client) ClusterStatus(ctx context.Context, params *ClusterStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewClusterStatusRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CollectorStatus The eBPF wire collector of this node: each hook attached, degraded or
+// unavailable (with the reason), kernel counters, losses and findings.
+// `state: off` unless `casa serve --collector on`.
+//
+// Corresponds with GET /collector (the `CollectorStatus` operationId).
+func (c *Client) CollectorStatus(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCollectorStatusRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CollectorDirectory Public keys, revocation rules and app addresses of every realm, for a
+// `casa collect` process on another node (a DaemonSet).
+//
+// Corresponds with GET /collector/directory (the `CollectorDirectory` operationId).
+func (c *Client) CollectorDirectory(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCollectorDirectoryRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CollectorReportWithBody Findings of a `casa collect` process, written to this node's trace.
+// Only `wire_*` events are accepted; ids, times and chain hashes are
+// this node's.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /collector/events (the `CollectorReport` operationId).
+func (c *Client) CollectorReportWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCollectorReportRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CollectorReport Findings of a `casa collect` process, written to this node's trace.
+// Only `wire_*` events are accepted; ids, times and chain hashes are
+// this node's.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /collector/events (the `CollectorReport` operationId).
+func (c *Client) CollectorReport(ctx context.Context, body CollectorReportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCollectorReportRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CollectorRevocations One realm's revocation rules, read fresh from the store: a collector
+// re-reads them before judging uses of the realm's tokens.
+//
+// Corresponds with GET /collector/revocations/{mas_id} (the `CollectorRevocations` operationId).
+func (c *Client) CollectorRevocations(ctx context.Context, masId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCollectorRevocationsRequest(c.Server, masId)
 	if err != nil {
 		return nil, err
 	}
@@ -2153,7 +2407,11 @@ func (c *Client) SessionTrace(ctx context.Context, userInputId string, reqEditor
 	return c.Client.Do(req)
 }
 
-// StreamTrace Server-Sent Events: each trace event as it is written, with the same filters.
+// StreamTrace Server-Sent Events: each trace event as it is written, with the same
+// filters as `GET /trace`. Each event's SSE `id` is its event id; send it
+// back as `Last-Event-ID` to get what was missed from the store first. A
+// reader that falls behind gets a `lagged` event (`missed`: how many, or
+// null when more than the replay limit) instead of a silent gap.
 //
 // Corresponds with GET /trace/stream (the `StreamTrace` operationId).
 func (c *Client) StreamTrace(ctx context.Context, params *StreamTraceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2528,6 +2786,134 @@ func NewClusterStatusRequest(server string, params *ClusterStatusParams) (*http.
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCollectorStatusRequest constructs an http.Request for the CollectorStatus method
+func NewCollectorStatusRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/collector")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCollectorDirectoryRequest constructs an http.Request for the CollectorDirectory method
+func NewCollectorDirectoryRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/collector/directory")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCollectorReportRequest calls the generic CollectorReport builder with application/json body
+func NewCollectorReportRequest(server string, body CollectorReportJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCollectorReportRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCollectorReportRequestWithBody constructs an http.Request for the CollectorReport method, with any body, and a specified content type
+func NewCollectorReportRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/collector/events")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCollectorRevocationsRequest constructs an http.Request for the CollectorRevocations method
+func NewCollectorRevocationsRequest(server string, masId openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", true, "mas_id", masId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/collector/revocations/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -3361,6 +3747,18 @@ func NewListTraceRequest(server string, params *ListTraceParams) (*http.Request,
 
 		}
 
+		if params.TokenDigest != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "token_digest", *params.TokenDigest, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Since != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "since", *params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
@@ -3549,6 +3947,54 @@ func NewStreamTraceRequest(server string, params *StreamTraceParams) (*http.Requ
 
 		}
 
+		if params.UserInputId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "user_input_id", *params.UserInputId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AppId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "app_id", *params.AppId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EventType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "event_type", *params.EventType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Jti != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "jti", *params.Jti, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -3558,6 +4004,21 @@ func NewStreamTraceRequest(server string, params *StreamTraceParams) (*http.Requ
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.LastEventID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", true, "Last-Event-ID", *params.LastEventID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Last-Event-ID", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -3705,6 +4166,49 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /cluster (the `ClusterStatus` operationId).
 	ClusterStatusWithResponse(ctx context.Context, params *ClusterStatusParams, reqEditors ...RequestEditorFn) (*ClusterStatusResult, error)
+
+	// CollectorStatusWithResponse The eBPF wire collector of this node: each hook attached, degraded or
+	// unavailable (with the reason), kernel counters, losses and findings.
+	// `state: off` unless `casa serve --collector on`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /collector (the `CollectorStatus` operationId).
+	CollectorStatusWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CollectorStatusResult, error)
+
+	// CollectorDirectoryWithResponse Public keys, revocation rules and app addresses of every realm, for a
+	// `casa collect` process on another node (a DaemonSet).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /collector/directory (the `CollectorDirectory` operationId).
+	CollectorDirectoryWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CollectorDirectoryResult, error)
+
+	// CollectorReportWithBodyWithResponse Findings of a `casa collect` process, written to this node's trace.
+	// Only `wire_*` events are accepted; ids, times and chain hashes are
+	// this node's.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /collector/events (the `CollectorReport` operationId).
+	CollectorReportWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CollectorReportResult, error)
+
+	// CollectorReportWithResponse Findings of a `casa collect` process, written to this node's trace.
+	// Only `wire_*` events are accepted; ids, times and chain hashes are
+	// this node's.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /collector/events (the `CollectorReport` operationId).
+	CollectorReportWithResponse(ctx context.Context, body CollectorReportJSONRequestBody, reqEditors ...RequestEditorFn) (*CollectorReportResult, error)
+
+	// CollectorRevocationsWithResponse One realm's revocation rules, read fresh from the store: a collector
+	// re-reads them before judging uses of the realm's tokens.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /collector/revocations/{mas_id} (the `CollectorRevocations` operationId).
+	CollectorRevocationsWithResponse(ctx context.Context, masId openapi_types.UUID, reqEditors ...RequestEditorFn) (*CollectorRevocationsResult, error)
 
 	// HealthzWithResponse Liveness: the process answers.
 	//
@@ -3920,7 +4424,11 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /trace/session/{user_input_id} (the `SessionTrace` operationId).
 	SessionTraceWithResponse(ctx context.Context, userInputId string, reqEditors ...RequestEditorFn) (*SessionTraceResult, error)
 
-	// StreamTraceWithResponse Server-Sent Events: each trace event as it is written, with the same filters.
+	// StreamTraceWithResponse Server-Sent Events: each trace event as it is written, with the same
+	// filters as `GET /trace`. Each event's SSE `id` is its event id; send it
+	// back as `Last-Event-ID` to get what was missed from the store first. A
+	// reader that falls behind gets a `lagged` event (`missed`: how many, or
+	// null when more than the replay limit) instead of a silent gap.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4691,6 +5199,317 @@ func (r ClusterStatusResult) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ClusterStatusResult) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CollectorStatusResult struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CollectorReport
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CollectorStatusResult) GetJSON200() *CollectorReport {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r CollectorStatusResult) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CollectorStatusResult) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CollectorStatusResult) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CollectorStatusResult) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CollectorDirectoryResult401Headers the declared response headers of an HTTP 401 response for CollectorDirectory
+type CollectorDirectoryResult401Headers struct {
+	WWWAUTHENTICATE string
+}
+
+// CollectorDirectoryResult503Headers the declared response headers of an HTTP 503 response for CollectorDirectory
+type CollectorDirectoryResult503Headers struct {
+	RETRYAFTER uint32
+}
+
+type CollectorDirectoryResult struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CollectorDirectory
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CollectorDirectoryResult401Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CollectorDirectoryResult503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CollectorDirectoryResult) GetJSON200() *CollectorDirectory {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CollectorDirectoryResult) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CollectorDirectoryResult) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CollectorDirectoryResult) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CollectorDirectoryResult) GetJSON503() *ErrorBody {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CollectorDirectoryResult) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CollectorDirectoryResult) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CollectorDirectoryResult) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CollectorDirectoryResult) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CollectorReportResult401Headers the declared response headers of an HTTP 401 response for CollectorReport
+type CollectorReportResult401Headers struct {
+	WWWAUTHENTICATE string
+}
+
+// CollectorReportResult503Headers the declared response headers of an HTTP 503 response for CollectorReport
+type CollectorReportResult503Headers struct {
+	RETRYAFTER uint32
+}
+
+type CollectorReportResult struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CollectorReportAccepted
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CollectorReportResult401Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CollectorReportResult503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CollectorReportResult) GetJSON200() *CollectorReportAccepted {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CollectorReportResult) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CollectorReportResult) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CollectorReportResult) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r CollectorReportResult) GetJSON415() *ErrorBody {
+	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CollectorReportResult) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CollectorReportResult) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CollectorReportResult) GetJSON503() *ErrorBody {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CollectorReportResult) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CollectorReportResult) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CollectorReportResult) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CollectorReportResult) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CollectorRevocationsResult401Headers the declared response headers of an HTTP 401 response for CollectorRevocations
+type CollectorRevocationsResult401Headers struct {
+	WWWAUTHENTICATE string
+}
+
+// CollectorRevocationsResult503Headers the declared response headers of an HTTP 503 response for CollectorRevocations
+type CollectorRevocationsResult503Headers struct {
+	RETRYAFTER uint32
+}
+
+type CollectorRevocationsResult struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CollectorRevocations
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CollectorRevocationsResult401Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CollectorRevocationsResult503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CollectorRevocationsResult) GetJSON200() *CollectorRevocations {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CollectorRevocationsResult) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CollectorRevocationsResult) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CollectorRevocationsResult) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CollectorRevocationsResult) GetJSON503() *ErrorBody {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CollectorRevocationsResult) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CollectorRevocationsResult) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CollectorRevocationsResult) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CollectorRevocationsResult) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6817,6 +7636,79 @@ func (c *ClientWithResponses) ClusterStatusWithResponse(ctx context.Context, par
 	return ParseClusterStatusResult(rsp)
 }
 
+// CollectorStatusWithResponse The eBPF wire collector of this node: each hook attached, degraded or
+// unavailable (with the reason), kernel counters, losses and findings.
+// `state: off` unless `casa serve --collector on`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /collector (the `CollectorStatus` operationId).
+func (c *ClientWithResponses) CollectorStatusWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CollectorStatusResult, error) {
+	rsp, err := c.CollectorStatus(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCollectorStatusResult(rsp)
+}
+
+// CollectorDirectoryWithResponse Public keys, revocation rules and app addresses of every realm, for a
+// `casa collect` process on another node (a DaemonSet).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /collector/directory (the `CollectorDirectory` operationId).
+func (c *ClientWithResponses) CollectorDirectoryWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CollectorDirectoryResult, error) {
+	rsp, err := c.CollectorDirectory(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCollectorDirectoryResult(rsp)
+}
+
+// CollectorReportWithBodyWithResponse Findings of a `casa collect` process, written to this node's trace.
+// Only `wire_*` events are accepted; ids, times and chain hashes are
+// this node's.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /collector/events (the `CollectorReport` operationId).
+func (c *ClientWithResponses) CollectorReportWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CollectorReportResult, error) {
+	rsp, err := c.CollectorReportWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCollectorReportResult(rsp)
+}
+
+// CollectorReportWithResponse Findings of a `casa collect` process, written to this node's trace.
+// Only `wire_*` events are accepted; ids, times and chain hashes are
+// this node's.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /collector/events (the `CollectorReport` operationId).
+func (c *ClientWithResponses) CollectorReportWithResponse(ctx context.Context, body CollectorReportJSONRequestBody, reqEditors ...RequestEditorFn) (*CollectorReportResult, error) {
+	rsp, err := c.CollectorReport(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCollectorReportResult(rsp)
+}
+
+// CollectorRevocationsWithResponse One realm's revocation rules, read fresh from the store: a collector
+// re-reads them before judging uses of the realm's tokens.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /collector/revocations/{mas_id} (the `CollectorRevocations` operationId).
+func (c *ClientWithResponses) CollectorRevocationsWithResponse(ctx context.Context, masId openapi_types.UUID, reqEditors ...RequestEditorFn) (*CollectorRevocationsResult, error) {
+	rsp, err := c.CollectorRevocations(ctx, masId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCollectorRevocationsResult(rsp)
+}
+
 // HealthzWithResponse Liveness: the process answers.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -7205,7 +8097,11 @@ func (c *ClientWithResponses) SessionTraceWithResponse(ctx context.Context, user
 	return ParseSessionTraceResult(rsp)
 }
 
-// StreamTraceWithResponse Server-Sent Events: each trace event as it is written, with the same filters.
+// StreamTraceWithResponse Server-Sent Events: each trace event as it is written, with the same
+// filters as `GET /trace`. Each event's SSE `id` is its event id; send it
+// back as `Last-Event-ID` to get what was missed from the store first. A
+// reader that falls behind gets a `lagged` event (`missed`: how many, or
+// null when more than the replay limit) instead of a silent gap.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7932,6 +8828,284 @@ func ParseClusterStatusResult(rsp *http.Response) (*ClusterStatusResult, error) 
 		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers ClusterStatusResult503Headers
+		if values := rsp.Header.Values("RETRY-AFTER"); len(values) > 0 {
+			var value uint32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RETRY-AFTER", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "uint32"}); err != nil {
+				return nil, err
+			}
+			headers.RETRYAFTER = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCollectorStatusResult parses an HTTP response from a CollectorStatusWithResponse call
+func ParseCollectorStatusResult(rsp *http.Response) (*CollectorStatusResult, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CollectorStatusResult{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CollectorReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCollectorDirectoryResult parses an HTTP response from a CollectorDirectoryWithResponse call
+func ParseCollectorDirectoryResult(rsp *http.Response) (*CollectorDirectoryResult, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CollectorDirectoryResult{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CollectorDirectory
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CollectorDirectoryResult401Headers
+		if values := rsp.Header.Values("WWW-AUTHENTICATE"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-AUTHENTICATE", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAUTHENTICATE = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 503:
+		var headers CollectorDirectoryResult503Headers
+		if values := rsp.Header.Values("RETRY-AFTER"); len(values) > 0 {
+			var value uint32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RETRY-AFTER", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "uint32"}); err != nil {
+				return nil, err
+			}
+			headers.RETRYAFTER = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCollectorReportResult parses an HTTP response from a CollectorReportWithResponse call
+func ParseCollectorReportResult(rsp *http.Response) (*CollectorReportResult, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CollectorReportResult{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CollectorReportAccepted
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CollectorReportResult401Headers
+		if values := rsp.Header.Values("WWW-AUTHENTICATE"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-AUTHENTICATE", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAUTHENTICATE = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 503:
+		var headers CollectorReportResult503Headers
+		if values := rsp.Header.Values("RETRY-AFTER"); len(values) > 0 {
+			var value uint32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RETRY-AFTER", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "uint32"}); err != nil {
+				return nil, err
+			}
+			headers.RETRYAFTER = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCollectorRevocationsResult parses an HTTP response from a CollectorRevocationsWithResponse call
+func ParseCollectorRevocationsResult(rsp *http.Response) (*CollectorRevocationsResult, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CollectorRevocationsResult{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CollectorRevocations
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CollectorRevocationsResult401Headers
+		if values := rsp.Header.Values("WWW-AUTHENTICATE"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-AUTHENTICATE", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAUTHENTICATE = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 503:
+		var headers CollectorRevocationsResult503Headers
 		if values := rsp.Header.Values("RETRY-AFTER"); len(values) > 0 {
 			var value uint32
 			if err := runtime.BindStyledParameterWithOptions("simple", "RETRY-AFTER", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "uint32"}); err != nil {

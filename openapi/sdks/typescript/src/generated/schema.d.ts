@@ -96,6 +96,88 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/collector": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The eBPF wire collector of this node: each hook attached, degraded or
+         *     unavailable (with the reason), kernel counters, losses and findings.
+         *     `state: off` unless `casa serve --collector on`.
+         */
+        get: operations["collectorStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/collector/directory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Public keys, revocation rules and app addresses of every realm, for a
+         *     `casa collect` process on another node (a DaemonSet).
+         */
+        get: operations["collectorDirectory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/collector/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Findings of a `casa collect` process, written to this node's trace.
+         *     Only `wire_*` events are accepted; ids, times and chain hashes are
+         *     this node's.
+         */
+        post: operations["collectorReport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/collector/revocations/{mas_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One realm's revocation rules, read fresh from the store: a collector
+         *     re-reads them before judging uses of the realm's tokens.
+         */
+        get: operations["collectorRevocations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -435,7 +517,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Server-Sent Events: each trace event as it is written, with the same filters. */
+        /**
+         * Server-Sent Events: each trace event as it is written, with the same
+         *     filters as `GET /trace`. Each event's SSE `id` is its event id; send it
+         *     back as `Last-Event-ID` to get what was missed from the store first. A
+         *     reader that falls behind gets a `lagged` event (`missed`: how many, or
+         *     null when more than the replay limit) instead of a silent gap.
+         */
         get: operations["streamTrace"];
         put?: never;
         post?: never;
@@ -593,6 +681,122 @@ export interface components {
             /** @description Why it does not serve, if it does not. */
             reason?: string;
             serving: boolean;
+        };
+        /**
+         * CollectorDirectory
+         * @description What a `casa collect` process needs to judge tokens: public keys,
+         *     revocation rules and the apps' addresses (never a signing key).
+         */
+        CollectorDirectory: {
+            /** @description `{realms: [{mas_id, issuer, keys: {kid: hex}, revocations}], apps: [{mas_id, client_id, app_type, base_url}], casa: [host:port]}` */
+            snapshot: unknown;
+        };
+        /** CollectorHook */
+        CollectorHook: {
+            /**
+             * Format: uint64
+             * @description Records lost on a degraded hook.
+             */
+            lost?: number;
+            /** @description `tcx_ingress:<if>`, `tcx_egress:<if>`, `sock_ops` or `tls_uprobe`. */
+            name: string;
+            reason?: string;
+            /** @description `attached`, `degraded` or `unavailable`. */
+            state: string;
+        };
+        /** CollectorKernelCounters */
+        CollectorKernelCounters: {
+            /**
+             * Format: uint64
+             * @description Packets that continued a request begun in an earlier one.
+             */
+            continued: number;
+            /**
+             * Format: uint64
+             * @description Authorization: Bearer headers found.
+             */
+            matched: number;
+            /**
+             * Format: uint64
+             * @description Records the ring buffer had no room for (lost).
+             */
+            reserve_failures: number;
+            /** Format: uint64 */
+            responses: number;
+            /**
+             * Format: uint64
+             * @description HTTP request packets scanned.
+             */
+            scanned: number;
+            /**
+             * Format: uint64
+             * @description Requests only partly seen (scan window, 8 KiB token cap).
+             */
+            truncated: number;
+        };
+        /** CollectorReport */
+        CollectorReport: {
+            /** Format: uint64 */
+            apps: number;
+            directory_error?: string;
+            /** @description Trace events written, by kind. */
+            findings: {
+                [key: string]: number;
+            };
+            hooks: components["schemas"]["CollectorHook"][];
+            interfaces: string[];
+            kernel: components["schemas"]["CollectorKernelCounters"];
+            /** Format: double */
+            load_attach_ms?: number;
+            /** @description Records lost in the kernel (`kernel`) and records that did not decode (`decode`). */
+            lost: {
+                [key: string]: number;
+            };
+            node: string;
+            /**
+             * Format: uint64
+             * @description Records read from the ring buffer.
+             */
+            observations: number;
+            /**
+             * Format: uint64
+             * @description Realms and apps the judge knows (from the store).
+             */
+            realms: number;
+            reason?: string;
+            /**
+             * Format: uint64
+             * @description Requests judged.
+             */
+            requests: number;
+            /** Format: uint64 */
+            restarts: number;
+            /** @description `off`, `starting`, `running`, `restarting` or `unavailable`. */
+            state: string;
+            /** Format: uint64 */
+            truncated_requests: number;
+            /** Format: uint64 */
+            verdict_cache_hits: number;
+            /** Format: uint64 */
+            verifications: number;
+        };
+        /** CollectorReportAccepted */
+        CollectorReportAccepted: {
+            /** Format: uint64 */
+            accepted: number;
+        };
+        /**
+         * CollectorReportBody
+         * @description `wire_*` trace events judged by a `casa collect` process.
+         */
+        CollectorReportBody: {
+            /** @description At most 1000 events, each of a `wire_*` type. */
+            events: unknown[];
+        };
+        /** CollectorRevocations */
+        CollectorRevocations: {
+            /** @description The realm's revocation rules, as stored. */
+            rules: unknown;
         };
         /** CreateApp */
         CreateApp: {
@@ -824,6 +1028,8 @@ export interface components {
         /** Semantic */
         Semantic: {
             /** Format: double */
+            min_probability?: number;
+            /** Format: double */
             threshold: number;
             /** Format: uint32 */
             top_k?: number;
@@ -833,6 +1039,12 @@ export interface components {
          * @description Semantic check settings. Missing members take their defaults.
          */
         SemanticParams: {
+            /**
+             * Format: double
+             * @description Cut-off on the calibrated probability, 0.0 to 1.0, used instead of `threshold` when the
+             *     node's embedder has a calibration (default: the calibration's, chosen in docs/intent-eval.md).
+             */
+            min_probability?: number;
             /**
              * Format: double
              * @description Minimum cosine similarity, -1.0 to 1.0 (default 0.18, chosen in docs/intent-eval.md).
@@ -965,6 +1177,11 @@ export interface components {
             digest: string;
             /** @description Whether the semantic check can score this tool on this node. */
             embedded: boolean;
+            /**
+             * @description The definitions it had before, oldest first (the registered one first):
+             *     the other side of a drift diff.
+             */
+            history: components["schemas"]["ToolVersion"][];
             /** @description JSON Schema of the tool's input (an object, at most 64 KiB). */
             input_schema?: {
                 [key: string]: unknown;
@@ -986,6 +1203,20 @@ export interface components {
             };
             /** @description 1 to 128 characters of letters, digits and `_ - . : /`, unique in the MAS. */
             name: string;
+        };
+        /**
+         * ToolVersion
+         * @description A past definition of a tool.
+         */
+        ToolVersion: {
+            description: string;
+            digest: string;
+            input_schema?: unknown;
+            /**
+             * Format: date-time
+             * @description When the next definition replaced it.
+             */
+            replaced_at: string;
         };
         /**
          * TracePage
@@ -1670,6 +1901,235 @@ export interface operations {
             /** @description No such resource. */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The store or an actor is unavailable, or the MAS is between two
+             *     nodes of a cluster; retry after `Retry-After` seconds.
+             */
+            503: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    collectorStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CollectorReport"];
+                };
+            };
+        };
+    };
+    collectorDirectory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CollectorDirectory"];
+                };
+            };
+            /** @description The request is malformed (bad JSON, wrong types, unknown fields, bad parameters). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or wrong credentials (admin token, client credentials or session token). */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The store or an actor is unavailable, or the MAS is between two
+             *     nodes of a cluster; retry after `Retry-After` seconds.
+             */
+            503: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    collectorReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CollectorReportBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CollectorReportAccepted"];
+                };
+            };
+            /** @description The request is malformed (bad JSON, wrong types, unknown fields, bad parameters). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or wrong credentials (admin token, client credentials or session token). */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the configured limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Well-formed, but a value breaks a rule. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The store or an actor is unavailable, or the MAS is between two
+             *     nodes of a cluster; retry after `Retry-After` seconds.
+             */
+            503: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    collectorRevocations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                mas_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CollectorRevocations"];
+                };
+            };
+            /** @description The request is malformed (bad JSON, wrong types, unknown fields, bad parameters). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or wrong credentials (admin token, client credentials or session token). */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2970,6 +3430,8 @@ export interface operations {
                 decision?: "allowed" | "denied";
                 /** @description e.g. `exchange_denied`, `token_issued`, `introspection`. */
                 event_type?: "token_issued" | "exchange_allowed" | "exchange_denied" | "exchange_rejected" | "introspection" | "revocation" | "llm_call" | "key_rotated" | "admin_change";
+                /** @description The SHA-256 (hex) of a token: its events, found without sending the token itself. */
+                token_digest?: string;
                 /** @description Events at or after this time (RFC 3339). */
                 since?: string;
                 /** @description Events before this time (RFC 3339). */
@@ -3192,8 +3654,17 @@ export interface operations {
                 mas_id?: string;
                 /** @description `allowed` or `denied`. */
                 decision?: "allowed" | "denied";
+                user_input_id?: string;
+                app_id?: string;
+                /** @description e.g. `exchange_denied`, `token_issued`, `introspection`. */
+                event_type?: string;
+                /** @description A token's events (as `jti` or as `parent`). */
+                jti?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The id of the last event received: the events after it are sent first, from the store. */
+                "Last-Event-ID"?: string;
+            };
             path?: never;
             cookie?: never;
         };

@@ -27,6 +27,7 @@ def _get_kwargs(
     app_id: str | Unset = UNSET,
     decision: ListTraceDecision | Unset = UNSET,
     event_type: ListTraceEventType | Unset = UNSET,
+    token_digest: str | Unset = UNSET,
     since: datetime.datetime | Unset = UNSET,
     until: datetime.datetime | Unset = UNSET,
     limit: int | Unset = UNSET,
@@ -61,6 +62,8 @@ def _get_kwargs(
         json_event_type = event_type.value
 
     params["event_type"] = json_event_type
+
+    params["token_digest"] = token_digest
 
     json_since: str | Unset = UNSET
     if not isinstance(since, Unset):
@@ -161,6 +164,7 @@ def sync_detailed(
     app_id: str | Unset = UNSET,
     decision: ListTraceDecision | Unset = UNSET,
     event_type: ListTraceEventType | Unset = UNSET,
+    token_digest: str | Unset = UNSET,
     since: datetime.datetime | Unset = UNSET,
     until: datetime.datetime | Unset = UNSET,
     limit: int | Unset = UNSET,
@@ -176,6 +180,7 @@ def sync_detailed(
         app_id (str | Unset):
         decision (ListTraceDecision | Unset):
         event_type (ListTraceEventType | Unset):
+        token_digest (str | Unset):
         since (datetime.datetime | Unset):
         until (datetime.datetime | Unset):
         limit (int | Unset):
@@ -197,6 +202,7 @@ jti=jti,
 app_id=app_id,
 decision=decision,
 event_type=event_type,
+token_digest=token_digest,
 since=since,
 until=until,
 limit=limit,
@@ -219,6 +225,7 @@ def sync(
     app_id: str | Unset = UNSET,
     decision: ListTraceDecision | Unset = UNSET,
     event_type: ListTraceEventType | Unset = UNSET,
+    token_digest: str | Unset = UNSET,
     since: datetime.datetime | Unset = UNSET,
     until: datetime.datetime | Unset = UNSET,
     limit: int | Unset = UNSET,
@@ -234,6 +241,7 @@ def sync(
         app_id (str | Unset):
         decision (ListTraceDecision | Unset):
         event_type (ListTraceEventType | Unset):
+        token_digest (str | Unset):
         since (datetime.datetime | Unset):
         until (datetime.datetime | Unset):
         limit (int | Unset):
@@ -256,6 +264,7 @@ jti=jti,
 app_id=app_id,
 decision=decision,
 event_type=event_type,
+token_digest=token_digest,
 since=since,
 until=until,
 limit=limit,
@@ -272,6 +281,7 @@ async def asyncio_detailed(
     app_id: str | Unset = UNSET,
     decision: ListTraceDecision | Unset = UNSET,
     event_type: ListTraceEventType | Unset = UNSET,
+    token_digest: str | Unset = UNSET,
     since: datetime.datetime | Unset = UNSET,
     until: datetime.datetime | Unset = UNSET,
     limit: int | Unset = UNSET,
@@ -287,6 +297,7 @@ async def asyncio_detailed(
         app_id (str | Unset):
         decision (ListTraceDecision | Unset):
         event_type (ListTraceEventType | Unset):
+        token_digest (str | Unset):
         since (datetime.datetime | Unset):
         until (datetime.datetime | Unset):
         limit (int | Unset):
@@ -308,6 +319,7 @@ jti=jti,
 app_id=app_id,
 decision=decision,
 event_type=event_type,
+token_digest=token_digest,
 since=since,
 until=until,
 limit=limit,
@@ -330,6 +342,7 @@ async def asyncio(
     app_id: str | Unset = UNSET,
     decision: ListTraceDecision | Unset = UNSET,
     event_type: ListTraceEventType | Unset = UNSET,
+    token_digest: str | Unset = UNSET,
     since: datetime.datetime | Unset = UNSET,
     until: datetime.datetime | Unset = UNSET,
     limit: int | Unset = UNSET,
@@ -345,6 +358,7 @@ async def asyncio(
         app_id (str | Unset):
         decision (ListTraceDecision | Unset):
         event_type (ListTraceEventType | Unset):
+        token_digest (str | Unset):
         since (datetime.datetime | Unset):
         until (datetime.datetime | Unset):
         limit (int | Unset):
@@ -367,6 +381,7 @@ jti=jti,
 app_id=app_id,
 decision=decision,
 event_type=event_type,
+token_digest=token_digest,
 since=since,
 until=until,
 limit=limit,

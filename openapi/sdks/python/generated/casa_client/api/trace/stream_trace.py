@@ -20,9 +20,18 @@ def _get_kwargs(
     *,
     mas_id: UUID | Unset = UNSET,
     decision: StreamTraceDecision | Unset = UNSET,
+    user_input_id: str | Unset = UNSET,
+    app_id: str | Unset = UNSET,
+    event_type: str | Unset = UNSET,
+    jti: str | Unset = UNSET,
+    last_event_id: str | Unset = UNSET,
 
 ) -> dict[str, Any]:
-    
+    headers: dict[str, Any] = {}
+    if not isinstance(last_event_id, Unset):
+        headers["Last-Event-ID"] = last_event_id
+
+
 
     
 
@@ -39,6 +48,14 @@ def _get_kwargs(
 
     params["decision"] = json_decision
 
+    params["user_input_id"] = user_input_id
+
+    params["app_id"] = app_id
+
+    params["event_type"] = event_type
+
+    params["jti"] = jti
+
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -50,6 +67,7 @@ def _get_kwargs(
     }
 
 
+    _kwargs["headers"] = headers
     return _kwargs
 
 
@@ -114,13 +132,27 @@ def sync_detailed(
     client: AuthenticatedClient,
     mas_id: UUID | Unset = UNSET,
     decision: StreamTraceDecision | Unset = UNSET,
+    user_input_id: str | Unset = UNSET,
+    app_id: str | Unset = UNSET,
+    event_type: str | Unset = UNSET,
+    jti: str | Unset = UNSET,
+    last_event_id: str | Unset = UNSET,
 
 ) -> Response[ErrorBody | str]:
-    """ Server-Sent Events: each trace event as it is written, with the same filters.
+    """ Server-Sent Events: each trace event as it is written, with the same
+    filters as `GET /trace`. Each event's SSE `id` is its event id; send it
+    back as `Last-Event-ID` to get what was missed from the store first. A
+    reader that falls behind gets a `lagged` event (`missed`: how many, or
+    null when more than the replay limit) instead of a silent gap.
 
     Args:
         mas_id (UUID | Unset):
         decision (StreamTraceDecision | Unset):
+        user_input_id (str | Unset):
+        app_id (str | Unset):
+        event_type (str | Unset):
+        jti (str | Unset):
+        last_event_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -134,6 +166,11 @@ def sync_detailed(
     kwargs = _get_kwargs(
         mas_id=mas_id,
 decision=decision,
+user_input_id=user_input_id,
+app_id=app_id,
+event_type=event_type,
+jti=jti,
+last_event_id=last_event_id,
 
     )
 
@@ -148,13 +185,27 @@ def sync(
     client: AuthenticatedClient,
     mas_id: UUID | Unset = UNSET,
     decision: StreamTraceDecision | Unset = UNSET,
+    user_input_id: str | Unset = UNSET,
+    app_id: str | Unset = UNSET,
+    event_type: str | Unset = UNSET,
+    jti: str | Unset = UNSET,
+    last_event_id: str | Unset = UNSET,
 
 ) -> ErrorBody | str | None:
-    """ Server-Sent Events: each trace event as it is written, with the same filters.
+    """ Server-Sent Events: each trace event as it is written, with the same
+    filters as `GET /trace`. Each event's SSE `id` is its event id; send it
+    back as `Last-Event-ID` to get what was missed from the store first. A
+    reader that falls behind gets a `lagged` event (`missed`: how many, or
+    null when more than the replay limit) instead of a silent gap.
 
     Args:
         mas_id (UUID | Unset):
         decision (StreamTraceDecision | Unset):
+        user_input_id (str | Unset):
+        app_id (str | Unset):
+        event_type (str | Unset):
+        jti (str | Unset):
+        last_event_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -169,6 +220,11 @@ def sync(
         client=client,
 mas_id=mas_id,
 decision=decision,
+user_input_id=user_input_id,
+app_id=app_id,
+event_type=event_type,
+jti=jti,
+last_event_id=last_event_id,
 
     ).parsed
 
@@ -177,13 +233,27 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     mas_id: UUID | Unset = UNSET,
     decision: StreamTraceDecision | Unset = UNSET,
+    user_input_id: str | Unset = UNSET,
+    app_id: str | Unset = UNSET,
+    event_type: str | Unset = UNSET,
+    jti: str | Unset = UNSET,
+    last_event_id: str | Unset = UNSET,
 
 ) -> Response[ErrorBody | str]:
-    """ Server-Sent Events: each trace event as it is written, with the same filters.
+    """ Server-Sent Events: each trace event as it is written, with the same
+    filters as `GET /trace`. Each event's SSE `id` is its event id; send it
+    back as `Last-Event-ID` to get what was missed from the store first. A
+    reader that falls behind gets a `lagged` event (`missed`: how many, or
+    null when more than the replay limit) instead of a silent gap.
 
     Args:
         mas_id (UUID | Unset):
         decision (StreamTraceDecision | Unset):
+        user_input_id (str | Unset):
+        app_id (str | Unset):
+        event_type (str | Unset):
+        jti (str | Unset):
+        last_event_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -197,6 +267,11 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         mas_id=mas_id,
 decision=decision,
+user_input_id=user_input_id,
+app_id=app_id,
+event_type=event_type,
+jti=jti,
+last_event_id=last_event_id,
 
     )
 
@@ -211,13 +286,27 @@ async def asyncio(
     client: AuthenticatedClient,
     mas_id: UUID | Unset = UNSET,
     decision: StreamTraceDecision | Unset = UNSET,
+    user_input_id: str | Unset = UNSET,
+    app_id: str | Unset = UNSET,
+    event_type: str | Unset = UNSET,
+    jti: str | Unset = UNSET,
+    last_event_id: str | Unset = UNSET,
 
 ) -> ErrorBody | str | None:
-    """ Server-Sent Events: each trace event as it is written, with the same filters.
+    """ Server-Sent Events: each trace event as it is written, with the same
+    filters as `GET /trace`. Each event's SSE `id` is its event id; send it
+    back as `Last-Event-ID` to get what was missed from the store first. A
+    reader that falls behind gets a `lagged` event (`missed`: how many, or
+    null when more than the replay limit) instead of a silent gap.
 
     Args:
         mas_id (UUID | Unset):
         decision (StreamTraceDecision | Unset):
+        user_input_id (str | Unset):
+        app_id (str | Unset):
+        event_type (str | Unset):
+        jti (str | Unset):
+        last_event_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -232,5 +321,10 @@ async def asyncio(
         client=client,
 mas_id=mas_id,
 decision=decision,
+user_input_id=user_input_id,
+app_id=app_id,
+event_type=event_type,
+jti=jti,
+last_event_id=last_event_id,
 
     )).parsed
