@@ -135,6 +135,13 @@ Included by every template, so `helm template -s` of any one fails too.
 {{- if and $np.enabled (or $v.config.llm.baseUrl (eq $v.config.embedder "openai")) (not (or $np.llmEgress.cidrs $np.llmEgress.fqdns)) -}}
   {{- fail "networkPolicy denies all egress but what it lists: an LLM or embeddings endpoint needs networkPolicy.llmEgress (cidrs, or fqdns with flavor=cilium)" -}}
 {{- end -}}
+{{- if $v.collector.enabled -}}
+  {{- $credential := false -}}
+  {{- range $v.collector.env -}}{{- if eq (get . "name") "CASA_ADMIN_TOKEN" -}}{{- $credential = true -}}{{- end -}}{{- end -}}
+  {{- if not $credential -}}
+    {{- fail "collector.enabled needs its credential: a collector.env entry CASA_ADMIN_TOKEN by secretKeyRef (a Secret in the collector's namespace; casa collect reads keys and revocations and reports with it)" -}}
+  {{- end -}}
+{{- end -}}
 {{- if and $v.networkPolicy.enabled (eq $v.networkPolicy.flavor "kubernetes") $v.networkPolicy.llmEgress.fqdns -}}
   {{- fail "networkPolicy.llmEgress.fqdns needs networkPolicy.flavor=cilium (a NetworkPolicy knows no names): give llmEgress.cidrs instead" -}}
 {{- end -}}
