@@ -152,15 +152,20 @@ fn a_token_is_found_by_its_digest_without_sending_it() {
     let casa = Casa::start();
     let fleet = Fleet::create(&casa, json!({}));
     let subject = casa.access_token(&fleet.client, "x", Some("fs:read"));
-    casa.exchange(&fleet.agent, &subject, "fs:read");
+    let minted = casa.exchanged_token(&fleet.agent, &subject, "fs:read");
     casa.access_token(&fleet.client, "y", Some("fs:read"));
     settle();
-    let digest = hex::encode(Sha256::digest(subject.as_bytes()));
-    for d in [digest.clone(), digest.to_uppercase()] {
-        let page = casa.get(&format!("/trace?token_digest={d}")).json();
-        let items = page["items"].as_array().unwrap();
-        assert_eq!(items.len(), 2, "its issuance and the exchange from it: {page}");
-        assert!(items.iter().all(|e| e["token_digest"] == json!(digest)));
+    // Each event carries the digest of the token it hands out: the issuance
+    // the subject's, the allowed exchange the minted token's.
+    for (token, kind) in [(&subject, "token_issued"), (&minted, "exchange_allowed")] {
+        let digest = hex::encode(Sha256::digest(token.as_bytes()));
+        for d in [digest.clone(), digest.to_uppercase()] {
+            let page = casa.get(&format!("/trace?token_digest={d}")).json();
+            let items = page["items"].as_array().unwrap();
+            assert_eq!(items.len(), 1, "the event that handed it out: {page}");
+            assert_eq!(items[0]["type"], kind);
+            assert_eq!(items[0]["token_digest"], json!(digest));
+        }
     }
     for bad in ["abc", &"g".repeat(64), &subject] {
         let r = casa.get(&format!("/trace?token_digest={bad}"));
@@ -223,7 +228,8 @@ fn the_viewer_token_reads_and_every_write_route_answers_403() {
         }
         let concrete = path
             .replace("{id}", if path.starts_with("/apps") { &fleet.server_id } else { &fleet.mas_id })
-            .replace("{user_input_id}", &uiid);
+            .replace("{user_input_id}", &uiid)
+            .replace("{mas_id}", &fleet.mas_id);
         if concrete.contains('{') {
             panic!("a path parameter this test does not fill: {path}");
         }

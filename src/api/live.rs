@@ -80,6 +80,11 @@ async fn missed_since(
     Ok((found, truncated))
 }
 
+/// An event as the API answers it (the trace page, the session, the stream).
+pub(crate) fn event_json(e: &TraceEvent) -> Value {
+    serde_json::to_value(e).expect("events encode")
+}
+
 fn lagged(missed: Option<u64>) -> Value {
     json!({ "type": "lagged", "missed": missed })
 }
@@ -104,7 +109,7 @@ pub async fn events(
         // The oldest missed events are not replayed: the reader reads them with `GET /trace`.
         head.push(lagged(None));
     }
-    head.extend(replayed.iter().map(super::trace::event_json));
+    head.extend(replayed.iter().map(event_json));
     let live = futures::stream::unfold(live, |mut rx| async move {
         match rx.recv().await {
             Ok(e) => Some((Ok(e), rx)),
@@ -114,7 +119,7 @@ pub async fn events(
     })
     .filter_map(move |item| {
         let out = match item {
-            Ok(e) if e.id > after && !seen.contains(&e.id) && filter.matches(&e) => Some(super::trace::event_json(&e)),
+            Ok(e) if e.id > after && !seen.contains(&e.id) && filter.matches(&e) => Some(event_json(&e)),
             Ok(_) => None,
             // Counted before filtering: at most this many matching events were missed.
             Err(n) => Some(lagged(Some(n))),

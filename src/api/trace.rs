@@ -72,17 +72,7 @@ pub struct TracePage {
 const MAX_TRACE_LIMIT: u32 = 500;
 
 /// Trace event types (`EventKind`'s serialized tags), the values of `event_type`.
-pub const EVENT_TYPES: &[&str] = &[
-    "token_issued",
-    "exchange_allowed",
-    "exchange_denied",
-    "exchange_rejected",
-    "introspection",
-    "revocation",
-    "llm_call",
-    "key_rotated",
-    "admin_change",
-];
+pub const EVENT_TYPES: &[&str] = casa_actors::trace::TraceEvent::TYPE_NAMES;
 /// `/stats` reads at most this many events (the newest).
 const MAX_STATS_EVENTS: u64 = 200_000;
 
@@ -112,10 +102,6 @@ pub struct Edge {
 }
 /// A filtered query scans at most this many events per page asked for.
 const MAX_SCAN: usize = 20_000;
-
-pub(crate) fn event_json(e: &casa_actors::trace::TraceEvent) -> serde_json::Value {
-    serde_json::to_value(e).expect("events encode")
-}
 
 #[derive(Default)]
 pub struct TraceApi;
@@ -225,7 +211,7 @@ impl TraceApi {
             more |= scanned >= MAX_SCAN;
         }
         let next_cursor = if more { items.last().map(|e| e.id.to_string()) } else { None };
-        Ok(Json(TracePage { items: items.iter().map(event_json).collect(), next_cursor }))
+        Ok(Json(TracePage { items: items.iter().map(super::live::event_json).collect(), next_cursor }))
     }
 
     /// Server-Sent Events: each trace event as it is written, with the same
@@ -344,7 +330,7 @@ impl TraceApi {
         user_input_id: Path<String>,
     ) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
         let events = state.node.store().session_traces(&user_input_id.0).await.map_err(casa_actors::CoreError::from)?;
-        Ok(Json(events.iter().map(event_json).collect()))
+        Ok(Json(events.iter().map(super::live::event_json).collect()))
     }
 
     /// Record which tools an LLM call of the session selected; this feeds the

@@ -4,10 +4,11 @@
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 pub use crate::embedding::{normalize, Embedding};
 use crate::model::ToolDef;
+// A tool's digest is part of its record (history and drift compare it).
+pub use crate::model::tool_digest;
 use crate::session::UserInputContent;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
@@ -120,12 +121,6 @@ pub fn humanize(name: &str) -> String {
         out.push(c);
     }
     out.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// SHA-256 of a tool's definition (name, description, input schema), hex.
-pub fn tool_digest(tool: &ToolDef) -> String {
-    let canonical = serde_json::json!([tool.name, tool.description, tool.input_schema]);
-    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
 #[cfg(test)]

@@ -169,8 +169,8 @@ impl ToolDef {
     /// tool, adding `before` itself when the definition changed.
     pub fn succeed(&mut self, before: &ToolDef, at: OffsetDateTime) {
         self.history = before.history.clone();
-        let old = crate::intent::tool_digest(before);
-        if old != crate::intent::tool_digest(self) {
+        let old = tool_digest(before);
+        if old != tool_digest(self) {
             if self.history.len() >= MAX_TOOL_HISTORY {
                 self.history.remove(1);
             }
@@ -289,4 +289,11 @@ impl<T> Page<T> {
         }
         Self { items, total, page: req.page, page_size: req.page_size }
     }
+}
+
+/// SHA-256 of a tool's definition (name, description, input schema), hex.
+pub fn tool_digest(tool: &ToolDef) -> String {
+    use sha2::{Digest, Sha256};
+    let canonical = serde_json::json!([tool.name, tool.description, tool.input_schema]);
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }

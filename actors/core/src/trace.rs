@@ -145,6 +145,31 @@ impl TraceEvent {
         }
     }
 
+    /// Every event type, as `type_name` spells it (the `event_type` filters accept these).
+    pub const TYPE_NAMES: &'static [&'static str] = &[
+        "token_issued",
+        "exchange_allowed",
+        "exchange_denied",
+        "exchange_rejected",
+        "introspection",
+        "revocation",
+        "llm_call",
+        "key_rotated",
+        "admin_change",
+        "wire_token_seen",
+        "wire_token_unverifiable",
+        "wire_token_expired",
+        "wire_token_revoked",
+        "wire_audience_mismatch",
+        "wire_token_passthrough",
+        "wire_tool_not_in_token",
+        "wire_unauthenticated_tool_call",
+        "wire_token_replayed_elsewhere",
+        "wire_token_exfiltration",
+        "wire_token_in_query",
+        "wire_invalid_token_accepted",
+    ];
+
     pub fn type_name(&self) -> &'static str {
         match &self.kind {
             EventKind::TokenIssued { .. } => "token_issued",
@@ -258,8 +283,10 @@ mod tests {
             EventKind::WireTokenInQuery(WireDetail::default()),
             EventKind::WireInvalidTokenAccepted(WireDetail::default()),
         ];
+        assert_eq!(kinds.len(), TraceEvent::TYPE_NAMES.len(), "every type is listed once");
         for kind in kinds {
             let e = TraceEvent::new(Uuid::nil(), kind);
+            assert!(TraceEvent::TYPE_NAMES.contains(&e.type_name()), "{} is listed", e.type_name());
             assert_eq!(serde_json::to_value(&e).unwrap()["type"], e.type_name());
             let back: TraceEvent = serde_json::from_value(serde_json::to_value(&e).unwrap()).unwrap();
             assert_eq!(back, e, "{} round-trips", e.type_name());

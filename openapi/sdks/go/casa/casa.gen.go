@@ -330,15 +330,27 @@ func (e ListTraceParamsDecision) Valid() bool {
 
 // Defines values for ListTraceParamsEventType.
 const (
-	ListTraceParamsEventTypeAdminChange      ListTraceParamsEventType = "admin_change"
-	ListTraceParamsEventTypeExchangeAllowed  ListTraceParamsEventType = "exchange_allowed"
-	ListTraceParamsEventTypeExchangeDenied   ListTraceParamsEventType = "exchange_denied"
-	ListTraceParamsEventTypeExchangeRejected ListTraceParamsEventType = "exchange_rejected"
-	ListTraceParamsEventTypeIntrospection    ListTraceParamsEventType = "introspection"
-	ListTraceParamsEventTypeKeyRotated       ListTraceParamsEventType = "key_rotated"
-	ListTraceParamsEventTypeLlmCall          ListTraceParamsEventType = "llm_call"
-	ListTraceParamsEventTypeRevocation       ListTraceParamsEventType = "revocation"
-	ListTraceParamsEventTypeTokenIssued      ListTraceParamsEventType = "token_issued"
+	ListTraceParamsEventTypeAdminChange                 ListTraceParamsEventType = "admin_change"
+	ListTraceParamsEventTypeExchangeAllowed             ListTraceParamsEventType = "exchange_allowed"
+	ListTraceParamsEventTypeExchangeDenied              ListTraceParamsEventType = "exchange_denied"
+	ListTraceParamsEventTypeExchangeRejected            ListTraceParamsEventType = "exchange_rejected"
+	ListTraceParamsEventTypeIntrospection               ListTraceParamsEventType = "introspection"
+	ListTraceParamsEventTypeKeyRotated                  ListTraceParamsEventType = "key_rotated"
+	ListTraceParamsEventTypeLlmCall                     ListTraceParamsEventType = "llm_call"
+	ListTraceParamsEventTypeRevocation                  ListTraceParamsEventType = "revocation"
+	ListTraceParamsEventTypeTokenIssued                 ListTraceParamsEventType = "token_issued"
+	ListTraceParamsEventTypeWireAudienceMismatch        ListTraceParamsEventType = "wire_audience_mismatch"
+	ListTraceParamsEventTypeWireInvalidTokenAccepted    ListTraceParamsEventType = "wire_invalid_token_accepted"
+	ListTraceParamsEventTypeWireTokenExfiltration       ListTraceParamsEventType = "wire_token_exfiltration"
+	ListTraceParamsEventTypeWireTokenExpired            ListTraceParamsEventType = "wire_token_expired"
+	ListTraceParamsEventTypeWireTokenInQuery            ListTraceParamsEventType = "wire_token_in_query"
+	ListTraceParamsEventTypeWireTokenPassthrough        ListTraceParamsEventType = "wire_token_passthrough"
+	ListTraceParamsEventTypeWireTokenReplayedElsewhere  ListTraceParamsEventType = "wire_token_replayed_elsewhere"
+	ListTraceParamsEventTypeWireTokenRevoked            ListTraceParamsEventType = "wire_token_revoked"
+	ListTraceParamsEventTypeWireTokenSeen               ListTraceParamsEventType = "wire_token_seen"
+	ListTraceParamsEventTypeWireTokenUnverifiable       ListTraceParamsEventType = "wire_token_unverifiable"
+	ListTraceParamsEventTypeWireToolNotInToken          ListTraceParamsEventType = "wire_tool_not_in_token"
+	ListTraceParamsEventTypeWireUnauthenticatedToolCall ListTraceParamsEventType = "wire_unauthenticated_tool_call"
 )
 
 // Valid indicates whether the value is a known member of the ListTraceParamsEventType enum.
@@ -361,6 +373,30 @@ func (e ListTraceParamsEventType) Valid() bool {
 	case ListTraceParamsEventTypeRevocation:
 		return true
 	case ListTraceParamsEventTypeTokenIssued:
+		return true
+	case ListTraceParamsEventTypeWireAudienceMismatch:
+		return true
+	case ListTraceParamsEventTypeWireInvalidTokenAccepted:
+		return true
+	case ListTraceParamsEventTypeWireTokenExfiltration:
+		return true
+	case ListTraceParamsEventTypeWireTokenExpired:
+		return true
+	case ListTraceParamsEventTypeWireTokenInQuery:
+		return true
+	case ListTraceParamsEventTypeWireTokenPassthrough:
+		return true
+	case ListTraceParamsEventTypeWireTokenReplayedElsewhere:
+		return true
+	case ListTraceParamsEventTypeWireTokenRevoked:
+		return true
+	case ListTraceParamsEventTypeWireTokenSeen:
+		return true
+	case ListTraceParamsEventTypeWireTokenUnverifiable:
+		return true
+	case ListTraceParamsEventTypeWireToolNotInToken:
+		return true
+	case ListTraceParamsEventTypeWireUnauthenticatedToolCall:
 		return true
 	default:
 		return false

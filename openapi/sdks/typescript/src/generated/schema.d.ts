@@ -3429,7 +3429,7 @@ export interface operations {
                 /** @description `allowed` or `denied`. */
                 decision?: "allowed" | "denied";
                 /** @description e.g. `exchange_denied`, `token_issued`, `introspection`. */
-                event_type?: "token_issued" | "exchange_allowed" | "exchange_denied" | "exchange_rejected" | "introspection" | "revocation" | "llm_call" | "key_rotated" | "admin_change";
+                event_type?: "token_issued" | "exchange_allowed" | "exchange_denied" | "exchange_rejected" | "introspection" | "revocation" | "llm_call" | "key_rotated" | "admin_change" | "wire_token_seen" | "wire_token_unverifiable" | "wire_token_expired" | "wire_token_revoked" | "wire_audience_mismatch" | "wire_token_passthrough" | "wire_tool_not_in_token" | "wire_unauthenticated_tool_call" | "wire_token_replayed_elsewhere" | "wire_token_exfiltration" | "wire_token_in_query" | "wire_invalid_token_accepted";
                 /** @description The SHA-256 (hex) of a token: its events, found without sending the token itself. */
                 token_digest?: string;
                 /** @description Events at or after this time (RFC 3339). */
