@@ -43,7 +43,10 @@ def main() -> int:
             str(Path(sys.executable).parent / "schemathesis"), "--config-file", str(HERE / "schemathesis.toml"),
             "run", f"{node.url}/openapi.json", "--url", node.url,
             "--phases", "examples,coverage,fuzzing,stateful", "--max-examples", examples,
-            "--exclude-operation-id", "streamTrace", "--checks", "all",
+            "--exclude-operation-id", "streamTrace",
+            # Its body is trace events, which the document does not describe member
+            # by member yet (any JSON object there is schema-valid, few are events).
+            "--exclude-operation-id", "collectorReport", "--checks", "all",
             "--seed", os.environ.get("CASA_SCHEMATHESIS_SEED", "14"),
         ]
         rc = subprocess.call(cmd, env=env)

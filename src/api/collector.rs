@@ -163,14 +163,15 @@ impl CollectorApi {
     /// unavailable (with the reason), kernel counters, losses and findings.
     /// `state: off` unless `casa serve --collector on`.
     #[oai(path = "/collector", method = "get", operation_id = "collectorStatus")]
-    async fn status(&self, _auth: AdminAuth) -> Json<CollectorReport> {
-        Json(current_status().map(CollectorReport::from).unwrap_or_else(|| {
+    async fn status(&self, _auth: AdminAuth) -> Result<Json<CollectorReport>, ApiError> {
+        // A Result although it cannot fail: the error type documents the 401.
+        Ok(Json(current_status().map(CollectorReport::from).unwrap_or_else(|| {
             CollectorReport::from(CollectorStatus {
                 state: "off".into(),
                 reason: Some("the collector is off (casa serve --collector on)".into()),
                 ..Default::default()
             })
-        }))
+        })))
     }
 
     /// Public keys, revocation rules and app addresses of every realm, for a

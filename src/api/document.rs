@@ -311,6 +311,7 @@ fn query_rules(doc: &mut Value) {
         ("listTrace", "limit", json!({"minimum": 1, "maximum": 500})),
         ("listTrace", "decision", decision.clone()),
         ("listTrace", "event_type", json!({"enum": super::trace::EVENT_TYPES})),
+        ("listTrace", "token_digest", json!({"pattern": "^[0-9a-fA-F]{64}$"})),
         ("streamTrace", "decision", decision),
     ];
     for (id, name, rule) in rules {

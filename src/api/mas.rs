@@ -71,6 +71,8 @@ pub struct SemanticParams {
     pub top_k: Option<u32>,
     /// Cut-off on the calibrated probability, 0.0 to 1.0, used instead of `threshold` when the
     /// node's embedder has a calibration (default: the calibration's, chosen in docs/intent-eval.md).
+    #[oai(validator(minimum(value = "0"), maximum(value = "1")))]
+    #[serde(default, deserialize_with = "present")]
     pub min_probability: Option<f64>,
 }
 

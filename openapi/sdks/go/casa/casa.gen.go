@@ -5241,16 +5241,58 @@ func (r ClusterStatusResult) ContentType() string {
 	return ""
 }
 
+// CollectorStatusResult401Headers the declared response headers of an HTTP 401 response for CollectorStatus
+type CollectorStatusResult401Headers struct {
+	WWWAUTHENTICATE string
+}
+
+// CollectorStatusResult503Headers the declared response headers of an HTTP 503 response for CollectorStatus
+type CollectorStatusResult503Headers struct {
+	RETRYAFTER uint32
+}
+
 type CollectorStatusResult struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *CollectorReport
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CollectorStatusResult401Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CollectorStatusResult503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r CollectorStatusResult) GetJSON200() *CollectorReport {
 	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CollectorStatusResult) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CollectorStatusResult) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CollectorStatusResult) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CollectorStatusResult) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -8898,6 +8940,57 @@ func ParseCollectorStatusResult(rsp *http.Response) (*CollectorStatusResult, err
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CollectorStatusResult401Headers
+		if values := rsp.Header.Values("WWW-AUTHENTICATE"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-AUTHENTICATE", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAUTHENTICATE = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 503:
+		var headers CollectorStatusResult503Headers
+		if values := rsp.Header.Values("RETRY-AFTER"); len(values) > 0 {
+			var value uint32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RETRY-AFTER", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "uint32"}); err != nil {
+				return nil, err
+			}
+			headers.RETRYAFTER = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil

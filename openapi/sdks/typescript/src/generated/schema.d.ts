@@ -1947,6 +1947,46 @@ export interface operations {
                     "application/json": components["schemas"]["CollectorReport"];
                 };
             };
+            /** @description The request is malformed (bad JSON, wrong types, unknown fields, bad parameters). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or wrong credentials (admin token, client credentials or session token). */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The store or an actor is unavailable, or the MAS is between two
+             *     nodes of a cluster; retry after `Retry-After` seconds.
+             */
+            503: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     collectorDirectory: {

@@ -9,6 +9,7 @@ from ...types import Response, UNSET
 from ... import errors
 
 from ...models.collector_report import CollectorReport
+from ...models.error_body import ErrorBody
 from typing import cast
 
 
@@ -32,7 +33,7 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> CollectorReport | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> CollectorReport | ErrorBody | None:
     if response.status_code == 200:
         response_200 = CollectorReport.from_dict(response.json())
 
@@ -40,13 +41,41 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_200
 
+    if response.status_code == 400:
+        response_400 = ErrorBody.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = ErrorBody.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 500:
+        response_500 = ErrorBody.from_dict(response.json())
+
+
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[CollectorReport]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[CollectorReport | ErrorBody]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -59,7 +88,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 
-) -> Response[CollectorReport]:
+) -> Response[CollectorReport | ErrorBody]:
     """ The eBPF wire collector of this node: each hook attached, degraded or
     unavailable (with the reason), kernel counters, losses and findings.
     `state: off` unless `casa serve --collector on`.
@@ -69,7 +98,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CollectorReport]
+        Response[CollectorReport | ErrorBody]
      """
 
 
@@ -87,7 +116,7 @@ def sync(
     *,
     client: AuthenticatedClient,
 
-) -> CollectorReport | None:
+) -> CollectorReport | ErrorBody | None:
     """ The eBPF wire collector of this node: each hook attached, degraded or
     unavailable (with the reason), kernel counters, losses and findings.
     `state: off` unless `casa serve --collector on`.
@@ -97,7 +126,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CollectorReport
+        CollectorReport | ErrorBody
      """
 
 
@@ -110,7 +139,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 
-) -> Response[CollectorReport]:
+) -> Response[CollectorReport | ErrorBody]:
     """ The eBPF wire collector of this node: each hook attached, degraded or
     unavailable (with the reason), kernel counters, losses and findings.
     `state: off` unless `casa serve --collector on`.
@@ -120,7 +149,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CollectorReport]
+        Response[CollectorReport | ErrorBody]
      """
 
 
@@ -138,7 +167,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 
-) -> CollectorReport | None:
+) -> CollectorReport | ErrorBody | None:
     """ The eBPF wire collector of this node: each hook attached, degraded or
     unavailable (with the reason), kernel counters, losses and findings.
     `state: off` unless `casa serve --collector on`.
@@ -148,7 +177,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CollectorReport
+        CollectorReport | ErrorBody
      """
 
 
