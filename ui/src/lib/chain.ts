@@ -19,8 +19,12 @@ const CHECK_FIELDS = ["tool", "check", "passed", "reason", "score", "detail", "e
 const DENIAL_FIELDS = ["tool", "check", "reason", "detail"];
 const TARGET_FIELDS = ["kind", "id"];
 
-/** An f64 as serde_json writes it: integral values keep a ".0". */
-function f64(x: number): string {
+/** An f64 as serde_json (ryu) writes it: integral values keep a ".0", and
+ * magnitudes below 1e-5 or from 1e16 up are written with an exponent (JS
+ * switches only below 1e-6 and from 1e21), e.g. a tiny calibrated probability. */
+export function f64(x: number): string {
+  const a = Math.abs(x);
+  if (Number.isFinite(x) && a !== 0 && (a < 1e-5 || a >= 1e16)) return x.toExponential().replace("e+", "e");
   const s = JSON.stringify(x);
   return Number.isInteger(x) && !/e/i.test(s) ? `${s}.0` : s;
 }
