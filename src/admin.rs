@@ -28,6 +28,31 @@ const VIEWER_TOKEN_PREFIX: &str = "casa_vt_";
 /// Operator-chosen tokens shorter than this are refused: the admin token
 /// guards every tenant.
 pub const MIN_TOKEN_CHARS: usize = 32;
+/// ... and so are tokens whose characters carry less than this (estimated from
+/// their frequencies): `openssl rand -hex 16` passes, `password` × 4 does not.
+pub const MIN_TOKEN_BITS: f64 = 96.0;
+
+/// Refuses an operator-chosen token that is short or visibly not random.
+fn check_operator_token(var: &str, token: &str) -> anyhow::Result<()> {
+    if token.chars().count() < MIN_TOKEN_CHARS {
+        bail!("{var} must be at least {MIN_TOKEN_CHARS} characters");
+    }
+    if estimated_bits(token) < MIN_TOKEN_BITS {
+        bail!("{var} looks guessable (repeated characters); use e.g. `openssl rand -base64 32`");
+    }
+    Ok(())
+}
+
+/// Shannon entropy of the token's character frequencies times its length: an
+/// upper bound of its strength, which catches repetition, not patterns.
+fn estimated_bits(token: &str) -> f64 {
+    let mut counts = std::collections::HashMap::<char, usize>::new();
+    for c in token.chars() {
+        *counts.entry(c).or_default() += 1;
+    }
+    let n = token.chars().count() as f64;
+    counts.values().map(|&k| -(k as f64) * (k as f64 / n).log2()).sum()
+}
 
 /// What a presented admin token is checked against.
 #[derive(Clone)]
@@ -73,14 +98,23 @@ fn announce(what: &str, token: &str, path: &Path) {
     println!("casa {what} (shown once; also in {}):\n\n    {token}\n", path.display());
 }
 
+/// At `serve`, stdout is often a log collector's (systemd, Kubernetes): the
+/// token is shown only to a terminal, else only where it is.
+fn announce_at_start(what: &str, token: &str, path: &Path) {
+    use std::io::IsTerminal;
+    if std::io::stdout().is_terminal() {
+        announce(what, token, path);
+    } else {
+        println!("casa generated the {what}: it is in {} (mode 0600)", path.display());
+    }
+}
+
 /// The credential this node checks admin requests against, creating the
 /// token on first start.
 pub async fn ensure(store: &dyn Store, data_dir: &Path) -> anyhow::Result<AdminCredential> {
     if let Ok(token) = std::env::var(ENV_VAR) {
         let token = token.trim();
-        if token.chars().count() < MIN_TOKEN_CHARS {
-            bail!("{ENV_VAR} must be at least {MIN_TOKEN_CHARS} characters");
-        }
+        check_operator_token(ENV_VAR, token)?;
         tracing::info!("admin token taken from {ENV_VAR}");
         return Ok(AdminCredential { digest: secret::digest(token) });
     }
@@ -91,7 +125,7 @@ pub async fn ensure(store: &dyn Store, data_dir: &Path) -> anyhow::Result<AdminC
     let path = write_token_file(data_dir, FILE_NAME, &token)?;
     let digest = secret::digest(&token);
     store.put_meta(DIGEST_KEY, &digest).await?;
-    announce("admin token", &token, &path);
+    announce_at_start("admin token", &token, &path);
     tracing::info!(path = %path.display(), "generated the admin token");
     Ok(AdminCredential { digest })
 }
@@ -119,9 +153,7 @@ pub async fn viewer(store: &dyn Store, admin: &AdminCredential) -> anyhow::Resul
     let digest = match std::env::var(VIEWER_ENV_VAR) {
         Ok(token) => {
             let token = token.trim();
-            if token.chars().count() < MIN_TOKEN_CHARS {
-                bail!("{VIEWER_ENV_VAR} must be at least {MIN_TOKEN_CHARS} characters");
-            }
+            check_operator_token(VIEWER_ENV_VAR, token)?;
             if admin.verify(token) {
                 bail!("{VIEWER_ENV_VAR} must differ from the admin token");
             }
@@ -151,4 +183,24 @@ pub async fn rotate_viewer_offline(settings: &Settings) -> anyhow::Result<()> {
         eprintln!("note: {VIEWER_ENV_VAR} is set; while it is, casa uses it instead of this token");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operator_tokens_must_look_random() {
+        for weak in ["short", &"a".repeat(64), &"password".repeat(4), &"ab".repeat(40)] {
+            assert!(check_operator_token(ENV_VAR, weak).is_err(), "{weak} was accepted");
+        }
+        // `openssl rand -hex 16`, `-base64 32`, and what `casa` generates.
+        for strong in [
+            "9f86d081884c7d659a2feaa0c55ad015",
+            "q3XbZ0n8mJ4ur5w1T9yVh2cLkE7dRsGoPaFiNwBx3Yc=",
+            &secret::generate("casa_at_"),
+        ] {
+            check_operator_token(ENV_VAR, strong).unwrap_or_else(|e| panic!("{strong}: {e}"));
+        }
+    }
 }

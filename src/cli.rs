@@ -282,6 +282,12 @@ pub struct ServeArgs {
     /// Seconds SIGTERM waits for in-flight requests [default: 30]
     #[arg(long, env = "CASA_SHUTDOWN_GRACE_SECONDS", value_name = "SECONDS")]
     pub shutdown_grace_seconds: Option<u64>,
+    /// Seconds a connection may take to send a request head; idle keep-alive connections close after it [default: 10]
+    #[arg(long, env = "CASA_HTTP_HEADER_TIMEOUT_SECONDS", value_name = "SECONDS")]
+    pub http_header_timeout_seconds: Option<u64>,
+    /// Open HTTP connections at most; further clients wait to be accepted [default: 4096]
+    #[arg(long, env = "CASA_HTTP_MAX_CONNECTIONS", value_name = "N")]
+    pub http_max_connections: Option<usize>,
     /// Stop a MAS actor after this many seconds without requests [default: 600]
     #[arg(long, env = "CASA_MAS_IDLE_SECONDS", value_name = "SECONDS")]
     pub mas_idle_seconds: Option<u64>,
@@ -402,6 +408,8 @@ impl ServeArgs {
             log_level: self.log_level.clone(),
             max_body_bytes: self.max_body_bytes,
             shutdown_grace_seconds: self.shutdown_grace_seconds,
+            http_header_timeout_seconds: self.http_header_timeout_seconds,
+            http_max_connections: self.http_max_connections,
             mas_idle_seconds: self.mas_idle_seconds,
             actor_call_timeout_ms: self.actor_call_timeout_ms,
             cluster: self.cluster.overrides(),

@@ -14,6 +14,8 @@ pub const DEFAULT_DATA_DIR: &str = "./casa-data";
 pub const DEFAULT_LOG_LEVEL: &str = "info";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_SHUTDOWN_GRACE_SECONDS: u64 = 30;
+pub const DEFAULT_HTTP_HEADER_TIMEOUT_SECONDS: u64 = 10;
+pub const DEFAULT_HTTP_MAX_CONNECTIONS: usize = 4096;
 pub const DEFAULT_MAS_IDLE_SECONDS: u64 = 600;
 pub const DEFAULT_ACTOR_CALL_TIMEOUT_MS: u64 = 5000;
 pub const DEFAULT_MODEL_DIR: &str = "models/all-MiniLM-L6-v2";
@@ -91,6 +93,11 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// How long SIGTERM waits for in-flight requests.
     pub shutdown_grace_seconds: u64,
+    /// A connection must send a whole request head within this time; an idle
+    /// keep-alive connection is closed after it.
+    pub http_header_timeout_seconds: u64,
+    /// Open HTTP connections at most; at the cap new ones wait to be accepted.
+    pub http_max_connections: usize,
     /// A MAS actor without requests for this long is stopped (and restarted on demand).
     pub mas_idle_seconds: u64,
     /// Deadline of every call to an actor.
@@ -130,6 +137,8 @@ impl Default for Settings {
             log_level: DEFAULT_LOG_LEVEL.into(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             shutdown_grace_seconds: DEFAULT_SHUTDOWN_GRACE_SECONDS,
+            http_header_timeout_seconds: DEFAULT_HTTP_HEADER_TIMEOUT_SECONDS,
+            http_max_connections: DEFAULT_HTTP_MAX_CONNECTIONS,
             mas_idle_seconds: DEFAULT_MAS_IDLE_SECONDS,
             actor_call_timeout_ms: DEFAULT_ACTOR_CALL_TIMEOUT_MS,
             store: DEFAULT_STORE.into(),
@@ -166,6 +175,10 @@ pub struct Overrides {
     pub max_body_bytes: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shutdown_grace_seconds: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_header_timeout_seconds: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_max_connections: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mas_idle_seconds: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -231,6 +244,12 @@ impl Settings {
             if parsed.query().is_some() || parsed.fragment().is_some() {
                 return Err(ConfigError::Invalid(format!("public_url {url:?} must not have a query or fragment")));
             }
+        }
+        if self.http_header_timeout_seconds == 0 {
+            return Err(ConfigError::Invalid("http_header_timeout_seconds must be positive".into()));
+        }
+        if self.http_max_connections == 0 {
+            return Err(ConfigError::Invalid("http_max_connections must be positive".into()));
         }
         if self.max_body_bytes < 1024 {
             return Err(ConfigError::Invalid("max_body_bytes must be at least 1024".into()));

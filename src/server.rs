@@ -10,7 +10,6 @@ use casa_actors::node::{Node, NodeConfig};
 use casa_actors::retention::spawn_purge;
 use casa_actors::store::{EmbeddedStore, ScyllaStore, Store};
 use casa_actors::trace_writer::{TraceWriter, WriterConfig};
-use poem::listener::{Acceptor, Listener, TcpListener};
 
 use crate::api::{self, AppState};
 use crate::config::{Settings, StoreLocation};
@@ -47,11 +46,10 @@ pub async fn serve(settings: Settings, collector: crate::collector::CollectorArg
     let admin = crate::admin::ensure(&*store, &settings.data_dir).await?;
     let viewer = crate::admin::viewer(&*store, &admin).await?;
     // The listener is bound first: the public URL may default to its address.
-    let acceptor = TcpListener::bind(settings.listen)
-        .into_acceptor()
+    let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
-    let bound = acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied()).unwrap_or(settings.listen);
+    let bound = listener.local_addr().unwrap_or(settings.listen);
     let public_url = settings.public_url_for(bound);
     let node_config = NodeConfig {
         public_url: public_url.clone(),
@@ -95,12 +93,12 @@ pub async fn serve(settings: Settings, collector: crate::collector::CollectorArg
         "casa is serving"
     );
 
-    poem::Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(
-            api::app(state),
-            shutdown_signal(),
-            Some(Duration::from_secs(settings.shutdown_grace_seconds)),
-        )
+    let limits = crate::http_server::Limits {
+        header_timeout: Duration::from_secs(settings.http_header_timeout_seconds),
+        max_connections: settings.http_max_connections,
+    };
+    let grace = Duration::from_secs(settings.shutdown_grace_seconds);
+    crate::http_server::serve(listener, api::app(state), limits, shutdown_signal(), grace)
         .await
         .context("HTTP server")?;
 

@@ -11,6 +11,7 @@ pub mod collector;
 pub mod mas;
 pub mod membership;
 pub mod node;
+pub mod readiness;
 pub mod registry;
 pub mod retention;
 pub mod store;

@@ -25,6 +25,7 @@ use crate::mas::{AppId, AppUpdate, MasMsg, MasView};
 use crate::membership::{Route, View};
 use crate::model::*;
 use crate::oauth::*;
+use crate::readiness::ReadinessMonitor;
 use crate::registry::{MasRegistry, RegistryArgs, RegistryHandle, RegistryMsg};
 use crate::session::UserInputContent;
 use crate::store::Store;
@@ -182,6 +183,7 @@ pub struct Node {
     ai: Ai,
     verdicts: VerdictCache,
     cluster: Option<Cluster>,
+    readiness: Arc<ReadinessMonitor>,
 }
 
 impl Node {
@@ -233,6 +235,7 @@ impl Node {
             }
             _ => None,
         };
+        let readiness = Arc::new(ReadinessMonitor::start(store.clone(), ai.capabilities()).await);
         Ok(Node {
             store,
             config,
@@ -243,6 +246,7 @@ impl Node {
             ai,
             verdicts: Arc::default(),
             cluster,
+            readiness,
         })
     }
 
@@ -331,8 +335,9 @@ impl Node {
         }
     }
 
-    /// Is the supervision tree up and the store answering?
-    pub async fn readiness(&self) -> std::result::Result<(), String> {
+    /// Is the supervision tree up, the store answering, and every MAS servable
+    /// here? In-memory facts only; the reason names no tenant.
+    pub fn readiness(&self) -> std::result::Result<(), String> {
         if self.supervisor.get_status() != ActorStatus::Running {
             return Err("the node supervisor is not running".into());
         }
@@ -340,38 +345,12 @@ impl Node {
             Ok(r) if r.get_status() == ActorStatus::Running => {}
             _ => return Err("the MAS registry is not running".into()),
         }
-        self.store.ping().await.map_err(|e| format!("store: {e}"))?;
+        if let Some(why) = self.readiness.facts().not_ready {
+            return Err(why.into());
+        }
         if let Some(cluster) = &self.cluster {
             if let Some(why) = &cluster.view().not_serving {
                 return Err(format!("cluster: {why}"));
-            }
-        }
-        self.missing_capabilities().await
-    }
-
-    /// A MAS that enables a check this node cannot run makes the node not ready:
-    /// its exchanges are denied (fail closed), and an operator must know why.
-    async fn missing_capabilities(&self) -> std::result::Result<(), String> {
-        let caps = self.capabilities();
-        if caps.embedder && caps.llm_verifier {
-            return Ok(());
-        }
-        for page in 1..=100 {
-            let request = PageRequest { page, page_size: MAX_PAGE_SIZE };
-            let found = self.store.list_mas(None, request).await.map_err(|e| format!("store: {e}"))?;
-            for mas in &found.items {
-                let s = &mas.settings;
-                for check in s.enabled_checks.iter().chain(&s.shadow_checks) {
-                    let missing = match check {
-                        CheckName::SemanticIntentMatch if !caps.embedder => "no embedder",
-                        CheckName::AiPoweredToolMatch if !caps.llm_verifier => "no LLM verifier",
-                        _ => continue,
-                    };
-                    return Err(format!("MAS {} enables {} but this node has {missing}", mas.id, check.as_str()));
-                }
-            }
-            if found.items.len() < MAX_PAGE_SIZE as usize {
-                break;
             }
         }
         Ok(())

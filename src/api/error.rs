@@ -14,6 +14,9 @@ use poem_openapi::{ApiResponse, Object};
 
 /// The challenge sent with every 401 (RFC 6750).
 pub const BEARER_CHALLENGE: &str = r#"Bearer realm="casa""#;
+/// Every 503's description: the same words whatever failed behind it.
+pub const UNAVAILABLE: &str =
+    "temporarily unavailable; retry after Retry-After seconds (the server log has the details)";
 /// The challenge of a failed client authentication (RFC 6749 section 5.2).
 pub const CLIENT_CHALLENGE: &str = r#"Basic realm="casa""#;
 
@@ -127,8 +130,10 @@ impl From<CoreError> for ApiError {
                 Self::Unprocessable(body("validation_failed", format!("{field}: {message}"), Some(field)))
             }
             CoreError::Unavailable(msg) | CoreError::NotOwner(msg) => {
+                // The detail names nodes and store errors: for the log, not for
+                // whoever sent the request.
                 tracing::warn!(error = %msg, "unavailable");
-                Self::Unavailable(body("unavailable", msg, None), 1)
+                Self::Unavailable(body("unavailable", UNAVAILABLE, None), 1)
             }
             CoreError::OAuth(e) => Self::from(e),
             CoreError::Internal(msg) => {
@@ -221,4 +226,21 @@ pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     })
     .with_status(StatusCode::INTERNAL_SERVER_ERROR)
     .into_response()
+}
+
+#[cfg(test)]
+mod unavailable_tests {
+    use super::*;
+
+    #[test]
+    fn a_503_names_no_node_and_no_store_error() {
+        for cause in [
+            CoreError::Unavailable("node node-b dropped the call for MAS 0190".into()),
+            CoreError::NotOwner("owned by node-c".into()),
+            CoreError::Unavailable("store: Connection refused (10.0.0.7:9042)".into()),
+        ] {
+            let ApiError::Unavailable(Json(body), retry) = ApiError::from(cause) else { panic!("not a 503") };
+            assert_eq!((body.error.as_str(), body.error_description.as_str(), retry), ("unavailable", UNAVAILABLE, 1));
+        }
+    }
 }

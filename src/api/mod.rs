@@ -137,7 +137,7 @@ async fn reject_oversized<E: Endpoint>(ep: E, req: Request, limit: usize) -> poe
 
 /// Request counts and latency by route (the operation id), method and status.
 async fn observe<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response> {
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let fallback = route_label(req.uri().path());
     let start = Instant::now();
     let result = ep.call(req).await.map(IntoResponse::into_response);
@@ -146,8 +146,11 @@ async fn observe<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response> {
         Err(e) => (e.status(), e.data::<OperationId>().map(|o| o.0)),
     };
     let elapsed = start.elapsed().as_secs_f64();
-    let labels =
-        [("route", op.unwrap_or(fallback).to_string()), ("method", method), ("status", status.as_u16().to_string())];
+    let labels = [
+        ("route", op.unwrap_or(fallback).to_string()),
+        ("method", method.to_string()),
+        ("status", status.as_u16().to_string()),
+    ];
     tracing::info!(
         target: "casa::http",
         route = %labels[0].1,
@@ -159,6 +162,22 @@ async fn observe<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response> {
     metrics::counter!(HTTP_REQUESTS, &labels).increment(1);
     metrics::histogram!(HTTP_DURATION, &labels).record(elapsed);
     result
+}
+
+/// The standard methods by name, any other as one label: anyone can send a
+/// made-up method, and each label value is a new series kept for ever.
+fn method_label(method: &poem::http::Method) -> &'static str {
+    use poem::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 /// Labels for routes outside the OpenAPI operations; anything else is one

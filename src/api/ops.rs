@@ -42,7 +42,7 @@ impl OpsApi {
     /// Readiness: the store answers and the supervision tree is up.
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
     async fn readyz(&self, state: Data<&AppState>) -> Readiness {
-        match state.node.readiness().await {
+        match state.node.readiness() {
             Ok(()) => Readiness::Ready(Json(Health { status: "ready".into(), reason: None })),
             Err(reason) => Readiness::NotReady(Json(Health { status: "not_ready".into(), reason: Some(reason) })),
         }
