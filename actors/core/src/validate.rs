@@ -320,6 +320,30 @@ mod tests {
     }
 
     #[test]
+    fn a_check_is_enforced_or_shadowed_not_both() {
+        let caps = Capabilities::default();
+        let base = new_mas(NewMas { name: "m".into(), ..Default::default() }, caps).unwrap();
+        let llm = CheckName::DeterministicLlmSelectedTools;
+        let tool = CheckName::DeterministicToolSelected;
+        // (case, enabled, shadowed)
+        let refused = [
+            ("both lists", Some(vec![tool]), Some(vec![tool])),
+            ("shadowing an enforced check", None, Some(vec![tool])),
+            ("enforcing a shadowed one", Some(vec![llm]), Some(vec![llm])),
+            ("the structural tool check in shadow", Some(vec![]), Some(vec![tool])),
+        ];
+        for (case, enabled_checks, shadow_checks) in refused {
+            let patch = MasPatch { enabled_checks, shadow_checks, ..Default::default() };
+            match patch_mas(&base, patch, caps) {
+                Err(CoreError::Invalid { field, .. }) => assert_eq!(field, "shadow_checks", "{case}"),
+                other => panic!("{case}: {other:?}"),
+            }
+        }
+        let ok = MasPatch { shadow_checks: Some(vec![llm]), ..Default::default() };
+        assert_eq!(patch_mas(&base, ok, caps).unwrap().shadow_checks, [llm]);
+    }
+
+    #[test]
     fn bad_values_name_their_field() {
         let cases: Vec<(NewMas, &str)> = vec![
             (NewMas { name: "".into(), ..Default::default() }, "name"),
