@@ -453,29 +453,50 @@ fn actor_token_of_another_app() {
 }
 
 #[test]
-fn llm_evidence_needs_a_valid_token_of_the_session() {
+fn llm_evidence_comes_from_a_designated_app_once_per_call_and_bounded() {
     let t = target_with(json!({"enabled_checks": ["DETERMINISTIC_TOOL_SELECTED", "DETERMINISTIC_LLM_SELECTED_TOOLS"]}));
+    let uiid = jwt_parts(&t.subject).1["uiid"].as_str().unwrap().to_string();
+    let report = |client: Option<&Client>, bearer: Option<&str>, call_id: &str, tools: &[&str]| {
+        let body = json!({"user_input_id": uiid, "call_id": call_id, "selected_tools": tools});
+        let mut req = t.casa.request("POST", "/trace/llm").json(&body);
+        if let Some(c) = client {
+            req = req.basic_auth(&c.id, Some(&c.secret));
+        }
+        if let Some(b) = bearer {
+            req = req.bearer_auth(b);
+        }
+        t.casa.send(req)
+    };
+    // Holding a token of the session is no credential for evidence; a forged one even less.
     let forged = sign_with(&t.header(), &t.claims(), &attacker_key());
-    let b_token = t.casa.access_token(&t.b.client, "x", None);
-    for bad in [forged.as_str(), "", "garbage"] {
-        let r = t.casa.send(
-            t.casa
-                .request("POST", "/trace/llm")
-                .bearer_auth(bad)
-                .json(&json!({"call_id": "c", "selected_tools": ["fs:read"]})),
-        );
-        assert_eq!(r.status, 401, "{r:?}");
+    for bearer in [t.subject.as_str(), forged.as_str(), "garbage"] {
+        assert_eq!(report(None, Some(bearer), "c1", &["fs:write"]).status, 401);
     }
-    // Evidence recorded in B's session does not reach A's.
-    let r = t.casa.send(
-        t.casa
-            .request("POST", "/trace/llm")
-            .bearer_auth(&b_token)
-            .json(&json!({"call_id": "c", "selected_tools": ["fs:read"]})),
-    );
-    assert_eq!(r.status, 201, "{r:?}");
-    let r = t.casa.exchange(&t.a.agent, &t.subject, "fs:read");
-    assert_eq!(denials(&r), vec![("fs:read".to_string(), "no_llm_calls_made".to_string())]);
+    let wrong = Client { id: t.a.client.id.clone(), secret: "casa_cs_wrong".into() };
+    assert_oauth_error(&report(Some(&wrong), None, "c1", &["fs:write"]), 401, "invalid_client");
+    // Apps of the MAS that were not designated for it: refused.
+    for app in [&t.a.agent, &t.a.client] {
+        assert_oauth_error(&report(Some(app), None, "c1", &["fs:write"]), 400, "unauthorized_client");
+    }
+    let r = t.casa.patch(&format!("/mas/{}", t.a.mas_id), json!({"llm_evidence_apps": [t.a.client_app_id]}));
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json()["llm_evidence_apps"], json!([t.a.client_app_id]));
+    assert_eq!(report(Some(&t.a.client), None, "c1", &["fs:read"]).status, 201);
+    // A call is recorded once: the same call_id cannot be rewritten to select more.
+    assert_eq!(report(Some(&t.a.client), None, "c1", &["fs:write"]).status, 409);
+    assert_eq!(t.casa.exchange(&t.a.agent, &t.subject, "fs:read").status, 200);
+    let r = t.casa.exchange(&t.a.agent, &t.subject, "web:search");
+    assert_eq!(denials(&r), vec![("web:search".to_string(), "tool_not_selected_by_llm".to_string())]);
+    // B's designated app writes nothing into A's session.
+    let r = t.casa.patch(&format!("/mas/{}", t.b.mas_id), json!({"llm_evidence_apps": [t.b.client_app_id]}));
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_oauth_error(&report(Some(&t.b.client), None, "c2", &["web:search"]), 400, "invalid_request");
+    // Bounded per session.
+    for i in 2..=256 {
+        assert_eq!(report(Some(&t.a.client), None, &format!("c{i}"), &["fs:read"]).status, 201, "call {i}");
+    }
+    assert_eq!(report(Some(&t.a.client), None, "c257", &["web:search"]).status, 409);
+    assert_eq!(denials(&t.casa.exchange(&t.a.agent, &t.subject, "web:search"))[0].1, "tool_not_selected_by_llm");
 }
 
 #[test]
