@@ -594,3 +594,17 @@ fn user_input_ids_serve_their_own_client_and_not_a_revoked_session() {
     assert_oauth_error(&r, 400, "invalid_grant");
     assert_eq!(casa.introspect(&t.subject), json!({"active": false}));
 }
+
+#[test]
+fn no_token_is_issued_that_no_verifier_would_accept() {
+    let t = target();
+    let tools: Vec<String> = (0..100).map(|i| format!("{i:0>100}")).collect();
+    let greedy = t.casa.create_app(json!({"mas_id": t.a.mas_id, "name": "greedy", "type": "client", "allowed_tools": tools}));
+    let r = t.casa.token(&Client::of(&greedy), "everything", None);
+    assert_oauth_error(&r, 400, "invalid_scope");
+    assert!(r.json()["error_description"].as_str().unwrap().contains("8192 bytes"), "{r:?}");
+    // A smaller request of the same app is fine.
+    let r = t.casa.token(&Client::of(&greedy), "a little", Some(&tools[..10].join(" ")));
+    assert_eq!(r.status, 200, "{r:?}");
+    t.assert_unchanged();
+}
