@@ -352,7 +352,10 @@ fn attenuation_holds_whatever_checks_are_on() {
         let d = decide(&strings(&["fs:write"]), &ctx);
         assert!(d.servers.is_empty(), "{case}: a tool outside the subject token was granted");
         let [denial] = &d.denials[..] else { panic!("{case}: {:?}", d.denials) };
-        assert_eq!((denial.check.as_str(), denial.reason.as_str()), ("DETERMINISTIC_TOOL_SELECTED", "tool_not_in_token"));
+        assert_eq!(
+            (denial.check.as_str(), denial.reason.as_str()),
+            ("DETERMINISTIC_TOOL_SELECTED", "tool_not_in_token")
+        );
         assert!(d.results.iter().any(|r| r.reason.as_deref() == Some("tool_not_in_token") && r.enforced), "{case}");
     }
 }
