@@ -7,7 +7,7 @@ use common::*;
 use serde_json::json;
 
 /// Operations without the admin token: probes, metrics, realm public keys and
-/// metadata, the OAuth endpoints (client authentication) and `/trace/llm` (a session token).
+/// metadata, the OAuth endpoints and `/trace/llm` (client authentication).
 fn is_public(path: &str) -> bool {
     matches!(path, "/healthz" | "/readyz" | "/metrics")
         || path.starts_with("/realms/")
@@ -21,8 +21,9 @@ fn takes_client_credentials(op: &serde_json::Value) -> bool {
     s.is_some_and(|s| s.iter().any(|r| r.get("ClientBasic").is_some()) && s.iter().any(|r| r == &json!({})))
 }
 
-fn needs_session_token(op: &serde_json::Value) -> bool {
-    op["security"].as_array().is_some_and(|s| s.iter().any(|r| r.get("ClientCredentials").is_some()))
+/// `/trace/llm` takes the reporting app's credentials, by HTTP Basic only.
+fn takes_basic_only(op: &serde_json::Value) -> bool {
+    op["security"] == json!([{"ClientBasic": []}])
 }
 
 #[test]
@@ -53,7 +54,7 @@ fn every_management_route_answers_401_without_the_admin_token() {
             assert!(op.get("security").is_none(), "{method} {path} is public but declares security");
             continue;
         }
-        if needs_session_token(op) {
+        if takes_basic_only(op) {
             assert_eq!(path, "/trace/llm");
             continue;
         }

@@ -453,27 +453,161 @@ fn actor_token_of_another_app() {
 }
 
 #[test]
-fn llm_evidence_needs_a_valid_token_of_the_session() {
+fn llm_evidence_comes_from_a_designated_app_once_per_call_and_bounded() {
     let t = target_with(json!({"enabled_checks": ["DETERMINISTIC_TOOL_SELECTED", "DETERMINISTIC_LLM_SELECTED_TOOLS"]}));
+    let uiid = jwt_parts(&t.subject).1["uiid"].as_str().unwrap().to_string();
+    let report = |client: Option<&Client>, bearer: Option<&str>, call_id: &str, tools: &[&str]| {
+        let body = json!({"user_input_id": uiid, "call_id": call_id, "selected_tools": tools});
+        let mut req = t.casa.request("POST", "/trace/llm").json(&body);
+        if let Some(c) = client {
+            req = req.basic_auth(&c.id, Some(&c.secret));
+        }
+        if let Some(b) = bearer {
+            req = req.bearer_auth(b);
+        }
+        t.casa.send(req)
+    };
+    // Holding a token of the session is no credential for evidence; a forged one even less.
     let forged = sign_with(&t.header(), &t.claims(), &attacker_key());
-    let b_token = t.casa.access_token(&t.b.client, "x", None);
-    for bad in [forged.as_str(), "", "garbage"] {
-        let r = t.casa.send(
-            t.casa
-                .request("POST", "/trace/llm")
-                .bearer_auth(bad)
-                .json(&json!({"call_id": "c", "selected_tools": ["fs:read"]})),
-        );
-        assert_eq!(r.status, 401, "{r:?}");
+    for bearer in [t.subject.as_str(), forged.as_str(), "garbage"] {
+        assert_eq!(report(None, Some(bearer), "c1", &["fs:write"]).status, 401);
     }
-    // Evidence recorded in B's session does not reach A's.
-    let r = t.casa.send(
-        t.casa
-            .request("POST", "/trace/llm")
-            .bearer_auth(&b_token)
-            .json(&json!({"call_id": "c", "selected_tools": ["fs:read"]})),
+    let wrong = Client { id: t.a.client.id.clone(), secret: "casa_cs_wrong".into() };
+    assert_oauth_error(&report(Some(&wrong), None, "c1", &["fs:write"]), 401, "invalid_client");
+    // Apps of the MAS that were not designated for it: refused.
+    for app in [&t.a.agent, &t.a.client] {
+        assert_oauth_error(&report(Some(app), None, "c1", &["fs:write"]), 400, "unauthorized_client");
+    }
+    let r = t.casa.patch(&format!("/mas/{}", t.a.mas_id), json!({"llm_evidence_apps": [t.a.client_app_id]}));
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json()["llm_evidence_apps"], json!([t.a.client_app_id]));
+    assert_eq!(report(Some(&t.a.client), None, "c1", &["fs:read"]).status, 201);
+    // A call is recorded once: the same call_id cannot be rewritten to select more.
+    assert_eq!(report(Some(&t.a.client), None, "c1", &["fs:write"]).status, 409);
+    assert_eq!(t.casa.exchange(&t.a.agent, &t.subject, "fs:read").status, 200);
+    let r = t.casa.exchange(&t.a.agent, &t.subject, "web:search");
+    assert_eq!(denials(&r), vec![("web:search".to_string(), "tool_not_selected_by_llm".to_string())]);
+    // B's designated app writes nothing into A's session.
+    let r = t.casa.patch(&format!("/mas/{}", t.b.mas_id), json!({"llm_evidence_apps": [t.b.client_app_id]}));
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_oauth_error(&report(Some(&t.b.client), None, "c2", &["web:search"]), 400, "invalid_request");
+    // Bounded per session.
+    for i in 2..=256 {
+        assert_eq!(report(Some(&t.a.client), None, &format!("c{i}"), &["fs:read"]).status, 201, "call {i}");
+    }
+    assert_eq!(report(Some(&t.a.client), None, "c257", &["web:search"]).status, 409);
+    assert_eq!(denials(&t.casa.exchange(&t.a.agent, &t.subject, "web:search"))[0].1, "tool_not_selected_by_llm");
+}
+
+#[test]
+fn exchanges_never_out_scope_the_subject_whatever_checks_are_on() {
+    // No check at all, only the LLM-evidence check in shadow, the tool check in shadow (stored before it was refused).
+    let t = target_with(json!({"enabled_checks": []}));
+    let r = t.casa.exchange(&t.a.agent, &t.subject, "fs:write");
+    assert_eq!(denials(&r), vec![("fs:write".to_string(), "tool_not_in_token".to_string())]);
+    assert_eq!(r.json()["denials"][0]["check"], "DETERMINISTIC_TOOL_SELECTED");
+    let mas = format!("/mas/{}", t.a.mas_id);
+    let r = t.casa.patch(&mas, json!({"shadow_checks": ["DETERMINISTIC_LLM_SELECTED_TOOLS"]}));
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(denials(&t.casa.exchange(&t.a.agent, &t.subject, "fs:write"))[0].1, "tool_not_in_token");
+
+    // A check enforced and shadowed at once is refused, not silently shadowed...
+    let both =
+        json!({"enabled_checks": ["DETERMINISTIC_TOOL_SELECTED"], "shadow_checks": ["DETERMINISTIC_TOOL_SELECTED"]});
+    let r = t.casa.patch(&mas, both.clone());
+    assert_eq!(r.status, 422, "{r:?}");
+    let mut create = both;
+    create["name"] = json!("both");
+    assert_eq!(t.casa.post("/mas", create).status, 422);
+    let r = t.casa.patch(&mas, json!({"enabled_checks": ["DETERMINISTIC_LLM_SELECTED_TOOLS"]}));
+    assert_eq!(r.status, 422, "already shadowed: {r:?}");
+    // ...and the tool check, being structural, cannot be shadowed at all.
+    let r = t.casa.patch(&mas, json!({"enabled_checks": [], "shadow_checks": ["DETERMINISTIC_TOOL_SELECTED"]}));
+    assert_eq!(r.status, 422, "{r:?}");
+
+    // Along a chain: the second hop gets no more than the first, and no later expiry.
+    t.casa.patch(&mas, json!({"shadow_checks": []}));
+    let hop1 = t.casa.exchanged_token(&t.a.agent, &t.subject, "fs:read");
+    let r = t.casa.exchange(&t.a.other_agent, &hop1, "web:search");
+    assert_eq!(denials(&r), vec![("web:search".to_string(), "tool_not_in_token".to_string())]);
+    let hop2 = t.casa.exchanged_token(&t.a.other_agent, &hop1, "fs:read");
+    let (c1, c2) = (jwt_parts(&hop1).1, jwt_parts(&hop2).1);
+    assert!(c2["exp"].as_i64() <= c1["exp"].as_i64());
+    assert_eq!((&c2["aud"], &c2["tools"]), (&c1["aud"], &json!(["fs:read"])));
+    assert_eq!(c2["act"]["act"]["sub"], json!(t.a.agent.id), "the chain keeps every hop");
+    t.assert_unchanged();
+}
+
+#[test]
+fn non_canonical_client_ids_act_as_the_canonical_app() {
+    let t = target();
+    let id = t.a.agent.id.clone();
+    let spellings = [id.to_uppercase(), format!("{{{id}}}"), id.replace('-', ""), format!("urn:uuid:{id}")];
+    let mut issued = Vec::new();
+    for spelling in &spellings {
+        let agent = Client { id: spelling.clone(), secret: t.a.agent.secret.clone() };
+        let r = t.casa.exchange(&agent, &t.subject, "fs:read");
+        if r.status != 200 {
+            assert_oauth_error(&r, 401, "invalid_client");
+            continue;
+        }
+        let token = r.json()["access_token"].as_str().unwrap().to_string();
+        let claims = jwt_parts(&token).1;
+        assert_eq!((&claims["client_id"], &claims["act"]["sub"]), (&json!(id), &json!(id)), "{spelling}");
+        issued.push(token);
+    }
+    assert!(!issued.is_empty(), "no spelling authenticated: the test would prove nothing");
+    // Revoking the app reaches every token it obtained, however it spelled its id.
+    let r = t.casa.post(&format!("/mas/{}/revoke", t.a.mas_id), json!({"app_id": id}));
+    assert_eq!(r.status, 200, "{r:?}");
+    for token in &issued {
+        assert_eq!(t.casa.introspect(token), json!({"active": false}));
+    }
+}
+
+#[test]
+fn user_input_ids_serve_their_own_client_and_not_a_revoked_session() {
+    let t = target();
+    let uiid = jwt_parts(&t.subject).1["uiid"].as_str().unwrap().to_string();
+    let again = |client: &Client| {
+        t.casa.form(
+            "/oauth/token",
+            Some(client),
+            &[("grant_type", "client_credentials"), ("user_input_id", &uiid), ("tools", "fs:read")],
+        )
+    };
+    // Another client of the same MAS learns nothing of the session, and gets no token for it.
+    assert_oauth_error(&again(&t.a.agent), 400, "invalid_request");
+    assert_oauth_error(&again(&t.b.client), 400, "invalid_request");
+    assert_eq!(again(&t.a.client).status, 200, "the session's own client may");
+
+    // Once an admin revoked the session, no token is issued for it, after a restart too.
+    let r = t.casa.post(&format!("/mas/{}/revoke", t.a.mas_id), json!({"user_input_id": uiid}));
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_oauth_error(&again(&t.a.client), 400, "invalid_grant");
+    let mut casa = t.casa;
+    casa.terminate();
+    let casa = Casa::start_in(t._tmp.path(), opts());
+    let r = casa.form(
+        "/oauth/token",
+        Some(&t.a.client),
+        &[("grant_type", "client_credentials"), ("user_input_id", &uiid), ("tools", "fs:read")],
     );
-    assert_eq!(r.status, 201, "{r:?}");
-    let r = t.casa.exchange(&t.a.agent, &t.subject, "fs:read");
-    assert_eq!(denials(&r), vec![("fs:read".to_string(), "no_llm_calls_made".to_string())]);
+    assert_oauth_error(&r, 400, "invalid_grant");
+    assert_eq!(casa.introspect(&t.subject), json!({"active": false}));
+}
+
+#[test]
+fn no_token_is_issued_that_no_verifier_would_accept() {
+    let t = target();
+    let tools: Vec<String> = (0..100).map(|i| format!("{i:0>100}")).collect();
+    let greedy =
+        t.casa.create_app(json!({"mas_id": t.a.mas_id, "name": "greedy", "type": "client", "allowed_tools": tools}));
+    let r = t.casa.token(&Client::of(&greedy), "everything", None);
+    assert_oauth_error(&r, 400, "invalid_scope");
+    assert!(r.json()["error_description"].as_str().unwrap().contains("8192 bytes"), "{r:?}");
+    // A smaller request of the same app is fine.
+    let r = t.casa.token(&Client::of(&greedy), "a little", Some(&tools[..10].join(" ")));
+    assert_eq!(r.status, 200, "{r:?}");
+    t.assert_unchanged();
 }

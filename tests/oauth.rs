@@ -61,11 +61,18 @@ fn user_inputs_are_prompts_conversations_or_reused_sessions() {
     let uiid = first.json()["user_input_id"].as_str().unwrap().to_string();
     let again = casa.form(
         "/oauth/token",
-        Some(&fleet.agent),
+        Some(&fleet.client),
         &[("grant_type", "client_credentials"), ("user_input_id", &uiid)],
     );
     assert_eq!(again.status, 200, "{again:?}");
     assert_eq!(again.json()["user_input_id"], json!(uiid));
+    // Another app's session is not this one's to reuse.
+    let theirs = casa.form(
+        "/oauth/token",
+        Some(&fleet.agent),
+        &[("grant_type", "client_credentials"), ("user_input_id", &uiid)],
+    );
+    assert_oauth_error(&theirs, 400, "invalid_request");
 
     let unknown = casa.form(
         "/oauth/token",
@@ -203,11 +210,13 @@ fn llm_selected_tools_gate_exchanges_when_enabled() {
     let subject = casa.access_token(&fleet.client, "read the notes", None);
     assert_eq!(denials(&casa.exchange(&fleet.agent, &subject, "fs:read")), vec![pair("fs:read", "no_llm_calls_made")]);
 
-    let r = casa.send(
-        casa.request("POST", "/trace/llm")
-            .bearer_auth(&subject)
-            .json(&json!({"call_id": "call-1", "selected_tools": ["fs:read"], "model": "gpt-test"})),
-    );
+    // The client that runs the LLM is designated to report its calls.
+    casa.patch(&format!("/mas/{}", fleet.mas_id), json!({"llm_evidence_apps": [fleet.client_app_id]}));
+    let uiid = jwt_parts(&subject).1["uiid"].as_str().unwrap().to_string();
+    let r =
+        casa.send(casa.request("POST", "/trace/llm").basic_auth(&fleet.client.id, Some(&fleet.client.secret)).json(
+            &json!({"user_input_id": uiid, "call_id": "call-1", "selected_tools": ["fs:read"], "model": "gpt-test"}),
+        ));
     assert_eq!(r.status, 201, "{r:?}");
     assert_eq!(r.json()["user_input_id"], jwt_parts(&subject).1["uiid"]);
     assert_eq!(casa.exchange(&fleet.agent, &subject, "fs:read").status, 200);
@@ -219,12 +228,13 @@ fn llm_selected_tools_gate_exchanges_when_enabled() {
     // Evidence is per session.
     let other = casa.access_token(&fleet.client, "another request", None);
     assert_eq!(denials(&casa.exchange(&fleet.agent, &other, "fs:read")), vec![pair("fs:read", "no_llm_calls_made")]);
-    // And needs a valid session token.
+    // And needs the designated app's credentials.
     let r = casa.send(
-        casa.request("POST", "/trace/llm").bearer_auth("nope").json(&json!({"call_id": "c", "selected_tools": []})),
+        casa.request("POST", "/trace/llm")
+            .basic_auth(&fleet.client.id, Some("casa_cs_nope"))
+            .json(&json!({"user_input_id": uiid, "call_id": "c", "selected_tools": []})),
     );
-    assert_oauth_error(&r, 401, "invalid_token");
-    assert!(r.header("www-authenticate").unwrap().contains("invalid_token"));
+    assert_oauth_error(&r, 401, "invalid_client");
 
     // Switching the check off lets the exchange through on the token alone.
     casa.patch(&format!("/mas/{}", fleet.mas_id), json!({"enabled_checks": ["DETERMINISTIC_TOOL_SELECTED"]}));

@@ -21,6 +21,7 @@ use uuid::Uuid;
 use crate::cluster::{Cluster, ClusterConfig, ClusterManager, ManagerArgs};
 use crate::error::CoreError;
 use crate::intent::{self, AiError, Embedder, Judge, Judgement, TaskExtractor};
+use crate::mas::in_flight::InFlight;
 use crate::mas::{AppId, AppUpdate, MasMsg, MasView};
 use crate::membership::{Route, View};
 use crate::model::*;
@@ -184,6 +185,8 @@ pub struct Node {
     verdicts: VerdictCache,
     cluster: Option<Cluster>,
     readiness: Arc<ReadinessMonitor>,
+    /// Calls in flight per MAS: past the limit, refused at once.
+    in_flight: InFlight,
 }
 
 impl Node {
@@ -247,7 +250,15 @@ impl Node {
             verdicts: Arc::default(),
             cluster,
             readiness,
+            in_flight: InFlight::default(),
         })
+    }
+
+    /// Sets how many calls this node keeps in flight to one MAS (default
+    /// [`crate::mas::in_flight::DEFAULT_CALLS_PER_MAS`]); more are refused at once.
+    pub fn with_calls_in_flight_per_mas(mut self, limit: usize) -> Self {
+        self.in_flight = InFlight::new(limit);
+        self
     }
 
     /// Starts the wire collector under this node's supervisor.
@@ -297,6 +308,7 @@ impl Node {
     where
         T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
     {
+        let _permit = self.in_flight.acquire(mas_id)?;
         let Some(cluster) = &self.cluster else { return self.call_local(mas_id, &build).await };
         let build = &build;
         self.routed(cluster, mas_id, |route| async move {
@@ -667,10 +679,10 @@ impl Node {
         self.call_mas(mas_id, |p| MasMsg::AdminRevoke(Wire(req.clone()), p)).await
     }
 
+    /// Evidence of an LLM call, from an app of the session's MAS (which authenticates it first).
     pub async fn record_llm_call(&self, report: LlmCallReport) -> Result<LlmCallRecorded> {
-        let invalid = || OAuthError::InvalidToken("not a token of this server".into());
-        let mas = self.token_mas(&report.token).ok_or_else(invalid)?;
-        self.call_realm(mas, invalid(), |p| MasMsg::RecordLlmCall(Wire(report.clone()), p)).await
+        let mas = self.client_mas(&report.client.client_id).await?;
+        self.call_realm(mas, OAuthError::InvalidClient, |p| MasMsg::RecordLlmCall(Wire(report.clone()), p)).await
     }
 
     /// Stops the supervision tree and waits for it.

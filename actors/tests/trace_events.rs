@@ -44,6 +44,8 @@ async fn decisions_are_traced_without_raw_tokens() {
         })
         .await
         .unwrap();
+    let designated = MasPatch { llm_evidence_apps: Some(vec![agent.app.id]), ..Default::default() };
+    node.update_mas(mas, designated).await.unwrap();
 
     let issued = node
         .issue_token(IssueRequest {
@@ -63,7 +65,8 @@ async fn decisions_are_traced_without_raw_tokens() {
     assert!(node.exchange(bad, issued.access_token.clone(), None, vec!["fs:read".into()], None).await.is_err());
     node.introspect(None, allowed.access_token.clone(), None).await.unwrap();
     node.record_llm_call(LlmCallReport {
-        token: issued.access_token.clone(),
+        client: creds(&agent),
+        user_input_id: issued.user_input_id.clone(),
         call_id: "c1".into(),
         selected_tools: vec!["fs:read".into()],
         model: None,
@@ -82,7 +85,7 @@ async fn decisions_are_traced_without_raw_tokens() {
             _ => unreachable!(),
         })
         .collect();
-    assert_eq!(actions, ["mas.create", "app.create", "app.create"]);
+    assert_eq!(actions, ["mas.create", "app.create", "app.create", "mas.update"]);
     let kinds: Vec<&str> = events
         .iter()
         .map(|e| match &e.kind {

@@ -93,7 +93,7 @@ fn security_schemes(doc: &mut Value) {
         "scheme": "basic",
         "description": "An app's client credentials (RFC 6749 section 2.3.1: client_id and client_secret, each \
                         form-encoded). The OAuth operations also take them as `client_id` and `client_secret` \
-                        form fields instead (never both)."
+                        form fields instead (never both); `/trace/llm` takes them by HTTP Basic only."
     });
     schemes["ClientCredentials"] = json!({
         "type": "oauth2",
@@ -106,13 +106,9 @@ fn security_schemes(doc: &mut Value) {
         ("exchangeToken", json!([{"ClientBasic": []}, {}])),
         ("revoke", json!([{"ClientBasic": []}, {}])),
         ("introspect", json!([{"ClientBasic": []}, {"AdminAuth": []}, {}])),
-        ("recordLlmCall", json!([{"ClientCredentials": []}])),
+        ("recordLlmCall", json!([{"ClientBasic": []}])),
     ] {
         op(doc, id)["security"] = security;
-    }
-    // The session token is the realm's oauth2 token; one scheme says it.
-    if let Some(s) = doc["components"]["securitySchemes"].as_object_mut() {
-        s.remove("SessionToken");
     }
 }
 

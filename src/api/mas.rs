@@ -103,6 +103,11 @@ pub struct CreateMas {
     /// Checks evaluated and recorded in the trace, never enforced (default: none).
     #[serde(default, deserialize_with = "present")]
     pub shadow_checks: Option<Vec<Check>>,
+    /// Ids of the apps whose reports to `/trace/llm` are evidence for
+    /// `DETERMINISTIC_LLM_SELECTED_TOOLS` (at most 64; default: none).
+    #[oai(validator(max_items = 64))]
+    #[serde(default, deserialize_with = "present")]
+    pub llm_evidence_apps: Option<Vec<Uuid>>,
     #[serde(default, deserialize_with = "present_object")]
     pub semantic: Option<SemanticParams>,
     /// Lifetime of initial tokens, 1 to 86400 (default 300).
@@ -139,6 +144,9 @@ pub struct UpdateMas {
     pub enabled_checks: Option<Vec<Check>>,
     #[serde(default, deserialize_with = "present")]
     pub shadow_checks: Option<Vec<Check>>,
+    #[oai(validator(max_items = 64))]
+    #[serde(default, deserialize_with = "present")]
+    pub llm_evidence_apps: Option<Vec<Uuid>>,
     #[serde(default, deserialize_with = "present_object")]
     pub semantic: Option<SemanticParams>,
     #[oai(validator(minimum(value = "1"), maximum(value = "86400")))]
@@ -183,6 +191,8 @@ pub struct Mas {
     pub description: Option<String>,
     pub enabled_checks: Vec<Check>,
     pub shadow_checks: Vec<Check>,
+    /// The apps whose `/trace/llm` reports count as evidence.
+    pub llm_evidence_apps: Vec<Uuid>,
     pub semantic: Semantic,
     pub token_ttl_seconds: u32,
     pub exchanged_token_ttl_seconds: u32,
@@ -202,6 +212,7 @@ impl Mas {
             description: s.description,
             enabled_checks: s.enabled_checks.into_iter().map(Into::into).collect(),
             shadow_checks: s.shadow_checks.into_iter().map(Into::into).collect(),
+            llm_evidence_apps: s.llm_evidence_apps,
             semantic: Semantic {
                 threshold: s.semantic.threshold,
                 top_k: s.semantic.top_k,
@@ -285,6 +296,7 @@ impl MasApi {
             description: b.description,
             enabled_checks: checks(b.enabled_checks),
             shadow_checks: checks(b.shadow_checks),
+            llm_evidence_apps: b.llm_evidence_apps,
             semantic: b.semantic.map(Into::into),
             token_ttl_seconds: b.token_ttl_seconds,
             exchanged_token_ttl_seconds: b.exchanged_token_ttl_seconds,
@@ -341,6 +353,7 @@ impl MasApi {
             description: b.description,
             enabled_checks: checks(b.enabled_checks),
             shadow_checks: checks(b.shadow_checks),
+            llm_evidence_apps: b.llm_evidence_apps,
             semantic: b.semantic.map(Into::into),
             token_ttl_seconds: b.token_ttl_seconds,
             exchanged_token_ttl_seconds: b.exchanged_token_ttl_seconds,

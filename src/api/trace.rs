@@ -1,10 +1,10 @@
 //! `/trace/llm`: evidence of the tools a session's LLM calls selected.
 
-use casa_actors::oauth::{LlmCallReport, OAuthError};
+use casa_actors::oauth::LlmCallReport;
 use casa_actors::trace::EventKind;
 use futures::stream::BoxStream;
 use poem::web::Data;
-use poem_openapi::auth::Bearer;
+use poem_openapi::auth::Basic;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::{EventStream, Json};
 use poem_openapi::{ApiResponse, Object, OpenApi, SecurityScheme};
@@ -16,21 +16,24 @@ use super::body::{present, JsonBody};
 use super::error::ApiError;
 use super::{ApiTags, AppState};
 
-/// A token of the session (the `Bearer` token an agent holds).
+/// The reporting app's client credentials, HTTP Basic (checked by its MAS).
 #[derive(SecurityScheme)]
-#[oai(ty = "bearer", checker = "any_session_token")]
-pub struct SessionToken(String);
+#[oai(ty = "basic", checker = "any_client")]
+pub struct ClientBasic(casa_actors::oauth::ClientCredentials);
 
-/// The realm checks the token itself; here it is only taken from the header.
-async fn any_session_token(_: &poem::Request, bearer: Bearer) -> Option<String> {
-    Some(bearer.token)
+/// The realm authenticates the app; here the credentials are only taken from the header.
+async fn any_client(_: &poem::Request, basic: Basic) -> Option<casa_actors::oauth::ClientCredentials> {
+    Some(casa_actors::oauth::ClientCredentials { client_id: basic.username, client_secret: basic.password })
 }
 
 #[derive(Debug, Clone, Object, Deserialize)]
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct LlmCallBody {
-    /// The LLM call's id; reporting the same id again replaces the record.
+    /// The session (`user_input_id` of its tokens) the call served.
+    #[oai(validator(max_length = 64))]
+    pub user_input_id: String,
+    /// The LLM call's id, unique in the session: a call is recorded once, never replaced.
     #[oai(validator(min_length = 1, max_length = 256, pattern = r"^[^\x00-\x1f\x7f-\x9f]+$"))]
     pub call_id: String,
     /// The tools the call selected.
@@ -338,16 +341,14 @@ impl TraceApi {
     #[oai(path = "/trace/llm", method = "post", operation_id = "recordLlmCall")]
     async fn record_llm_call(
         &self,
-        token: SessionToken,
+        client: ClientBasic,
         state: Data<&AppState>,
         body: JsonBody<LlmCallBody>,
     ) -> Result<LlmCallRecorded, ApiError> {
-        if token.0.is_empty() {
-            return Err(OAuthError::InvalidToken("a session token is required".into()).into());
-        }
         let b = body.0;
         let report = LlmCallReport {
-            token: token.0,
+            client: client.0,
+            user_input_id: b.user_input_id,
             call_id: b.call_id,
             selected_tools: b.selected_tools,
             model: b.model,

@@ -73,7 +73,11 @@ impl ToolIndex {
         if intent.model != self.model {
             return IntentMatch::Unavailable("the session's intent was embedded by another model");
         }
-        if self.matrix.ncols() != intent.vector.len() && !self.is_empty() {
+        // No tool to rank (none embedded by this model) is a denial, not an empty product.
+        if self.is_empty() {
+            return IntentMatch::Unavailable("no tool of this MAS has an embedding of this node's model");
+        }
+        if self.matrix.ncols() != intent.vector.len() {
             return IntentMatch::Unavailable("the intent and the tools differ in dimensions");
         }
         let scores = self.matrix.dot(&Array1::from_vec(intent.vector.clone()));
@@ -294,5 +298,26 @@ mod tests {
         assert!((ranked["a"].0 - 0.995).abs() < 0.01);
         let other = Embedding { model: "n".into(), vector: vec![1.0, 0.0] };
         assert!(matches!(index.rank(&other), IntentMatch::Unavailable(_)));
+    }
+
+    #[test]
+    fn an_index_without_tools_is_a_clean_denial() {
+        let empty = ToolIndex::new("m", []);
+        let intent = e(&[1.0, 0.0]);
+        let verdict = |index: &ToolIndex| {
+            let (intent, judgements) = (index.rank(&intent), HashMap::new());
+            let subject: Claims = serde_json::from_value(serde_json::json!({"iss": "i", "sub": "s", "aud": "i",
+                "client_id": "s", "iat": 1, "nbf": 1, "exp": 2, "jti": "j", "scope": "a", "uiid": "u", "tools": ["a"]}))
+            .unwrap();
+            let input =
+                CheckInput { tool: "a", subject: &subject, llm_calls: &[], intent: &intent, judgements: &judgements };
+            SemanticIntent(SemanticSettings::default()).evaluate(&input)
+        };
+        let v = verdict(&empty);
+        assert_eq!((v.passed, v.reason), (false, Some("intent_unavailable")), "{v:?}");
+        // Tools of another model only: the same.
+        let other = Embedding { model: "n".into(), vector: vec![1.0, 0.0] };
+        let v = verdict(&ToolIndex::new("m", [("a", &other)]));
+        assert_eq!((v.passed, v.reason), (false, Some("intent_unavailable")), "{v:?}");
     }
 }

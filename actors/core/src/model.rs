@@ -74,6 +74,10 @@ pub struct MasSettings {
     /// Checks evaluated and recorded, never enforced.
     #[serde(default)]
     pub shadow_checks: Vec<CheckName>,
+    /// The apps whose reports of LLM calls (`/trace/llm`) are evidence for
+    /// `DETERMINISTIC_LLM_SELECTED_TOOLS`; no one else's are taken.
+    #[serde(default)]
+    pub llm_evidence_apps: Vec<Uuid>,
     pub semantic: SemanticSettings,
     pub token_ttl_seconds: u32,
     pub exchanged_token_ttl_seconds: u32,
@@ -105,6 +109,8 @@ pub struct NewMas {
     pub description: Option<String>,
     pub enabled_checks: Option<Vec<CheckName>>,
     pub shadow_checks: Option<Vec<CheckName>>,
+    #[serde(default)]
+    pub llm_evidence_apps: Option<Vec<Uuid>>,
     pub semantic: Option<SemanticInput>,
     pub token_ttl_seconds: Option<u32>,
     pub exchanged_token_ttl_seconds: Option<u32>,
@@ -119,6 +125,8 @@ pub struct MasPatch {
     pub description: Option<String>,
     pub enabled_checks: Option<Vec<CheckName>>,
     pub shadow_checks: Option<Vec<CheckName>>,
+    #[serde(default)]
+    pub llm_evidence_apps: Option<Vec<Uuid>>,
     pub semantic: Option<SemanticInput>,
     pub token_ttl_seconds: Option<u32>,
     pub exchanged_token_ttl_seconds: Option<u32>,

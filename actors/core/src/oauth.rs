@@ -240,10 +240,12 @@ pub struct AdminRevoked {
     pub revoked: Vec<RevocationTarget>,
 }
 
-/// `POST /trace/llm`: evidence of an LLM call of the session behind `token`.
+/// `POST /trace/llm`: evidence of an LLM call of a session, from an app the
+/// MAS designated for it (`llm_evidence_apps`), authenticated.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LlmCallReport {
-    pub token: String,
+    pub client: ClientCredentials,
+    pub user_input_id: String,
     pub call_id: String,
     pub selected_tools: Vec<String>,
     pub model: Option<String>,

@@ -88,6 +88,11 @@ impl RevocationSet {
         };
     }
 
+    /// Whether every token of the session is revoked (and none may be issued).
+    pub fn session_revoked(&self, uiid: &str) -> bool {
+        self.sessions.contains_key(uiid)
+    }
+
     pub fn is_revoked(&self, c: &Claims) -> bool {
         self.revoked_by(c).is_some()
     }

@@ -16,6 +16,7 @@ pub const MAX_TTL_SECONDS: u32 = 86_400;
 pub const MAX_DELEGATION_DEPTH: u32 = 32;
 pub const MAX_TOP_K: u32 = 1000;
 pub const MAX_INPUT_SCHEMA_BYTES: usize = 64 * 1024;
+pub const MAX_LLM_EVIDENCE_APPS: usize = 64;
 
 /// A display name: trimmed, 1–128 characters, no control characters.
 pub fn name(field: &str, value: &str) -> Result<String> {
@@ -123,6 +124,7 @@ pub fn new_mas(input: NewMas, caps: Capabilities) -> Result<MasSettings> {
         description: input.description,
         enabled_checks: Some(input.enabled_checks.unwrap_or_else(|| vec![CheckName::DeterministicToolSelected])),
         shadow_checks: input.shadow_checks,
+        llm_evidence_apps: input.llm_evidence_apps,
         semantic: Some(input.semantic.unwrap_or_default()),
         token_ttl_seconds: Some(input.token_ttl_seconds.unwrap_or(DEFAULT_TOKEN_TTL_SECONDS)),
         exchanged_token_ttl_seconds: Some(
@@ -135,6 +137,7 @@ pub fn new_mas(input: NewMas, caps: Capabilities) -> Result<MasSettings> {
         description: None,
         enabled_checks: Vec::new(),
         shadow_checks: Vec::new(),
+        llm_evidence_apps: Vec::new(),
         semantic: SemanticSettings::default(),
         token_ttl_seconds: DEFAULT_TOKEN_TTL_SECONDS,
         exchanged_token_ttl_seconds: DEFAULT_EXCHANGED_TOKEN_TTL_SECONDS,
@@ -157,8 +160,27 @@ pub fn patch_mas(current: &MasSettings, patch: MasPatch, caps: Capabilities) -> 
     if let Some(c) = patch.shadow_checks {
         next.shadow_checks = checks("shadow_checks", c, caps)?;
     }
+    if let Some(apps) = patch.llm_evidence_apps {
+        if apps.len() > MAX_LLM_EVIDENCE_APPS {
+            return Err(CoreError::invalid("llm_evidence_apps", format!("at most {MAX_LLM_EVIDENCE_APPS} apps")));
+        }
+        let mut seen = BTreeSet::new();
+        next.llm_evidence_apps = apps.into_iter().filter(|a| seen.insert(*a)).collect();
+    }
     if let Some(s) = patch.semantic {
         next.semantic = semantic(s)?;
+    }
+    if let Some(both) = next.shadow_checks.iter().find(|c| next.enabled_checks.contains(c)) {
+        return Err(CoreError::invalid(
+            "shadow_checks",
+            format!("{} is also in enabled_checks: a check is enforced or shadowed, not both", both.as_str()),
+        ));
+    }
+    if next.shadow_checks.contains(&CheckName::DeterministicToolSelected) {
+        return Err(CoreError::invalid(
+            "shadow_checks",
+            "DETERMINISTIC_TOOL_SELECTED cannot be shadowed: an exchange never grants a tool outside its subject token",
+        ));
     }
     if let Some(t) = patch.token_ttl_seconds {
         next.token_ttl_seconds = bounded("token_ttl_seconds", t, 1, MAX_TTL_SECONDS)?;
@@ -317,6 +339,30 @@ mod tests {
         assert!(matches!(err, CoreError::Invalid { ref field, .. } if field == "enabled_checks"), "{err}");
         let caps = Capabilities { embedder: true, llm_verifier: false };
         assert!(new_mas(input, caps).is_ok());
+    }
+
+    #[test]
+    fn a_check_is_enforced_or_shadowed_not_both() {
+        let caps = Capabilities::default();
+        let base = new_mas(NewMas { name: "m".into(), ..Default::default() }, caps).unwrap();
+        let llm = CheckName::DeterministicLlmSelectedTools;
+        let tool = CheckName::DeterministicToolSelected;
+        // (case, enabled, shadowed)
+        let refused = [
+            ("both lists", Some(vec![tool]), Some(vec![tool])),
+            ("shadowing an enforced check", None, Some(vec![tool])),
+            ("enforcing a shadowed one", Some(vec![llm]), Some(vec![llm])),
+            ("the structural tool check in shadow", Some(vec![]), Some(vec![tool])),
+        ];
+        for (case, enabled_checks, shadow_checks) in refused {
+            let patch = MasPatch { enabled_checks, shadow_checks, ..Default::default() };
+            match patch_mas(&base, patch, caps) {
+                Err(CoreError::Invalid { field, .. }) => assert_eq!(field, "shadow_checks", "{case}"),
+                other => panic!("{case}: {other:?}"),
+            }
+        }
+        let ok = MasPatch { shadow_checks: Some(vec![llm]), ..Default::default() };
+        assert_eq!(patch_mas(&base, ok, caps).unwrap().shadow_checks, [llm]);
     }
 
     #[test]

@@ -50,7 +50,9 @@ pub fn tool_server<'a>(apps: &'a BTreeMap<Uuid, AppRecord>, tool: &str) -> Optio
 }
 
 /// Decision steps 2 to 4 for each tool (step 1, the tokens' validity, is the
-/// realm's): every tool is decided, so the answer names every refusal.
+/// realm's): every tool is decided, so the answer names every refusal. Steps
+/// 2 and 3 (the actor, the registry and attenuation) hold whatever checks
+/// the MAS enables; step 4 is its checks.
 pub fn decide(tools: &[String], ctx: &Context<'_>) -> Decision {
     let mut decision = Decision::default();
     for tool in tools {
@@ -106,6 +108,17 @@ fn decide_tool(tool: &str, ctx: &Context<'_>, results: &mut Vec<CheckResult>) ->
     if let Some(aud) = ctx.audience.filter(|aud| aud.id != server.id) {
         let detail = format!("it is served by {:?}, not {:?}", server.name, aud.name);
         return Err(deny("TOOL_REGISTRY", "tool_not_served_by_audience", detail));
+    }
+    // Attenuation, whatever checks the MAS runs (and never in shadow): only a
+    // tool the subject carries, and a subject bound to one server stays with it.
+    // (`exp` and the actor chain attenuate by construction: `exchanged_claims`.)
+    if !ctx.subject.tools.iter().any(|t| t == tool) {
+        let detail = format!("the subject token allows {:?}", ctx.subject.tools);
+        return Err(deny(CheckName::DeterministicToolSelected.as_str(), "tool_not_in_token", detail));
+    }
+    if ctx.subject.aud != ctx.subject.iss && ctx.subject.aud != server.client_id {
+        let detail = format!("the subject token is for {}; its exchanges stay with that audience", ctx.subject.aud);
+        return Err(deny("TOOL_REGISTRY", "audience_not_in_token", detail));
     }
     // 4. The MAS's checks, enforced or in shadow mode.
     let input = CheckInput {

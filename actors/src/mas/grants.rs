@@ -112,9 +112,17 @@ impl MasState {
                 id
             }
             (None, Some(id)) => {
+                // Another client's session is as unknown as a made-up one.
                 let unknown = || OAuthError::InvalidRequest("unknown user_input_id".into());
                 let id = Uuid::parse_str(&id).map_err(|_| unknown())?;
-                self.store.get_user_input(self.mas.id, id).await?.ok_or_else(unknown)?.id
+                let input = self.store.get_user_input(self.mas.id, id).await?.ok_or_else(unknown)?;
+                if input.app_id != app.id {
+                    return Err(unknown().into());
+                }
+                if self.revocations.session_revoked(&input.id.to_string()) {
+                    return Err(OAuthError::InvalidGrant("the session has been revoked".into()).into());
+                }
+                input.id
             }
         };
         let ttl = self.mas.settings.token_ttl_seconds as i64;
@@ -135,7 +143,7 @@ impl MasState {
             lineage: Vec::new(),
         };
         let (jti, scope) = (claims.jti.clone(), claims.scope.clone());
-        let access_token = self.mint(claims, now);
+        let access_token = self.mint(claims, now)?;
         let mut event = self.event(EventKind::TokenIssued { tools: tools.clone() });
         event.user_input_id = Some(user_input_id.to_string());
         event.app_ids = vec![app.client_id.clone()];
@@ -182,13 +190,15 @@ impl MasState {
 
     async fn decide_exchange(&mut self, req: ExchangeRequest, started: Instant) -> CoreResult<ExchangeOutcome> {
         let now = now();
-        let actor_app = match &req.actor {
-            ExchangeActor::Local(creds) => Some(self.authenticate(creds)?.clone()),
-            ExchangeActor::Foreign { .. } => None,
-        };
-        let actor_id = match &req.actor {
-            ExchangeActor::Local(creds) => creds.client_id.clone(),
-            ExchangeActor::Foreign { client_id, .. } => client_id.clone(),
+        // The record's id, never the caller's spelling of it (`{ID}`, `urn:uuid:`...):
+        // revocation and trail filters match the canonical form.
+        let (actor_app, actor_id) = match &req.actor {
+            ExchangeActor::Local(creds) => {
+                let app = self.authenticate(creds)?.clone();
+                let id = app.client_id.clone();
+                (Some(app), id)
+            }
+            ExchangeActor::Foreign { client_id, .. } => (None, client_id.clone()),
         };
         if req.tools.is_empty() {
             return Err(
@@ -250,13 +260,9 @@ impl MasState {
         let judging = uses(CheckName::AiPoweredToolMatch);
         let judgements: HashMap<String, Result<Judgement, AiError>> =
             req.judgements.clone().unwrap_or_default().into_iter().map(|j| (j.tool, j.verdict)).collect();
-        let llm_calls = if active.iter().any(|(c, _)| c.needs_llm_calls()) {
-            match Uuid::parse_str(&subject.uiid) {
-                Ok(uiid) => self.store.llm_calls(self.mas.id, uiid).await?,
-                Err(_) => Vec::new(),
-            }
-        } else {
-            Vec::new()
+        let llm_calls = match Uuid::parse_str(&subject.uiid) {
+            Ok(uiid) if active.iter().any(|(c, _)| c.needs_llm_calls()) => self.llm_evidence(uiid).await?,
+            _ => Default::default(),
         };
 
         // 2-4, per tool, stopping at the first failure.
@@ -339,7 +345,7 @@ impl MasState {
         let claims = exchange::exchanged_claims(&subject, grant);
         let exp = claims.exp;
         let jti = claims.jti.clone();
-        let access_token = self.mint(claims, now);
+        let access_token = self.mint(claims, now)?;
         let mut event = event_base;
         event.kind =
             EventKind::ExchangeAllowed { tools: tools.clone(), audience: audience.client_id.clone(), checks: results };

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 pub mod exchange;
 mod grants;
+pub mod in_flight;
 pub mod introspect;
 mod llm_calls;
 pub mod revoke;
@@ -93,6 +94,28 @@ pub enum MasMsg {
 }
 
 impl MasMsg {
+    /// Whether the caller stopped waiting (its deadline passed): the call is
+    /// then dropped unhandled, so a backlog drains instead of doing stale work.
+    pub(crate) fn caller_gone(&self) -> bool {
+        match self {
+            MasMsg::Get(r) | MasMsg::Update(_, r) => r.is_closed(),
+            MasMsg::Delete(r) => r.is_closed(),
+            MasMsg::RotateKey(r) => r.is_closed(),
+            MasMsg::Jwks(r) => r.is_closed(),
+            MasMsg::CreateApp(_, r) | MasMsg::RotateSecret(_, r) => r.is_closed(),
+            MasMsg::UpdateApp(_, r) => r.is_closed(),
+            MasMsg::DeleteApp(_, r) => r.is_closed(),
+            MasMsg::ListTools(r) => r.is_closed(),
+            MasMsg::Authenticate(_, r) => r.is_closed(),
+            MasMsg::IssueToken(_, r) => r.is_closed(),
+            MasMsg::Exchange(_, r) => r.is_closed(),
+            MasMsg::Introspect(_, r) => r.is_closed(),
+            MasMsg::Revoke(_, r) => r.is_closed(),
+            MasMsg::AdminRevoke(_, r) => r.is_closed(),
+            MasMsg::RecordLlmCall(_, r) => r.is_closed(),
+        }
+    }
+
     /// Answers the message with `err` without handling it.
     pub(crate) fn refuse(self, err: CoreError) {
         match self {
@@ -176,6 +199,8 @@ pub struct MasState {
     tool_index: ToolIndex,
     /// Sessions' tasks and intents, as loaded from the store.
     sessions: tokens::Sessions,
+    /// Sessions' LLM-call evidence, as loaded from the store.
+    llm_evidence: llm_calls::LlmEvidence,
     embedder: Option<Arc<dyn Embedder>>,
     /// Set once the MAS is deleted: messages still queued get `NotFound`
     /// until the registry retires the actor.
@@ -203,6 +228,7 @@ impl Actor for MasActor {
             capabilities,
             tool_index: ToolIndex::new("", []),
             sessions: Default::default(),
+            llm_evidence: Default::default(),
             embedder,
             deleted: false,
         };
@@ -212,6 +238,10 @@ impl Actor for MasActor {
     }
 
     async fn handle(&self, _me: ActorRef<MasMsg>, msg: MasMsg, state: &mut MasState) -> Result<(), ActorProcessingErr> {
+        if msg.caller_gone() {
+            metrics::counter!("casa_mas_calls_dropped_total").increment(1);
+            return Ok(());
+        }
         if state.deleted {
             msg.refuse(CoreError::not_found("MAS", state.mas.id));
             return Ok(());

@@ -38,18 +38,28 @@ pub fn admin_targets(req: AdminRevokeRequest) -> CoreResult<Vec<RevocationTarget
     Ok(targets)
 }
 
+/// Until when an admin's rule must hold. A token or an app rule matches only
+/// tokens issued before it, which are all expired within the longest lifetime;
+/// a session can be issued new tokens as long as it exists, so its rule never lapses.
+pub fn admin_rule_expiry(target: &RevocationTarget, now: i64) -> i64 {
+    match target {
+        RevocationTarget::Session(_) => i64::MAX,
+        RevocationTarget::Token(_) | RevocationTarget::App(_) => now + validate::MAX_TTL_SECONDS as i64,
+    }
+}
+
 impl MasState {
     /// Stores and applies revocation rules; `token` is the revoked token's claims, when one was named.
     async fn add_revocations(
         &mut self,
         targets: Vec<RevocationTarget>,
-        expires_at: i64,
+        expires_at: impl Fn(&RevocationTarget) -> i64,
         token: Option<&Claims>,
         started: Instant,
     ) -> CoreResult<()> {
         let now = now();
         for target in &targets {
-            let rule = Revocation { target: target.clone(), revoked_at: now, expires_at };
+            let rule = Revocation { target: target.clone(), revoked_at: now, expires_at: expires_at(target) };
             self.store.put_revocation(self.mas.id, &rule).await?;
             self.revocations.insert(&rule);
         }
@@ -95,16 +105,15 @@ impl MasState {
         if claims.client_id != app && claims.sub != app {
             return Err(OAuthError::UnauthorizedClient("the token was not issued to this client".into()).into());
         }
-        self.add_revocations(vec![RevocationTarget::Token(claims.jti.clone())], claims.exp, Some(&claims), started)
-            .await
+        let exp = claims.exp;
+        self.add_revocations(vec![RevocationTarget::Token(claims.jti.clone())], |_| exp, Some(&claims), started).await
     }
 
     pub(crate) async fn admin_revoke(&mut self, req: AdminRevokeRequest) -> CoreResult<AdminRevoked> {
         let started = Instant::now();
         let targets = admin_targets(req)?;
-        // Whatever these match expires within the longest lifetime a token can have.
-        let expires_at = now() + validate::MAX_TTL_SECONDS as i64;
-        self.add_revocations(targets.clone(), expires_at, None, started).await?;
+        let now = now();
+        self.add_revocations(targets.clone(), |t| admin_rule_expiry(t, now), None, started).await?;
         Ok(AdminRevoked { revoked: targets })
     }
 }
@@ -140,6 +149,15 @@ mod tests {
             }
         }
         let all = admin_targets(req(Some("j"), Some(id), Some(id))).unwrap();
+        // A session's rule outlives every restart and every day; the others their tokens.
+        let later = 1_000 + 30 * validate::MAX_TTL_SECONDS as i64;
+        let rules = all.iter().map(|t| Revocation {
+            target: t.clone(),
+            revoked_at: 1_000,
+            expires_at: admin_rule_expiry(t, 1_000),
+        });
+        let reloaded = crate::revocation::RevocationSet::new(rules, later);
+        assert!(reloaded.session_revoked(id) && reloaded.len() == 1, "{reloaded:?}");
         assert_eq!(
             all,
             [

@@ -40,28 +40,57 @@ impl std::fmt::Display for Invalid {
     }
 }
 
-/// Sessions' intents by user input id, bounded: the semantic and AI checks
-/// read them on every exchange.
+/// Sessions' intents by user input id, bounded in count and bytes (a task
+/// can be 64 KiB): the semantic and AI checks read them on every exchange.
 #[derive(Default)]
 pub struct Sessions {
     by_id: HashMap<Uuid, Arc<SessionIntent>>,
+    bytes: usize,
 }
 
 const SESSION_CACHE_ENTRIES: usize = 100_000;
+const SESSION_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
+fn intent_bytes(intent: &SessionIntent) -> usize {
+    64 + intent.task.len() + intent.embedding.as_ref().map_or(0, |e| e.model.len() + 4 * e.vector.len())
+}
 
 impl Sessions {
     pub(super) fn insert(&mut self, id: Uuid, intent: Arc<SessionIntent>) {
-        if self.by_id.len() >= SESSION_CACHE_ENTRIES {
+        let size = intent_bytes(&intent);
+        if self.by_id.len() >= SESSION_CACHE_ENTRIES || self.bytes + size > SESSION_CACHE_BYTES {
             self.by_id.clear();
+            self.bytes = 0;
         }
-        self.by_id.insert(id, intent);
+        if let Some(old) = self.by_id.insert(id, intent) {
+            self.bytes -= intent_bytes(&old);
+        }
+        self.bytes += size;
     }
 }
 
-/// Verified claims by token digest, bounded.
+/// Verified claims by token digest, bounded in count and bytes.
 #[derive(Default)]
 pub struct VerifiedTokens {
     by_digest: HashMap<[u8; 32], Arc<Claims>>,
+    bytes: usize,
+}
+
+const VERIFIED_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Roughly what a cached claim set holds.
+fn claims_bytes(c: &Claims) -> usize {
+    let act = c.act.as_ref().map_or(0, |a| a.subjects().iter().map(|s| s.len() + 16).sum());
+    128 + c.iss.len()
+        + c.sub.len()
+        + c.aud.len()
+        + c.client_id.len()
+        + c.jti.len()
+        + c.scope.len()
+        + c.uiid.len()
+        + c.tools.iter().map(|t| t.len() + 24).sum::<usize>()
+        + c.lineage.iter().map(|j| j.len() + 24).sum::<usize>()
+        + act
 }
 
 impl VerifiedTokens {
@@ -75,13 +104,20 @@ impl VerifiedTokens {
     }
 
     pub(super) fn insert(&mut self, token: &str, claims: Arc<Claims>, now: i64) {
-        if self.by_digest.len() >= VERIFIED_CACHE_ENTRIES {
+        let size = claims_bytes(&claims);
+        let full = |s: &Self| s.by_digest.len() >= VERIFIED_CACHE_ENTRIES || s.bytes + size > VERIFIED_CACHE_BYTES;
+        if full(self) {
             self.by_digest.retain(|_, c| c.exp > now);
-            if self.by_digest.len() >= VERIFIED_CACHE_ENTRIES {
+            self.bytes = self.by_digest.values().map(|c| claims_bytes(c)).sum();
+            if full(self) {
                 self.by_digest.clear();
+                self.bytes = 0;
             }
         }
-        self.by_digest.insert(Self::key(token), claims);
+        if let Some(old) = self.by_digest.insert(Self::key(token), claims) {
+            self.bytes -= claims_bytes(&old);
+        }
+        self.bytes += size;
     }
 }
 
@@ -121,10 +157,17 @@ impl MasState {
         Ok(claims)
     }
 
-    pub(super) fn mint(&mut self, claims: Claims, now: i64) -> String {
+    /// Signs a token, unless it would be too large for any verifier to accept.
+    pub(super) fn mint(&mut self, claims: Claims, now: i64) -> Result<String, OAuthError> {
         let token = token::sign(&claims, self.keyring.active());
+        if token.len() > token::MAX_TOKEN_BYTES {
+            return Err(OAuthError::InvalidScope(format!(
+                "the token would be larger than {} bytes: ask for fewer tools",
+                token::MAX_TOKEN_BYTES
+            )));
+        }
         self.verified.insert(&token, Arc::new(claims), now);
-        token
+        Ok(token)
     }
 
     /// The session's task and intent (cached).
@@ -143,5 +186,50 @@ impl MasState {
     /// Authenticates an app of this MAS for a request another realm decides.
     pub(crate) fn authenticate_client(&self, creds: &ClientCredentials) -> CoreResult<String> {
         Ok(self.authenticate(creds)?.client_id.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cache_is_bounded_in_bytes_not_only_entries() {
+        let mut sessions = Sessions::default();
+        let task = "t".repeat(64 * 1024);
+        for _ in 0..2_000 {
+            sessions.insert(Uuid::now_v7(), Arc::new(SessionIntent { task: task.clone(), embedding: None }));
+            assert!(sessions.bytes <= SESSION_CACHE_BYTES, "{}", sessions.bytes);
+        }
+        let exact: usize = sessions.by_id.values().map(|i| intent_bytes(i)).sum();
+        assert_eq!(sessions.bytes, exact);
+        assert!(sessions.by_id.len() < 2_000);
+    }
+
+    #[test]
+    fn the_verified_cache_is_bounded_in_bytes_not_only_entries() {
+        let mut cache = VerifiedTokens::default();
+        let claims = |i: usize| Claims {
+            iss: "i".into(),
+            sub: "s".into(),
+            aud: "a".into(),
+            client_id: "c".into(),
+            iat: 0,
+            nbf: 0,
+            exp: i64::MAX,
+            jti: i.to_string(),
+            scope: String::new(),
+            uiid: "u".into(),
+            tools: (0..60).map(|t| format!("{t:0>100}")).collect(),
+            act: None,
+            parent: None,
+            lineage: Vec::new(),
+        };
+        for i in 0..12_000 {
+            cache.insert(&i.to_string(), Arc::new(claims(i)), 0);
+            assert!(cache.bytes <= VERIFIED_CACHE_BYTES, "{}", cache.bytes);
+        }
+        let exact: usize = cache.by_digest.values().map(|c| claims_bytes(c)).sum();
+        assert_eq!(cache.bytes, exact);
     }
 }

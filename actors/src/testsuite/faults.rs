@@ -25,6 +25,8 @@ pub enum Fault {
     Fail,
     /// Panics in the caller's task.
     Panic,
+    /// Passes the call on after this long (a slow disk or a far replica).
+    Delay(Duration),
 }
 
 /// One call that reached the real store.
@@ -73,7 +75,8 @@ impl FaultyStore {
         self.calls.lock().unwrap().iter().filter(|c| c.op == op).copied().collect()
     }
 
-    fn before(&self, op: &'static str) -> Result<(), StoreError> {
+    /// Runs the armed fault of `op`, if any: an error, a panic or a wait.
+    async fn before(&self, op: &'static str) -> Result<(), StoreError> {
         let fault = {
             let mut armed = self.armed.lock().unwrap();
             match armed.get_mut(op) {
@@ -92,6 +95,10 @@ impl FaultyStore {
         };
         match fault {
             None => Ok(()),
+            Some(Fault::Delay(d)) => {
+                tokio::time::sleep(d).await;
+                Ok(())
+            }
             Some(Fault::Fail) => Err(StoreError::Unavailable(format!("injected failure of {op}"))),
             Some(Fault::Panic) => panic!("injected panic in {op}"),
         }
@@ -112,7 +119,7 @@ macro_rules! pass_on {
         impl Store for FaultyStore {
             $(
                 async fn $name(&self, $($arg: $ty),*) -> Result<$ret, StoreError> {
-                    self.before(stringify!($name))?;
+                    self.before(stringify!($name)).await?;
                     let started = Instant::now();
                     let result = self.inner.$name($($arg),*).await;
                     #[allow(unused_mut, unused_assignments)]

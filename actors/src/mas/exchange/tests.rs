@@ -332,3 +332,41 @@ fn every_claim_of_an_exchanged_token_attenuates() {
     assert_eq!(c.parent.as_deref(), Some("subject-jti"));
     assert_eq!(c.lineage, ["root", "subject-jti"]);
 }
+
+#[test]
+fn attenuation_holds_whatever_checks_are_on() {
+    let w = world();
+    let shadow = |n| vec![(checks::implementation(n, &SemanticSettings::default()), false)];
+    let cases: Vec<(&str, Vec<(Box<dyn checks::Check>, bool)>)> = vec![
+        ("no checks", vec![]),
+        ("only the LLM-evidence check", enforced(&[CheckName::DeterministicLlmSelectedTools])),
+        ("only the judge, with a verdict for it", enforced(&[CheckName::AiPoweredToolMatch])),
+        ("the tool check in shadow mode", shadow(CheckName::DeterministicToolSelected)),
+        ("the semantic check in shadow mode", shadow(CheckName::SemanticIntentMatch)),
+    ];
+    let approve = Ok(Judgement { appropriate: true, reasoning: "fine".into() });
+    let inputs = Inputs { judgements: [("fs:write".to_string(), approve)].into_iter().collect(), ..inputs() };
+    let subject = subject(&["fs:read"], 0);
+    for (case, checks) in cases {
+        let ctx = context(&w, &subject, Some(&w.agent), &checks, &inputs);
+        let d = decide(&strings(&["fs:write"]), &ctx);
+        assert!(d.servers.is_empty(), "{case}: a tool outside the subject token was granted");
+        let [denial] = &d.denials[..] else { panic!("{case}: {:?}", d.denials) };
+        assert_eq!(
+            (denial.check.as_str(), denial.reason.as_str()),
+            ("DETERMINISTIC_TOOL_SELECTED", "tool_not_in_token")
+        );
+        assert!(d.results.iter().any(|r| r.reason.as_deref() == Some("tool_not_in_token") && r.enforced), "{case}");
+    }
+}
+
+#[test]
+fn a_subject_bound_to_one_server_is_exchanged_for_that_server_only() {
+    let w = world();
+    let mut bound = subject(&["fs:read", "web:search"], 1);
+    bound.aud = w.files.client_id.clone();
+    let d = run(&w, &bound, Some(&w.agent), None, &[], &["fs:read", "web:search"]);
+    let denied: Vec<(&str, &str)> = d.denials.iter().map(|d| (d.tool.as_str(), d.reason.as_str())).collect();
+    assert_eq!(denied, [("web:search", "audience_not_in_token")]);
+    assert_eq!(d.servers, [w.files.id].into_iter().collect());
+}
