@@ -13,6 +13,7 @@ pub mod cluster_status;
 pub mod collector;
 pub mod config;
 pub mod eval;
+pub mod kek;
 pub mod server;
 pub mod telemetry;
 pub mod ui;
