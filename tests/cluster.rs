@@ -371,6 +371,8 @@ fn hostile_cluster_settings_are_refused_naming_the_rule() {
     assert!(with(&["--cluster-seeds", ":7400"]).contains("host:port"));
     assert!(with(&["--node-name", "a b"]).contains("node name"));
     assert!(with(&["--node-name", &"x".repeat(200)]).contains("node name"));
+    // Every certificate carries the server name: a node may not take it as its own.
+    assert!(with(&["--node-name", "casa-cluster"]).contains("TLS server name"));
     assert!(base(&["--public-url", "http://casa.test"]).contains("mutual TLS"));
     let wrong_ca =
         ["--cluster-tls-cert", &pem("n.pem"), "--cluster-tls-key", &pem("n.key"), "--cluster-tls-ca", &pem("n.key")];
