@@ -250,7 +250,10 @@ pub fn write_certs(dir: &Path, nodes: &[String], server_name: &str) -> anyhow::R
     use std::os::unix::fs::DirBuilderExt;
     anyhow::ensure!(!nodes.is_empty(), "name at least one node");
     for node in nodes {
-        anyhow::ensure!(node != server_name, "a node may not be named {server_name:?}: every certificate carries that name");
+        anyhow::ensure!(
+            node != server_name,
+            "a node may not be named {server_name:?}: every certificate carries that name"
+        );
     }
     std::fs::create_dir_all(dir)?;
     let private = dir.join(CA_KEY_DIR);

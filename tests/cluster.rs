@@ -274,8 +274,10 @@ fn silent_connections_to_the_cluster_port_do_not_stop_a_peer_joining() {
     let store = keyspace.url();
     let (pa, pb) = (free_port(), free_port());
     // A knows nobody: B can join only through A's cluster port.
-    let a_spec = NodeSpec { name: "node-a", cluster_addr: format!("127.0.0.1:{pa}"), seeds: vec![format!("127.0.0.1:{pa}")] };
-    let b_spec = NodeSpec { name: "node-b", cluster_addr: format!("127.0.0.1:{pb}"), seeds: vec![format!("127.0.0.1:{pa}")] };
+    let a_spec =
+        NodeSpec { name: "node-a", cluster_addr: format!("127.0.0.1:{pa}"), seeds: vec![format!("127.0.0.1:{pa}")] };
+    let b_spec =
+        NodeSpec { name: "node-b", cluster_addr: format!("127.0.0.1:{pb}"), seeds: vec![format!("127.0.0.1:{pa}")] };
     let a = start_node(tmp.path(), &a_spec, &store, &certs, "node-a");
     let mut silent: Vec<TcpStream> = (0..20).map(|_| TcpStream::connect(&a_spec.cluster_addr).unwrap()).collect();
     std::thread::sleep(Duration::from_millis(300));
@@ -301,14 +303,17 @@ fn a_node_cannot_join_under_a_name_its_certificate_does_not_carry() {
     let keyspace = Keyspace::new();
     let store = keyspace.url();
     let (pa, pb) = (free_port(), free_port());
-    let a_spec = NodeSpec { name: "node-a", cluster_addr: format!("127.0.0.1:{pa}"), seeds: vec![format!("127.0.0.1:{pb}")] };
-    let b_spec = NodeSpec { name: "node-b", cluster_addr: format!("127.0.0.1:{pb}"), seeds: vec![format!("127.0.0.1:{pa}")] };
+    let a_spec =
+        NodeSpec { name: "node-a", cluster_addr: format!("127.0.0.1:{pa}"), seeds: vec![format!("127.0.0.1:{pb}")] };
+    let b_spec =
+        NodeSpec { name: "node-b", cluster_addr: format!("127.0.0.1:{pb}"), seeds: vec![format!("127.0.0.1:{pa}")] };
     let a = start_node(tmp.path(), &a_spec, &store, &certs, "node-a");
     let b = start_node(tmp.path(), &b_spec, &store, &certs, "node-b");
     wait_converged(&[&a, &b], 2, Duration::from_secs(20));
 
     let seeds = vec![a_spec.cluster_addr.clone(), b_spec.cluster_addr.clone()];
-    let ghost_spec = NodeSpec { name: "node-ghost", cluster_addr: format!("127.0.0.1:{}", free_port()), seeds: seeds.clone() };
+    let ghost_spec =
+        NodeSpec { name: "node-ghost", cluster_addr: format!("127.0.0.1:{}", free_port()), seeds: seeds.clone() };
     let ghost = start_node(tmp.path(), &ghost_spec, &store, &certs, "node-x");
     let deadline = Instant::now() + Duration::from_secs(4);
     while Instant::now() < deadline {

@@ -11,8 +11,8 @@ use casa_actors::model::{AppType, Capabilities, MasSettings, NewApp, NewMas};
 use casa_actors::node::{Node, NodeConfig};
 use casa_actors::oauth::{ClientCredentials, IssueRequest};
 use casa_actors::realm::{Keyring, RealmKey};
-use casa_actors::token::{self, Claims};
 use casa_actors::store::{EmbeddedStore, Store};
+use casa_actors::token::{self, Claims};
 use casa_actors::wire::Reply;
 use casa_actors::CoreError;
 use ractor::Actor;
@@ -83,7 +83,8 @@ async fn tokens_longer_lived_than_the_realm_issues_or_from_a_long_retired_key_ar
         tools: vec![],
     };
     let client = node.create_app(app).await.unwrap();
-    let creds = ClientCredentials { client_id: client.app.client_id.clone(), client_secret: client.client_secret.clone() };
+    let creds =
+        ClientCredentials { client_id: client.app.client_id.clone(), client_secret: client.client_secret.clone() };
     let issued = node
         .issue_token(IssueRequest {
             client: creds.clone(),
@@ -94,7 +95,8 @@ async fn tokens_longer_lived_than_the_realm_issues_or_from_a_long_retired_key_ar
         })
         .await
         .unwrap();
-    let active = async |token: &str| node.introspect(Some(creds.clone()), token.to_string(), None).await.unwrap().active;
+    let active =
+        async |token: &str| node.introspect(Some(creds.clone()), token.to_string(), None).await.unwrap().active;
     assert!(active(&issued.access_token).await, "the realm's own token");
 
     let payload = issued.access_token.split('.').nth(1).unwrap();

@@ -81,7 +81,8 @@ pub async fn serve(
                 continue;
             }
         };
-        let (Some(slot), Ok(permit)) = (in_progress.take(peer.ip(), limits.per_source), all.clone().try_acquire_owned())
+        let (Some(slot), Ok(permit)) =
+            (in_progress.take(peer.ip(), limits.per_source), all.clone().try_acquire_owned())
         else {
             metrics::counter!("casa_cluster_handshakes_refused_total", "reason" => "too_many").increment(1);
             tracing::debug!(%peer, "too many cluster handshakes in progress; closing");

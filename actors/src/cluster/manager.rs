@@ -114,24 +114,11 @@ impl Actor for ClusterManager {
             pull_timeout: c.timing.heartbeat * 2,
         };
         Actor::spawn_linked(None, NodeEndpoint, endpoint_args, me.get_cell()).await?;
-        let accepting = tokio::spawn(accept::serve(
-            listener,
-            args.tls.clone(),
-            server.clone(),
-            args.identities.clone(),
-            c.accept,
-        ));
+        let accepting =
+            tokio::spawn(accept::serve(listener, args.tls.clone(), server.clone(), args.identities.clone(), c.accept));
         me.send_interval(c.timing.heartbeat, || ManagerMsg::Tick);
         tracing::info!(node = %c.node_name, listen = %c.listen, seeds = ?c.seeds, "cluster node started");
-        Ok(ManagerState {
-            args,
-            membership,
-            server,
-            targets: HashMap::new(),
-            gossip: HashSet::new(),
-            own,
-            accepting,
-        })
+        Ok(ManagerState { args, membership, server, targets: HashMap::new(), gossip: HashSet::new(), own, accepting })
     }
 
     async fn post_stop(&self, _me: ActorRef<ManagerMsg>, state: &mut ManagerState) -> Result<(), ActorProcessingErr> {

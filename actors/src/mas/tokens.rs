@@ -108,9 +108,8 @@ impl MasState {
             }
             None => {
                 let max = self.max_token_lifetime();
-                let c = Arc::new(
-                    token::verify_live(token, &self.keyring, &self.issuer, now, max).map_err(Invalid::Token)?,
-                );
+                let c =
+                    Arc::new(token::verify_live(token, &self.keyring, &self.issuer, now, max).map_err(Invalid::Token)?);
                 self.verified.insert(token, c.clone(), now);
                 c
             }
