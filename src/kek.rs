@@ -44,7 +44,8 @@ fn read(file: &Path) -> anyhow::Result<LocalKek> {
     );
     let mode = std::fs::metadata(file)?.permissions().mode();
     if mode & 0o077 != 0 {
-        tracing::warn!(file = %file.display(), mode = format!("{:o}", mode & 0o777), "the key-encryption key file is readable by others");
+        let mode = format!("{:o}", mode & 0o777);
+        tracing::warn!(file = %file.display(), %mode, "the key-encryption key file is readable by others");
     }
     LocalKek::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))
 }
