@@ -87,8 +87,9 @@ pub enum ClusterAction {
         #[arg(long)]
         json: bool,
     },
-    /// Write a cluster CA (ca.pem, ca.key) and a certificate and key per node
-    /// (NAME.pem, NAME.key) for node-to-node mutual TLS. Keep ca.key offline.
+    /// Write a cluster CA (ca.pem, and its key in ca-private/ca.key) and a
+    /// certificate and key per node (NAME.pem, NAME.key) for node-to-node
+    /// mutual TLS. Keep ca-private/ offline: its key makes members.
     Certs {
         /// Directory to write to.
         #[arg(long, value_name = "DIR")]
@@ -258,6 +259,10 @@ pub struct StoreArgs {
     /// How long trace events are kept: 90s, 45m, 12h, 30d (at most 3650d), or forever [default: 30d]
     #[arg(long, env = "CASA_TRACE_RETENTION", value_name = "DURATION")]
     pub trace_retention: Option<casa_actors::retention::Retention>,
+    /// File holding the key-encryption key realm private keys are sealed with (64 hex digits);
+    /// without it, CASA_KEY_ENCRYPTION_KEY, else (embedded store) one made in the data dir
+    #[arg(long, env = "CASA_KEY_ENCRYPTION_KEY_FILE", value_name = "FILE")]
+    pub key_encryption_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -402,6 +407,7 @@ impl ServeArgs {
             data_dir: self.store.data_dir.clone(),
             store: self.store.store.clone(),
             cql_replication: self.store.cql_replication.clone(),
+            key_encryption_key_file: self.store.key_encryption_key_file.clone(),
             trace_retention: self.store.trace_retention,
             public_url: self.public_url.clone(),
             log_format: self.log_format,
@@ -426,6 +432,7 @@ impl StoreArgs {
             data_dir: self.data_dir.clone(),
             store: self.store.clone(),
             cql_replication: self.cql_replication.clone(),
+            key_encryption_key_file: self.key_encryption_key_file.clone(),
             trace_retention: self.trace_retention,
             ..Default::default()
         };
@@ -535,7 +542,11 @@ pub fn main() -> ExitCode {
             }
             Command::Cluster { action: ClusterAction::Certs { out, server_name, nodes } } => {
                 crate::cluster::write_certs(&out, &nodes, &server_name)?;
-                println!("wrote ca.pem, ca.key and a .pem/.key per node to {}", out.display());
+                println!(
+                    "wrote ca.pem and a .pem/.key per node to {0}, the CA's key to {0}/{1}/ca.key (keep it offline)",
+                    out.display(),
+                    crate::cluster::CA_KEY_DIR
+                );
                 Ok(())
             }
             Command::Collect(args) => crate::collector::collect(args).await,

@@ -14,6 +14,9 @@ pub const DEFAULT_HANDOFF_BUDGET_MS: u64 = 2500;
 /// A routed call waits as long as a slow store write may take on the owner
 /// (a dead owner fails faster: its session closes).
 pub const DEFAULT_REMOTE_TIMEOUT_MS: u64 = 3000;
+/// As long as a dialling node waits for its connection (a longer wait helps nobody).
+pub const DEFAULT_HANDSHAKE_TIMEOUT_MS: u64 = 2000;
+pub const DEFAULT_MAX_HANDSHAKES_PER_SOURCE: usize = 16;
 
 /// A secret setting: debug output never shows it.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -52,6 +55,10 @@ pub struct ClusterSettings {
     pub remote_timeout_ms: u64,
     /// A member unheard this long is forgotten: it no longer counts towards the majority.
     pub forget_after_seconds: u64,
+    /// A peer that has not finished its TLS handshake by then is disconnected.
+    pub handshake_timeout_ms: u64,
+    /// TLS handshakes one source address may have in progress at once.
+    pub max_handshakes_per_source: usize,
 }
 
 impl Default for ClusterSettings {
@@ -71,6 +78,8 @@ impl Default for ClusterSettings {
             handoff_budget_ms: DEFAULT_HANDOFF_BUDGET_MS,
             remote_timeout_ms: DEFAULT_REMOTE_TIMEOUT_MS,
             forget_after_seconds: 600,
+            handshake_timeout_ms: DEFAULT_HANDSHAKE_TIMEOUT_MS,
+            max_handshakes_per_source: DEFAULT_MAX_HANDSHAKES_PER_SOURCE,
         }
     }
 }
@@ -157,6 +166,19 @@ impl ClusterSettings {
         if self.min_members == 0 || self.handoff_budget_ms == 0 || self.remote_timeout_ms == 0 {
             return invalid("cluster min_members, handoff_budget_ms and remote_timeout_ms must be positive".into());
         }
+        if !(100..=60_000).contains(&self.handshake_timeout_ms) || self.max_handshakes_per_source == 0 {
+            return invalid(
+                "cluster handshake_timeout_ms must be between 100 and 60000, max_handshakes_per_source positive".into(),
+            );
+        }
+        if let Some(name) = &self.node_name {
+            if name.eq_ignore_ascii_case(&self.tls_server_name) {
+                return invalid(format!(
+                    "node name {name:?} is the cluster's TLS server name, which every certificate carries: \
+                     a node's name must be one only its own certificate carries"
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -194,6 +216,10 @@ impl ClusterSettings {
             min_members: self.min_members,
             remote_timeout: Duration::from_millis(self.remote_timeout_ms),
             handoff_budget: Duration::from_millis(self.handoff_budget_ms),
+            accept: casa_actors::cluster::accept::AcceptLimits {
+                handshake_timeout: Duration::from_millis(self.handshake_timeout_ms),
+                per_source: self.max_handshakes_per_source,
+            },
         }))
     }
 }
@@ -213,11 +239,26 @@ fn ca_cookie(ca: &Path) -> anyhow::Result<String> {
     Ok(hex::encode(&sha2::Sha256::digest(&pem)[..16]))
 }
 
+/// Where `casa cluster certs` puts the CA's key: not beside the files nodes
+/// are given (a Secret made `--from-file` of the directory leaves it out),
+/// since whoever holds it can make a member.
+pub const CA_KEY_DIR: &str = "ca-private";
+
 /// `casa cluster certs`: a CA and one certificate per node, for mutual TLS.
 pub fn write_certs(dir: &Path, nodes: &[String], server_name: &str) -> anyhow::Result<()> {
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
+    use std::os::unix::fs::DirBuilderExt;
     anyhow::ensure!(!nodes.is_empty(), "name at least one node");
+    for node in nodes {
+        anyhow::ensure!(
+            node != server_name,
+            "a node may not be named {server_name:?}: every certificate carries that name"
+        );
+    }
     std::fs::create_dir_all(dir)?;
+    let private = dir.join(CA_KEY_DIR);
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&private)?;
+    std::fs::set_permissions(&private, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
     let ca_key = KeyPair::generate()?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.distinguished_name.push(DnType::CommonName, "casa cluster CA");
@@ -225,7 +266,7 @@ pub fn write_certs(dir: &Path, nodes: &[String], server_name: &str) -> anyhow::R
     ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     let ca = ca_params.self_signed(&ca_key)?;
     write_secret(&dir.join("ca.pem"), ca.pem().as_bytes(), 0o644)?;
-    write_secret(&dir.join("ca.key"), ca_key.serialize_pem().as_bytes(), 0o600)?;
+    write_secret(&private.join("ca.key"), ca_key.serialize_pem().as_bytes(), 0o600)?;
     let issuer = rcgen::Issuer::from_params(&ca_params, &ca_key);
     for node in nodes {
         let key = KeyPair::generate()?;
@@ -250,6 +291,8 @@ fn write_secret(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
         .mode(mode)
         .open(path)
         .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+    // `mode` applies only to a new file: one written before keeps its own.
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))?;
     file.write_all(bytes)?;
     Ok(())
 }
@@ -257,6 +300,22 @@ fn write_secret(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn certs_make_keys_private_even_over_old_files_and_keep_the_ca_key_apart() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        // A key left world-readable by an earlier run, or by hand.
+        std::fs::write(tmp.path().join("node-a.key"), "old").unwrap();
+        std::fs::set_permissions(tmp.path().join("node-a.key"), PermissionsExt::from_mode(0o644)).unwrap();
+        write_certs(tmp.path(), &["node-a".into()], DEFAULT_TLS_SERVER_NAME).unwrap();
+        assert_eq!(mode(&tmp.path().join("node-a.key")), 0o600);
+        assert!(!tmp.path().join("ca.key").exists(), "the CA key lies beside the node files");
+        let ca_key = tmp.path().join(CA_KEY_DIR).join("ca.key");
+        assert_eq!((mode(&ca_key), mode(&tmp.path().join(CA_KEY_DIR))), (0o600, 0o700));
+        assert!(write_certs(tmp.path(), &[DEFAULT_TLS_SERVER_NAME.into()], DEFAULT_TLS_SERVER_NAME).is_err());
+    }
 
     #[test]
     fn the_cookie_never_shows_in_debug_output() {

@@ -106,6 +106,8 @@ pub struct Settings {
     pub store: String,
     /// Replication of a keyspace casa creates (a CQL map).
     pub cql_replication: String,
+    /// The key-encryption key realm private keys are sealed with (64 hex digits).
+    pub key_encryption_key_file: Option<PathBuf>,
     /// How long trace events are kept: `30d`, `12h`, ... or `forever`.
     pub trace_retention: Retention,
     pub embedder: EmbedderKind,
@@ -143,6 +145,7 @@ impl Default for Settings {
             actor_call_timeout_ms: DEFAULT_ACTOR_CALL_TIMEOUT_MS,
             store: DEFAULT_STORE.into(),
             cql_replication: DEFAULT_CQL_REPLICATION.into(),
+            key_encryption_key_file: None,
             trace_retention: Retention::default(),
             embedder: EmbedderKind::Local,
             model_dir: PathBuf::from(DEFAULT_MODEL_DIR),
@@ -187,6 +190,8 @@ pub struct Overrides {
     pub store: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cql_replication: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_encryption_key_file: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace_retention: Option<Retention>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -14,6 +14,7 @@ pub mod collector;
 pub mod config;
 pub mod eval;
 pub mod http_server;
+pub mod kek;
 pub mod server;
 pub mod telemetry;
 pub mod ui;

@@ -30,9 +30,13 @@ pub fn open_store(data_dir: &Path) -> anyhow::Result<EmbeddedStore> {
 /// The store the settings name: embedded in the data dir, or a CQL cluster.
 pub async fn store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     Ok(match settings.store_location()? {
-        StoreLocation::Embedded => Arc::new(open_store(&settings.data_dir)?),
+        StoreLocation::Embedded => {
+            let store = open_store(&settings.data_dir)?;
+            Arc::new(store.with_key_seal(crate::kek::seal(settings, true)?))
+        }
         StoreLocation::Scylla { nodes, keyspace } => {
             let store = ScyllaStore::connect(&nodes, &keyspace, &settings.cql_replication, true).await?;
+            let store = store.with_key_seal(crate::kek::seal(settings, false)?);
             Arc::new(store.with_trace_ttl(settings.trace_retention.duration()))
         }
     })

@@ -14,6 +14,7 @@ use common::*;
 use serde_json::{json, Value};
 
 const PUBLIC_URL: &str = "http://casa.test";
+const CLUSTER_KEK: &str = "5f1c0e9a7b3d2648aa01fe93c4d7b2e6180f5a3c9d2e4b7f6a1c8e0d3b5f7a29";
 
 fn cql_nodes() -> String {
     std::env::var("CASA_CQL_NODES").unwrap_or_else(|_| "127.0.0.1:9042".into())
@@ -56,6 +57,8 @@ fn node_options(spec: &NodeSpec, store: &str, certs: &Path) -> Options {
             "--cluster-min-members".into(),
             "2".into(),
         ],
+        // One KEK for the cluster: every node opens the realm keys the others sealed.
+        extra_env: vec![("CASA_KEY_ENCRYPTION_KEY".into(), CLUSTER_KEK.into())],
         ..Options::default()
     }
 }
@@ -235,6 +238,108 @@ fn a_node_with_another_ca_cannot_join() {
     assert_eq!(mine["members"].as_array().unwrap().len(), 1, "{mine}");
 }
 
+/// Starts one node on `store` per spec, in `tmp`.
+fn start_node(tmp: &Path, spec: &NodeSpec, store: &str, certs: &Path, cert_of: &str) -> Casa {
+    let dir = tmp.join(spec.name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut options = node_options(spec, store, certs);
+    let file = |ext: &str| certs.join(format!("{cert_of}.{ext}")).display().to_string();
+    for (flag, value) in [("--cluster-tls-cert", file("pem")), ("--cluster-tls-key", file("key"))] {
+        let at = options.extra_args.iter().position(|a| a == flag).unwrap();
+        options.extra_args[at + 1] = value;
+    }
+    Casa::start_in(&dir, options)
+}
+
+/// Whether the peer closed `stream` within `within` (it read nothing first).
+fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+    use std::io::{ErrorKind, Read};
+    stream.set_read_timeout(Some(within)).unwrap();
+    match stream.read(&mut [0u8; 1]) {
+        Ok(n) => n == 0,
+        Err(e) => !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+    }
+}
+
+/// Attack: connections to a node's cluster port that never start their TLS
+/// handshake (`nc node 7400`, held open). ractor_cluster's own listener
+/// awaited each handshake inline, so one of them stopped the node accepting
+/// any peer; casa's acceptor gives each its own task and deadline, and caps
+/// what one source may hold.
+#[test]
+fn silent_connections_to_the_cluster_port_do_not_stop_a_peer_joining() {
+    let tmp = tempfile::tempdir().unwrap();
+    let certs = certs(tmp.path(), &["node-a", "node-b"]);
+    let keyspace = Keyspace::new();
+    let store = keyspace.url();
+    let (pa, pb) = (free_port(), free_port());
+    // A knows nobody: B can join only through A's cluster port.
+    let a_spec =
+        NodeSpec { name: "node-a", cluster_addr: format!("127.0.0.1:{pa}"), seeds: vec![format!("127.0.0.1:{pa}")] };
+    let b_spec =
+        NodeSpec { name: "node-b", cluster_addr: format!("127.0.0.1:{pb}"), seeds: vec![format!("127.0.0.1:{pa}")] };
+    let a = start_node(tmp.path(), &a_spec, &store, &certs, "node-a");
+    let mut silent: Vec<TcpStream> = (0..20).map(|_| TcpStream::connect(&a_spec.cluster_addr).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // Past the per-source cap (16), a connection is closed at once.
+    assert!(closed_within(silent.last_mut().unwrap(), Duration::from_secs(1)), "a 20th handshake was kept waiting");
+
+    let b = start_node(tmp.path(), &b_spec, &store, &certs, "node-b");
+    wait_converged(&[&a, &b], 2, Duration::from_secs(20));
+    // Every silent connection is closed once the handshake deadline (2 s) passes.
+    for stream in &mut silent {
+        assert!(closed_within(stream, Duration::from_secs(3)), "a silent connection outlived the handshake deadline");
+    }
+}
+
+/// Attack: a process holding a certificate from the cluster CA (for node-x)
+/// names itself after a node that does not exist, or after another member.
+/// It is not let in under either name: the members' views never show the
+/// made-up node, and it hears nobody.
+#[test]
+fn a_node_cannot_join_under_a_name_its_certificate_does_not_carry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let certs = certs(tmp.path(), &["node-a", "node-b", "node-x"]);
+    let keyspace = Keyspace::new();
+    let store = keyspace.url();
+    let (pa, pb) = (free_port(), free_port());
+    let a_spec =
+        NodeSpec { name: "node-a", cluster_addr: format!("127.0.0.1:{pa}"), seeds: vec![format!("127.0.0.1:{pb}")] };
+    let b_spec =
+        NodeSpec { name: "node-b", cluster_addr: format!("127.0.0.1:{pb}"), seeds: vec![format!("127.0.0.1:{pa}")] };
+    let a = start_node(tmp.path(), &a_spec, &store, &certs, "node-a");
+    let b = start_node(tmp.path(), &b_spec, &store, &certs, "node-b");
+    wait_converged(&[&a, &b], 2, Duration::from_secs(20));
+
+    let seeds = vec![a_spec.cluster_addr.clone(), b_spec.cluster_addr.clone()];
+    let ghost_spec =
+        NodeSpec { name: "node-ghost", cluster_addr: format!("127.0.0.1:{}", free_port()), seeds: seeds.clone() };
+    let ghost = start_node(tmp.path(), &ghost_spec, &store, &certs, "node-x");
+    let deadline = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < deadline {
+        for member in [&a, &b] {
+            let view = cluster_view(member);
+            assert!(!view.to_string().contains("node-ghost"), "a made-up member was let in: {view}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let mine = cluster_view(&ghost);
+    assert_eq!(mine["members"].as_array().unwrap().len(), 1, "the impostor heard the members: {mine}");
+
+    // Under a member's name: node-b keeps its place, the impostor hears nobody.
+    let twin_spec = NodeSpec { name: "node-b", cluster_addr: format!("127.0.0.1:{}", free_port()), seeds };
+    let twin_dir = tmp.path().join("twin");
+    std::fs::create_dir_all(&twin_dir).unwrap();
+    let twin = start_node(&twin_dir, &twin_spec, &store, &certs, "node-x");
+    std::thread::sleep(Duration::from_secs(3));
+    let mine = cluster_view(&twin);
+    assert_eq!(mine["members"].as_array().unwrap().len(), 1, "the impostor heard the members: {mine}");
+    wait_converged(&[&a, &b], 2, Duration::from_secs(5));
+    let seen = cluster_view(&a);
+    let addr = seen["members"].as_array().unwrap().iter().find(|m| m["name"] == "node-b").map(|m| m["addr"].clone());
+    assert_eq!(addr, Some(json!(b_spec.cluster_addr)), "node-b is known at the impostor's address: {seen}");
+}
+
 #[test]
 fn clustering_on_the_embedded_store_is_refused_with_a_reason() {
     let out = Command::new(casa_bin())
@@ -271,6 +376,8 @@ fn hostile_cluster_settings_are_refused_naming_the_rule() {
     assert!(with(&["--cluster-seeds", ":7400"]).contains("host:port"));
     assert!(with(&["--node-name", "a b"]).contains("node name"));
     assert!(with(&["--node-name", &"x".repeat(200)]).contains("node name"));
+    // Every certificate carries the server name: a node may not take it as its own.
+    assert!(with(&["--node-name", "casa-cluster"]).contains("TLS server name"));
     assert!(base(&["--public-url", "http://casa.test"]).contains("mutual TLS"));
     let wrong_ca =
         ["--cluster-tls-cert", &pem("n.pem"), "--cluster-tls-key", &pem("n.key"), "--cluster-tls-ca", &pem("n.key")];

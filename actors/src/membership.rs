@@ -129,6 +129,11 @@ impl View {
     pub fn owns(&self, mas: Uuid, now: Instant) -> bool {
         self.route(mas, now) == Route::Local
     }
+
+    /// Why this node may not serve `mas` now, if it may not.
+    pub fn not_owner(&self, mas: Uuid, now: Instant) -> Option<String> {
+        (!self.owns(mas, now)).then(|| format!("node {} does not own MAS {mas} (epoch {})", self.me, self.epoch))
+    }
 }
 
 #[derive(Debug, Clone)]

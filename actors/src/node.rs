@@ -223,6 +223,7 @@ impl Node {
             (Some(c), Some((publish, view))) => {
                 let tls =
                     crate::cluster::tls::ClusterTls::load(&c.tls, &c.tls_server_name).map_err(CoreError::Internal)?;
+                let identities = crate::cluster::identity::Identities::new(&c.tls_server_name);
                 let args = ManagerArgs {
                     config: Arc::new(c.clone()),
                     tls: Arc::new(tls),
@@ -230,11 +231,12 @@ impl Node {
                     registry: registry.clone(),
                     active_mas: active,
                     call_timeout: config.call_timeout,
+                    identities: identities.clone(),
                 };
                 let (manager, _) = Actor::spawn_linked(None, ClusterManager, args, supervisor.get_cell())
                     .await
                     .map_err(|e| CoreError::Internal(format!("starting the cluster manager: {e}")))?;
-                Some(Cluster::new(view, manager, c))
+                Some(Cluster::new(view, manager, c, identities))
             }
             _ => None,
         };

@@ -168,6 +168,7 @@ impl RegistryState {
             capabilities: self.args.capabilities,
             public_url: self.args.public_url.clone(),
             embedder: self.args.embedder.clone(),
+            view: self.args.view.clone(),
         };
         let (actor, _) = Actor::spawn_linked(None, MasActor, args, me.get_cell())
             .await
@@ -294,11 +295,7 @@ impl RegistryState {
     /// `NotOwner` unless this node may serve `id` now (always, alone).
     fn check_owner(&self, id: Uuid) -> Result<(), CoreError> {
         let Some(view) = &self.args.view else { return Ok(()) };
-        let view = view.borrow();
-        if view.owns(id, Instant::now()) {
-            return Ok(());
-        }
-        Err(CoreError::NotOwner(format!("node {} does not own MAS {id} (epoch {})", view.me, view.epoch)))
+        view.borrow().not_owner(id, Instant::now()).map_or(Ok(()), |why| Err(CoreError::NotOwner(why)))
     }
 
     /// Stops the actors of MAS this node no longer owns: their new owner

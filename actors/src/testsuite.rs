@@ -119,6 +119,26 @@ pub async fn mas_listing_pages_and_searches(store: &dyn Store) {
     assert_eq!(one.items[0].id, ids[3]);
 }
 
+/// `sealed` and `clear` are one backend, with and without a key-encryption
+/// key: keys written through `sealed` round-trip there, and the same rows
+/// read without the KEK (a copy of the store) give no key at all.
+pub async fn realm_keys_are_sealed_at_rest(sealed: &dyn Store, clear: &dyn Store) {
+    let m = mas("sealed keys");
+    let key = RealmKey::generate(now());
+    sealed.create_mas(&m, &key).await.unwrap();
+    assert_eq!(sealed.realm_keys(m.id).await.unwrap(), vec![key.clone()]);
+    let mut retired = key.clone();
+    retired.retired_at = Some(now());
+    let next = RealmKey::generate(now());
+    sealed.put_keys(m.id, &[retired, next]).await.unwrap();
+    assert_eq!(sealed.realm_keys(m.id).await.unwrap().len(), 2);
+    assert!(clear.realm_keys(m.id).await.is_err(), "the store's rows gave up a realm key without the KEK");
+    // Keys written in clear (before sealing) are still read by a sealing store.
+    let old = mas("clear keys");
+    clear.create_mas(&old, &key).await.unwrap();
+    assert_eq!(sealed.realm_keys(old.id).await.unwrap(), vec![key]);
+}
+
 pub async fn realm_keys_round_trip(store: &dyn Store) {
     let m = mas("keys");
     let first = RealmKey::generate(now());

@@ -5,7 +5,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use casa_actors::store::{ScyllaStore, Store};
+use casa_actors::store::{KeySeal, LocalKek, ScyllaStore, Store};
 
 const REPLICATION: &str = "{'class': 'SimpleStrategy', 'replication_factor': 1}";
 
@@ -36,3 +36,10 @@ async fn connect(trace_ttl: Option<Duration>) -> ((), Arc<dyn Store>) {
 }
 
 casa_actors::store_conformance_tests!(connect(None), |retention| connect(Some(retention)));
+
+#[tokio::test]
+async fn realm_keys_are_sealed_at_rest() {
+    let clear = ScyllaStore::connect(&nodes(), keyspace(), REPLICATION, false).await.unwrap();
+    let sealed = clear.clone().with_key_seal(KeySeal::new(Some(Arc::new(LocalKek::generate().0))));
+    casa_actors::testsuite::realm_keys_are_sealed_at_rest(&sealed, &clear).await;
+}

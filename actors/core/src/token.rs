@@ -108,6 +108,8 @@ pub enum TokenError {
     Expired,
     #[error("the token is not valid yet")]
     NotYetValid,
+    #[error("the token claims to live longer than this realm issues tokens for")]
+    TooLong,
 }
 
 /// A new random token id: 128 bits, base64url.
@@ -166,6 +168,28 @@ pub fn claimed_issuer(token: &str) -> Option<String> {
 /// Verifies a token against a realm at time `now` (unix seconds).
 pub fn verify(token: &str, keyring: &Keyring, issuer: &str, now: i64) -> Result<Claims, TokenError> {
     verify_with(token, |kid| keyring.get(kid).map(RealmKey::verifying_key), issuer, now)
+}
+
+/// [`verify`] as the realm that issued the token does it: only a key that
+/// may still have live tokens verifies (one retired `max_lifetime` ago or
+/// more verifies nothing, though it stays in the keyring), and a token may
+/// not claim to live longer than the realm issues tokens for (a stolen key
+/// cannot mint tokens that outlive its retirement).
+pub fn verify_live(
+    token: &str,
+    keyring: &Keyring,
+    issuer: &str,
+    now: i64,
+    max_lifetime: time::Duration,
+) -> Result<Claims, TokenError> {
+    let at = time::OffsetDateTime::from_unix_timestamp(now).map_err(|_| TokenError::Malformed)?;
+    let live = keyring.published(at, max_lifetime);
+    let key = |kid: &str| live.iter().find(|k| k.kid == kid).map(|k| k.verifying_key());
+    let claims = verify_with(token, key, issuer, now)?;
+    if claims.exp.saturating_sub(claims.iat) > max_lifetime.whole_seconds() {
+        return Err(TokenError::TooLong);
+    }
+    Ok(claims)
 }
 
 /// [`verify`] with only the realm's public keys (kid → key): for verifiers

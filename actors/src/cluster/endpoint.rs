@@ -1,6 +1,6 @@
-//! The `NodeEndpoint`: the one actor of a node that peers talk to. It takes
-//! heartbeats (for the `ClusterManager`) and the MAS calls other nodes route
-//! here because this node owns the MAS.
+//! The `NodeEndpoint`: the one actor of a node that peers talk to. It
+//! answers this node's heartbeat to the peers that ask, and takes the MAS
+//! calls other nodes route here because this node owns the MAS.
 //!
 //! A routed call is the caller's own typed `MasMsg`, serialized by its
 //! `RactorClusterMessage` derive and rebuilt here, so local and remote calls
@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use super::identity::Identities;
 use super::ManagerMsg;
 use crate::error::CoreError;
 use crate::mas::{MasMsg, MasView};
@@ -77,10 +78,14 @@ crate::json_wire!(Heartbeat, CreateMas);
 
 #[derive(RactorClusterMessage)]
 pub enum EndpointMsg {
-    Heartbeat(Heartbeat),
-    /// A peer leaves: forget it now rather than after missed heartbeats.
+    /// This node's heartbeat, for the peer that asks.
     #[rpc]
-    Leave(Heartbeat, RpcReplyPort<u8>),
+    Heartbeat(RpcReplyPort<Heartbeat>),
+    /// The named peer says it leaves: ask it, over its own session, and
+    /// forget it now rather than after missed heartbeats. The name is only
+    /// a hint: a node cannot make another one leave.
+    #[rpc]
+    Leave(String, RpcReplyPort<u8>),
     #[rpc]
     Mas(RoutedCall, RpcReplyPort<Vec<u8>>),
     #[rpc]
@@ -93,6 +98,35 @@ pub struct EndpointArgs {
     pub registry: RegistryHandle,
     pub view: watch::Receiver<Arc<View>>,
     pub call_timeout: Duration,
+    /// This node's heartbeat, as the manager last made it.
+    pub own: watch::Receiver<Arc<Heartbeat>>,
+    pub identities: Identities,
+    /// How long a peer has to answer for its heartbeat.
+    pub pull_timeout: Duration,
+}
+
+/// The endpoint of the node called `name`: a remote actor of the session
+/// bound to `name`'s certificate (any member may put actors in any group).
+pub fn endpoint_of(name: &str, identities: &Identities) -> Option<ActorRef<EndpointMsg>> {
+    ractor::pg::get_members(&group(name))
+        .into_iter()
+        .find(|cell| identities.speaks_for(cell.get_id(), name))
+        .map(ActorRef::from)
+}
+
+/// Asks `peer` for its heartbeat. The answer comes back over the session the
+/// question went out on, so it counts only if it names that session's node.
+pub async fn pull(peer: &ActorRef<EndpointMsg>, identities: &Identities, within: Duration) -> Option<Heartbeat> {
+    let hb = match peer.call(EndpointMsg::Heartbeat, Some(within)).await {
+        Ok(ractor::rpc::CallResult::Success(hb)) => hb,
+        _ => return None,
+    };
+    if identities.speaks_for(peer.get_id(), &hb.name) {
+        return Some(hb);
+    }
+    tracing::warn!(claimed = %hb.name, bound = ?identities.node_of(peer.get_id()), "a peer's heartbeat names another node; ignored");
+    metrics::counter!("casa_cluster_sessions_refused_total", "reason" => "heartbeat_name").increment(1);
+    None
 }
 
 pub struct NodeEndpoint;
@@ -120,12 +154,19 @@ impl Actor for NodeEndpoint {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         match msg {
-            EndpointMsg::Heartbeat(hb) => {
-                let _ = state.manager.cast(ManagerMsg::Heard(hb));
+            EndpointMsg::Heartbeat(reply) => {
+                let _ = reply.send(Heartbeat::clone(&state.own.borrow()));
             }
-            EndpointMsg::Leave(hb, reply) => {
-                let _ = state.manager.cast(ManagerMsg::Heard(hb));
-                let _ = reply.send(1);
+            EndpointMsg::Leave(name, reply) => {
+                let state = state.clone();
+                tokio::spawn(async move {
+                    if let Some(peer) = endpoint_of(&name, &state.identities) {
+                        if let Some(hb) = pull(&peer, &state.identities, state.pull_timeout).await {
+                            let _ = state.manager.cast(ManagerMsg::Heard(hb));
+                        }
+                    }
+                    let _ = reply.send(1);
+                });
             }
             // Served on their own tasks: a slow MAS must not hold up heartbeats.
             EndpointMsg::Mas(call, reply) => {
@@ -144,9 +185,7 @@ impl Actor for NodeEndpoint {
 }
 
 fn not_owner(state: &EndpointArgs, mas: Uuid) -> Option<CoreError> {
-    let view = state.view.borrow().clone();
-    (!view.owns(mas, Instant::now()))
-        .then(|| CoreError::NotOwner(format!("node {} does not own MAS {mas} (epoch {})", view.me, view.epoch)))
+    state.view.borrow().not_owner(mas, Instant::now()).map(CoreError::NotOwner)
 }
 
 async fn create_owned(state: &EndpointArgs, create: CreateMas) -> Result<MasView, CoreError> {

@@ -1,8 +1,13 @@
 //! The `ClusterManager`: runs this node's `ractor_cluster` server (mutual
-//! TLS), keeps a session to every seed and every member it learns of
-//! (reconnecting with backoff: ractor_cluster does not), sends and receives
-//! heartbeats (ractor_cluster reports neither a wrong cookie nor a silent
-//! partition), and publishes the membership view on every change.
+//! TLS; casa accepts the port, see [`super::accept`]), keeps a session to
+//! every seed and every member it learns of (reconnecting with backoff:
+//! ractor_cluster does not), asks every peer for its heartbeat
+//! (ractor_cluster reports neither a wrong cookie nor a silent partition),
+//! and publishes the membership view on every change.
+//!
+//! Heartbeats are pulled, not pushed: an answer arrives over the session it
+//! was asked on, so it counts only for the node that session's certificate
+//! names ([`super::identity`]); a pushed one could claim any name.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -14,7 +19,9 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent
 use ractor_cluster::{NodeServer, NodeServerMessage, RactorMessage};
 use tokio::sync::watch;
 
+use super::accept;
 use super::endpoint::{self, EndpointArgs, EndpointMsg, NodeEndpoint};
+use super::identity::Identities;
 use super::tls::ClusterTls;
 use super::{ClusterConfig, ClusterStatus};
 use crate::membership::{Heartbeat, Membership, View};
@@ -44,6 +51,7 @@ pub struct ManagerArgs {
     pub registry: crate::registry::RegistryHandle,
     pub active_mas: Arc<AtomicUsize>,
     pub call_timeout: Duration,
+    pub identities: Identities,
 }
 
 struct Backoff {
@@ -58,6 +66,9 @@ pub struct ManagerState {
     server: ActorRef<NodeServerMessage>,
     targets: HashMap<String, Backoff>,
     gossip: HashSet<String>,
+    /// This node's heartbeat, as its endpoint answers it.
+    own: watch::Sender<Arc<Heartbeat>>,
+    accepting: tokio::task::JoinHandle<()>,
 }
 
 pub struct ClusterManager;
@@ -69,29 +80,50 @@ impl Actor for ClusterManager {
 
     async fn pre_start(&self, me: ActorRef<ManagerMsg>, args: ManagerArgs) -> Result<ManagerState, ActorProcessingErr> {
         let c = &args.config;
+        // ractor_cluster always runs a listener of its own: it gets an
+        // ephemeral loopback port nobody is told of; peers come through
+        // casa's acceptor on the cluster port.
+        let listener = tokio::net::TcpListener::bind(c.listen).await?;
         let server = NodeServer::new(
-            c.listen.port(),
+            0,
             c.cookie.clone(),
             c.node_name.clone(),
             c.advertise.split(':').next().unwrap_or("localhost").to_string(),
             Some(ractor_cluster::IncomingEncryptionMode::Tls(args.tls.acceptor.clone())),
             Some(ractor_cluster::node::NodeConnectionMode::Isolated),
         )
-        .with_listen_addr(c.listen.ip())
+        .with_listen_addr(std::net::Ipv4Addr::LOCALHOST.into())
         // Routed calls are small; a peer may not make this node buffer large frames.
         .with_max_inbound_frame_size(4 * 1024 * 1024);
         let (server, _) = Actor::spawn_linked(None, server, (), me.get_cell()).await?;
+        server
+            .cast(NodeServerMessage::SubscribeToEvents {
+                id: "casa.identities".into(),
+                subscription: args.identities.subscription(),
+            })
+            .map_err(|_| "the cluster node server stopped at once")?;
+        let membership = Membership::new(&c.node_name, &c.advertise, c.timing, c.min_members, Instant::now());
+        let (own, own_rx) = watch::channel(Arc::new(membership.heartbeat(0, Instant::now())));
         let endpoint_args = EndpointArgs {
             manager: me.clone(),
             registry: args.registry.clone(),
             view: args.publish.subscribe(),
             call_timeout: args.call_timeout,
+            own: own_rx,
+            identities: args.identities.clone(),
+            pull_timeout: c.timing.heartbeat * 2,
         };
         Actor::spawn_linked(None, NodeEndpoint, endpoint_args, me.get_cell()).await?;
-        let membership = Membership::new(&c.node_name, &c.advertise, c.timing, c.min_members, Instant::now());
+        let accepting =
+            tokio::spawn(accept::serve(listener, args.tls.clone(), server.clone(), args.identities.clone(), c.accept));
         me.send_interval(c.timing.heartbeat, || ManagerMsg::Tick);
         tracing::info!(node = %c.node_name, listen = %c.listen, seeds = ?c.seeds, "cluster node started");
-        Ok(ManagerState { args, membership, server, targets: HashMap::new(), gossip: HashSet::new() })
+        Ok(ManagerState { args, membership, server, targets: HashMap::new(), gossip: HashSet::new(), own, accepting })
+    }
+
+    async fn post_stop(&self, _me: ActorRef<ManagerMsg>, state: &mut ManagerState) -> Result<(), ActorProcessingErr> {
+        state.accepting.abort();
+        Ok(())
     }
 
     async fn handle(
@@ -103,7 +135,8 @@ impl Actor for ClusterManager {
         match msg {
             ManagerMsg::Tick => {
                 state.refresh_view();
-                state.send_heartbeats();
+                state.publish_heartbeat();
+                state.pull_heartbeats(&me);
                 state.connect(&me).await;
             }
             ManagerMsg::Heard(hb) => {
@@ -128,11 +161,13 @@ impl Actor for ClusterManager {
             ManagerMsg::Leave(reply) => {
                 state.membership.leave();
                 state.refresh_view();
-                let hb = state.membership.heartbeat(state.args.active_mas.load(Ordering::Relaxed), Instant::now());
-                let acks = peers().into_iter().map(|peer| {
-                    let hb = hb.clone();
+                state.publish_heartbeat();
+                // Each peer asks this node (over its own session) and hears it leave.
+                let me = state.args.config.node_name.clone();
+                let acks = peers(&state.args.identities).into_iter().map(|peer| {
+                    let me = me.clone();
                     async move {
-                        let _ = peer.call(|port| EndpointMsg::Leave(hb, port), Some(Duration::from_secs(1))).await;
+                        let _ = peer.call(|port| EndpointMsg::Leave(me, port), Some(Duration::from_secs(1))).await;
                     }
                 });
                 futures::future::join_all(acks).await;
@@ -164,11 +199,11 @@ impl Actor for ClusterManager {
     }
 }
 
-/// The endpoints of every other node this one has a session with.
-fn peers() -> Vec<ActorRef<EndpointMsg>> {
+/// The endpoints of every other node this one has a bound session with.
+fn peers(identities: &Identities) -> Vec<ActorRef<EndpointMsg>> {
     ractor::pg::get_members(&endpoint::ALL.to_string())
         .into_iter()
-        .filter(|cell| !cell.get_id().is_local())
+        .filter(|cell| identities.node_of(cell.get_id()).is_some())
         .map(ActorRef::from)
         .collect()
 }
@@ -187,10 +222,22 @@ impl ManagerState {
         self.args.publish.send_replace(view);
     }
 
-    fn send_heartbeats(&self) {
+    fn publish_heartbeat(&self) {
         let hb = self.membership.heartbeat(self.args.active_mas.load(Ordering::Relaxed), Instant::now());
-        for peer in peers() {
-            let _ = peer.cast(EndpointMsg::Heartbeat(hb.clone()));
+        self.own.send_replace(Arc::new(hb));
+    }
+
+    /// Asks every peer for its heartbeat, each on its own task.
+    fn pull_heartbeats(&self, me: &ActorRef<ManagerMsg>) {
+        // A late answer still counts: two periods, so a busy peer is not missed.
+        let within = self.args.config.timing.heartbeat * 2;
+        for peer in peers(&self.args.identities) {
+            let (me, identities) = (me.clone(), self.args.identities.clone());
+            tokio::spawn(async move {
+                if let Some(hb) = endpoint::pull(&peer, &identities, within).await {
+                    let _ = me.cast(ManagerMsg::Heard(hb));
+                }
+            });
         }
     }
 
@@ -227,8 +274,9 @@ impl ManagerState {
             backoff.in_flight = true;
             let skip: HashSet<String> = connected_addrs.iter().chain(&advertised_connected).cloned().collect();
             let (server, me, tls, own) = (self.server.clone(), me.clone(), self.args.tls.clone(), own_addrs(config));
+            let identities = self.args.identities.clone();
             tokio::spawn(async move {
-                let connected = dial(&server, &tls, &target, &skip, &own).await;
+                let connected = dial(&server, &tls, &identities, &target, &skip, &own).await;
                 let _ = me.cast(ManagerMsg::Attempted { target, connected });
             });
         }
@@ -260,6 +308,7 @@ fn own_addrs(config: &ClusterConfig) -> HashSet<SocketAddr> {
 async fn dial(
     server: &ActorRef<NodeServerMessage>,
     tls: &ClusterTls,
+    identities: &Identities,
     target: &str,
     skip: &HashSet<String>,
     own: &HashSet<SocketAddr>,
@@ -276,8 +325,7 @@ async fn dial(
         if own.contains(&addr) || skip.contains(&addr.to_string()) {
             continue;
         }
-        let attempt = ractor_cluster::client_connect_enc(server, addr, tls.connector.clone(), tls.server_name.clone());
-        match tokio::time::timeout(CONNECT_TIMEOUT, attempt).await {
+        match tokio::time::timeout(CONNECT_TIMEOUT, open(server, tls, identities, addr)).await {
             Ok(Ok(())) => tracing::debug!(%addr, "cluster session opened"),
             Ok(Err(e)) => {
                 tracing::warn!(%addr, error = %e, "cannot connect to cluster peer");
@@ -290,4 +338,24 @@ async fn dial(
         }
     }
     all
+}
+
+/// What `ractor_cluster::client_connect_enc` does, keeping the server's
+/// certificate so the session can be bound to the node it names.
+async fn open(
+    server: &ActorRef<NodeServerMessage>,
+    tls: &ClusterTls,
+    identities: &Identities,
+    addr: SocketAddr,
+) -> std::io::Result<()> {
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let local = stream.local_addr()?;
+    let stream = tls.connector.connect(tls.server_name.clone(), stream).await?;
+    let cert = accept::peer_certificate(stream.get_ref().1.peer_certificates())?;
+    identities.established(false, addr.to_string(), cert);
+    let stream = ractor_cluster::NetworkStream::TlsClient { peer_addr: addr, local_addr: local, stream };
+    server
+        .cast(NodeServerMessage::ConnectionOpened { stream: Box::new(stream), is_server: false })
+        .map_err(|_| std::io::Error::other("the cluster node server is gone"))
 }

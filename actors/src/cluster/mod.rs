@@ -21,7 +21,9 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use tokio::sync::watch;
 use uuid::Uuid;
 
+pub mod accept;
 pub mod endpoint;
+pub mod identity;
 pub mod manager;
 pub mod tls;
 
@@ -54,6 +56,8 @@ pub struct ClusterConfig {
     pub remote_timeout: Duration,
     /// How long a request waits for a hand-off before it answers 503.
     pub handoff_budget: Duration,
+    /// How long a peer may take over its TLS handshake, and how many one source may have open.
+    pub accept: accept::AcceptLimits,
 }
 
 impl std::fmt::Debug for ClusterConfig {
@@ -89,11 +93,23 @@ pub struct Cluster {
     manager: ActorRef<ManagerMsg>,
     remote_timeout: Duration,
     handoff_budget: Duration,
+    identities: identity::Identities,
 }
 
 impl Cluster {
-    pub fn new(view: watch::Receiver<Arc<View>>, manager: ActorRef<ManagerMsg>, config: &ClusterConfig) -> Cluster {
-        Cluster { view, manager, remote_timeout: config.remote_timeout, handoff_budget: config.handoff_budget }
+    pub fn new(
+        view: watch::Receiver<Arc<View>>,
+        manager: ActorRef<ManagerMsg>,
+        config: &ClusterConfig,
+        identities: identity::Identities,
+    ) -> Cluster {
+        Cluster {
+            view,
+            manager,
+            remote_timeout: config.remote_timeout,
+            handoff_budget: config.handoff_budget,
+            identities,
+        }
     }
 
     /// The current view; one that serves nothing if the manager is gone
@@ -128,11 +144,8 @@ impl Cluster {
         let _ = self.manager.call(ManagerMsg::Leave, Some(Duration::from_secs(3))).await;
     }
 
-    fn endpoint(owner: &str) -> Option<ActorRef<EndpointMsg>> {
-        ractor::pg::get_members(&endpoint::group(owner))
-            .into_iter()
-            .find(|c| !c.get_id().is_local())
-            .map(ActorRef::from)
+    fn endpoint(&self, owner: &str) -> Option<ActorRef<EndpointMsg>> {
+        endpoint::endpoint_of(owner, &self.identities)
     }
 
     /// Sends a MAS call to the owner's node. `NotOwner` means the call was
@@ -146,7 +159,7 @@ impl Cluster {
     where
         T: Serialize + DeserializeOwned + Send + 'static,
     {
-        let Some(endpoint) = Self::endpoint(owner) else {
+        let Some(endpoint) = self.endpoint(owner) else {
             return Err(CoreError::NotOwner(format!("no session to {owner}, the owner of MAS {mas_id}")));
         };
         let started = Instant::now();
@@ -171,7 +184,7 @@ impl Cluster {
     }
 
     pub async fn create_remote(&self, owner: &str, id: Uuid, input: NewMas) -> Result<MasView, CoreError> {
-        let Some(endpoint) = Self::endpoint(owner) else {
+        let Some(endpoint) = self.endpoint(owner) else {
             return Err(CoreError::NotOwner(format!("no session to {owner}, the owner of MAS {id}")));
         };
         let started = Instant::now();

@@ -1,8 +1,9 @@
 //! Mutual TLS between nodes. Each node presents a certificate signed by the
 //! cluster CA and accepts only peers that do the same: holding a CA-signed
 //! certificate is what makes a process a member (the ractor cookie alone is
-//! not a trust boundary). Certificates name the cluster (`server_name`), so
-//! peers can be dialled by any address, including a headless service's.
+//! not a trust boundary), under the node name the certificate carries
+//! ([`super::identity`]). Certificates also name the cluster (`server_name`),
+//! so peers can be dialled by any address, including a headless service's.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -143,7 +143,9 @@ impl Judge {
             Err(TokenError::BadSignature) => unverifiable(mas, "bad_signature"),
             Err(TokenError::WrongIssuer) => unverifiable(mas, "unknown_issuer"),
             Err(TokenError::NotYetValid) => unverifiable(mas, "not_yet_valid"),
-            Err(TokenError::Malformed | TokenError::BadHeader | TokenError::TooLarge) => unverifiable(mas, "malformed"),
+            Err(TokenError::Malformed | TokenError::BadHeader | TokenError::TooLarge | TokenError::TooLong) => {
+                unverifiable(mas, "malformed")
+            }
         }
     }
 

@@ -6,11 +6,13 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use ractor_cluster::RactorClusterMessage;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use tokio::sync::watch;
 use uuid::Uuid;
 
 pub mod exchange;
@@ -24,6 +26,7 @@ mod tokens;
 use crate::checks::ToolIndex;
 use crate::error::CoreError;
 use crate::intent::{self, Embedder};
+use crate::membership::View;
 use crate::model::*;
 use crate::oauth::*;
 use crate::realm::Keyring;
@@ -180,6 +183,8 @@ pub struct MasArgs {
     pub public_url: String,
     /// The node's embedder, if it has one: tool embeddings of another model are redone.
     pub embedder: Option<Arc<dyn Embedder>>,
+    /// In a cluster, who owns what; `None` on a lone node (it owns everything).
+    pub view: Option<watch::Receiver<Arc<View>>>,
 }
 
 pub struct MasActor;
@@ -205,6 +210,7 @@ pub struct MasState {
     /// Set once the MAS is deleted: messages still queued get `NotFound`
     /// until the registry retires the actor.
     deleted: bool,
+    view: Option<watch::Receiver<Arc<View>>>,
 }
 
 impl Actor for MasActor {
@@ -213,7 +219,7 @@ impl Actor for MasActor {
     type Arguments = MasArgs;
 
     async fn pre_start(&self, _me: ActorRef<MasMsg>, args: MasArgs) -> Result<MasState, ActorProcessingErr> {
-        let MasArgs { snapshot, store, trace, capabilities, public_url, embedder } = args;
+        let MasArgs { snapshot, store, trace, capabilities, public_url, embedder, view } = args;
         tracing::debug!(mas_id = %snapshot.mas.id, apps = snapshot.apps.len(), "MAS actor started");
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let mut state = MasState {
@@ -231,6 +237,7 @@ impl Actor for MasActor {
             llm_evidence: Default::default(),
             embedder,
             deleted: false,
+            view,
         };
         state.embed_stale_tools().await?;
         state.reindex_tools();
@@ -244,6 +251,13 @@ impl Actor for MasActor {
         }
         if state.deleted {
             msg.refuse(CoreError::not_found("MAS", state.mas.id));
+            return Ok(());
+        }
+        // A hand-off drains this mailbox: what is still queued once the MAS
+        // moved is the new owner's to handle (it loaded the MAS from the store
+        // and would not see what this actor did now), so the caller retries there.
+        if let Some(why) = state.view.as_ref().and_then(|v| v.borrow().not_owner(state.mas.id, Instant::now())) {
+            msg.refuse(CoreError::NotOwner(why));
             return Ok(());
         }
         // A caller that gave up (timeout) has dropped its port; that is not our failure.

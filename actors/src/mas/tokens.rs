@@ -143,7 +143,9 @@ impl MasState {
                 c
             }
             None => {
-                let c = Arc::new(token::verify(token, &self.keyring, &self.issuer, now).map_err(Invalid::Token)?);
+                let max = self.max_token_lifetime();
+                let c =
+                    Arc::new(token::verify_live(token, &self.keyring, &self.issuer, now, max).map_err(Invalid::Token)?);
                 self.verified.insert(token, c.clone(), now);
                 c
             }

@@ -10,6 +10,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, Tab
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::sealing::KeySeal;
 use super::{decode, encode, Store, StoreError, SCHEMA_VERSION};
 use crate::model::{AppRecord, MasRecord, Page, PageRequest};
 use crate::realm::RealmKey;
@@ -37,6 +38,8 @@ pub const FILE_NAME: &str = "casa.redb";
 #[derive(Clone)]
 pub struct EmbeddedStore {
     db: Arc<Database>,
+    /// Realm private keys are sealed with it before they reach the database.
+    keys: KeySeal,
 }
 
 fn backend(err: impl Into<redb::Error>) -> StoreError {
@@ -86,7 +89,13 @@ impl EmbeddedStore {
             txn.open_table(TRACE_TOKENS).map_err(backend)?;
         }
         txn.commit().map_err(backend)?;
-        Ok(Self { db: Arc::new(db) })
+        Ok(Self { db: Arc::new(db), keys: KeySeal::default() })
+    }
+
+    /// Realm keys written from now on are sealed with `keys` (and sealed ones need it to be read).
+    pub fn with_key_seal(mut self, keys: KeySeal) -> Self {
+        self.keys = keys;
+        self
     }
 
     /// Runs blocking redb work off the async runtime.
@@ -124,10 +133,15 @@ fn put_app_in(txn: &redb::WriteTransaction, app: &AppRecord) -> Result<(), Store
     Ok(())
 }
 
-fn put_keys_in(txn: &redb::WriteTransaction, mas_id: Uuid, keys: &[RealmKey]) -> Result<(), StoreError> {
+fn put_keys_in(
+    txn: &redb::WriteTransaction,
+    seal: &KeySeal,
+    mas_id: Uuid,
+    keys: &[RealmKey],
+) -> Result<(), StoreError> {
     let mut table = txn.open_table(KEYS).map_err(backend)?;
     for key in keys {
-        let bytes = encode(key)?;
+        let bytes = seal.seal(mas_id, key)?;
         table.insert((mas_id.as_u128(), key.kid.as_str()), bytes.as_slice()).map_err(backend)?;
     }
     Ok(())
@@ -162,11 +176,11 @@ impl Store for EmbeddedStore {
     }
 
     async fn create_mas(&self, mas: &MasRecord, key: &RealmKey) -> Result<(), StoreError> {
-        let (mas, key) = (mas.clone(), key.clone());
+        let (mas, key, seal) = (mas.clone(), key.clone(), self.keys.clone());
         self.write(move |txn| {
             let bytes = encode(&mas)?;
             txn.open_table(MAS).map_err(backend)?.insert(mas.id.as_u128(), bytes.as_slice()).map_err(backend)?;
-            put_keys_in(txn, mas.id, std::slice::from_ref(&key))
+            put_keys_in(txn, &seal, mas.id, std::slice::from_ref(&key))
         })
         .await
     }
@@ -246,18 +260,19 @@ impl Store for EmbeddedStore {
     }
 
     async fn put_keys(&self, mas_id: Uuid, keys: &[RealmKey]) -> Result<(), StoreError> {
-        let keys = keys.to_vec();
-        self.write(move |txn| put_keys_in(txn, mas_id, &keys)).await
+        let (keys, seal) = (keys.to_vec(), self.keys.clone());
+        self.write(move |txn| put_keys_in(txn, &seal, mas_id, &keys)).await
     }
 
     async fn realm_keys(&self, mas_id: Uuid) -> Result<Vec<RealmKey>, StoreError> {
+        let seal = self.keys.clone();
         self.run(move |db| {
             let txn = db.begin_read().map_err(backend)?;
             let table = txn.open_table(KEYS).map_err(backend)?;
             let m = mas_id.as_u128();
             let mut keys = Vec::new();
             for entry in table.range((m, "")..(m + 1, "")).map_err(backend)? {
-                keys.push(decode(entry.map_err(backend)?.1.value())?);
+                keys.push(seal.open(mas_id, entry.map_err(backend)?.1.value())?);
             }
             Ok(keys)
         })
@@ -604,6 +619,24 @@ mod tests {
             Err(other) => panic!("unexpected error {other}"),
             Ok(_) => panic!("a newer schema was accepted"),
         }
+    }
+
+    #[tokio::test]
+    async fn the_database_file_holds_no_realm_private_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let kek = std::sync::Arc::new(super::super::LocalKek::generate().0);
+        let store = EmbeddedStore::open(dir.path()).unwrap().with_key_seal(KeySeal::new(Some(kek)));
+        let key = RealmKey::generate(OffsetDateTime::now_utc());
+        let now = OffsetDateTime::now_utc();
+        let new = crate::model::NewMas { name: "sealed".into(), ..Default::default() };
+        let settings = crate::validate::new_mas(new, crate::model::Capabilities::default()).unwrap();
+        let mas = MasRecord { id: Uuid::now_v7(), settings, created_at: now, updated_at: now };
+        store.create_mas(&mas, &key).await.unwrap();
+        drop(store);
+        let file = std::fs::read(dir.path().join(FILE_NAME)).unwrap();
+        let secret = hex::encode(key.signing_key().to_bytes());
+        assert!(!file.windows(secret.len()).any(|w| w == secret.as_bytes()), "the private key is in the file");
+        assert!(!file.windows(32).any(|w| w == key.signing_key().to_bytes()), "the private key is in the file");
     }
 
     #[test]

@@ -16,9 +16,11 @@ use crate::trace::TraceEvent;
 
 pub mod embedded;
 pub mod scylla;
+pub mod sealing;
 
 pub use self::scylla::ScyllaStore;
 pub use embedded::EmbeddedStore;
+pub use sealing::{KeySeal, KeyWrap, LocalKek};
 
 /// The schema this binary writes. A store written by a newer binary is refused.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -17,6 +17,7 @@ use time::OffsetDateTime;
 use tokio::sync::RwLock;
 use uuid::Uuid;
 
+use super::sealing::KeySeal;
 use super::{decode, encode, Store, StoreError, SCHEMA_VERSION};
 use crate::model::{AppRecord, MasRecord, Page, PageRequest};
 use crate::realm::RealmKey;
@@ -68,6 +69,8 @@ pub struct ScyllaStore {
     prepared: Arc<RwLock<HashMap<&'static str, PreparedStatement>>>,
     /// How long trace rows live; `None`: forever.
     trace_ttl: Option<Duration>,
+    /// Realm private keys are sealed with it before they reach the database.
+    keys: KeySeal,
 }
 
 /// The TTL of an event's rows, in seconds: what is left of `retention` since the
@@ -112,9 +115,16 @@ impl ScyllaStore {
             }
             session.await_schema_agreement().await.map_err(unavailable)?;
         }
-        let store = Self { session: Arc::new(session), prepared: Arc::default(), trace_ttl: None };
+        let store =
+            Self { session: Arc::new(session), prepared: Arc::default(), trace_ttl: None, keys: KeySeal::default() };
         store.check_schema_version().await?;
         Ok(store)
+    }
+
+    /// Realm keys written from now on are sealed with `keys` (and sealed ones need it to be read).
+    pub fn with_key_seal(mut self, keys: KeySeal) -> Self {
+        self.keys = keys;
+        self
     }
 
     /// Trace rows written from now on expire after `retention` (`None`: never).
@@ -256,7 +266,7 @@ impl Store for ScyllaStore {
         for key in keys {
             self.run(
                 "INSERT INTO realm_keys (mas_id, kid, body) VALUES (?, ?, ?)",
-                (mas_id, key.kid.clone(), encode(key)?),
+                (mas_id, key.kid.clone(), self.keys.seal(mas_id, key)?),
             )
             .await?;
         }
@@ -264,7 +274,8 @@ impl Store for ScyllaStore {
     }
 
     async fn realm_keys(&self, mas_id: Uuid) -> Result<Vec<RealmKey>, StoreError> {
-        self.blobs("SELECT body FROM realm_keys WHERE mas_id = ?", (mas_id,)).await
+        let rows = self.rows::<(Vec<u8>,)>("SELECT body FROM realm_keys WHERE mas_id = ?", (mas_id,)).await?;
+        rows.iter().map(|(body,)| self.keys.open(mas_id, body)).collect()
     }
 
     async fn put_app(&self, app: &AppRecord) -> Result<(), StoreError> {
