@@ -123,11 +123,15 @@ fn sessions_issued_concurrently_survive_kill_9_and_share_commits() {
                     let r = http
                         .post(format!("http://127.0.0.1:{port}/oauth/token"))
                         .basic_auth(&client.id, Some(&client.secret))
-                        .form(&[("grant_type", "client_credentials"), ("user_input", &format!("issuer {n}, prompt {i}"))])
+                        .form(&[
+                            ("grant_type", "client_credentials"),
+                            ("user_input", &format!("issuer {n}, prompt {i}")),
+                        ])
                         .send();
                     match r {
-                        Ok(r) if r.status() == 200 => acknowledged
-                            .push(r.json::<serde_json::Value>().unwrap()["user_input_id"].as_str().unwrap().to_string()),
+                        Ok(r) if r.status() == 200 => acknowledged.push(
+                            r.json::<serde_json::Value>().unwrap()["user_input_id"].as_str().unwrap().to_string(),
+                        ),
                         _ => break,
                     }
                 }

@@ -642,13 +642,11 @@ impl Node {
     /// (best effort: a session whose write failed is embedded again on its next need).
     async fn embed_session(&self, mas_id: Uuid, id: Uuid) -> Result<SessionIntent> {
         let started = Instant::now();
-        let input = self.store.get_user_input(mas_id, id).await?.ok_or_else(|| CoreError::not_found("user input", id))?;
+        let input =
+            self.store.get_user_input(mas_id, id).await?.ok_or_else(|| CoreError::not_found("user input", id))?;
         let intent = self.derive_intent(&input.content, true).await?;
-        let updated = crate::session::UserInput {
-            task: Some(intent.task.clone()),
-            intent: intent.embedding.clone(),
-            ..input
-        };
+        let updated =
+            crate::session::UserInput { task: Some(intent.task.clone()), intent: intent.embedding.clone(), ..input };
         if let Err(e) = self.store.put_user_input(&updated).await {
             tracing::warn!(mas_id = %mas_id, error = %e, "could not store a session's intent");
         }

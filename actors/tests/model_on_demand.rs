@@ -39,9 +39,10 @@ impl Embedder for CountingEmbedder {
             .map(|t| {
                 let mut v = vec![0f32; 384];
                 for w in t.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 3) {
-                    let h = w.to_lowercase().bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-                        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-                    });
+                    let h = w
+                        .to_lowercase()
+                        .bytes()
+                        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3));
                     v[(h % 384) as usize] += 1.0;
                 }
                 v[0] += 1e-3;
@@ -79,16 +80,24 @@ async fn world() -> World {
     let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
     let embedder = Arc::new(CountingEmbedder::default());
     let ai = Ai { embedder: Some(embedder.clone()), ..Ai::default() };
-    let node = Node::start_with(store.clone(), Arc::new(MemorySink::default()), ai, NodeConfig::default()).await.unwrap();
+    let node =
+        Node::start_with(store.clone(), Arc::new(MemorySink::default()), ai, NodeConfig::default()).await.unwrap();
     World { node, store, embedder, _dir: dir }
 }
 
 /// A MAS with `checks`, a tool server offering TOOLS and an agent allowed all of them.
 async fn fleet(node: &Node, name: &str, checks: Vec<CheckName>, shadow: Vec<CheckName>) -> (Uuid, AppWithSecret) {
     let semantic = Some(SemanticInput { threshold: Some(0.2), ..Default::default() });
-    let new = NewMas { name: name.into(), enabled_checks: Some(checks), shadow_checks: Some(shadow), semantic, ..Default::default() };
+    let new = NewMas {
+        name: name.into(),
+        enabled_checks: Some(checks),
+        shadow_checks: Some(shadow),
+        semantic,
+        ..Default::default()
+    };
     let mas = node.create_mas(new).await.unwrap().mas.id;
-    let tools = TOOLS.iter().map(|(n, d)| ToolDef { name: n.to_string(), description: d.to_string(), ..Default::default() });
+    let tools =
+        TOOLS.iter().map(|(n, d)| ToolDef { name: n.to_string(), description: d.to_string(), ..Default::default() });
     node.create_app(NewApp::new(mas, "server", AppType::McpServer, vec![], tools.collect())).await.unwrap();
     let names = TOOLS.iter().map(|(n, _)| n.to_string()).collect();
     let agent = node.create_app(NewApp::new(mas, "agent", AppType::Agent, names, vec![])).await.unwrap();

@@ -203,7 +203,9 @@ pub enum ExchangeOutcome {
 pub enum IssueOutcome {
     Issued(IssuedToken),
     /// `embed`: the MAS runs `SEMANTIC_INTENT_MATCH` (enforced or shadowed).
-    NeedsIntent { embed: bool },
+    NeedsIntent {
+        embed: bool,
+    },
 }
 
 /// A token handed out by `/oauth/token` or an exchange.

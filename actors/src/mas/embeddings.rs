@@ -22,8 +22,7 @@ impl MasState {
         let model = self.embedding_model()?;
         let stale = |e: Option<&intent::Embedding>| e.is_none_or(|e| e.model != model);
         // Without a stored session there is nothing to embed: the check fails closed.
-        let user_input_id =
-            session.filter(|s| stale(s.embedding.as_ref())).and_then(|_| Uuid::parse_str(uiid).ok());
+        let user_input_id = session.filter(|s| stale(s.embedding.as_ref())).and_then(|_| Uuid::parse_str(uiid).ok());
         let tools: Vec<ToolToEmbed> = self
             .apps
             .values()

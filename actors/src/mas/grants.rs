@@ -29,7 +29,9 @@ pub const MAX_TOOLS_PER_REQUEST: usize = 256;
 pub(crate) enum Issuance {
     Decided(IssueDecision),
     /// Ask again with the user input's task and intent (`embed`: with its embedding).
-    NeedsIntent { embed: bool },
+    NeedsIntent {
+        embed: bool,
+    },
 }
 
 /// An issuance the actor decided; [`IssueDecision::complete`] finishes it.

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-pub mod exchange;
 mod embeddings;
+pub mod exchange;
 mod grants;
 pub mod introspect;
 mod llm_calls;

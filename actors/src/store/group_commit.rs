@@ -34,10 +34,7 @@ pub(super) struct GroupCommit {
     queue: Sender<Pending>,
 }
 
-pub(super) type Tables = (
-    TableDefinition<'static, (u128, u128), &'static [u8]>,
-    TableDefinition<'static, u128, u128>,
-);
+pub(super) type Tables = (TableDefinition<'static, (u128, u128), &'static [u8]>, TableDefinition<'static, u128, u128>);
 
 impl GroupCommit {
     /// Starts the writer. It holds the database weakly, so dropping the store
