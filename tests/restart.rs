@@ -100,3 +100,62 @@ fn a_stream_of_writes_killed_mid_way_leaves_a_consistent_store() {
         assert_eq!(casa.get(&format!("/apps/{id}")).status, 200, "acknowledged app {id} was lost");
     }
 }
+
+/// A counter's value in the node's Prometheus text.
+fn counter(metrics: &str, name: &str) -> f64 {
+    metrics.lines().find_map(|l| l.strip_prefix(name)?.trim().parse().ok()).unwrap_or(0.0)
+}
+
+#[test]
+fn sessions_issued_concurrently_survive_kill_9_and_share_commits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut casa = Casa::start_in(tmp.path(), Options::default());
+    let fleet = Fleet::create(&casa, json!({"name": "issuers"}));
+    let port = casa.port;
+    // Sixteen issuers at once, each keeping the user input ids it was answered with.
+    let issuers: Vec<_> = (0..16)
+        .map(|n| {
+            let client = fleet.client.clone();
+            std::thread::spawn(move || {
+                let http = http_client();
+                let mut acknowledged = Vec::new();
+                for i in 0..100_000 {
+                    let r = http
+                        .post(format!("http://127.0.0.1:{port}/oauth/token"))
+                        .basic_auth(&client.id, Some(&client.secret))
+                        .form(&[
+                            ("grant_type", "client_credentials"),
+                            ("user_input", &format!("issuer {n}, prompt {i}")),
+                        ])
+                        .send();
+                    match r {
+                        Ok(r) if r.status() == 200 => acknowledged.push(
+                            r.json::<serde_json::Value>().unwrap()["user_input_id"].as_str().unwrap().to_string(),
+                        ),
+                        _ => break,
+                    }
+                }
+                acknowledged
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let metrics = casa.get("/metrics").text;
+    casa.kill9();
+    let acknowledged: Vec<String> = issuers.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    assert!(acknowledged.len() > 50, "too few issuances before the kill: {}", acknowledged.len());
+    // Concurrent inputs went to disk together: fewer commits than inputs.
+    let (commits, inputs) =
+        (counter(&metrics, "casa_user_input_commits_total"), counter(&metrics, "casa_user_inputs_committed_total"));
+    assert!(commits > 0.0 && inputs > commits, "{inputs} inputs in {commits} commits");
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = EmbeddedStore::open(&tmp.path().join("data")).unwrap();
+    let mas = fleet.mas_id.parse().unwrap();
+    rt.block_on(async {
+        for id in &acknowledged {
+            let found = store.get_user_input(mas, id.parse().unwrap()).await.unwrap();
+            assert!(found.is_some(), "acknowledged user input {id} was lost");
+        }
+    });
+}

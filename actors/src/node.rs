@@ -84,6 +84,10 @@ impl Ai {
     }
 }
 
+/// Tool embeddings by (model, tool definition digest), shared by every MAS of the node.
+type ToolVectorCache = Arc<Mutex<HashMap<(String, String), Arc<[f32]>>>>;
+const TOOL_VECTOR_CACHE_ENTRIES: usize = 20_000;
+
 /// Verdicts of the judge by (intent digest, tool digest).
 type VerdictCache = Arc<Mutex<HashMap<(String, String), (Judgement, Instant)>>>;
 const VERDICT_CACHE_ENTRIES: usize = 10_000;
@@ -183,6 +187,7 @@ pub struct Node {
     client_mas: Arc<RwLock<HashMap<Uuid, Uuid>>>,
     ai: Ai,
     verdicts: VerdictCache,
+    tool_vectors: ToolVectorCache,
     cluster: Option<Cluster>,
     readiness: Arc<ReadinessMonitor>,
     /// Calls in flight per MAS: past the limit, refused at once.
@@ -250,6 +255,7 @@ impl Node {
             client_mas: Arc::default(),
             ai,
             verdicts: Arc::default(),
+            tool_vectors: Arc::default(),
             cluster,
             readiness,
             in_flight: InFlight::default(),
@@ -433,25 +439,62 @@ impl Node {
     pub async fn create_app(&self, input: NewApp) -> Result<AppWithSecret> {
         // Validated here too, so that only valid tools cost model time.
         let mut input = crate::validate::new_app(input)?;
-        self.embed_tools(&mut input.tools).await?;
+        self.embed_tools(input.mas_id, &mut input.tools).await?;
         self.call_mas(input.mas_id, |port| MasMsg::CreateApp(Wire(input.clone()), port)).await
     }
 
-    /// Attaches each tool's embedding (with an embedder; else the tools stay
-    /// without, and the semantic check cannot pass for them).
-    async fn embed_tools(&self, tools: &mut [ToolDef]) -> Result<()> {
-        let Some(embedder) = &self.ai.embedder else { return Ok(()) };
-        if tools.is_empty() {
+    /// Attaches each tool's embedding, for a MAS that runs the semantic check
+    /// (others get theirs on first need, if they ever turn it on).
+    async fn embed_tools(&self, mas_id: Uuid, tools: &mut [ToolDef]) -> Result<()> {
+        if self.ai.embedder.is_none() || tools.is_empty() {
             return Ok(());
         }
-        let vectors = embedder
-            .embed(tools.iter().map(intent::tool_text).collect())
-            .await
-            .map_err(|e| CoreError::Unavailable(format!("embedding the tools: {e}")))?;
-        for (tool, vector) in tools.iter_mut().zip(vectors) {
-            tool.embedding = Some(intent::Embedding { model: embedder.model().to_string(), vector });
+        let runs = self.store.get_mas(mas_id).await?.is_some_and(|m| m.settings.runs(CheckName::SemanticIntentMatch));
+        if !runs {
+            return Ok(());
+        }
+        let texts = tools.iter().map(|t| (intent::tool_digest(t), intent::tool_text(t))).collect();
+        for (tool, embedding) in tools.iter_mut().zip(self.tool_embeddings(texts).await?) {
+            tool.embedding = Some(embedding);
         }
         Ok(())
+    }
+
+    /// Embeddings of tool texts by their definition's digest, from the node's
+    /// cache where it has them: a tool offered by many MAS is embedded once.
+    async fn tool_embeddings(&self, tools: Vec<(String, String)>) -> Result<Vec<intent::Embedding>> {
+        if tools.is_empty() {
+            return Ok(Vec::new());
+        }
+        let Some(embedder) = &self.ai.embedder else {
+            return Err(CoreError::Unavailable("this node has no embedder".into()));
+        };
+        let model = embedder.model().to_string();
+        let key = |digest: &str| (model.clone(), digest.to_string());
+        let mut vectors: Vec<Option<Arc<[f32]>>> = {
+            let cache = self.tool_vectors.lock().expect("tool vector cache poisoned");
+            tools.iter().map(|(digest, _)| cache.get(&key(digest)).cloned()).collect()
+        };
+        let missing: Vec<usize> = (0..tools.len()).filter(|&i| vectors[i].is_none()).collect();
+        if !missing.is_empty() {
+            let computed = embedder
+                .embed(missing.iter().map(|&i| tools[i].1.clone()).collect())
+                .await
+                .map_err(|e| CoreError::Unavailable(format!("embedding the tools: {e}")))?;
+            let mut cache = self.tool_vectors.lock().expect("tool vector cache poisoned");
+            if cache.len() + missing.len() > TOOL_VECTOR_CACHE_ENTRIES {
+                cache.clear();
+            }
+            for (&i, vector) in missing.iter().zip(computed) {
+                let vector: Arc<[f32]> = vector.into();
+                cache.insert(key(&tools[i].0), vector.clone());
+                vectors[i] = Some(vector);
+            }
+        }
+        Ok(vectors
+            .into_iter()
+            .map(|v| intent::Embedding { model: model.clone(), vector: v.expect("every tool embedded").to_vec() })
+            .collect())
     }
 
     pub async fn get_user_input(&self, id: Uuid) -> Result<crate::session::UserInput> {
@@ -480,7 +523,7 @@ impl Node {
             let mut tools =
                 crate::validate::patch_app(&current, AppPatch { tools: patch.tools.take(), ..Default::default() })?
                     .tools;
-            self.embed_tools(&mut tools).await?;
+            self.embed_tools(mas_id, &mut tools).await?;
             patch.tools = Some(tools);
         }
         self.call_mas(mas_id, |port| MasMsg::UpdateApp(AppUpdate { app_id: id, patch: patch.clone() }, port)).await
@@ -535,8 +578,8 @@ impl Node {
         self.ai.embedder.as_ref()
     }
 
-    /// The task of a new user input and, with an embedder, its intent.
-    async fn derive_intent(&self, content: &UserInputContent) -> Result<SessionIntent> {
+    /// The task of a user input and, when `embed` and the node has an embedder, its intent.
+    async fn derive_intent(&self, content: &UserInputContent, embed: bool) -> Result<SessionIntent> {
         let extracted = match (&self.ai.extractor, content) {
             (Some(x), UserInputContent::Turns(_)) => match x.extract(content).await {
                 Ok(task) => Some(task),
@@ -547,7 +590,7 @@ impl Node {
             },
             _ => None,
         };
-        let Some(embedder) = &self.ai.embedder else {
+        let Some(embedder) = self.ai.embedder.as_ref().filter(|_| embed) else {
             return Ok(SessionIntent {
                 task: extracted.unwrap_or_else(|| intent::task_text(content)),
                 embedding: None,
@@ -561,16 +604,47 @@ impl Node {
 
     pub async fn issue_token(&self, mut req: IssueRequest) -> Result<IssuedToken> {
         let mas = self.client_mas(&req.client.client_id).await?;
-        if let Some(raw) = &req.user_input {
-            if self.ai.embedder.is_some() || self.ai.extractor.is_some() {
-                // Authenticated first: strangers get no model time.
-                self.call_realm(mas, OAuthError::InvalidClient, |p| MasMsg::Authenticate(Wire(req.client.clone()), p))
-                    .await?;
-                let content = UserInputContent::parse(raw).map_err(|e| OAuthError::InvalidRequest(e.to_string()))?;
-                req.intent = Some(self.derive_intent(&content).await?);
+        // The realm asks for the intent only after authenticating the client
+        // (strangers get no model time), and only if its checks read it.
+        for _ in 0..2 {
+            match self.call_realm(mas, OAuthError::InvalidClient, |p| MasMsg::IssueToken(Wire(req.clone()), p)).await? {
+                IssueOutcome::Issued(token) => return Ok(token),
+                IssueOutcome::NeedsIntent { embed } => {
+                    let raw = req.user_input.as_deref().unwrap_or_default();
+                    let content =
+                        UserInputContent::parse(raw).map_err(|e| OAuthError::InvalidRequest(e.to_string()))?;
+                    req.intent = Some(self.derive_intent(&content, embed).await?);
+                }
             }
         }
-        self.call_realm(mas, OAuthError::InvalidClient, |p| MasMsg::IssueToken(Wire(req.clone()), p)).await
+        Err(CoreError::Internal("the issuance asked for the intent twice".into()))
+    }
+
+    /// Computes what the semantic check of an exchange lacks (outside the MAS actor).
+    async fn embeddings_for(&self, mas_id: Uuid, ask: EmbeddingRequest) -> Result<SuppliedEmbeddings> {
+        let intent = match ask.user_input_id {
+            Some(id) => Some((id, self.embed_session(mas_id, id).await?)),
+            None => None,
+        };
+        let texts: Vec<(String, String)> = ask.tools.iter().map(|t| (t.digest.clone(), t.text.clone())).collect();
+        let vectors = self.tool_embeddings(texts).await?;
+        Ok(SuppliedEmbeddings { intent, tools: ask.tools.into_iter().zip(vectors).collect() })
+    }
+
+    /// A stored session's task and intent, derived now and stored with it
+    /// (best effort: a session whose write failed is embedded again on its next need).
+    async fn embed_session(&self, mas_id: Uuid, id: Uuid) -> Result<SessionIntent> {
+        let started = Instant::now();
+        let input =
+            self.store.get_user_input(mas_id, id).await?.ok_or_else(|| CoreError::not_found("user input", id))?;
+        let intent = self.derive_intent(&input.content, true).await?;
+        let updated =
+            crate::session::UserInput { task: Some(intent.task.clone()), intent: intent.embedding.clone(), ..input };
+        if let Err(e) = self.store.put_user_input(&updated).await {
+            tracing::warn!(mas_id = %mas_id, error = %e, "could not store a session's intent");
+        }
+        metrics::histogram!("casa_first_need_intent_seconds").record(started.elapsed().as_secs_f64());
+        Ok(intent)
     }
 
     /// The judge's verdict on each tool, from the cache where it has one.
@@ -627,15 +701,20 @@ impl Node {
                 .await?;
             ExchangeActor::Foreign { client_id, mas_id: client_mas }
         };
-        let mut req = ExchangeRequest { actor, subject_token, actor_token, tools, audience, judgements: None };
-        // At most two rounds: the second carries the judge's verdicts.
-        for _ in 0..2 {
+        let mut req =
+            ExchangeRequest { actor, subject_token, actor_token, tools, audience, judgements: None, embeddings: None };
+        // At most three rounds: embeddings missing (first need), the judge's verdicts, the decision.
+        // One more in case a tool changed between them.
+        for _ in 0..4 {
             match self.call_realm(token_mas, not_ours(), |p| MasMsg::Exchange(Wire(req.clone()), p)).await? {
                 ExchangeOutcome::Issued(token) => return Ok(token),
                 ExchangeOutcome::NeedsJudgement(ask) => req.judgements = Some(self.judge_all(&ask).await),
+                ExchangeOutcome::NeedsEmbeddings(ask) => {
+                    req.embeddings = Some(self.embeddings_for(token_mas, ask).await?);
+                }
             }
         }
-        Err(CoreError::Internal("the exchange asked for verdicts twice".into()))
+        Err(CoreError::Unavailable("the exchange kept asking for embeddings".into()))
     }
 
     /// `caller`: `None` for the admin, else the app's credentials.

@@ -84,6 +84,13 @@ pub struct MasSettings {
     pub max_delegation_depth: u32,
 }
 
+impl MasSettings {
+    /// Whether the MAS evaluates `check`, enforced or in shadow mode.
+    pub fn runs(&self, check: CheckName) -> bool {
+        self.enabled_checks.contains(&check) || self.shadow_checks.contains(&check)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MasRecord {
     pub id: Uuid,

@@ -134,6 +134,36 @@ pub struct ExchangeRequest {
     pub audience: Option<String>,
     /// The LLM judge's verdicts, once the realm asked for them.
     pub judgements: Option<Vec<ToolJudgement>>,
+    /// The embeddings the realm asked for ([`ExchangeOutcome::NeedsEmbeddings`]).
+    pub embeddings: Option<SuppliedEmbeddings>,
+}
+
+/// What the semantic check lacks before it can rank: the session's intent
+/// (a MAS that turned the check on after the session began) and tools
+/// registered without an embedding of this node's model. The node computes
+/// them outside the MAS actor and asks again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmbeddingRequest {
+    /// The session whose intent is missing.
+    pub user_input_id: Option<Uuid>,
+    pub tools: Vec<ToolToEmbed>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolToEmbed {
+    pub name: String,
+    /// `tool_digest` of the definition the text was made from.
+    pub digest: String,
+    pub text: String,
+}
+
+/// The answer to an [`EmbeddingRequest`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuppliedEmbeddings {
+    /// The session's task and intent, for `user_input_id`.
+    pub intent: Option<(Uuid, SessionIntent)>,
+    /// Each tool's embedding, by name and the digest of its definition.
+    pub tools: Vec<(ToolToEmbed, crate::embedding::Embedding)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -164,6 +194,18 @@ pub struct JudgeTool {
 pub enum ExchangeOutcome {
     Issued(IssuedToken),
     NeedsJudgement(JudgeRequest),
+    NeedsEmbeddings(EmbeddingRequest),
+}
+
+/// An issuance either decides, or first needs the new user input's task and
+/// intent: only a MAS whose checks read them asks, so no other MAS costs model time.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum IssueOutcome {
+    Issued(IssuedToken),
+    /// `embed`: the MAS runs `SEMANTIC_INTENT_MATCH` (enforced or shadowed).
+    NeedsIntent {
+        embed: bool,
+    },
 }
 
 /// A token handed out by `/oauth/token` or an exchange.

@@ -25,6 +25,15 @@ use crate::validate;
 
 pub const MAX_TOOLS_PER_REQUEST: usize = 256;
 
+/// What the actor makes of an issuance request.
+pub(crate) enum Issuance {
+    Decided(IssueDecision),
+    /// Ask again with the user input's task and intent (`embed`: with its embedding).
+    NeedsIntent {
+        embed: bool,
+    },
+}
+
 /// An issuance the actor decided; [`IssueDecision::complete`] finishes it.
 pub(crate) struct IssueDecision {
     token: IssuedToken,
@@ -70,7 +79,7 @@ impl MasState {
     /// Decides an issuance. A new user input is returned unwritten with the
     /// token: [`IssueDecision::complete`] writes it (durably) before the token
     /// is handed out, off the actor, so one fsync does not stall the MAS.
-    pub(crate) async fn issue(&mut self, req: IssueRequest) -> CoreResult<IssueDecision> {
+    pub(crate) async fn issue(&mut self, req: IssueRequest) -> CoreResult<Issuance> {
         let started = Instant::now();
         let now = now();
         let app = self.authenticate(&req.client)?.clone();
@@ -93,6 +102,9 @@ impl MasState {
             }
             (Some(raw), None) => {
                 let content = UserInputContent::parse(&raw).map_err(|e| OAuthError::InvalidRequest(e.to_string()))?;
+                if let (None, Some(embed)) = (&req.intent, self.intent_wanted()) {
+                    return Ok(Issuance::NeedsIntent { embed });
+                }
                 let intent = req
                     .intent
                     .unwrap_or_else(|| SessionIntent { task: crate::intent::task_text(&content), embedding: None });
@@ -151,14 +163,22 @@ impl MasState {
         event.token_digest = Some(token::digest(&access_token));
         let token =
             IssuedToken { access_token, expires_in: ttl, scope, tools, user_input_id: user_input_id.to_string(), jti };
-        Ok(IssueDecision {
+        Ok(Issuance::Decided(IssueDecision {
             token,
             input: unwritten,
             event,
             started,
             store: self.store.clone(),
             trace: self.trace.clone(),
-        })
+        }))
+    }
+
+    /// Whether this MAS's checks read a new session's task or intent, and
+    /// whether it must be embedded: `None` when they read neither.
+    fn intent_wanted(&self) -> Option<bool> {
+        let s = &self.mas.settings;
+        let embed = s.runs(CheckName::SemanticIntentMatch) && self.embedder.is_some();
+        (embed || s.runs(CheckName::AiPoweredToolMatch)).then_some(embed)
     }
 
     /// The app a `resource`/`audience` value names: its id (= client id) or its base URL.
@@ -188,7 +208,7 @@ impl MasState {
         result
     }
 
-    async fn decide_exchange(&mut self, req: ExchangeRequest, started: Instant) -> CoreResult<ExchangeOutcome> {
+    async fn decide_exchange(&mut self, mut req: ExchangeRequest, started: Instant) -> CoreResult<ExchangeOutcome> {
         let now = now();
         // The record's id, never the caller's spelling of it (`{ID}`, `urn:uuid:`...):
         // revocation and trail filters match the canonical form.
@@ -246,11 +266,19 @@ impl MasState {
             .map(|c| (checks::implementation(*c, &settings.semantic), !settings.shadow_checks.contains(c)))
             .collect();
         let uses = |name: CheckName| active.iter().any(|(c, _)| c.name() == name);
+        if let Some(supplied) = req.embeddings.take() {
+            self.accept_embeddings(supplied, &subject.uiid).await?;
+        }
         let session = if uses(CheckName::SemanticIntentMatch) || uses(CheckName::AiPoweredToolMatch) {
             self.session(&subject.uiid).await?
         } else {
             None
         };
+        if uses(CheckName::SemanticIntentMatch) {
+            if let Some(ask) = self.missing_embeddings(&subject.uiid, session.as_deref()) {
+                return Ok(ExchangeOutcome::NeedsEmbeddings(ask));
+            }
+        }
         let intent = match session.as_ref().and_then(|s| s.embedding.as_ref()) {
             _ if !uses(CheckName::SemanticIntentMatch) => IntentMatch::Unavailable("not evaluated"),
             None if self.embedder.is_none() => IntentMatch::Unavailable("this node has no embedder"),

@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+mod embeddings;
 pub mod exchange;
 mod grants;
 pub mod in_flight;
@@ -36,6 +37,7 @@ use crate::store::{Store, StoreError};
 use crate::trace::{EventKind, TraceEvent, TraceSink};
 use crate::validate;
 use crate::wire::{Reply, Wire};
+use grants::Issuance;
 
 type CoreResult<T> = std::result::Result<T, CoreError>;
 
@@ -83,7 +85,7 @@ pub enum MasMsg {
     #[rpc]
     Authenticate(Wire<ClientCredentials>, RpcReplyPort<Reply<String>>),
     #[rpc]
-    IssueToken(Wire<IssueRequest>, RpcReplyPort<Reply<IssuedToken>>),
+    IssueToken(Wire<IssueRequest>, RpcReplyPort<Reply<IssueOutcome>>),
     #[rpc]
     Exchange(Wire<ExchangeRequest>, RpcReplyPort<Reply<ExchangeOutcome>>),
     #[rpc]
@@ -181,7 +183,8 @@ pub struct MasArgs {
     pub capabilities: Capabilities,
     /// The node's public URL: realm issuers live under it.
     pub public_url: String,
-    /// The node's embedder, if it has one: tool embeddings of another model are redone.
+    /// The node's embedder, if it has one: the semantic check compares its model's embeddings
+    /// (missing ones are asked of the node on first need).
     pub embedder: Option<Arc<dyn Embedder>>,
     /// In a cluster, who owns what; `None` on a lone node (it owns everything).
     pub view: Option<watch::Receiver<Arc<View>>>,
@@ -239,7 +242,6 @@ impl Actor for MasActor {
             deleted: false,
             view,
         };
-        state.embed_stale_tools().await?;
         state.reindex_tools();
         Ok(state)
     }
@@ -302,13 +304,16 @@ impl Actor for MasActor {
             }
             MasMsg::IssueToken(Wire(req), reply) => match state.issue(req).await {
                 // The fsync of the user input happens off the mailbox.
-                Ok(decision) if decision.writes() => {
+                Ok(Issuance::Decided(decision)) if decision.writes() => {
                     tokio::spawn(async move {
-                        let _ = reply.send(decision.complete().await.into());
+                        let _ = reply.send(decision.complete().await.map(IssueOutcome::Issued).into());
                     });
                 }
-                Ok(decision) => {
-                    let _ = reply.send(decision.complete().await.into());
+                Ok(Issuance::Decided(decision)) => {
+                    let _ = reply.send(decision.complete().await.map(IssueOutcome::Issued).into());
+                }
+                Ok(Issuance::NeedsIntent { embed }) => {
+                    let _ = reply.send(Ok(IssueOutcome::NeedsIntent { embed }).into());
                 }
                 Err(e) => {
                     let _ = reply.send(Err(e).into());
@@ -493,35 +498,6 @@ impl MasState {
             self.apps.values().flat_map(|a| &a.tools).filter_map(|t| Some((t.name.as_str(), t.embedding.as_ref()?)));
         let calibration = self.embedder.as_ref().and_then(|e| e.calibration());
         self.tool_index = ToolIndex::new(&model, tools).with_calibration(calibration);
-    }
-
-    /// Embeds tools registered without an embedding of this node's model
-    /// (before the node had an embedder, or under another model), once, at start.
-    async fn embed_stale_tools(&mut self) -> CoreResult<()> {
-        let Some(embedder) = self.embedder.clone() else { return Ok(()) };
-        let model = embedder.model().to_string();
-        let stale: Vec<Uuid> = self
-            .apps
-            .values()
-            .filter(|a| a.tools.iter().any(|t| t.embedding.as_ref().is_none_or(|e| e.model != model)))
-            .map(|a| a.id)
-            .collect();
-        for id in stale {
-            let mut app = self.apps[&id].clone();
-            let texts = app.tools.iter().map(intent::tool_text).collect();
-            match embedder.embed(texts).await {
-                Ok(vectors) => {
-                    for (tool, vector) in app.tools.iter_mut().zip(vectors) {
-                        tool.embedding = Some(intent::Embedding { model: model.clone(), vector });
-                    }
-                    self.store.put_app(&app).await?;
-                    self.apps.insert(id, app);
-                }
-                // The semantic check fails closed for these tools until the next start.
-                Err(e) => tracing::warn!(mas_id = %self.mas.id, error = %e, "could not embed the tools of an app"),
-            }
-        }
-        Ok(())
     }
 
     fn tools(&self) -> Vec<ToolEntry> {

@@ -10,6 +10,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, Tab
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::group_commit::{GroupCommit, Row};
 use super::sealing::KeySeal;
 use super::{decode, encode, Store, StoreError, SCHEMA_VERSION};
 use crate::model::{AppRecord, MasRecord, Page, PageRequest};
@@ -40,6 +41,8 @@ pub struct EmbeddedStore {
     db: Arc<Database>,
     /// Realm private keys are sealed with it before they reach the database.
     keys: KeySeal,
+    /// Concurrent user inputs share one durable commit.
+    user_inputs: Arc<GroupCommit>,
 }
 
 fn backend(err: impl Into<redb::Error>) -> StoreError {
@@ -89,7 +92,9 @@ impl EmbeddedStore {
             txn.open_table(TRACE_TOKENS).map_err(backend)?;
         }
         txn.commit().map_err(backend)?;
-        Ok(Self { db: Arc::new(db), keys: KeySeal::default() })
+        let db = Arc::new(db);
+        let user_inputs = Arc::new(GroupCommit::start(Arc::downgrade(&db), (USER_INPUTS, USER_INPUT_MAS)));
+        Ok(Self { db, keys: KeySeal::default(), user_inputs })
     }
 
     /// Realm keys written from now on are sealed with `keys` (and sealed ones need it to be read).
@@ -351,20 +356,8 @@ impl Store for EmbeddedStore {
     }
 
     async fn put_user_input(&self, input: &UserInput) -> Result<(), StoreError> {
-        let input = input.clone();
-        self.write(move |txn| {
-            let bytes = encode(&input)?;
-            txn.open_table(USER_INPUTS)
-                .map_err(backend)?
-                .insert((input.mas_id.as_u128(), input.id.as_u128()), bytes.as_slice())
-                .map_err(backend)?;
-            txn.open_table(USER_INPUT_MAS)
-                .map_err(backend)?
-                .insert(input.id.as_u128(), input.mas_id.as_u128())
-                .map_err(backend)?;
-            Ok(())
-        })
-        .await
+        let row = Row { key: (input.mas_id.as_u128(), input.id.as_u128()), bytes: encode(input)? };
+        self.user_inputs.put(row).await
     }
 
     async fn get_user_input(&self, mas_id: Uuid, id: Uuid) -> Result<Option<UserInput>, StoreError> {

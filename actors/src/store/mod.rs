@@ -15,6 +15,7 @@ use crate::session::{LlmCall, UserInput};
 use crate::trace::TraceEvent;
 
 pub mod embedded;
+mod group_commit;
 pub mod scylla;
 pub mod sealing;
 

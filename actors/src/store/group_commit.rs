@@ -1,0 +1,90 @@
+//! Group commit of user inputs on the embedded store. Every issuance of a
+//! new session writes its user input durably before the token is handed out;
+//! one fsynced redb commit each would bound issuance by the disk. Instead one
+//! writer thread takes every input waiting when it is free, writes them in one
+//! transaction and one fsync, and only then answers each of their callers: no
+//! caller is acknowledged before its input is on disk, and inputs arriving
+//! during a commit go in the next.
+
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Weak;
+
+use redb::{Database, TableDefinition};
+use tokio::sync::oneshot;
+
+use super::StoreError;
+
+/// The most inputs one commit takes (bounds a transaction's size).
+const MAX_BATCH: usize = 1024;
+
+/// One user input to write: its two table rows, encoded.
+pub(super) struct Row {
+    /// (MAS, input id).
+    pub key: (u128, u128),
+    pub bytes: Vec<u8>,
+}
+
+struct Pending {
+    row: Row,
+    done: oneshot::Sender<Result<(), String>>,
+}
+
+/// The queue in front of the writer thread, which stops when this is dropped.
+pub(super) struct GroupCommit {
+    queue: Sender<Pending>,
+}
+
+pub(super) type Tables = (TableDefinition<'static, (u128, u128), &'static [u8]>, TableDefinition<'static, u128, u128>);
+
+impl GroupCommit {
+    /// Starts the writer. It holds the database weakly, so dropping the store
+    /// closes the file even while the thread still runs.
+    pub(super) fn start(db: Weak<Database>, tables: Tables) -> Self {
+        let (queue, pending) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("casa-user-inputs".into())
+            .spawn(move || write_batches(&db, tables, pending))
+            .expect("spawning the user input writer");
+        Self { queue }
+    }
+
+    /// Returns once `row` is durably stored (with every row queued beside it).
+    pub(super) async fn put(&self, row: Row) -> Result<(), StoreError> {
+        let (done, committed) = oneshot::channel();
+        let stopped = || StoreError::Backend("the user input writer stopped".into());
+        self.queue.send(Pending { row, done }).map_err(|_| stopped())?;
+        committed.await.map_err(|_| stopped())?.map_err(StoreError::Backend)
+    }
+}
+
+fn write_batches(db: &Weak<Database>, tables: Tables, pending: Receiver<Pending>) {
+    while let Ok(first) = pending.recv() {
+        let mut batch = vec![first];
+        batch.extend(pending.try_iter().take(MAX_BATCH - 1));
+        let result = match db.upgrade() {
+            Some(db) => commit(&db, tables, &batch).map_err(|e| e.to_string()),
+            None => Err("the store is closed".into()),
+        };
+        if result.is_ok() {
+            metrics::counter!("casa_user_input_commits_total").increment(1);
+            metrics::counter!("casa_user_inputs_committed_total").increment(batch.len() as u64);
+        }
+        for p in batch {
+            let _ = p.done.send(result.clone());
+        }
+    }
+}
+
+fn commit(db: &Database, (inputs, input_mas): Tables, batch: &[Pending]) -> Result<(), redb::Error> {
+    let txn = db.begin_write()?;
+    {
+        let mut inputs = txn.open_table(inputs)?;
+        let mut input_mas = txn.open_table(input_mas)?;
+        for Pending { row, .. } in batch {
+            inputs.insert(row.key, row.bytes.as_slice())?;
+            input_mas.insert(row.key.1, row.key.0)?;
+        }
+    }
+    txn.commit()?;
+    Ok(())
+}
