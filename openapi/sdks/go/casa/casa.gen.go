@@ -661,6 +661,10 @@ type CreateMas struct {
 	// ExchangedTokenTtlSeconds Lifetime of exchanged tokens, 1 to 86400 (default 60); never beyond the subject token's.
 	ExchangedTokenTtlSeconds *uint32 `json:"exchanged_token_ttl_seconds,omitempty"`
 
+	// LlmEvidenceApps Ids of the apps whose reports to `/trace/llm` are evidence for
+	// `DETERMINISTIC_LLM_SELECTED_TOOLS` (at most 64; default: none).
+	LlmEvidenceApps *[]openapi_types.UUID `json:"llm_evidence_apps,omitempty"`
+
 	// MaxDelegationDepth Longest delegation chain, 1 to 32 (default 4).
 	MaxDelegationDepth *uint32 `json:"max_delegation_depth,omitempty"`
 
@@ -774,7 +778,7 @@ type IntrospectionResponseTokenType string
 
 // LlmCallBody defines model for LlmCallBody.
 type LlmCallBody struct {
-	// CallId The LLM call's id; reporting the same id again replaces the record.
+	// CallId The LLM call's id, unique in the session: a call is recorded once, never replaced.
 	CallId string  `json:"call_id"`
 	Model  *string `json:"model,omitempty"`
 
@@ -783,6 +787,9 @@ type LlmCallBody struct {
 
 	// SelectedTools The tools the call selected.
 	SelectedTools []string `json:"selected_tools"`
+
+	// UserInputId The session (`user_input_id` of its tokens) the call served.
+	UserInputId string `json:"user_input_id"`
 }
 
 // LlmCallResponse defines model for LlmCallResponse.
@@ -799,8 +806,11 @@ type Mas struct {
 	EnabledChecks            []Check            `json:"enabled_checks"`
 	ExchangedTokenTtlSeconds uint32             `json:"exchanged_token_ttl_seconds"`
 	Id                       openapi_types.UUID `json:"id"`
-	MaxDelegationDepth       uint32             `json:"max_delegation_depth"`
-	Name                     string             `json:"name"`
+
+	// LlmEvidenceApps The apps whose `/trace/llm` reports count as evidence.
+	LlmEvidenceApps    []openapi_types.UUID `json:"llm_evidence_apps"`
+	MaxDelegationDepth uint32               `json:"max_delegation_depth"`
+	Name               string               `json:"name"`
 
 	// Realm The MAS's own realm: its issuer and signing keys.
 	Realm           Realm     `json:"realm"`
@@ -1090,11 +1100,12 @@ type UpdateApp struct {
 // UpdateMas Any subset of the settings; the rest stay as they are. `semantic`
 // replaces the whole semantic block.
 type UpdateMas struct {
-	Description              *string  `json:"description,omitempty"`
-	EnabledChecks            *[]Check `json:"enabled_checks,omitempty"`
-	ExchangedTokenTtlSeconds *uint32  `json:"exchanged_token_ttl_seconds,omitempty"`
-	MaxDelegationDepth       *uint32  `json:"max_delegation_depth,omitempty"`
-	Name                     *string  `json:"name,omitempty"`
+	Description              *string               `json:"description,omitempty"`
+	EnabledChecks            *[]Check              `json:"enabled_checks,omitempty"`
+	ExchangedTokenTtlSeconds *uint32               `json:"exchanged_token_ttl_seconds,omitempty"`
+	LlmEvidenceApps          *[]openapi_types.UUID `json:"llm_evidence_apps,omitempty"`
+	MaxDelegationDepth       *uint32               `json:"max_delegation_depth,omitempty"`
+	Name                     *string               `json:"name,omitempty"`
 
 	// Semantic Semantic check settings. Missing members take their defaults.
 	Semantic        *SemanticParams `json:"semantic,omitempty"`

@@ -824,6 +824,11 @@ export interface components {
              */
             exchanged_token_ttl_seconds?: number;
             /**
+             * @description Ids of the apps whose reports to `/trace/llm` are evidence for
+             *     `DETERMINISTIC_LLM_SELECTED_TOOLS` (at most 64; default: none).
+             */
+            llm_evidence_apps?: string[];
+            /**
              * Format: uint32
              * @description Longest delegation chain, 1 to 32 (default 4).
              */
@@ -931,13 +936,15 @@ export interface components {
         };
         /** LlmCallBody */
         LlmCallBody: {
-            /** @description The LLM call's id; reporting the same id again replaces the record. */
+            /** @description The LLM call's id, unique in the session: a call is recorded once, never replaced. */
             call_id: string;
             model?: string;
             /** @description A digest of the prompt (never the prompt itself). */
             prompt_digest?: string;
             /** @description The tools the call selected. */
             selected_tools: string[];
+            /** @description The session (`user_input_id` of its tokens) the call served. */
+            user_input_id: string;
         };
         /** LlmCallResponse */
         LlmCallResponse: {
@@ -955,6 +962,8 @@ export interface components {
             exchanged_token_ttl_seconds: number;
             /** Format: uuid */
             id: string;
+            /** @description The apps whose `/trace/llm` reports count as evidence. */
+            llm_evidence_apps: string[];
             /** Format: uint32 */
             max_delegation_depth: number;
             name: string;
@@ -1253,6 +1262,7 @@ export interface components {
             enabled_checks?: components["schemas"]["Check"][];
             /** Format: uint32 */
             exchanged_token_ttl_seconds?: number;
+            llm_evidence_apps?: string[];
             /** Format: uint32 */
             max_delegation_depth?: number;
             name?: string;
