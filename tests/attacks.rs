@@ -42,10 +42,14 @@ fn target_with(settings: Value) -> Target {
     b_settings["name"] = json!("B");
     let b = Fleet::create(&casa, b_settings);
     casa.terminate();
-    // The test plays an insider who stole the realm keys from the data dir.
+    // The test plays an insider who stole the realm keys from the data dir,
+    // the key-encryption key they are sealed under included.
     let (key_a, key_b) = {
         let rt = tokio::runtime::Runtime::new().unwrap();
-        let store = EmbeddedStore::open(&tmp.path().join("data")).unwrap();
+        let data_dir = tmp.path().join("data");
+        let settings = casa::config::Settings { data_dir: data_dir.clone(), ..Default::default() };
+        let seal = casa::kek::seal(&settings, true).unwrap();
+        let store = EmbeddedStore::open(&data_dir).unwrap().with_key_seal(seal);
         rt.block_on(async {
             let a_keys = store.realm_keys(a.mas_id.parse().unwrap()).await.unwrap();
             let b_keys = store.realm_keys(b.mas_id.parse().unwrap()).await.unwrap();

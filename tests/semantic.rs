@@ -141,7 +141,8 @@ fn shadow_mode_records_without_denying() {
 #[test]
 fn a_tool_definition_changed_after_registration_shows() {
     let casa = Casa::start();
-    let (mas_id, _, _) = semantic_fleet(&casa, json!({}));
+    // Tools are embedded at registration only for a MAS that runs the check.
+    let (mas_id, _, _) = semantic_fleet(&casa, json!({"enabled_checks": ["SEMANTIC_INTENT_MATCH"]}));
     let tools = casa.get(&format!("/mas/{mas_id}/tools")).json();
     let read = tools.as_array().unwrap().iter().find(|t| t["name"] == "filesystem:read").unwrap().clone();
     assert_eq!(read["changed_since_registration"], false);
