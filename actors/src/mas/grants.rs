@@ -26,6 +26,9 @@ use crate::validate;
 pub const MAX_TOOLS_PER_REQUEST: usize = 256;
 
 /// What the actor makes of an issuance request.
+// Lives for one message, on the stack: boxing the common variant would cost
+// an allocation per issuance for nothing.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Issuance {
     Decided(IssueDecision),
     /// Ask again with the user input's task and intent (`embed`: with its embedding).

@@ -337,7 +337,9 @@ fn every_claim_of_an_exchanged_token_attenuates() {
 fn attenuation_holds_whatever_checks_are_on() {
     let w = world();
     let shadow = |n| vec![(checks::implementation(n, &SemanticSettings::default()), false)];
-    let cases: Vec<(&str, Vec<(Box<dyn checks::Check>, bool)>)> = vec![
+    // (name, [(check, enforced)])
+    type Case = (&'static str, Vec<(Box<dyn checks::Check>, bool)>);
+    let cases: Vec<Case> = vec![
         ("no checks", vec![]),
         ("only the LLM-evidence check", enforced(&[CheckName::DeterministicLlmSelectedTools])),
         ("only the judge, with a verdict for it", enforced(&[CheckName::AiPoweredToolMatch])),
