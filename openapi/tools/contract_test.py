@@ -27,6 +27,8 @@ def main() -> int:
         app = lambda body: admin.post("/apps", json={"mas_id": mas["id"], **body}).json()  # noqa: E731
         app({"name": "files", "type": "mcp_server", "tools": [{"name": "fs:read", "description": "Read a file"}]})
         client = app({"name": "chat", "type": "client", "allowed_tools": ["fs:read"]})
+        # The client may report LLM calls (POST /trace/llm) for its sessions.
+        admin.patch(f"/mas/{mas['id']}", json={"llm_evidence_apps": [client["client_id"]]}).raise_for_status()
         app({"name": "reader", "type": "agent", "allowed_tools": ["fs:read"]})
         session = httpx.post(f"{node.url}/oauth/token", auth=(client["client_id"], client["client_secret"]),
                              data={"grant_type": "client_credentials", "user_input": "contract test"}).json()

@@ -8,6 +8,8 @@ the requests schemathesis means to be valid, so that "valid" means what casa acc
   which this node has);
 - the tools of an app have distinct names (JSON Schema's uniqueItems compares whole
   items, not a key);
+- a check is enforced or shadowed, not both, and DETERMINISTIC_TOOL_SELECTED is
+  never shadowed (attenuation does not depend on it);
 - a client authenticates one way per request (RFC 6749 section 2.3): with the Basic
   credentials schemathesis sends, not also `client_id`/`client_secret` in the form.
 
@@ -46,6 +48,15 @@ def before_call(ctx, case, **kwargs):
         for key in ("enabled_checks", "shadow_checks"):
             if isinstance(body.get(key), list):
                 body[key] = [c for c in body[key] if c not in NEEDS or c in CAPABLE]
+        # A check is enforced or shadowed, not both; the tool-in-token rule is never a shadow.
+        # A PATCH naming one list sets the other too, so the stored one cannot clash.
+        if op == "updateMas" and ("enabled_checks" in body) != ("shadow_checks" in body):
+            body.setdefault("enabled_checks", [])
+            body.setdefault("shadow_checks", [])
+        if isinstance(body.get("shadow_checks"), list):
+            enforced = body.get("enabled_checks") if isinstance(body.get("enabled_checks"), list) else []
+            body["shadow_checks"] = [c for c in body["shadow_checks"]
+                                     if c not in enforced and c != "DETERMINISTIC_TOOL_SELECTED"]
     if isinstance(body.get("tools"), list):
         seen: set = set()
         body["tools"] = [t for t in body["tools"] if not isinstance(t, dict)
