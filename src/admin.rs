@@ -73,9 +73,9 @@ impl std::fmt::Debug for AdminCredential {
     }
 }
 
-/// Writes the token file atomically with mode 0600, so it is never readable
-/// by others, not even for an instant.
-fn write_token_file(data_dir: &Path, name: &str, token: &str) -> anyhow::Result<PathBuf> {
+/// Writes a secret file atomically with mode 0600, so it is never readable
+/// by others, not even for an instant, and never half-written.
+pub(crate) fn write_token_file(data_dir: &Path, name: &str, token: &str) -> anyhow::Result<PathBuf> {
     use std::os::unix::fs::OpenOptionsExt;
     let path: PathBuf = data_dir.join(name);
     let tmp = data_dir.join(format!(".{name}.tmp"));

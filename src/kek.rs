@@ -52,21 +52,13 @@ fn read(file: &Path) -> anyhow::Result<LocalKek> {
 
 /// The data dir's KEK, made (0600) if there is none yet.
 fn generated(data_dir: &Path) -> anyhow::Result<LocalKek> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     let path = data_dir.join(GENERATED);
     if path.exists() {
         return read(&path);
     }
     let (kek, text) = LocalKek::generate();
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)
+    crate::admin::write_token_file(data_dir, GENERATED, &text)
         .with_context(|| format!("writing the key-encryption key {}", path.display()))?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()?;
     tracing::info!(file = %path.display(), "made a key-encryption key for realm keys; back it up apart from the store");
     Ok(kek)
 }
