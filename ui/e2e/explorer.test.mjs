@@ -30,7 +30,9 @@ async function seed() {
   );
   const issued = await api.token(f.chat, `Please read my notes file ${XSS_IMG} ${XSS_LINK}`, "fs:read fs:write");
   const subject = issued.access_token;
-  await api.llmCall(subject, "call-1", ["fs:read"]);
+  // The planner is the app whose LLM calls count as evidence.
+  await api.patch(`/mas/${f.mas.id}`, { llm_evidence_apps: [f.planner.id] });
+  await api.llmCall(f.planner, issued.user_input_id, "call-1", ["fs:read"]);
   const results = {
     allowed: await api.exchange(f.planner, subject, "fs:read"),
     actor: await api.exchange(f.executor, subject, "fs:write"), // ACTOR: not allowed for the executor

@@ -86,8 +86,9 @@ export function client(base) {
         subject_token_type: "urn:ietf:params:oauth:token-type:access_token",
         tools,
       }),
-    llmCall: (token, callId, selected) =>
-      json("POST", "/trace/llm", { call_id: callId, selected_tools: selected }, { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }),
+    /** An LLM call's selected tools, reported by an app the MAS designated in `llm_evidence_apps`. */
+    llmCall: (app, userInputId, callId, selected) =>
+      json("POST", "/trace/llm", { user_input_id: userInputId, call_id: callId, selected_tools: selected }, { Authorization: basic(app), "Content-Type": "application/json" }),
     /** Every stored event matching `query`, newest first (all pages). */
     async allTraces(query) {
       const out = [];
