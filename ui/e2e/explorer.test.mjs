@@ -1,10 +1,11 @@
 // The Explorer UI in a real Chromium against the real release casa.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { cpSync, mkdirSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import AxeBuilder from "@axe-core/playwright";
-import { ADMIN, VIEWER, SHOTS, browser, client, fleet, go, jwtPayload, signIn, startCasa } from "./harness.mjs";
+import { ADMIN, VIEWER, SHOTS, TAMPER, browser, client, fleet, go, jwtPayload, signIn, startCasa } from "./harness.mjs";
 
 const XSS_IMG = `<img src=x onerror="window.__xss=(window.__xss||0)+1">`;
 const XSS_LINK = `[click me](javascript:window.__xss=99) <a href="javascript:window.__xss=98">x</a>`;
@@ -330,27 +331,56 @@ describe("explorer", () => {
     assert.deepEqual(report, []);
   });
 
-  // Skipped after the merge of the collector and semantic branches: the real trail now verifies,
-// but the tampered copy (served through page.route) no longer turns the badge red within 30 s.
-// Unexplained yet; the export test below still proves a changed event is refused.
-test("the chain badge verifies the real trail, and a tampered event turns it red naming the link", { skip: "tampered-copy badge times out since the merges; see the session note" }, async () => {
-    const { context, page } = await adminPage();
-    await go(page, `/audit?mas_id=${world.mas.id}`);
-    await page.waitForSelector("[data-testid=chain-badge]");
-    assert.equal(await page.getAttribute("[data-testid=chain-badge]", "data-ok"), "true", await page.textContent("[data-testid=chain-badge]"));
-    // The same trail with one event changed on its way (as a tampered copy of the store would serve it).
-    const events = await api.get(`/trace?mas_id=${world.mas.id}&limit=500`);
-    const victim = events.items.find((e) => e.type === "exchange_denied");
-    await page.route(/\/trace\?mas_id=.*limit=500/, async (route) => {
-      const body = await (await route.fetch()).json();
-      for (const e of body.items) if (e.id === victim.id) e.latency_us += 1;
-      await route.fulfill({ json: body });
-    });
-    await go(page, "/systems");
-    await go(page, `/audit?mas_id=${world.mas.id}`);
-    await page.waitForSelector("[data-testid=chain-badge][data-ok=false]");
-    assert.equal(await page.getAttribute("[data-testid=chain-badge]", "data-broken"), victim.id);
-    await context.close();
+  test("the chain badge verifies the real trail, and an event tampered in a copy of the store turns it red naming the link", async () => {
+    // Its own node: seed it, stop it (the store is closed), copy its data dir,
+    // rewrite one stored event in the copy's redb file, start casa on the copy.
+    const original = await startCasa();
+    try {
+      const a = client(original.base);
+      const f = await fleet(a, "tamper-copy");
+      const subject = (await a.token(f.chat, "read the notes", "fs:read")).access_token;
+      for (let i = 0; i < 3; i++) assert.equal((await a.exchange(f.planner, subject, "fs:read")).status, 200);
+      assert.equal((await a.exchange(f.executor, subject, "fs:write")).status, 403);
+      await new Promise((r) => setTimeout(r, 400));
+      const events = await a.allTraces(`mas_id=${f.mas.id}`);
+      const victim = events.filter((e) => e.type === "exchange_allowed")[1];
+      assert.ok(victim, "an allowed exchange to tamper with");
+      const badge = async (base) => {
+        const context = await chrome.newContext();
+        const page = await context.newPage();
+        await signIn(page, base);
+        await go(page, `/audit?mas_id=${f.mas.id}`);
+        await page.waitForSelector("[data-testid=chain-badge]", { timeout: 15_000 });
+        const out = {
+          ok: await page.getAttribute("[data-testid=chain-badge]", "data-ok"),
+          broken: await page.getAttribute("[data-testid=chain-badge]", "data-broken"),
+          text: await page.textContent("[data-testid=chain-badge]"),
+        };
+        await context.close();
+        return out;
+      };
+      const before = await badge(original.base);
+      assert.equal(before.ok, "true", before.text);
+      await original.halt();
+      const copy = join(original.dir, "copy");
+      cpSync(original.data, copy, { recursive: true });
+      // The allowed exchange now claims another tool; its recorded hash is left as it was.
+      const out = execFileSync(TAMPER, [copy, f.mas.id, victim.id, '"tools":["fs:read"]', '"tools":["fs:write"]'], { encoding: "utf8" });
+      assert.match(out, /rewritten/);
+      const tampered = await startCasa({}, copy);
+      try {
+        const served = (await client(tampered.base).allTraces(`mas_id=${f.mas.id}`)).find((e) => e.id === victim.id);
+        assert.deepEqual(served.tools, ["fs:write"], "the copy serves the rewritten event");
+        const after = await badge(tampered.base);
+        console.log(`# tamper: badge on the copy: ${after.text}`);
+        assert.equal(after.ok, "false", after.text);
+        assert.equal(after.broken, victim.id, "the badge names the tampered event");
+      } finally {
+        await tampered.halt();
+      }
+    } finally {
+      await original.halt();
+    }
   });
 
   test("a session exported as JSON opens verified, and a changed export does not", async () => {

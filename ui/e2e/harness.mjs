@@ -13,6 +13,8 @@ export const VIEWER = "e2e-viewer-token-0123456789abcdef012345678";
 export const REPO = resolve(new URL("../..", import.meta.url).pathname);
 export const OUT = resolve(new URL("./out", import.meta.url).pathname);
 export const SHOTS = join(REPO, "docs/ui");
+/** The test-only store editor (ui/e2e/tamper-store), built by scripts/test-ui. */
+export const TAMPER = process.env.CASA_TAMPER_BIN ?? join(REPO, "target/release/tamper-store");
 
 function freePort() {
   return new Promise((ok, fail) => {
@@ -25,11 +27,13 @@ function freePort() {
   });
 }
 
-export async function startCasa(extraEnv = {}) {
+/** A release casa on a fresh data dir, or on `dataDir` (e.g. a copy of another run's). */
+export async function startCasa(extraEnv = {}, dataDir = null) {
   const bin = process.env.CASA_BIN ?? join(REPO, "target/release/casa");
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "casa-e2e-"));
-  const child = spawn(bin, ["serve", "--listen", `127.0.0.1:${port}`, "--data-dir", join(dir, "data")], {
+  const data = dataDir ?? join(dir, "data");
+  const child = spawn(bin, ["serve", "--listen", `127.0.0.1:${port}`, "--data-dir", data], {
     cwd: REPO,
     env: { ...process.env, CASA_ADMIN_TOKEN: ADMIN, CASA_VIEWER_TOKEN: VIEWER, CASA_LOG_LEVEL: "warn", ...extraEnv },
     stdio: ["ignore", "ignore", "pipe"],
@@ -46,7 +50,20 @@ export async function startCasa(extraEnv = {}) {
     if (child.exitCode !== null || i > 300) throw new Error(`casa did not start:\n${log}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { base, dir, child, log: () => log, stop: () => child.kill("SIGTERM") };
+  const exited = new Promise((ok) => child.once("exit", ok));
+  return {
+    base,
+    dir,
+    data,
+    child,
+    log: () => log,
+    stop: () => child.kill("SIGTERM"),
+    /** SIGTERM, then waits until the process is gone (its store is closed). */
+    async halt() {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
 }
 
 /** The admin API, as a seeding script would use it. */
