@@ -1,5 +1,10 @@
+import { lazy, Suspense, useMemo } from "react";
 import { useGet } from "../lib/hooks";
+import { callGraph } from "../lib/graph";
+
+const GraphView = lazy(() => import("../components/GraphView"));
 import type { Stats } from "../lib/types";
+import { RateChart } from "../components/RateChart";
 
 function Counts({ title, counts }: { title: string; counts: Record<string, number> }) {
   const entries = Object.entries(counts).sort((a, b) => b[1] - a[1]);
@@ -28,6 +33,7 @@ function Counts({ title, counts }: { title: string; counts: Record<string, numbe
 
 export default function Dashboard() {
   const stats = useGet<Stats>("/stats");
+  const graph = useMemo(() => (stats.data ? callGraph(stats.data) : null), [stats.data]);
   if (stats.error) return <p role="alert">{stats.error.message}</p>;
   const s = stats.data;
   if (!s) return <p role="status">Loading…</p>;
@@ -51,12 +57,18 @@ export default function Dashboard() {
           </li>
         ))}
       </ul>
+      <RateChart />
       <div className="grid2">
         <Counts title="Denials by reason" counts={s.denials_by_reason} />
         <Counts title="Denials by check" counts={s.denials_by_check} />
       </div>
       <section aria-labelledby="edges-title">
         <h2 id="edges-title">Caller → callee</h2>
+        {graph && graph.nodes.length > 0 && (
+          <Suspense fallback={<p role="status">Loading the graph…</p>}>
+            <GraphView graph={graph} direction="RIGHT" label={`Caller to callee graph: ${graph.edges.length} edges (the table below says the same)`} />
+          </Suspense>
+        )}
         <div className="table-scroll" tabIndex={0}>
 <table>
           <thead>

@@ -1,9 +1,12 @@
-import { useMemo, useState } from "react";
+import { lazy, Suspense, useMemo, useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router";
 import { post, HttpError } from "../lib/api";
 import { useGet, useSession } from "../lib/hooks";
 import { deniedBy, parseSemantic, reasonSentence, SEMANTIC, shortId, whatIf } from "../lib/explain";
 import type { CheckResult, Mas, TraceEvent } from "../lib/types";
+import { delegationGraph } from "../lib/graph";
+
+const GraphView = lazy(() => import("../components/GraphView"));
 
 interface UserInput {
   user_input: unknown;
@@ -150,10 +153,14 @@ function Delegation({ events }: { events: TraceEvent[] }) {
       </ul>
     );
   };
+  const graph = useMemo(() => delegationGraph(events), [events]);
   if (issued.length === 0) return null;
   return (
     <section aria-labelledby="delegation-title">
       <h2 id="delegation-title">Delegation</h2>
+      <Suspense fallback={<p role="status">Loading the graph…</p>}>
+        <GraphView graph={graph} label={`Delegation graph: ${graph.nodes.length} tokens, ${graph.edges.length} exchanges (the list below says the same)`} />
+      </Suspense>
       {tree(null, 0)}
     </section>
   );
