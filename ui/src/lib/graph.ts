@@ -78,6 +78,7 @@ const waiting = new Map<number, (r: LayoutResponse) => void>();
 
 /** Lays a graph out in the layout worker (started on first use). */
 export function layout(g: Graph, direction: "DOWN" | "RIGHT" = "DOWN"): Promise<Record<string, { x: number; y: number }>> {
+  if (typeof Worker === "undefined") return Promise.reject(new Error("this browser runs no Web Worker"));
   if (!worker) {
     worker = new Worker(new URL("./layout.worker.ts", import.meta.url), { type: "module" });
     worker.onmessage = (ev: MessageEvent<LayoutResponse>) => {

@@ -75,6 +75,8 @@ export function openTraceStream(o: StreamOptions): TraceStream {
           status.gaps += 1;
           const body = JSON.parse(msg.data) as { missed: number | null };
           if (body.missed === null) status.unfilled += 1;
+          // Counted here once: the drop below is this same gap.
+          status.connection = "reconnecting";
           report();
           // Resume from the store right away: the gap is filled from there.
           ctrl.abort();
@@ -88,6 +90,8 @@ export function openTraceStream(o: StreamOptions): TraceStream {
       },
     });
     const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+    // An abort ends the read even where the body does not error on its own.
+    ctrl.signal.addEventListener("abort", () => void reader.cancel().catch(() => {}));
     try {
       for (;;) {
         const { value, done } = await reader.read();
