@@ -26,4 +26,11 @@ describe("merge", () => {
     list = merge(list, seen, [ev("04"), ev("01")]);
     expect(list.map((e) => e.id)).toEqual(["04", "03", "02", "01"]);
   });
+
+  it("appends an older page after what is shown", () => {
+    const seen = new Set<string>();
+    let list = merge([], seen, [ev("09"), ev("08")]);
+    list = merge(list, seen, [ev("05"), ev("07"), ev("06")]);
+    expect(list.map((e) => e.id)).toEqual(["09", "08", "07", "06", "05"]);
+  });
 });

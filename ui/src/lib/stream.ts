@@ -159,5 +159,9 @@ export function merge(list: TraceEvent[], seen: Set<string>, batch: TraceEvent[]
   const newestKept = list[0];
   // The usual case: everything new is newer than what is shown.
   if (!newestKept || (oldestFresh && oldestFresh.id > newestKept.id)) return fresh.concat(list);
+  // An older page, read while scrolling down: it goes after what is shown.
+  const oldestKept = list[list.length - 1];
+  const newestFresh = fresh[0];
+  if (oldestKept && newestFresh && newestFresh.id < oldestKept.id) return list.concat(fresh);
   return fresh.concat(list).sort(newestFirst);
 }

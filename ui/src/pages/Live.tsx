@@ -53,6 +53,9 @@ export function Live() {
   const arrivals = useRef<number[]>([]);
   const stream = useRef<TraceStream | null>(null);
   const scroller = useRef<HTMLDivElement>(null);
+  // The cursor of the next older page of GET /trace (null: none left), read as the list scrolls down.
+  const older = useRef<{ cursor: string | null; loading: boolean; key: string; seen: Set<string> }>({ cursor: null, loading: false, key: "", seen: new Set() });
+  const [olderLeft, setOlderLeft] = useState(false);
 
   useEffect(() => {
     let stop = false;
@@ -62,9 +65,13 @@ export function Live() {
     const q = new URLSearchParams(key);
     const streamed = new URLSearchParams([...q].filter(([k]) => STREAMED.has(k)));
     const startedAt = Date.now();
+    older.current = { cursor: null, loading: false, key, seen };
+    setOlderLeft(false);
     get<TracePage>(`/trace?${q.toString()}&limit=200`).then(
       (page) => {
         if (stop) return;
+        older.current.cursor = page.next_cursor ?? null;
+        setOlderLeft(Boolean(page.next_cursor));
         setRows((r) => merge(r, seen, page.items));
         if (q.has("token_digest")) return; // A token's past: nothing streams for it.
         // Resume right after what was read, so nothing falls in between.
@@ -107,6 +114,31 @@ export function Live() {
     estimateSize: () => ROW,
     overscan: 8,
   });
+
+  // Near the bottom: read the next older page (500 events), once at a time.
+  const items = virtual.getVirtualItems();
+  const lastShown = items[items.length - 1]?.index ?? 0;
+  useEffect(() => {
+    const o = older.current;
+    if (!olderLeft || o.loading || !o.cursor || o.key !== key || lastShown < rows.length - 60) return;
+    o.loading = true;
+    const q = new URLSearchParams(key);
+    q.set("limit", "500");
+    q.set("cursor", o.cursor);
+    get<TracePage>(`/trace?${q.toString()}`).then(
+      (page) => {
+        if (older.current !== o) return;
+        o.cursor = page.next_cursor ?? null;
+        o.loading = false;
+        setOlderLeft(Boolean(page.next_cursor));
+        setRows((r) => merge(r, o.seen, page.items));
+      },
+      (e: unknown) => {
+        o.loading = false;
+        setError(e instanceof Error ? e.message : String(e));
+      },
+    );
+  }, [lastShown, rows.length, olderLeft, key]);
 
   const open = useCallback(
     (e: TraceEvent | undefined) => {
@@ -190,7 +222,7 @@ export function Live() {
         {status?.gaps ?? 0}
         {status && status.gaps > 0 && (status.unfilled === 0 ? " (all filled from the store)" : ` (${status.unfilled} not filled: read older events with the filters above)`)}
         {" · "}
-        <span data-testid="row-count">{rows.length}</span> rows
+        <span data-testid="row-count">{rows.length}</span> rows{olderLeft ? " (older ones load as you scroll)" : ""}
         <button type="button" className="link" onClick={() => stream.current?.reconnect()}>
           Reconnect
         </button>
@@ -204,6 +236,7 @@ export function Live() {
         aria-label="Decisions, newest first. j and k move, Enter opens the session."
         onKeyDown={onKey}
         data-testid="rows"
+        data-older={olderLeft ? "more" : "none"}
       >
         <div style={{ height: virtual.getTotalSize(), position: "relative" }}>
           {virtual.getVirtualItems().map((v) => {

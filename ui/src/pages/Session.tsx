@@ -1,4 +1,5 @@
-import { lazy, Suspense, useMemo, useState } from "react";
+import { lazy, Suspense, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { useWindowVirtualizer } from "@tanstack/react-virtual";
 import { Link, useParams, useSearchParams } from "react-router";
 import { post, HttpError } from "../lib/api";
 import { useGet, useSession } from "../lib/hooks";
@@ -166,6 +167,83 @@ function Delegation({ events }: { events: TraceEvent[] }) {
   );
 }
 
+/** One event of the chain: what it was, its offset and latency, its checks and why-denied. */
+function ChainEvent({ e, t0, span, focus, ref, index, style }: { e: TraceEvent; t0: number; span: number; focus: string | null; ref?: React.Ref<HTMLLIElement>; index?: number; style?: React.CSSProperties }) {
+  const offset = Date.parse(e.at) - t0;
+  return (
+              <li ref={ref} data-index={index} style={style} className={`event ${e.type}${e.id === focus ? " focus" : ""}`} data-testid="chain-event" data-type={e.type}>
+                <div className="event-head">
+                  <span className="offset">+{offset} ms</span>
+                  <strong>{e.type.replace(/_/g, " ")}</strong>
+                  {e.jti && (
+                    <span>
+                      token <code>{shortId(e.jti)}</code>
+                    </span>
+                  )}
+                  {e.parent && (
+                    <span>
+                      from <code>{shortId(e.parent)}</code>
+                    </span>
+                  )}
+                  <span className="muted">{(e.latency_us / 1000).toFixed(2)} ms</span>
+                </div>
+                <div className="bar" aria-hidden="true">
+                  <span
+                    style={{
+                      marginLeft: `${(offset / span) * 100}%`,
+                      width: `${Math.max(0.5, (e.latency_us / 1000 / span) * 100)}%`,
+                    }}
+                  />
+                </div>
+                {e.tools && <p>Tools: {e.tools.join(", ")}</p>}
+                {e.selected_tools && <p>LLM call {e.call_id} selected: {e.selected_tools.join(", ") || "none"}</p>}
+                {e.type === "introspection" && <p>Introspection: {e.active ? "active" : "inactive"}</p>}
+                {e.type === "revocation" && (
+                  <p>
+                    Revoked {JSON.stringify(e.targets)}; reached {(e.reached ?? []).length} tokens: {(e.reached ?? []).map((r) => shortId(r)).join(", ")}
+                  </p>
+                )}
+                <Checks e={e} />
+                <WhyDenied e={e} />
+              </li>
+            );
+}
+
+/** Sessions past this many events render only the rows in view (window virtualization). */
+const VIRTUAL_FROM = 300;
+
+function VirtualTimeline({ list, t0, span, focus }: { list: TraceEvent[]; t0: number; span: number; focus: string | null }) {
+  const ref = useRef<HTMLOListElement>(null);
+  const [margin, setMargin] = useState(0);
+  useLayoutEffect(() => setMargin(ref.current ? ref.current.getBoundingClientRect().top + window.scrollY : 0), []);
+  const v = useWindowVirtualizer({ count: list.length, estimateSize: () => 72, overscan: 8, scrollMargin: margin });
+  useEffect(() => {
+    const i = focus ? list.findIndex((e) => e.id === focus) : -1;
+    if (i >= 0) v.scrollToIndex(i, { align: "center" });
+    // Once, when the session is shown.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [list, focus]);
+  return (
+    <ol className="timeline" ref={ref} style={{ height: v.getTotalSize(), position: "relative" }} data-testid="timeline" data-virtual="true">
+      {v.getVirtualItems().map((it) => {
+        const e = list[it.index]!;
+        return (
+          <ChainEvent
+            key={e.id}
+            e={e}
+            t0={t0}
+            span={span}
+            focus={focus}
+            ref={v.measureElement}
+            index={it.index}
+            style={{ position: "absolute", top: 0, left: 0, right: 0, transform: `translateY(${it.start - margin}px)` }}
+          />
+        );
+      })}
+    </ol>
+  );
+}
+
 function prompt(u: unknown): string {
   return typeof u === "string" ? u : JSON.stringify(u, null, 2);
 }
@@ -279,48 +357,15 @@ export default function Session() {
       </section>
       <section aria-labelledby="chain-title">
         <h2 id="chain-title">Chain</h2>
-        <ol className="timeline">
-          {list.map((e) => {
-            const offset = Date.parse(e.at) - t0;
-            return (
-              <li key={e.id} className={`event ${e.type}${e.id === focus ? " focus" : ""}`} data-testid="chain-event" data-type={e.type}>
-                <div className="event-head">
-                  <span className="offset">+{offset} ms</span>
-                  <strong>{e.type.replace(/_/g, " ")}</strong>
-                  {e.jti && (
-                    <span>
-                      token <code>{shortId(e.jti)}</code>
-                    </span>
-                  )}
-                  {e.parent && (
-                    <span>
-                      from <code>{shortId(e.parent)}</code>
-                    </span>
-                  )}
-                  <span className="muted">{(e.latency_us / 1000).toFixed(2)} ms</span>
-                </div>
-                <div className="bar" aria-hidden="true">
-                  <span
-                    style={{
-                      marginLeft: `${(offset / span) * 100}%`,
-                      width: `${Math.max(0.5, (e.latency_us / 1000 / span) * 100)}%`,
-                    }}
-                  />
-                </div>
-                {e.tools && <p>Tools: {e.tools.join(", ")}</p>}
-                {e.selected_tools && <p>LLM call {e.call_id} selected: {e.selected_tools.join(", ") || "none"}</p>}
-                {e.type === "introspection" && <p>Introspection: {e.active ? "active" : "inactive"}</p>}
-                {e.type === "revocation" && (
-                  <p>
-                    Revoked {JSON.stringify(e.targets)}; reached {(e.reached ?? []).length} tokens: {(e.reached ?? []).map((r) => shortId(r)).join(", ")}
-                  </p>
-                )}
-                <Checks e={e} />
-                <WhyDenied e={e} />
-              </li>
-            );
-          })}
-        </ol>
+        {list.length > VIRTUAL_FROM ? (
+          <VirtualTimeline list={list} t0={t0} span={span} focus={focus} />
+        ) : (
+          <ol className="timeline">
+            {list.map((e) => (
+              <ChainEvent key={e.id} e={e} t0={t0} span={span} focus={focus} />
+            ))}
+          </ol>
+        )}
       </section>
       <Delegation events={list} />
       <WhatIfPanel key={recorded} events={list} threshold={recorded} />
