@@ -7,8 +7,9 @@
 // `tools/call` must name a tool in the token's `tools`. With `introspection`, each token
 // is also checked online (RFC 7662), so a revoked token is refused at once.
 // Denials are RFC 6750 401/403 with `WWW-Authenticate`, and a JSON-RPC error object
-// naming the reason for JSON-RPC requests. The token is never logged. The verified
-// claims are `req.casa`, the parsed body `req.body`.
+// naming the reason for JSON-RPC requests. Each denial is reported to `log` (method,
+// path and reason; the token is never logged). The verified claims are `req.casa`,
+// the parsed body `req.body`.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { errors, jwtVerify, type JWTPayload } from "jose";
 import { realmJwks } from "./jwks.js";
@@ -20,7 +21,11 @@ export interface ToolGuardOptions {
   /** This tool server's client id. */
   audience: string;
   jwksUri?: string;
+  /** A token with an unknown `kid` refetches the JWKS at most this often (default 10 s). */
+  jwksCooldownMs?: number;
   leewaySeconds?: number;
+  /** Where denials are reported, one line each (default: nowhere). Never given the token. */
+  log?: (line: string) => void;
   /** Online checking with this server's own client credentials. */
   introspection?: { url: string; clientId: string; clientSecret: string };
   maxBodyBytes?: number;
@@ -44,7 +49,8 @@ class Denied extends Error {
 
 export function toolGuard(options: ToolGuardOptions) {
   const issuer = options.issuer.replace(/\/$/, "");
-  const jwks = realmJwks(options.jwksUri ?? `${issuer}/.well-known/jwks.json`);
+  const jwks = realmJwks(options.jwksUri ?? `${issuer}/.well-known/jwks.json`, options.jwksCooldownMs);
+  const log = options.log ?? (() => {});
   const leeway = options.leewaySeconds ?? 5;
   const maxBody = options.maxBodyBytes ?? 4 * 1024 * 1024;
 
@@ -110,6 +116,7 @@ export function toolGuard(options: ToolGuardOptions) {
       req.casa = claims;
     } catch (e) {
       if (!(e instanceof Denied)) return next(e);
+      log(`casa toolGuard: denied ${req.method} ${req.url?.split("?")[0]}: ${e.status} ${e.reason}`);
       return deny(res, e, rpc);
     }
     next();

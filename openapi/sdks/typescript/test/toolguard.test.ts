@@ -11,6 +11,11 @@ let guarded: string;
 let online: string;
 let servers: Server[] = [];
 const calls: string[] = [];
+// Every line the guards log, and anything written to the console meanwhile.
+const logs: string[] = [];
+// Every token these tests present: none may appear in `logs`.
+const presented: string[] = [];
+const log = (line: string) => void logs.push(line);
 let mas: any, files: any, mail: any;
 let client: CasaOAuth, agent: CasaOAuth;
 
@@ -32,6 +37,7 @@ function toolServer(guard: ReturnType<typeof toolGuard>): Promise<string> {
 async function call(url: string, token: string | undefined, tool: string) {
   const headers: Record<string, string> = { "Content-Type": "application/json" };
   if (token) headers.Authorization = `Bearer ${token}`;
+  if (token) presented.push(token);
   const r = await fetch(url, {
     method: "POST",
     headers,
@@ -46,6 +52,13 @@ async function exchanged(tools: string[], audience: string) {
 }
 
 before(async () => {
+  for (const level of ["log", "info", "warn", "error", "debug", "trace"] as const) {
+    const original = console[level].bind(console);
+    console[level] = (...args: unknown[]) => {
+      logs.push(args.map(String).join(" "));
+      original(...args);
+    };
+  }
   node = await CasaNode.start();
   const admin = (path: string, body: unknown) =>
     fetch(node.url + path, {
@@ -62,9 +75,9 @@ before(async () => {
   const ag = await app({ name: "agent", type: "agent", allowed_tools: ["read_file", "write_file", "send_mail"] });
   client = new CasaOAuth(node.url, chat.client_id, chat.client_secret);
   agent = new CasaOAuth(node.url, ag.client_id, ag.client_secret);
-  guarded = await toolServer(toolGuard({ issuer: mas.realm.issuer, audience: files.client_id }));
+  guarded = await toolServer(toolGuard({ issuer: mas.realm.issuer, audience: files.client_id, log }));
   online = await toolServer(toolGuard({
-    issuer: mas.realm.issuer, audience: files.client_id,
+    issuer: mas.realm.issuer, audience: files.client_id, log,
     introspection: { url: `${node.url}/oauth/introspect`, clientId: files.client_id, clientSecret: files.client_secret },
   }));
 });
@@ -139,4 +152,40 @@ test("forged tokens are refused", async () => {
     assert.equal(r.status, 401, bad);
   }
   assert.equal(calls.length, n);
+});
+
+test("a realm key rotation: the guard refetches the JWKS on the new kid, old tokens still verify", async () => {
+  // A guard of its own, its JWKS cached from a token of the current key.
+  const rotating = await toolServer(toolGuard({ issuer: mas.realm.issuer, audience: files.client_id, jwksCooldownMs: 1000, log }));
+  const before = (await exchanged(["read_file"], files.id)).token;
+  assert.equal((await call(rotating, before, "read_file")).status, 200);
+  const rotate = await fetch(`${node.url}/mas/${mas.id}/keys/rotate`, {
+    method: "POST", headers: { Authorization: `Bearer ${node.adminToken}` },
+  });
+  assert.equal(rotate.status, 200);
+  const after = (await exchanged(["read_file"], files.id)).token;
+  const [oldKid, newKid] = [decodeProtectedHeader(before).kid, decodeProtectedHeader(after).kid];
+  assert.notEqual(newKid, oldKid, "the rotation gave the realm a new signing key");
+  // The cached set has no key `newKid`; past the 1 s cooldown the guard refetches it.
+  await new Promise((ok) => setTimeout(ok, 1100));
+  const r = await call(rotating, after, "read_file");
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(calls.at(-1), "read_file");
+  // A token of the previous key is still good until it expires.
+  assert.equal((await call(rotating, before, "read_file")).status, 200);
+});
+
+test("the token is never logged", async () => {
+  // Denials were logged (so the capture works) ...
+  for (const reason of ["tool_not_in_token", "missing", "expired", "wrong_audience", "inactive", "bad_token"])
+    assert.ok(logs.some((l) => l.includes("denied") && l.includes(reason)), `no logged denial for ${reason}: ${logs.join("\n")}`);
+  // ... and no line holds a token, or a token's signature.
+  assert.ok(presented.length >= 10, `${presented.length} tokens presented`);
+  for (const token of new Set(presented)) {
+    const signature = token.split(".")[2] ?? "";
+    for (const line of logs) {
+      assert.ok(!line.includes(token), "a log line holds a token");
+      assert.ok(signature.length < 16 || !line.includes(signature), "a log line holds a token's signature");
+    }
+  }
 });
