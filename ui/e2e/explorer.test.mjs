@@ -215,6 +215,36 @@ describe("explorer", () => {
     await context.close();
   });
 
+  test("graphs: the session's delegation (jti → parent as recorded) and the caller → callee calls, laid out by elkjs in a worker", async () => {
+    const { context, page, errors } = await adminPage();
+    const workers = [];
+    page.on("worker", (w) => workers.push(w.url()));
+    await go(page, "/");
+    await page.waitForSelector("[data-testid=graph] .react-flow__node", { timeout: 20_000 });
+    const stats = await api.get("/stats");
+    const apps = new Set(stats.edges.flatMap((e) => [e.caller, e.callee]));
+    const dash = await page.$eval("[data-testid=graph]", (g) => ({ nodes: Number(g.dataset.nodes), edges: Number(g.dataset.edges), drawn: g.querySelectorAll(".react-flow__node").length }));
+    assert.deepEqual(dash, { nodes: apps.size, edges: stats.edges.length, drawn: apps.size });
+    await go(page, `/sessions/${world.session}`);
+    await page.waitForSelector("[data-testid=graph] .react-flow__node", { timeout: 20_000 });
+    const events = await api.get(`/trace/session/${world.session}`);
+    const tokens = events.filter((e) => e.jti && (e.type === "token_issued" || e.type === "exchange_allowed"));
+    const links = tokens.filter((e) => e.type === "exchange_allowed" && e.parent);
+    const shown = await page.$eval("[data-testid=graph]", (g) => ({
+      nodes: Number(g.dataset.nodes),
+      edges: Number(g.dataset.edges),
+      ids: [...g.querySelectorAll(".react-flow__node")].map((n) => n.getAttribute("data-id")).sort(),
+    }));
+    assert.ok(links.length >= 1, "the seed has an exchanged token");
+    assert.deepEqual(shown, { nodes: tokens.length, edges: links.length, ids: tokens.map((e) => e.jti).sort() });
+    // Each edge is a recorded parent link.
+    const edgeIds = await page.$$eval("[data-testid=graph] .react-flow__edge", (es) => es.map((e) => e.getAttribute("data-id")).sort());
+    assert.deepEqual(edgeIds, links.map((e) => `${e.parent}>${e.jti}`).sort());
+    assert.ok(workers.some((u) => /layout\.worker/.test(u)), `the layout ran in a worker: ${workers}`);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
   test("live: 100 exchanges appear as rows, p95 from response to row ≤ 500 ms; the stream sends Authorization, never a query token", async () => {
     const f = await fleet(api, "live-latency");
     const { context, page } = await adminPage();
