@@ -14,7 +14,9 @@
 //!   naming the parameter, which a poem validator would replace;
 //! - enumerations of string fields whose values come from the domain crate;
 //! - `additionalProperties: false`, `minimum: 0` for unsigned integers, each
-//!   operation's status codes, the SSE stream, `servers`.
+//!   operation's status codes, the SSE stream, `servers`;
+//! - the viewer token's 403 on the operations it may not use: `viewer_gate`
+//!   answers it around the whole API, so no operation's signature says so.
 
 use serde_json::{json, Map, Value};
 
@@ -51,6 +53,7 @@ pub fn document() -> Value {
     event_stream(&mut doc);
     unsigned_integers(&mut doc);
     statuses(&mut doc);
+    viewer_refusals(&mut doc);
     plain_json(&mut doc);
     doc
 }
@@ -397,6 +400,27 @@ fn statuses(doc: &mut Value) {
     }
 }
 
+/// The read-only viewer token is an `AdminAuth` bearer too: on an operation
+/// [`auth::viewer_may`](super::auth::viewer_may) does not allow it, `viewer_gate`
+/// answers 403 `insufficient_scope` before the operation runs.
+fn viewer_refusals(doc: &mut Value) {
+    for (path, item) in doc["paths"].as_object_mut().expect("paths") {
+        for (method, operation) in item.as_object_mut().expect("a path item") {
+            let admin =
+                operation["security"].as_array().is_some_and(|s| s.iter().any(|r| r.get("AdminAuth").is_some()));
+            let method = poem::http::Method::from_bytes(method.to_uppercase().as_bytes()).expect("an HTTP method");
+            if !admin || super::auth::viewer_may(&method, path) {
+                continue;
+            }
+            operation["responses"]["403"] = json!({
+                "description": "The read-only viewer token on an operation it may not use (`insufficient_scope`): \
+                                it reads /trace, /stats, /mas, /apps and /cluster, nothing else.",
+                "content": {"application/json; charset=utf-8": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+            });
+        }
+    }
+}
+
 /// Looks an operation up by id.
 fn op<'a>(doc: &'a mut Value, id: &str) -> &'a mut Value {
     doc["paths"]
@@ -406,4 +430,29 @@ fn op<'a>(doc: &'a mut Value, id: &str) -> &'a mut Value {
         .flat_map(|item| item.as_object_mut().expect("a path item").values_mut())
         .find(|op| op["operationId"] == id)
         .unwrap_or_else(|| panic!("no operation {id}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn responses(doc: &Value, id: &str) -> Vec<String> {
+        let mut doc = doc.clone();
+        op(&mut doc, id)["responses"].as_object().expect("responses").keys().cloned().collect()
+    }
+
+    #[test]
+    fn the_viewer_403_is_documented_where_the_gate_answers_it() {
+        let doc = document();
+        for id in ["createMas", "updateMas", "deleteMas", "rotateMasKey", "createApp", "getUserInput", "introspect"] {
+            assert!(responses(&doc, id).contains(&"403".to_string()), "{id}: {:?}", responses(&doc, id));
+        }
+        for id in ["listMas", "getMas", "listApps", "listTrace", "sessionTrace", "stats", "clusterStatus", "healthz"] {
+            assert!(!responses(&doc, id).contains(&"403".to_string()), "{id}: {:?}", responses(&doc, id));
+        }
+        let mut doc = doc;
+        let forbidden = &op(&mut doc, "createMas")["responses"]["403"];
+        assert!(forbidden["description"].as_str().unwrap().contains("insufficient_scope"), "{forbidden}");
+        assert_eq!(forbidden["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/ErrorBody");
+    }
 }

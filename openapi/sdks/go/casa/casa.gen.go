@@ -4682,6 +4682,8 @@ type CreateAppResult struct {
 	JSON400 *ErrorBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -4715,6 +4717,11 @@ func (r CreateAppResult) GetJSON400() *ErrorBody {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r CreateAppResult) GetJSON401() *ErrorBody {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateAppResult) GetJSON403() *ErrorBody {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -4798,6 +4805,8 @@ type DeleteAppResult struct {
 	JSON400 *ErrorBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -4818,6 +4827,11 @@ func (r DeleteAppResult) GetJSON400() *ErrorBody {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r DeleteAppResult) GetJSON401() *ErrorBody {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteAppResult) GetJSON403() *ErrorBody {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -4973,6 +4987,8 @@ type UpdateAppResult struct {
 	JSON400 *ErrorBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -5006,6 +5022,11 @@ func (r UpdateAppResult) GetJSON400() *ErrorBody {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r UpdateAppResult) GetJSON401() *ErrorBody {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateAppResult) GetJSON403() *ErrorBody {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -5091,6 +5112,8 @@ type RotateAppSecretResult struct {
 	JSON400 *ErrorBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -5116,6 +5139,11 @@ func (r RotateAppSecretResult) GetJSON400() *ErrorBody {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r RotateAppSecretResult) GetJSON401() *ErrorBody {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RotateAppSecretResult) GetJSON403() *ErrorBody {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -5271,6 +5299,8 @@ type CollectorStatusResult struct {
 	JSON400 *ErrorBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *ErrorBody
 	// JSON503 the response for an HTTP 503 `application/json` response
@@ -5294,6 +5324,11 @@ func (r CollectorStatusResult) GetJSON400() *ErrorBody {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r CollectorStatusResult) GetJSON401() *ErrorBody {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CollectorStatusResult) GetJSON403() *ErrorBody {
+	return r.JSON403
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -5354,6 +5389,8 @@ type CollectorDirectoryResult struct {
 	JSON400 *ErrorBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *ErrorBody
 	// JSON503 the response for an HTTP 503 `application/json` response
@@ -5377,6 +5414,11 @@ func (r CollectorDirectoryResult) GetJSON400() *ErrorBody {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r CollectorDirectoryResult) GetJSON401() *ErrorBody {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CollectorDirectoryResult) GetJSON403() *ErrorBody {
+	return r.JSON403
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -5437,6 +5479,8 @@ type CollectorReportResult struct {
 	JSON400 *ErrorBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *ErrorBody
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -5466,6 +5510,11 @@ func (r CollectorReportResult) GetJSON400() *ErrorBody {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r CollectorReportResult) GetJSON401() *ErrorBody {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CollectorReportResult) GetJSON403() *ErrorBody {
+	return r.JSON403
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -5541,6 +5590,8 @@ type CollectorRevocationsResult struct {
 	JSON400 *ErrorBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *ErrorBody
 	// JSON503 the response for an HTTP 503 `application/json` response
@@ -5564,6 +5615,11 @@ func (r CollectorRevocationsResult) GetJSON400() *ErrorBody {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r CollectorRevocationsResult) GetJSON401() *ErrorBody {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CollectorRevocationsResult) GetJSON403() *ErrorBody {
+	return r.JSON403
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -5755,6 +5811,8 @@ type CreateMasResult struct {
 	JSON400 *ErrorBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *ErrorBody
 	// JSON413 the response for an HTTP 413 `application/json` response
@@ -5786,6 +5844,11 @@ func (r CreateMasResult) GetJSON400() *ErrorBody {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r CreateMasResult) GetJSON401() *ErrorBody {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateMasResult) GetJSON403() *ErrorBody {
+	return r.JSON403
 }
 
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
@@ -5864,6 +5927,8 @@ type DeleteMasResult struct {
 	JSON400 *ErrorBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -5884,6 +5949,11 @@ func (r DeleteMasResult) GetJSON400() *ErrorBody {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r DeleteMasResult) GetJSON401() *ErrorBody {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteMasResult) GetJSON403() *ErrorBody {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -6039,6 +6109,8 @@ type UpdateMasResult struct {
 	JSON400 *ErrorBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -6072,6 +6144,11 @@ func (r UpdateMasResult) GetJSON400() *ErrorBody {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r UpdateMasResult) GetJSON401() *ErrorBody {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateMasResult) GetJSON403() *ErrorBody {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -6157,6 +6234,8 @@ type RotateMasKeyResult struct {
 	JSON400 *ErrorBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -6182,6 +6261,11 @@ func (r RotateMasKeyResult) GetJSON400() *ErrorBody {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r RotateMasKeyResult) GetJSON401() *ErrorBody {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RotateMasKeyResult) GetJSON403() *ErrorBody {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -6247,6 +6331,8 @@ type RevokeMasTokensResult struct {
 	JSON400 *ErrorBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
 	// JSON413 the response for an HTTP 413 `application/json` response
@@ -6278,6 +6364,11 @@ func (r RevokeMasTokensResult) GetJSON400() *ErrorBody {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r RevokeMasTokensResult) GetJSON401() *ErrorBody {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RevokeMasTokensResult) GetJSON403() *ErrorBody {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -6482,6 +6573,8 @@ type IntrospectResult struct {
 	JSON400 *ErrorBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *ErrorBody
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -6507,6 +6600,11 @@ func (r IntrospectResult) GetJSON400() *ErrorBody {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r IntrospectResult) GetJSON401() *ErrorBody {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r IntrospectResult) GetJSON403() *ErrorBody {
+	return r.JSON403
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -7529,6 +7627,8 @@ type GetUserInputResult struct {
 	JSON400 *ErrorBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -7554,6 +7654,11 @@ func (r GetUserInputResult) GetJSON400() *ErrorBody {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r GetUserInputResult) GetJSON401() *ErrorBody {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetUserInputResult) GetJSON403() *ErrorBody {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -8409,6 +8514,13 @@ func ParseCreateAppResult(rsp *http.Response) (*CreateAppResult, error) {
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8516,6 +8628,13 @@ func ParseDeleteAppResult(rsp *http.Response) (*DeleteAppResult, error) {
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest ErrorBody
@@ -8685,6 +8804,13 @@ func ParseUpdateAppResult(rsp *http.Response) (*UpdateAppResult, error) {
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8796,6 +8922,13 @@ func ParseRotateAppSecretResult(rsp *http.Response) (*RotateAppSecretResult, err
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest ErrorBody
@@ -8965,6 +9098,13 @@ func ParseCollectorStatusResult(rsp *http.Response) (*CollectorStatusResult, err
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9042,6 +9182,13 @@ func ParseCollectorDirectoryResult(rsp *http.Response) (*CollectorDirectoryResul
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9118,6 +9265,13 @@ func ParseCollectorReportResult(rsp *http.Response) (*CollectorReportResult, err
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest ErrorBody
@@ -9216,6 +9370,13 @@ func ParseCollectorRevocationsResult(rsp *http.Response) (*CollectorRevocationsR
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest ErrorBody
@@ -9404,6 +9565,13 @@ func ParseCreateMasResult(rsp *http.Response) (*CreateMasResult, error) {
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9504,6 +9672,13 @@ func ParseDeleteMasResult(rsp *http.Response) (*DeleteMasResult, error) {
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest ErrorBody
@@ -9673,6 +9848,13 @@ func ParseUpdateMasResult(rsp *http.Response) (*UpdateMasResult, error) {
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9785,6 +9967,13 @@ func ParseRotateMasKeyResult(rsp *http.Response) (*RotateMasKeyResult, error) {
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9868,6 +10057,13 @@ func ParseRevokeMasTokensResult(rsp *http.Response) (*RevokeMasTokensResult, err
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest ErrorBody
@@ -10073,6 +10269,13 @@ func ParseIntrospectResult(rsp *http.Response) (*IntrospectResult, error) {
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest ErrorBody
@@ -11054,6 +11257,13 @@ func ParseGetUserInputResult(rsp *http.Response) (*GetUserInputResult, error) {
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest ErrorBody

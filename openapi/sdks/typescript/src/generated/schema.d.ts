@@ -1483,6 +1483,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such resource. */
             404: {
                 headers: {
@@ -1657,6 +1666,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such resource. */
             404: {
                 headers: {
@@ -1725,6 +1743,15 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -1831,6 +1858,15 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -1976,6 +2012,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2029,6 +2074,15 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -2092,6 +2146,15 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -2180,6 +2243,15 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -2337,6 +2409,15 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -2508,6 +2589,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such resource. */
             404: {
                 headers: {
@@ -2576,6 +2666,15 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -2688,6 +2787,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such resource. */
             404: {
                 headers: {
@@ -2756,6 +2864,15 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -2944,6 +3061,15 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -3812,6 +3938,15 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
