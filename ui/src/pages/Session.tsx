@@ -220,9 +220,8 @@ function VirtualTimeline({ list, t0, span, focus }: { list: TraceEvent[]; t0: nu
   useEffect(() => {
     const i = focus ? list.findIndex((e) => e.id === focus) : -1;
     if (i >= 0) v.scrollToIndex(i, { align: "center" });
-    // Once, when the session is shown.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [list, focus]);
+    // When the session (or the event asked for) changes, not on every render.
+  }, [list, focus, v]);
   return (
     <ol className="timeline" ref={ref} style={{ height: v.getTotalSize(), position: "relative" }} data-testid="timeline" data-virtual="true">
       {v.getVirtualItems().map((it) => {
