@@ -175,7 +175,7 @@ struct ReportSink {
 impl TraceSink for ReportSink {
     fn record(&self, event: casa_actors::trace::TraceEvent) {
         if self.tx.try_send(event).is_err() {
-            metrics::counter!("casa_collector_lost_total", "where" => "report").increment(1);
+            metrics::counter!(casa_actors::telemetry::COLLECTOR_LOST.name, "where" => "report").increment(1);
         }
     }
 }
@@ -205,7 +205,8 @@ async fn report_loop(remote: Arc<Remote>, mut rx: tokio::sync::mpsc::Receiver<ca
                 // Refused as invalid: retrying cannot help.
                 Ok(r) if r.status().is_client_error() && r.status() != reqwest::StatusCode::TOO_MANY_REQUESTS => {
                     tracing::error!(status = %r.status(), n = batch.len(), "the node refused the collector's report");
-                    metrics::counter!("casa_collector_lost_total", "where" => "report").increment(batch.len() as u64);
+                    metrics::counter!(casa_actors::telemetry::COLLECTOR_LOST.name, "where" => "report")
+                        .increment(batch.len() as u64);
                     break;
                 }
                 Ok(r) => tracing::warn!(status = %r.status(), "reporting to the node failed; retrying"),

@@ -303,3 +303,59 @@ fn the_domain_crate_depends_on_no_runtime() {
     let bad: Vec<&&str> = RUNTIME_CRATES.iter().filter(|c| names.contains(**c)).collect();
     assert!(bad.is_empty(), "casa-core depends on {bad:?}:\n{tree}");
 }
+
+/// Where a metric is named other than through `casa_core::telemetry`: a
+/// metric macro called with a string literal, or a `casa_…_total`-style name
+/// written in the source. Returns `file:line` of each.
+fn metric_names_outside_the_catalog(root: &Path) -> Vec<String> {
+    let catalog = root.join("actors/core/src/telemetry.rs");
+    let macro_with_literal = |line: &str| {
+        [
+            "counter!(\"",
+            "gauge!(\"",
+            "histogram!(\"",
+            "describe_counter!(\"",
+            "describe_gauge!(\"",
+            "describe_histogram!(\"",
+        ]
+        .iter()
+        .any(|m| line.contains(m))
+    };
+    let catalog_names: Vec<&str> = casa_actors::telemetry::ALL.iter().map(|m| m.name).collect();
+    let mut found = Vec::new();
+    for krate in CRATES {
+        let mut files = Vec::new();
+        rust_files(&root.join(krate), &mut files);
+        for file in files.into_iter().filter(|f| *f != catalog) {
+            let src = std::fs::read_to_string(&file).unwrap();
+            for (n, line) in src.lines().enumerate() {
+                let quoted = catalog_names.iter().any(|name| line.contains(&format!("\"{name}\"")));
+                if macro_with_literal(line) || quoted {
+                    found.push(format!("{}:{}", file.strip_prefix(root).unwrap().display(), n + 1));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn metrics_are_named_only_through_the_catalog() {
+    let found = metric_names_outside_the_catalog(&workspace());
+    assert!(found.is_empty(), "name metrics through casa_core::telemetry, not literals: {found:?}");
+}
+
+#[test]
+fn the_catalog_check_sees_a_literal_name() {
+    let dir = tempfile::tempdir().unwrap();
+    for krate in CRATES {
+        std::fs::create_dir_all(dir.path().join(krate)).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("actors/src/x.rs"),
+        "fn f() { metrics::counter!(\"casa_made_up_total\").increment(1); }\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("src/y.rs"), "const N: &str = \"casa_trace_events_lost_total\";\n").unwrap();
+    assert_eq!(metric_names_outside_the_catalog(dir.path()), ["src/y.rs:1", "actors/src/x.rs:1"]);
+}

@@ -410,3 +410,37 @@ fn secrets_never_reach_the_logs() {
         assert!(!trail.contains(tail), "a secret reached the trace");
     }
 }
+
+#[test]
+fn each_token_request_logs_its_mas_client_and_decision() {
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = Options { extra_args: vec!["--log-format".into(), "json".into()], ..Options::default() };
+    let casa = Casa::start_in(tmp.path(), opts);
+    let fleet = Fleet::create(&casa, json!({}));
+    let subject = casa.access_token(&fleet.client, "read my notes", Some("fs:read"));
+    assert_eq!(casa.exchange(&fleet.agent, &subject, "fs:read").status, 200);
+    assert_eq!(casa.exchange(&fleet.other_agent, &subject, "fs:write").status, 403);
+    let garbage = Client { id: "not-a-client".into(), secret: "x".into() };
+    assert_eq!(casa.exchange(&garbage, &subject, "fs:read").status, 401);
+    let lines: Vec<serde_json::Value> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("stderr"))
+        .flat_map(|e| std::fs::read_to_string(e.path()).unwrap().lines().map(str::to_owned).collect::<Vec<_>>())
+        .filter_map(|l| serde_json::from_str(&l).ok())
+        .filter(|l: &serde_json::Value| l["message"] == "request")
+        .collect();
+    let logged = |route: &str, decision: &str| {
+        lines
+            .iter()
+            .filter(|l| l["span"]["route"] == route && l["span"]["decision"] == decision)
+            .map(|l| (l["span"]["mas_id"].clone(), l["span"]["client_id"].clone()))
+            .collect::<Vec<_>>()
+    };
+    let mas = json!(fleet.mas_id);
+    assert_eq!(logged("token", "issued"), [(mas.clone(), json!(fleet.client.id))], "{lines:#?}");
+    assert_eq!(logged("exchangeToken", "allowed"), [(mas.clone(), json!(fleet.agent.id))]);
+    assert_eq!(logged("exchangeToken", "denied"), [(mas, json!(fleet.other_agent.id))]);
+    // An unknown client is rejected and named nowhere: it is whatever the caller sent.
+    assert_eq!(logged("exchangeToken", "rejected"), [(serde_json::Value::Null, serde_json::Value::Null)]);
+}

@@ -8,6 +8,7 @@
 pub mod backoff;
 pub mod cluster;
 pub mod collector;
+pub mod events;
 pub mod mas;
 pub mod membership;
 pub mod node;
@@ -22,6 +23,6 @@ pub mod trace_writer;
 pub mod wire;
 
 pub use casa_core::{
-    checks, error, intent, model, oauth, realm, relevance, revocation, secret, session, token, trace, validate,
-    CoreError,
+    checks, error, intent, model, oauth, realm, relevance, revocation, secret, session, telemetry, token, trace,
+    validate, CoreError,
 };

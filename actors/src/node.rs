@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::cluster::{Cluster, ClusterConfig, ClusterManager, ManagerArgs};
-use crate::error::CoreError;
+use crate::error::{Cause, CoreError};
 use crate::intent::{self, AiError, Embedder, Judge, Judgement, TaskExtractor};
 use crate::mas::in_flight::InFlight;
 use crate::mas::{AppId, AppUpdate, MasMsg, MasView};
@@ -223,11 +223,11 @@ impl Node {
         };
         let (supervisor, task) = Actor::spawn(None, NodeSupervisor, args)
             .await
-            .map_err(|e| CoreError::Internal(format!("starting the supervision tree: {e}")))?;
+            .map_err(|e| CoreError::internal(Cause::because("starting the supervision tree", &e)))?;
         let cluster = match (&config.cluster, views) {
             (Some(c), Some((publish, view))) => {
                 let tls =
-                    crate::cluster::tls::ClusterTls::load(&c.tls, &c.tls_server_name).map_err(CoreError::Internal)?;
+                    crate::cluster::tls::ClusterTls::load(&c.tls, &c.tls_server_name).map_err(CoreError::internal)?;
                 let identities = crate::cluster::identity::Identities::new(&c.tls_server_name);
                 let args = ManagerArgs {
                     config: Arc::new(c.clone()),
@@ -240,7 +240,7 @@ impl Node {
                 };
                 let (manager, _) = Actor::spawn_linked(None, ClusterManager, args, supervisor.get_cell())
                     .await
-                    .map_err(|e| CoreError::Internal(format!("starting the cluster manager: {e}")))?;
+                    .map_err(|e| CoreError::internal(Cause::because("starting the cluster manager", &e)))?;
                 Some(Cluster::new(view, manager, c, identities))
             }
             _ => None,
@@ -308,7 +308,7 @@ impl Node {
                 Err(CallFailure::NotRunning) => continue,
             }
         }
-        Err(CoreError::Unavailable(format!("the actor of MAS {mas_id} keeps stopping")))
+        Err(CoreError::unavailable(format!("the actor of MAS {mas_id} keeps stopping")))
     }
 
     /// Sends a call to the MAS's actor, on whichever node owns it.
@@ -340,13 +340,13 @@ impl Node {
             let outcome = match view.route(mas_id, Instant::now()) {
                 Route::Local => attempt(Owner::Local).await,
                 Route::Remote(owner) => attempt(Owner::Remote(owner.to_string())).await,
-                Route::Wait(why) => Err(CoreError::NotOwner(why)),
+                Route::Wait(why) => Err(CoreError::not_owner(why)),
             };
             match outcome {
                 Err(CoreError::NotOwner(why)) => {
                     if Instant::now() >= deadline {
-                        metrics::counter!("casa_cluster_handoff_timeouts_total").increment(1);
-                        return Err(CoreError::Unavailable(format!("MAS {mas_id} is not served right now: {why}")));
+                        metrics::counter!(crate::telemetry::CLUSTER_HANDOFF_TIMEOUTS.name).increment(1);
+                        return Err(CoreError::unavailable(format!("MAS {mas_id} is not served right now: {why}")));
                     }
                     cluster.changed(Duration::from_millis(50)).await;
                 }
@@ -467,7 +467,7 @@ impl Node {
             return Ok(Vec::new());
         }
         let Some(embedder) = &self.ai.embedder else {
-            return Err(CoreError::Unavailable("this node has no embedder".into()));
+            return Err(CoreError::unavailable("this node has no embedder"));
         };
         let model = embedder.model().to_string();
         let key = |digest: &str| (model.clone(), digest.to_string());
@@ -480,7 +480,7 @@ impl Node {
             let computed = embedder
                 .embed(missing.iter().map(|&i| tools[i].1.clone()).collect())
                 .await
-                .map_err(|e| CoreError::Unavailable(format!("embedding the tools: {e}")))?;
+                .map_err(|e| CoreError::unavailable(Cause::because("embedding the tools", &e)))?;
             let mut cache = self.tool_vectors.lock().expect("tool vector cache poisoned");
             if cache.len() + missing.len() > TOOL_VECTOR_CACHE_ENTRIES {
                 cache.clear();
@@ -540,14 +540,22 @@ impl Node {
     }
 
     /// The MAS of an app, by client id; `invalid_client` for an unknown one.
+    /// The app and its MAS are named on the request's span (the HTTP layer
+    /// opens it; elsewhere this records nothing).
     async fn client_mas(&self, client_id: &str) -> Result<Uuid> {
         let id = Uuid::parse_str(client_id).map_err(|_| OAuthError::InvalidClient)?;
-        if let Some(mas) = self.client_mas.read().expect("client index poisoned").get(&id) {
-            return Ok(*mas);
-        }
-        let app = self.store.get_app(id).await?.ok_or(OAuthError::InvalidClient)?;
-        self.client_mas.write().expect("client index poisoned").insert(id, app.mas_id);
-        Ok(app.mas_id)
+        let known = self.client_mas.read().expect("client index poisoned").get(&id).copied();
+        let mas = match known {
+            Some(mas) => mas,
+            None => {
+                let app = self.store.get_app(id).await?.ok_or(OAuthError::InvalidClient)?;
+                self.client_mas.write().expect("client index poisoned").insert(id, app.mas_id);
+                app.mas_id
+            }
+        };
+        let span = tracing::Span::current();
+        span.record("client_id", tracing::field::display(id)).record("mas_id", tracing::field::display(mas));
+        Ok(mas)
     }
 
     /// The MAS whose realm a token claims to come from (to be verified there).
@@ -598,7 +606,7 @@ impl Node {
         };
         let (task, embedding) = intent::embed_intent(embedder.as_ref(), content, extracted)
             .await
-            .map_err(|e| CoreError::Unavailable(format!("embedding the user input: {e}")))?;
+            .map_err(|e| CoreError::unavailable(Cause::because("embedding the user input", &e)))?;
         Ok(SessionIntent { task, embedding: Some(embedding) })
     }
 
@@ -617,7 +625,7 @@ impl Node {
                 }
             }
         }
-        Err(CoreError::Internal("the issuance asked for the intent twice".into()))
+        Err(CoreError::internal("the issuance asked for the intent twice"))
     }
 
     /// Computes what the semantic check of an exchange lacks (outside the MAS actor).
@@ -643,7 +651,7 @@ impl Node {
         if let Err(e) = self.store.put_user_input(&updated).await {
             tracing::warn!(mas_id = %mas_id, error = %e, "could not store a session's intent");
         }
-        metrics::histogram!("casa_first_need_intent_seconds").record(started.elapsed().as_secs_f64());
+        metrics::histogram!(crate::telemetry::FIRST_NEED_INTENT.name).record(started.elapsed().as_secs_f64());
         Ok(intent)
     }
 
@@ -714,7 +722,7 @@ impl Node {
                 }
             }
         }
-        Err(CoreError::Unavailable("the exchange kept asking for embeddings".into()))
+        Err(CoreError::unavailable("the exchange kept asking for embeddings"))
     }
 
     /// `caller`: `None` for the admin, else the app's credentials.

@@ -12,13 +12,15 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::error::CoreError;
+use crate::error::{Cause, CoreError};
+use crate::events::MasActorRestarted;
 use crate::intent::Embedder;
 use crate::mas::{MasActor, MasArgs, MasMsg, MasSnapshot, MasView};
 use crate::membership::View;
 use crate::model::{Capabilities, MasRecord, NewMas};
 use crate::realm::{Keyring, RealmKey};
 use crate::store::Store;
+use crate::telemetry::Emit;
 use crate::trace::{EventKind, TraceEvent, TraceSink};
 use crate::validate;
 
@@ -144,8 +146,7 @@ impl Actor for MasRegistry {
                 let Some(id) = state.by_actor.get(&cell.get_id()).copied() else {
                     return Ok(());
                 };
-                tracing::error!(mas_id = %id, error = %err, "MAS actor failed; restarting from the store");
-                metrics::counter!("casa_mas_actor_restarts_total").increment(1);
+                MasActorRestarted { mas_id: id, error: &err }.emit();
                 state.restart(&me, id).await;
             }
             _ => {}
@@ -172,7 +173,7 @@ impl RegistryState {
         };
         let (actor, _) = Actor::spawn_linked(None, MasActor, args, me.get_cell())
             .await
-            .map_err(|e| CoreError::Internal(format!("starting the MAS actor: {e}")))?;
+            .map_err(|e| CoreError::internal(Cause::because("starting the MAS actor", &e)))?;
         self.by_actor.insert(actor.get_id(), id);
         self.running.insert(id, Running { actor: actor.clone(), last_used: Instant::now(), restarts: VecDeque::new() });
         self.count_changed();
@@ -288,14 +289,14 @@ impl RegistryState {
     }
 
     fn count_changed(&self) {
-        metrics::gauge!("casa_mas_actors").set(self.running.len() as f64);
+        metrics::gauge!(crate::telemetry::MAS_ACTORS.name).set(self.running.len() as f64);
         self.args.active.store(self.running.len(), Ordering::Relaxed);
     }
 
     /// `NotOwner` unless this node may serve `id` now (always, alone).
     fn check_owner(&self, id: Uuid) -> Result<(), CoreError> {
         let Some(view) = &self.args.view else { return Ok(()) };
-        view.borrow().not_owner(id, Instant::now()).map_or(Ok(()), |why| Err(CoreError::NotOwner(why)))
+        view.borrow().not_owner(id, Instant::now()).map_or(Ok(()), |why| Err(CoreError::not_owner(why)))
     }
 
     /// Stops the actors of MAS this node no longer owns: their new owner
@@ -304,7 +305,7 @@ impl RegistryState {
         let lost: Vec<Uuid> = self.running.keys().copied().filter(|id| self.check_owner(*id).is_err()).collect();
         if !lost.is_empty() {
             tracing::info!(count = lost.len(), "handing MAS over to their new owners");
-            metrics::counter!("casa_cluster_handoffs_total").increment(lost.len() as u64);
+            metrics::counter!(crate::telemetry::CLUSTER_HANDOFFS.name).increment(lost.len() as u64);
         }
         for id in lost {
             self.retire(id, "moved to another node");

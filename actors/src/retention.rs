@@ -107,7 +107,7 @@ pub async fn purge_expired(store: &dyn Store, retention: Duration) -> Result<u64
     loop {
         let n = store.purge_traces(cutoff, PURGE_BATCH).await?;
         total += n as u64;
-        metrics::counter!("casa_trace_events_purged_total").increment(n as u64);
+        metrics::counter!(crate::telemetry::TRACE_EVENTS_PURGED.name).increment(n as u64);
         if n < PURGE_BATCH {
             return Ok(total);
         }

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
 use crate::backoff::Backoff;
+use crate::events::TaskRestarted;
+use crate::telemetry::Emit;
 
 /// A task that ran this long before failing starts its backoff afresh.
 const STABLE_AFTER: Duration = Duration::from_secs(60);
@@ -29,8 +31,7 @@ where
             match task.await {
                 Ok(()) => return,
                 Err(e) if e.is_panic() => {
-                    metrics::counter!("casa_task_restarts_total", "task" => name).increment(1);
-                    tracing::error!(task = name, "a supervised task panicked; restarting it");
+                    TaskRestarted { task: name }.emit();
                     if started.elapsed() > STABLE_AFTER {
                         backoff.reset();
                     }

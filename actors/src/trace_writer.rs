@@ -16,9 +16,12 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::backoff::Backoff;
+use crate::error::{CoreError, Retry};
+use crate::events::{TraceEventDropped, TraceEventsLost};
 use crate::retention::Retention;
 use crate::store::Store;
 use crate::supervise::supervised;
+use crate::telemetry::Emit;
 use crate::trace::{chain_key, TraceEvent, TraceSink};
 
 #[derive(Debug, Clone, Copy)]
@@ -130,11 +133,7 @@ impl TraceSink for TraceWriter {
         let queue = self.queue.read().expect("trace queue poisoned");
         let Some(tx) = queue.as_ref() else { return };
         if tx.try_send(event).is_err() {
-            let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            metrics::counter!("casa_trace_events_dropped_total").increment(1);
-            if n.is_power_of_two() {
-                tracing::warn!(dropped = n, "the trace buffer is full: events are being dropped");
-            }
+            TraceEventDropped { dropped: self.dropped.fetch_add(1, Ordering::Relaxed) + 1 }.emit();
         }
     }
 }
@@ -175,21 +174,25 @@ async fn write_loop(
                     break;
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, attempt, events = batch.len(), "writing trace events");
+                    let err = CoreError::from(e);
+                    tracing::error!(error = %err.report(), attempt, events = batch.len(), "writing trace events");
+                    if err.retry() == Retry::Never {
+                        break; // refused data is refused again
+                    }
                     tokio::time::sleep(backoff.next_delay()).await;
                 }
             }
         }
         backlog.unpark();
         if !written {
-            metrics::counter!("casa_trace_events_lost_total").increment(batch.len() as u64);
+            TraceEventsLost { events: batch.len() }.emit();
             // Part of the batch may be stored: a lone node's chain continues
             // from what the store has, a cluster node's in a new segment.
             heads.clear();
             chain = backlog.next_chain(segment.as_deref());
             continue;
         }
-        metrics::counter!("casa_trace_events_written_total").increment(batch.len() as u64);
+        metrics::counter!(crate::telemetry::TRACE_EVENTS_WRITTEN.name).increment(batch.len() as u64);
         for event in Arc::try_unwrap(batch).unwrap_or_else(|shared| (*shared).clone()) {
             let _ = live.send(event);
         }

@@ -7,7 +7,7 @@ use ractor::rpc::CallResult;
 use ractor::{ActorRef, Message, MessagingErr, RpcReplyPort};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-use crate::error::CoreError;
+use crate::error::{Cause, CoreError};
 
 /// Implements [`ractor::BytesConvertable`] as JSON for message payload types.
 /// Decoding panics on malformed bytes, as the trait expects; ractor turns
@@ -50,7 +50,7 @@ impl<T: Serialize + DeserializeOwned> ractor::BytesConvertable for Reply<T> {
     }
     fn from_bytes(bytes: Vec<u8>) -> Self {
         serde_json::from_slice(&bytes)
-            .unwrap_or_else(|e| Reply(Err(CoreError::Internal(format!("malformed reply: {e}")))))
+            .unwrap_or_else(|e| Reply(Err(CoreError::internal(Cause::because("malformed reply", &e)))))
     }
 }
 
@@ -79,12 +79,12 @@ pub async fn ask<M: Message, T: Send + 'static>(
     match actor.call(build, Some(timeout)).await {
         Ok(CallResult::Success(Reply(result))) => result.map_err(CallFailure::Failed),
         Ok(CallResult::Timeout) => {
-            Err(CallFailure::Failed(CoreError::Unavailable(format!("no answer within {} ms", timeout.as_millis()))))
+            Err(CallFailure::Failed(CoreError::unavailable(format!("no answer within {} ms", timeout.as_millis()))))
         }
         Ok(CallResult::SenderError) => {
-            Err(CallFailure::Failed(CoreError::Internal("the actor failed while handling the request".into())))
+            Err(CallFailure::Failed(CoreError::internal("the actor failed while handling the request")))
         }
         Err(MessagingErr::SendErr(_)) | Err(MessagingErr::ChannelClosed) => Err(CallFailure::NotRunning),
-        Err(other) => Err(CallFailure::Failed(CoreError::Internal(other.to_string()))),
+        Err(other) => Err(CallFailure::Failed(CoreError::internal(Cause::of(&other)))),
     }
 }

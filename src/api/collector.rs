@@ -181,7 +181,7 @@ impl CollectorApi {
         let snap = Snapshot::read(&**state.node.store(), &state.public_url, &[])
             .await
             .map_err(casa_actors::CoreError::from)?;
-        let snapshot = serde_json::to_value(snap).map_err(|e| casa_actors::CoreError::Internal(e.to_string()))?;
+        let snapshot = serde_json::to_value(snap).map_err(|e| casa_actors::CoreError::internal(e.to_string()))?;
         Ok(Json(CollectorDirectory { snapshot }))
     }
 
@@ -195,7 +195,7 @@ impl CollectorApi {
         mas_id: Path<Uuid>,
     ) -> Result<Json<CollectorRevocations>, ApiError> {
         let rules = state.node.store().revocations(mas_id.0).await.map_err(casa_actors::CoreError::from)?;
-        let rules = serde_json::to_value(rules).map_err(|e| casa_actors::CoreError::Internal(e.to_string()))?;
+        let rules = serde_json::to_value(rules).map_err(|e| casa_actors::CoreError::internal(e.to_string()))?;
         Ok(Json(CollectorRevocations { rules }))
     }
 

@@ -5,6 +5,7 @@
 //! their own (bad parameters, missing auth, unknown routes) is rewritten into
 //! the same shape by [`to_json_response`].
 
+use casa_actors::error::{Fault, Retry};
 use casa_actors::oauth::{Denial, OAuthError};
 use casa_actors::CoreError;
 use poem::http::{header, StatusCode};
@@ -121,23 +122,28 @@ impl ApiError {
     }
 }
 
+/// The one place a core error becomes an HTTP answer. Whose fault it is
+/// decides what the log says; whether to retry decides 503 and Retry-After.
+/// Server-side causes name nodes and store errors: they go to the log, never
+/// to whoever sent the request.
 impl From<CoreError> for ApiError {
     fn from(err: CoreError) -> Self {
+        match err.fault() {
+            Fault::Caller => {}
+            Fault::Dependency => tracing::warn!(error = %err.report(), "unavailable"),
+            Fault::Casa => tracing::error!(error = %err.report(), "internal error"),
+        }
+        if err.retry() == Retry::Later {
+            return Self::Unavailable(body("unavailable", UNAVAILABLE, None), 1);
+        }
         match err {
             CoreError::NotFound { .. } => Self::NotFound(body("not_found", err.to_string(), None)),
             CoreError::Conflict(msg) => Self::Conflict(body("conflict", msg, None)),
             CoreError::Invalid { field, message } => {
                 Self::Unprocessable(body("validation_failed", format!("{field}: {message}"), Some(field)))
             }
-            CoreError::Unavailable(msg) | CoreError::NotOwner(msg) => {
-                // The detail names nodes and store errors: for the log, not for
-                // whoever sent the request.
-                tracing::warn!(error = %msg, "unavailable");
-                Self::Unavailable(body("unavailable", UNAVAILABLE, None), 1)
-            }
             CoreError::OAuth(e) => Self::from(e),
-            CoreError::Internal(msg) => {
-                tracing::error!(error = %msg, "internal error");
+            CoreError::Unavailable(_) | CoreError::NotOwner(_) | CoreError::Internal(_) => {
                 Self::Internal(body("internal_error", "internal error; the server log has the details", None))
             }
         }
@@ -235,12 +241,23 @@ mod unavailable_tests {
     #[test]
     fn a_503_names_no_node_and_no_store_error() {
         for cause in [
-            CoreError::Unavailable("node node-b dropped the call for MAS 0190".into()),
-            CoreError::NotOwner("owned by node-c".into()),
-            CoreError::Unavailable("store: Connection refused (10.0.0.7:9042)".into()),
+            CoreError::unavailable("node node-b dropped the call for MAS 0190"),
+            CoreError::not_owner("owned by node-c"),
+            CoreError::unavailable("store: Connection refused (10.0.0.7:9042)"),
         ] {
             let ApiError::Unavailable(Json(body), retry) = ApiError::from(cause) else { panic!("not a 503") };
             assert_eq!((body.error.as_str(), body.error_description.as_str(), retry), ("unavailable", UNAVAILABLE, 1));
         }
+    }
+
+    #[test]
+    fn corrupt_stored_data_is_a_500_not_a_503() {
+        use casa_actors::store::StoreError;
+        let corrupt = CoreError::from(StoreError::Corrupt("row 3: expected text, found int".into()));
+        assert_eq!((corrupt.fault(), corrupt.retry()), (Fault::Casa, Retry::Never));
+        let ApiError::Internal(Json(body)) = ApiError::from(corrupt) else { panic!("not a 500") };
+        assert!(!body.error_description.contains("row 3"), "{}", body.error_description);
+        let down = CoreError::from(StoreError::Unavailable("connection refused".into()));
+        assert!(matches!(ApiError::from(down), ApiError::Unavailable(..)));
     }
 }

@@ -8,9 +8,10 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use poem::middleware::CatchPanic;
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 use poem_openapi::{ApiResponse, OpenApiService, OperationId, Tags};
+use tracing::Instrument;
 
 use crate::admin::AdminCredential;
-use crate::telemetry::{HTTP_DURATION, HTTP_REQUESTS};
+use casa_actors::telemetry;
 
 pub mod apps;
 pub mod auth;
@@ -135,32 +136,38 @@ async fn reject_oversized<E: Endpoint>(ep: E, req: Request, limit: usize) -> poe
     ep.call(req).await.map(IntoResponse::into_response)
 }
 
-/// Request counts and latency by route (the operation id), method and status.
+/// Each request runs in a span that its log line carries: route, method and
+/// status, and, where a handler names them, the MAS, the client and the
+/// decision (`issued`, `allowed`, `denied`, `rejected`). Counts and latency go
+/// to the metrics by route (the operation id), method and status.
 async fn observe<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response> {
+    use tracing::field::Empty;
     let method = method_label(req.method());
     let fallback = route_label(req.uri().path());
+    let span = tracing::info_span!(
+        target: "casa::http",
+        "request",
+        method,
+        route = Empty,
+        status = Empty,
+        mas_id = Empty,
+        client_id = Empty,
+        decision = Empty
+    );
     let start = Instant::now();
-    let result = ep.call(req).await.map(IntoResponse::into_response);
+    let result = ep.call(req).instrument(span.clone()).await.map(IntoResponse::into_response);
     let (status, op) = match &result {
         Ok(r) => (r.status(), r.data::<OperationId>().map(|o| o.0)),
         Err(e) => (e.status(), e.data::<OperationId>().map(|o| o.0)),
     };
     let elapsed = start.elapsed().as_secs_f64();
-    let labels = [
-        ("route", op.unwrap_or(fallback).to_string()),
-        ("method", method.to_string()),
-        ("status", status.as_u16().to_string()),
-    ];
-    tracing::info!(
-        target: "casa::http",
-        route = %labels[0].1,
-        method = %labels[1].1,
-        status = status.as_u16(),
-        elapsed_ms = elapsed * 1e3,
-        "request"
-    );
-    metrics::counter!(HTTP_REQUESTS, &labels).increment(1);
-    metrics::histogram!(HTTP_DURATION, &labels).record(elapsed);
+    let route = op.unwrap_or(fallback);
+    span.record("route", route).record("status", status.as_u16());
+    span.in_scope(|| tracing::info!(target: "casa::http", elapsed_ms = elapsed * 1e3, "request"));
+    let labels =
+        [("route", route.to_string()), ("method", method.to_string()), ("status", status.as_u16().to_string())];
+    metrics::counter!(telemetry::HTTP_REQUESTS.name, &labels).increment(1);
+    metrics::histogram!(telemetry::HTTP_DURATION.name, &labels).record(elapsed);
     result
 }
 

@@ -250,6 +250,17 @@ impl OAuthApi {
     }
 }
 
+/// Puts the decision on the request's span, so the request's log line says it.
+fn decided(result: Result<TokenIssued, ApiError>, granted: &'static str) -> Result<TokenIssued, ApiError> {
+    let decision = match &result {
+        Ok(_) => granted,
+        Err(ApiError::Forbidden(_)) => "denied",
+        Err(_) => "rejected",
+    };
+    tracing::Span::current().record("decision", decision);
+    result
+}
+
 #[OpenApi(tag = "ApiTags::OAuth")]
 impl OAuthApi {
     /// Token endpoint: `client_credentials` issues an initial token for a user input;
@@ -265,10 +276,10 @@ impl OAuthApi {
         match form.grant_type.as_deref() {
             Some(GRANT_CLIENT_CREDENTIALS) => {
                 let client = client_credentials(req, form.client_id.clone(), form.client_secret.clone())?;
-                let issued = state.node.issue_token(form.into_issue(client)).await?;
-                Ok(TokenIssued::new(issued, false))
+                let issued = state.node.issue_token(form.into_issue(client)).await;
+                decided(issued.map(|i| TokenIssued::new(i, false)).map_err(Into::into), "issued")
             }
-            Some(GRANT_TOKEN_EXCHANGE) => self.exchange(&state, req, form).await,
+            Some(GRANT_TOKEN_EXCHANGE) => decided(self.exchange(&state, req, form).await, "allowed"),
             Some(other) => Err(OAuthError::UnsupportedGrantType(format!("{other:?} is not supported")).into()),
             None => Err(OAuthError::InvalidRequest("grant_type is required".into()).into()),
         }
@@ -284,7 +295,7 @@ impl OAuthApi {
         form: FormBody<TokenForm>,
     ) -> Result<TokenIssued, ApiError> {
         match form.0.grant_type.as_deref() {
-            None | Some(GRANT_TOKEN_EXCHANGE) => self.exchange(&state, req, form.0).await,
+            None | Some(GRANT_TOKEN_EXCHANGE) => decided(self.exchange(&state, req, form.0).await, "allowed"),
             Some(other) => {
                 Err(OAuthError::UnsupportedGrantType(format!("{other:?}: this endpoint only exchanges tokens")).into())
             }

@@ -51,7 +51,7 @@ impl OpsApi {
     /// Prometheus metrics: request counts and latency by route and status, actor counts.
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
     async fn metrics(&self, state: Data<&AppState>) -> PlainText<String> {
-        metrics::gauge!("casa_mas_actors").set(state.node.mas_actor_count().await as f64);
+        metrics::gauge!(casa_actors::telemetry::MAS_ACTORS.name).set(state.node.mas_actor_count().await as f64);
         PlainText(state.metrics.render())
     }
 }

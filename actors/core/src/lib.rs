@@ -17,9 +17,10 @@ pub mod relevance;
 pub mod revocation;
 pub mod secret;
 pub mod session;
+pub mod telemetry;
 pub mod token;
 pub mod trace;
 pub mod validate;
 pub mod wire_event;
 
-pub use error::CoreError;
+pub use error::{Cause, CoreError, Fault, Retry};

@@ -231,7 +231,7 @@ pub struct LogSink;
 impl TraceSink for LogSink {
     fn record(&self, event: TraceEvent) {
         let kind = event.type_name();
-        metrics::counter!("casa_trace_events_total", "type" => kind).increment(1);
+        metrics::counter!(crate::telemetry::TRACE_EVENTS.name, "type" => kind).increment(1);
         tracing::debug!(target: "casa::trace", event = %serde_json::to_string(&event).unwrap_or_default(), "trace event");
     }
 }

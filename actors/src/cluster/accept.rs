@@ -16,6 +16,8 @@ use tokio::sync::Semaphore;
 
 use super::identity::Identities;
 use super::tls::ClusterTls;
+use crate::events::{ClusterHandshakeRefused, HandshakeRefusal};
+use crate::telemetry::Emit;
 
 /// Handshakes in progress from all sources together, at most.
 const MAX_HANDSHAKES: usize = 512;
@@ -84,8 +86,7 @@ pub async fn serve(
         let (Some(slot), Ok(permit)) =
             (in_progress.take(peer.ip(), limits.per_source), all.clone().try_acquire_owned())
         else {
-            metrics::counter!("casa_cluster_handshakes_refused_total", "reason" => "too_many").increment(1);
-            tracing::debug!(%peer, "too many cluster handshakes in progress; closing");
+            ClusterHandshakeRefused { peer, reason: HandshakeRefusal::TooMany, error: None }.emit();
             continue;
         };
         let (tls, server, identities) = (tls.clone(), server.clone(), identities.clone());
@@ -100,12 +101,10 @@ pub async fn serve(
                     }
                 }
                 Ok(Err(e)) => {
-                    metrics::counter!("casa_cluster_handshakes_refused_total", "reason" => "tls").increment(1);
-                    tracing::warn!(%peer, error = %e, "cluster TLS handshake failed");
+                    ClusterHandshakeRefused { peer, reason: HandshakeRefusal::Tls, error: Some(&e) }.emit();
                 }
                 Err(_) => {
-                    metrics::counter!("casa_cluster_handshakes_refused_total", "reason" => "timeout").increment(1);
-                    tracing::warn!(%peer, "cluster peer did not finish its TLS handshake in time");
+                    ClusterHandshakeRefused { peer, reason: HandshakeRefusal::Timeout, error: None }.emit();
                 }
             }
         });

@@ -19,10 +19,12 @@ use uuid::Uuid;
 use super::identity::Identities;
 use super::ManagerMsg;
 use crate::error::CoreError;
+use crate::events::ClusterSessionRefused;
 use crate::mas::{MasMsg, MasView};
 use crate::membership::{Heartbeat, View};
 use crate::model::NewMas;
 use crate::registry::{RegistryHandle, RegistryMsg};
+use crate::telemetry::Emit;
 use crate::wire::Reply;
 
 /// The process group of the endpoint of the node called `name`.
@@ -124,8 +126,7 @@ pub async fn pull(peer: &ActorRef<EndpointMsg>, identities: &Identities, within:
     if identities.speaks_for(peer.get_id(), &hb.name) {
         return Some(hb);
     }
-    tracing::warn!(claimed = %hb.name, bound = ?identities.node_of(peer.get_id()), "a peer's heartbeat names another node; ignored");
-    metrics::counter!("casa_cluster_sessions_refused_total", "reason" => "heartbeat_name").increment(1);
+    ClusterSessionRefused::HeartbeatName { claimed: &hb.name, bound: identities.node_of(peer.get_id()) }.emit();
     None
 }
 
@@ -185,7 +186,7 @@ impl Actor for NodeEndpoint {
 }
 
 fn not_owner(state: &EndpointArgs, mas: Uuid) -> Option<CoreError> {
-    state.view.borrow().not_owner(mas, Instant::now()).map(CoreError::NotOwner)
+    state.view.borrow().not_owner(mas, Instant::now()).map(CoreError::not_owner)
 }
 
 async fn create_owned(state: &EndpointArgs, create: CreateMas) -> Result<MasView, CoreError> {
@@ -219,7 +220,7 @@ async fn serve_routed(state: Arc<EndpointArgs>, call: RoutedCall, reply: RpcRepl
             Err(_) => return,
         }
     }
-    msg.refuse(CoreError::Unavailable(format!("the actor of MAS {} keeps stopping", call.mas_id)));
+    msg.refuse(CoreError::unavailable(format!("the actor of MAS {} keeps stopping", call.mas_id)));
 }
 
 #[cfg(test)]

@@ -14,6 +14,9 @@ use ractor_cluster::node::NodeServerSessionInformation;
 use ractor_cluster::{NodeEventSubscription, NodeId};
 use rustls::pki_types::{CertificateDer, ServerName};
 
+use crate::events::ClusterSessionRefused;
+use crate::telemetry::Emit;
+
 /// A TLS stream whose session has not authenticated within this is forgotten.
 const PENDING_FOR: Duration = Duration::from_secs(60);
 
@@ -107,9 +110,8 @@ impl NodeEventSubscription for Gate {
         match self.0.bind(&session) {
             Ok(node) => tracing::debug!(%node, peer = %session.peer_addr, "cluster session bound to its certificate"),
             Err(why) => {
-                tracing::warn!(peer = %session.peer_addr, reason = %why, "refusing a cluster session");
-                metrics::counter!("casa_cluster_sessions_refused_total", "reason" => "name_not_in_certificate")
-                    .increment(1);
+                let peer = session.peer_addr.to_string();
+                ClusterSessionRefused::NameNotInCertificate { peer: &peer, why: &why.to_string() }.emit();
                 session.actor.stop(Some("the certificate does not name this node".into()));
             }
         }

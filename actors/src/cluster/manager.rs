@@ -216,9 +216,9 @@ impl ManagerState {
             None => tracing::info!(epoch = view.epoch, ?members, "cluster view changed"),
             Some(why) => tracing::warn!(epoch = view.epoch, reason = %why, "this node does not serve"),
         }
-        metrics::counter!("casa_cluster_view_changes_total").increment(1);
-        metrics::gauge!("casa_cluster_serving").set(if view.not_serving.is_none() { 1.0 } else { 0.0 });
-        metrics::gauge!("casa_cluster_members").set(view.members.len() as f64);
+        metrics::counter!(crate::telemetry::CLUSTER_VIEW_CHANGES.name).increment(1);
+        metrics::gauge!(crate::telemetry::CLUSTER_SERVING.name).set(if view.not_serving.is_none() { 1.0 } else { 0.0 });
+        metrics::gauge!(crate::telemetry::CLUSTER_MEMBERS.name).set(view.members.len() as f64);
         self.args.publish.send_replace(view);
     }
 

@@ -135,7 +135,7 @@ impl Cluster {
     pub async fn status(&self) -> Result<ClusterStatus, CoreError> {
         match self.manager.call(ManagerMsg::Status, Some(Duration::from_secs(2))).await {
             Ok(ractor::rpc::CallResult::Success(s)) => Ok(s),
-            _ => Err(CoreError::Unavailable("the cluster manager did not answer".into())),
+            _ => Err(CoreError::unavailable("the cluster manager did not answer")),
         }
     }
 
@@ -160,21 +160,21 @@ impl Cluster {
         T: Serialize + DeserializeOwned + Send + 'static,
     {
         let Some(endpoint) = self.endpoint(owner) else {
-            return Err(CoreError::NotOwner(format!("no session to {owner}, the owner of MAS {mas_id}")));
+            return Err(CoreError::not_owner(format!("no session to {owner}, the owner of MAS {mas_id}")));
         };
         let started = Instant::now();
         let (tx, rx) = ractor::concurrency::oneshot();
         let msg = build(RpcReplyPort::from((tx, self.remote_timeout)));
         let Ok(SerializedMessage::Call { variant, args, reply, .. }) = msg.serialize() else {
-            return Err(CoreError::Internal("a MAS call could not be serialized".into()));
+            return Err(CoreError::internal("a MAS call could not be serialized"));
         };
         if endpoint.cast(EndpointMsg::Mas(RoutedCall { mas_id, variant, args }, reply)).is_err() {
-            return Err(CoreError::NotOwner(format!("the session to {owner} closed")));
+            return Err(CoreError::not_owner(format!("the session to {owner} closed")));
         }
         let result = match tokio::time::timeout(self.remote_timeout, rx).await {
             Ok(Ok(Reply(result))) => result,
-            Ok(Err(_)) => Err(CoreError::Unavailable(format!("node {owner} dropped the call for MAS {mas_id}"))),
-            Err(_) => Err(CoreError::Unavailable(format!(
+            Ok(Err(_)) => Err(CoreError::unavailable(format!("node {owner} dropped the call for MAS {mas_id}"))),
+            Err(_) => Err(CoreError::unavailable(format!(
                 "node {owner} did not answer for MAS {mas_id} within {} ms",
                 self.remote_timeout.as_millis()
             ))),
@@ -185,19 +185,19 @@ impl Cluster {
 
     pub async fn create_remote(&self, owner: &str, id: Uuid, input: NewMas) -> Result<MasView, CoreError> {
         let Some(endpoint) = self.endpoint(owner) else {
-            return Err(CoreError::NotOwner(format!("no session to {owner}, the owner of MAS {id}")));
+            return Err(CoreError::not_owner(format!("no session to {owner}, the owner of MAS {id}")));
         };
         let started = Instant::now();
         let create = CreateMas { id, input };
         let result = match endpoint.call(|port| EndpointMsg::CreateMas(create, port), Some(self.remote_timeout)).await {
             Ok(ractor::rpc::CallResult::Success(Reply(result))) => result,
             Ok(ractor::rpc::CallResult::Timeout) => {
-                Err(CoreError::Unavailable(format!("node {owner} did not answer within the deadline")))
+                Err(CoreError::unavailable(format!("node {owner} did not answer within the deadline")))
             }
             Ok(ractor::rpc::CallResult::SenderError) => {
-                Err(CoreError::Unavailable(format!("node {owner} dropped the call")))
+                Err(CoreError::unavailable(format!("node {owner} dropped the call")))
             }
-            Err(_) => Err(CoreError::NotOwner(format!("the session to {owner} closed"))),
+            Err(_) => Err(CoreError::not_owner(format!("the session to {owner} closed"))),
         };
         observe_remote(started, &result);
         result
@@ -205,11 +205,11 @@ impl Cluster {
 }
 
 fn observe_remote<T>(started: Instant, result: &Result<T, CoreError>) {
-    metrics::histogram!("casa_cluster_remote_call_seconds").record(started.elapsed().as_secs_f64());
+    metrics::histogram!(crate::telemetry::CLUSTER_REMOTE_CALL.name).record(started.elapsed().as_secs_f64());
     let failure = match result {
         Err(CoreError::NotOwner(_)) => "not_owner",
         Err(CoreError::Unavailable(_)) => "unavailable",
         _ => return,
     };
-    metrics::counter!("casa_cluster_remote_call_failures_total", "reason" => failure).increment(1);
+    metrics::counter!(crate::telemetry::CLUSTER_REMOTE_CALL_FAILURES.name, "reason" => failure).increment(1);
 }

@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 
 use super::directory::{Directory, Snapshot};
 use super::judge::{Judge, Observation};
+use crate::error::Cause;
 use crate::revocation::Revocation;
 use crate::store::Store;
 use crate::trace::TraceSink;
@@ -152,7 +153,7 @@ pub async fn spawn(
         Some(s) => Actor::spawn_linked(Some(name), Collector, args, s).await,
         None => Actor::spawn(Some(name), Collector, args).await,
     };
-    started.map(|(a, _)| a).map_err(|e| crate::CoreError::Internal(format!("starting the wire collector: {e}")))
+    started.map(|(a, _)| a).map_err(|e| crate::CoreError::internal(Cause::because("starting the wire collector", &e)))
 }
 
 pub struct CollectorState {
@@ -250,7 +251,11 @@ fn now_unix() -> i64 {
 fn publish_hooks(hooks: &[Hook]) {
     for h in hooks {
         let up = matches!(h.state, HookState::Attached | HookState::Degraded { .. });
-        metrics::gauge!("casa_collector_hook_up", "hook" => h.name.clone()).set(if up { 1.0 } else { 0.0 });
+        metrics::gauge!(crate::telemetry::COLLECTOR_HOOK_UP.name, "hook" => h.name.clone()).set(if up {
+            1.0
+        } else {
+            0.0
+        });
     }
 }
 
@@ -405,9 +410,9 @@ async fn run(
                 let c = sensor.counters();
                 let hooks = sensor.hooks();
                 publish_hooks(&hooks);
-                metrics::counter!("casa_collector_observations_total").absolute(observations);
-                metrics::counter!("casa_collector_lost_total", "where" => "kernel").absolute(c.reserve_failures);
-                metrics::counter!("casa_collector_lost_total", "where" => "decode").absolute(decode_errors);
+                metrics::counter!(crate::telemetry::COLLECTOR_OBSERVATIONS.name).absolute(observations);
+                metrics::counter!(crate::telemetry::COLLECTOR_LOST.name, "where" => "kernel").absolute(c.reserve_failures);
+                metrics::counter!(crate::telemetry::COLLECTOR_LOST.name, "where" => "decode").absolute(decode_errors);
                 if let Ok(mut st) = status.write() {
                     st.kernel = c;
                     st.hooks = hooks;
@@ -478,7 +483,7 @@ async fn run(
             };
             for ev in out {
                 *found.entry(ev.type_name().to_string()).or_default() += 1;
-                metrics::counter!("casa_collector_findings_total", "kind" => ev.type_name()).increment(1);
+                metrics::counter!(crate::telemetry::COLLECTOR_FINDINGS.name, "kind" => ev.type_name()).increment(1);
                 trace.record(ev);
             }
         }

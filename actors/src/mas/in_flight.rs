@@ -41,8 +41,8 @@ impl InFlight {
         let mut by_mas = self.by_mas.lock().expect("in-flight counts poisoned");
         let count = by_mas.entry(mas).or_default();
         if *count >= self.limit {
-            metrics::counter!("casa_mas_calls_shed_total").increment(1);
-            return Err(CoreError::Unavailable(format!(
+            metrics::counter!(crate::telemetry::MAS_CALLS_SHED.name).increment(1);
+            return Err(CoreError::unavailable(format!(
                 "this MAS has {} calls in flight on this node; retry shortly",
                 self.limit
             )));

@@ -248,7 +248,7 @@ impl Actor for MasActor {
 
     async fn handle(&self, _me: ActorRef<MasMsg>, msg: MasMsg, state: &mut MasState) -> Result<(), ActorProcessingErr> {
         if msg.caller_gone() {
-            metrics::counter!("casa_mas_calls_dropped_total").increment(1);
+            metrics::counter!(crate::telemetry::MAS_CALLS_DROPPED.name).increment(1);
             return Ok(());
         }
         if state.deleted {
@@ -259,7 +259,7 @@ impl Actor for MasActor {
         // moved is the new owner's to handle (it loaded the MAS from the store
         // and would not see what this actor did now), so the caller retries there.
         if let Some(why) = state.view.as_ref().and_then(|v| v.borrow().not_owner(state.mas.id, Instant::now())) {
-            msg.refuse(CoreError::NotOwner(why));
+            msg.refuse(CoreError::not_owner(why));
             return Ok(());
         }
         // A caller that gave up (timeout) has dropped its port; that is not our failure.
@@ -410,7 +410,7 @@ impl MasState {
 
     async fn create_app(&mut self, input: NewApp) -> CoreResult<AppWithSecret> {
         if input.mas_id != self.mas.id {
-            return Err(CoreError::Internal("app routed to the wrong MAS".into()));
+            return Err(CoreError::internal("app routed to the wrong MAS"));
         }
         let mut input = validate::new_app(input)?;
         for tool in &mut input.tools {

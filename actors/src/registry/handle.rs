@@ -9,7 +9,7 @@ use ractor::rpc::CallResult;
 use ractor::{ActorId, ActorRef, RpcReplyPort};
 
 use super::RegistryMsg;
-use crate::error::CoreError;
+use crate::error::{Cause, CoreError};
 
 #[derive(Clone, Default)]
 pub struct RegistryHandle(Arc<RwLock<Option<ActorRef<RegistryMsg>>>>);
@@ -30,7 +30,7 @@ impl RegistryHandle {
             .read()
             .expect("registry slot poisoned")
             .clone()
-            .ok_or_else(|| CoreError::Unavailable("the MAS registry is not running".into()))
+            .ok_or_else(|| CoreError::unavailable("the MAS registry is not running"))
     }
 
     /// Asks the registry and waits at most `timeout`; a registry that is down
@@ -42,8 +42,8 @@ impl RegistryHandle {
     ) -> Result<T, CoreError> {
         match self.actor()?.call(build, Some(timeout)).await {
             Ok(CallResult::Success(result)) => result,
-            Ok(_) => Err(CoreError::Unavailable("the MAS registry did not answer".into())),
-            Err(e) => Err(CoreError::Unavailable(format!("the MAS registry is not running: {e}"))),
+            Ok(_) => Err(CoreError::unavailable("the MAS registry did not answer")),
+            Err(e) => Err(CoreError::unavailable(Cause::because("the MAS registry is not running", &e))),
         }
     }
 }

@@ -66,8 +66,8 @@ fn write_batches(db: &Weak<Database>, tables: Tables, pending: Receiver<Pending>
             None => Err("the store is closed".into()),
         };
         if result.is_ok() {
-            metrics::counter!("casa_user_input_commits_total").increment(1);
-            metrics::counter!("casa_user_inputs_committed_total").increment(batch.len() as u64);
+            metrics::counter!(crate::telemetry::USER_INPUT_COMMITS.name).increment(1);
+            metrics::counter!(crate::telemetry::USER_INPUTS_COMMITTED.name).increment(batch.len() as u64);
         }
         for p in batch {
             let _ = p.done.send(result.clone());

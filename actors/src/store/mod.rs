@@ -35,16 +35,18 @@ pub enum StoreError {
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("store unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] crate::error::Cause),
     #[error("store error: {0}")]
     Backend(String),
 }
 
 impl From<StoreError> for crate::CoreError {
     fn from(err: StoreError) -> Self {
+        // A store that does not answer passes; corrupt or refused data does not.
+        let cause = crate::error::Cause::of(&err);
         match err {
-            StoreError::Unavailable(msg) => Self::Unavailable(msg),
-            other => Self::Internal(other.to_string()),
+            StoreError::Unavailable(_) => Self::Unavailable(cause),
+            _ => Self::Internal(cause),
         }
     }
 }

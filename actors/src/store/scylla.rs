@@ -87,8 +87,13 @@ fn ttl_of(retention: Option<Duration>, id: Uuid) -> i32 {
     left.as_millis().div_ceil(1000).clamp(1, i32::MAX as u128) as i32
 }
 
-fn unavailable(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(e.to_string())
+fn unavailable(e: impl std::error::Error + 'static) -> StoreError {
+    StoreError::Unavailable(crate::error::Cause::of(&e))
+}
+
+/// A row that does not decode is corrupt data, not an outage: retrying reads it again.
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
 }
 
 impl ScyllaStore {
@@ -169,8 +174,8 @@ impl ScyllaStore {
     where
         R: for<'f> scylla::deserialize::row::DeserializeRow<'f, 'f>,
     {
-        let result = self.run(cql, values).await?.into_rows_result().map_err(unavailable)?;
-        let rows = result.rows::<R>().map_err(unavailable)?.collect::<Result<Vec<R>, _>>().map_err(unavailable)?;
+        let result = self.run(cql, values).await?.into_rows_result().map_err(corrupt)?;
+        let rows = result.rows::<R>().map_err(corrupt)?.collect::<Result<Vec<R>, _>>().map_err(corrupt)?;
         Ok(rows)
     }
 

@@ -99,7 +99,7 @@ impl FaultyStore {
                 tokio::time::sleep(d).await;
                 Ok(())
             }
-            Some(Fault::Fail) => Err(StoreError::Unavailable(format!("injected failure of {op}"))),
+            Some(Fault::Fail) => Err(StoreError::Unavailable(format!("injected failure of {op}").into())),
             Some(Fault::Panic) => panic!("injected panic in {op}"),
         }
     }
