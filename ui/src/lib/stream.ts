@@ -148,12 +148,12 @@ export function openTraceStream(o: StreamOptions): TraceStream {
 }
 
 /** Newest first, each event once: merges a batch into the list. */
-export function merge(list: TraceEvent[], seen: Set<string>, batch: TraceEvent[]): TraceEvent[] {
+export function merge<T extends { id: string }>(list: T[], seen: Set<string>, batch: T[]): T[] {
   const fresh = batch.filter((e) => !seen.has(e.id));
   if (fresh.length === 0) return list;
   for (const e of fresh) seen.add(e.id);
   // Event ids are UUIDv7: their order is time order.
-  const newestFirst = (a: TraceEvent, b: TraceEvent) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+  const newestFirst = (a: T, b: T) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
   fresh.sort(newestFirst);
   const oldestFresh = fresh[fresh.length - 1];
   const newestKept = list[0];

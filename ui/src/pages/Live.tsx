@@ -40,12 +40,34 @@ function decisionOf(e: TraceEvent): "allowed" | "denied" | null {
   return null;
 }
 
+/** What a row shows, kept instead of the whole event: a long list holds little. */
+interface Row {
+  id: string;
+  at: string;
+  type: string;
+  jti: string | null;
+  user_input_id: string | null;
+  decision: "allowed" | "denied" | null;
+  summary: string;
+}
+
+const toRow = (e: TraceEvent): Row => ({
+  id: e.id,
+  at: e.at,
+  type: e.type,
+  jti: e.jti,
+  user_input_id: e.user_input_id,
+  decision: decisionOf(e),
+  summary: summary(e),
+});
+const toRows = (events: TraceEvent[]) => events.map(toRow);
+
 export function Live() {
   const [params, setParams] = useSearchParams();
   const navigate = useNavigate();
   const filters = useMemo(() => FILTERS.flatMap((k) => (params.get(k) ? [[k, params.get(k) ?? ""] as const] : [])), [params]);
   const key = filters.map(([k, v]) => `${k}=${v}`).join("&");
-  const [rows, setRows] = useState<TraceEvent[]>([]);
+  const [rows, setRows] = useState<Row[]>([]);
   const [status, setStatus] = useState<StreamStatus | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [selected, setSelected] = useState(0);
@@ -72,7 +94,7 @@ export function Live() {
         if (stop) return;
         older.current.cursor = page.next_cursor ?? null;
         setOlderLeft(Boolean(page.next_cursor));
-        setRows((r) => merge(r, seen, page.items));
+        setRows((r) => merge(r, seen, toRows(page.items)));
         if (q.has("token_digest")) return; // A token's past: nothing streams for it.
         // Resume right after what was read, so nothing falls in between.
         const after = page.items[0]?.id ?? uuidV7Floor(startedAt - 1000);
@@ -86,7 +108,7 @@ export function Live() {
             if (stop) return;
             const now = performance.now();
             for (let i = 0; i < batch.length; i++) arrivals.current.push(now);
-            setRows((r) => merge(r, seen, batch));
+            setRows((r) => merge(r, seen, toRows(batch)));
           },
         });
       },
@@ -131,7 +153,7 @@ export function Live() {
         o.cursor = page.next_cursor ?? null;
         o.loading = false;
         setOlderLeft(Boolean(page.next_cursor));
-        setRows((r) => merge(r, o.seen, page.items));
+        setRows((r) => merge(r, o.seen, toRows(page.items)));
       },
       (e: unknown) => {
         o.loading = false;
@@ -141,7 +163,7 @@ export function Live() {
   }, [lastShown, rows.length, olderLeft, key]);
 
   const open = useCallback(
-    (e: TraceEvent | undefined) => {
+    (e: Row | undefined) => {
       if (e?.user_input_id) navigate(`/sessions/${e.user_input_id}?event=${e.id}`);
     },
     [navigate],
@@ -242,7 +264,7 @@ export function Live() {
           {virtual.getVirtualItems().map((v) => {
             const e = rows[v.index];
             if (!e) return null;
-            const d = decisionOf(e);
+            const d = e.decision;
             return (
               <div
                 key={e.id}
@@ -259,7 +281,7 @@ export function Live() {
                 <time dateTime={e.at}>{new Date(e.at).toLocaleTimeString()}</time>
                 <span className={`badge ${d ?? "neutral"}`}>{d ?? "info"}</span>
                 <span className="type">{e.type}</span>
-                <span className="summary">{summary(e)}</span>
+                <span className="summary">{e.summary}</span>
                 {e.user_input_id ? (
                   <Link to={`/sessions/${e.user_input_id}?event=${e.id}`} tabIndex={-1}>
                     session {shortId(e.user_input_id)}
