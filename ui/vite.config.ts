@@ -14,5 +14,5 @@ export default defineConfig({
     sourcemap: false,
   },
   server: { proxy: { "^/(trace|stats|mas|apps|cluster|user-inputs|oauth|healthz)": "http://127.0.0.1:8080" } },
-  test: { environment: "jsdom", include: ["src/**/*.test.ts", "src/**/*.test.tsx"], setupFiles: [] },
+  test: { environment: "jsdom", include: ["src/**/*.test.ts", "src/**/*.test.tsx"], setupFiles: [], testTimeout: 30_000 },
 });

@@ -3,7 +3,10 @@
 // its real requests, headers and error paths.
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll } from "vitest";
-import { cleanup } from "@testing-library/react";
+import { cleanup, configure } from "@testing-library/react";
+
+// A loaded CI machine is slow: waits are generous, assertions are not.
+configure({ asyncUtilTimeout: 15_000 });
 
 export const server = setupServer();
 

@@ -38,7 +38,7 @@ describe("the trace stream", () => {
       onStatus: (st) => (last = st),
       onUnauthorized: () => {},
     });
-    await expect.poll(() => got.map((e) => e.id), { timeout: 3000 }).toEqual([a.id, b.id]);
+    await expect.poll(() => got.map((e) => e.id), { timeout: 15_000 }).toEqual([a.id, b.id]);
     s.close();
     expect(requests.map((r) => r.lastEventId)).toEqual(["0194f000-0000-7000-8000-000000000000", a.id]);
     expect(requests.every((r) => r.auth === "Bearer t" && !r.url.includes("Bearer"))).toBe(true);
@@ -64,7 +64,7 @@ describe("the trace stream", () => {
       onStatus: (st) => (last = st),
       onUnauthorized: () => {},
     });
-    await expect.poll(() => calls, { timeout: 3000 }).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => calls, { timeout: 15_000 }).toBeGreaterThanOrEqual(2);
     s.close();
     expect(last!.unfilled).toBe(1);
   });
@@ -80,6 +80,6 @@ describe("the trace stream", () => {
       onStatus: () => {},
       onUnauthorized: () => (out += 1),
     });
-    await expect.poll(() => out).toBe(1);
+    await expect.poll(() => out, { timeout: 15_000 }).toBe(1);
   });
 });
