@@ -190,17 +190,27 @@ fn oauth_forms(doc: &mut Value) {
     );
     // A hint the server may ignore (RFC 7662 section 2.1, RFC 7009 section 2.1): casa does.
     let hint = || Some(json!({"description": "Ignored: casa issues access tokens only."}));
-    let introspect = form(
-        doc,
-        "IntrospectForm",
-        "RFC 7662 introspection.",
-        &[
-            &[("token", any_token("The token to introspect.")), ("token_type_hint", hint()), ("tools", tools())][..],
-            &client,
-        ]
-        .concat(),
-        &["token"],
-    );
+    // A question, not a request for tools: a name no token can hold (one breaking the
+    // tool-name rule) is simply not granted, so the answer is `active: false`, as for
+    // any string as `token`.
+    let query_tools = Some(json!({"description": "Space-separated tool names: `active` is true only if \
+        the token grants every one (a name no token can hold gives `active: false`)."}));
+    let introspect =
+        form(
+            doc,
+            "IntrospectForm",
+            "RFC 7662 introspection.",
+            &[
+                &[
+                    ("token", any_token("The token to introspect.")),
+                    ("token_type_hint", hint()),
+                    ("tools", query_tools),
+                ][..],
+                &client,
+            ]
+            .concat(),
+            &["token"],
+        );
     let revoke = form(
         doc,
         "RevokeForm",
@@ -377,7 +387,7 @@ fn statuses(doc: &mut Value) {
         ("streamTrace", &[400, 401, 422]),
         ("stats", &[400, 401]),
         ("sessionTrace", &[401]),
-        ("recordLlmCall", &[400, 401, 413, 415, 422]),
+        ("recordLlmCall", &[400, 401, 409, 413, 415, 422]),
         ("getUserInput", &[400, 401, 404]),
         ("clusterStatus", &[400, 401, 404]),
         ("collectorStatus", &[400, 401]),
@@ -391,6 +401,8 @@ fn statuses(doc: &mut Value) {
         let responses = op(doc, id)["responses"].as_object_mut().expect("responses");
         responses.retain(|code, _| code.starts_with('2') || keep.contains(code) || (*id == "readyz" && code == "503"));
     }
+    op(doc, "recordLlmCall")["responses"]["409"]["description"] =
+        json!("This `call_id` is already recorded for the session: evidence is never replaced.");
     // Every operation is in the table: a new one must say what it answers.
     for path in doc["paths"].as_object().expect("paths").values() {
         for operation in path.as_object().expect("a path item").values() {
@@ -454,5 +466,19 @@ mod tests {
         let forbidden = &op(&mut doc, "createMas")["responses"]["403"];
         assert!(forbidden["description"].as_str().unwrap().contains("insufficient_scope"), "{forbidden}");
         assert_eq!(forbidden["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/ErrorBody");
+    }
+
+    /// Found by schemathesis (seed 14): a second report of one `call_id` is a 409 the
+    /// document did not list, and introspection answered a tool name breaking the
+    /// pattern with 200 `active: false` (right: no token holds it), so no pattern there.
+    #[test]
+    fn a_repeated_llm_call_is_a_documented_409_and_introspection_takes_any_tool_name() {
+        let mut doc = document();
+        assert!(responses(&doc, "recordLlmCall").contains(&"409".to_string()));
+        let conflict = op(&mut doc, "recordLlmCall")["responses"]["409"]["description"].clone();
+        assert!(conflict.as_str().unwrap().contains("call_id"), "{conflict}");
+        let schemas = &doc["components"]["schemas"];
+        assert!(schemas["IntrospectionRequest"]["properties"]["tools"].get("pattern").is_none());
+        assert_eq!(schemas["TokenExchangeRequest"]["properties"]["tools"]["pattern"], TOOL_LIST_PATTERN);
     }
 }

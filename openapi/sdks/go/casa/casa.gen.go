@@ -746,7 +746,7 @@ type IntrospectionRequest struct {
 	// TokenTypeHint Ignored: casa issues access tokens only.
 	TokenTypeHint *string `json:"token_type_hint,omitempty"`
 
-	// Tools Space-separated: active only if every one is in the token's `tools`.
+	// Tools Space-separated tool names: `active` is true only if the token grants every one (a name no token can hold gives `active: false`).
 	Tools *string `json:"tools,omitempty"`
 }
 
@@ -7364,6 +7364,8 @@ type RecordLlmCallResult struct {
 	JSON400 *ErrorBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorBody
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ErrorBody
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *ErrorBody
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -7393,6 +7395,11 @@ func (r RecordLlmCallResult) GetJSON400() *ErrorBody {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r RecordLlmCallResult) GetJSON401() *ErrorBody {
 	return r.JSON401
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RecordLlmCallResult) GetJSON409() *ErrorBody {
+	return r.JSON409
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -11012,6 +11019,13 @@ func ParseRecordLlmCallResult(rsp *http.Response) (*RecordLlmCallResult, error) 
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest ErrorBody

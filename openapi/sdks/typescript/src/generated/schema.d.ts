@@ -902,7 +902,7 @@ export interface components {
             token: string;
             /** @description Ignored: casa issues access tokens only. */
             token_type_hint?: string;
-            /** @description Space-separated: active only if every one is in the token's `tools`. */
+            /** @description Space-separated tool names: `active` is true only if the token grants every one (a name no token can hold gives `active: false`). */
             tools?: string;
         };
         /**
@@ -3716,6 +3716,15 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description This `call_id` is already recorded for the session: evidence is never replaced. */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
