@@ -2,7 +2,7 @@
 //! copied data dir, replaces the first `FROM` with `TO` in the stored JSON of
 //! one trace event (and nothing else: its recorded hashes stay as they were).
 //! Exits 1 when the event is missing or `FROM` is not in it.
-use redb::{Database, TableDefinition};
+use redb::{Database, ReadableTable, TableDefinition};
 
 const TRACES: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("traces");
 
