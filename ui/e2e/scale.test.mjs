@@ -12,7 +12,7 @@ const TOTAL = 100_000;
 const SESSION_EVENTS = 10_000;
 let casa, api, chrome, world;
 
-/** A time budget the UI does not meet yet: printed as a miss, and enforced
+/** A time budget not yet confirmed by CI: printed as a miss, and enforced
  * when CASA_UI_SCALE_BUDGETS=enforce (the functional checks always are). */
 function budget(ok, what) {
   if (ok) return;
@@ -151,7 +151,8 @@ describe("scale", () => {
     );
     assert.ok(first <= 1000, `first rows after ${first} ms`);
     assert.ok(walk.maxDom <= 200, `${walk.maxDom} rows in the DOM`);
-    // Not met yet (issue 12): reported on every run, enforced once it holds.
+    // Met in release on 2026-12-02 (137 ms), with little margin on a shared
+    // machine: reported on every run until CI confirms it, then enforced.
     budget(worst <= 200, `a long task of ${worst.toFixed(0)} ms (budget 200)`);
     assert.equal(walk.rows, world.total, "every stored event was reached");
     assert.deepEqual(errors, []);
