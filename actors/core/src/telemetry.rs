@@ -40,100 +40,47 @@ pub trait Emit {
     fn emit(self);
 }
 
-pub const HTTP_REQUESTS: Metric = counter("casa_http_requests_total", "HTTP requests by route, method and status");
-pub const HTTP_DURATION: Metric =
-    seconds("casa_http_request_duration_seconds", "HTTP request latency by route, method and status");
-pub const TRACE_EVENTS: Metric = counter("casa_trace_events_total", "Trace events recorded, by event type");
-pub const TRACE_EVENTS_WRITTEN: Metric =
-    counter("casa_trace_events_written_total", "Trace events written to the store");
-pub const TRACE_EVENTS_DROPPED: Metric =
-    counter("casa_trace_events_dropped_total", "Trace events dropped because the writer's buffer was full");
-pub const TRACE_EVENTS_LOST: Metric =
-    counter("casa_trace_events_lost_total", "Trace events the store refused after retries");
-pub const TRACE_EVENTS_PURGED: Metric = counter(
-    "casa_trace_events_purged_total",
-    "Trace events deleted by the retention purge (embedded store; a CQL store expires them by TTL)",
-);
-pub const TASK_RESTARTS: Metric =
-    counter("casa_task_restarts_total", "Supervised background tasks restarted after a panic, by task");
-pub const MAS_ACTORS: Metric = gauge("casa_mas_actors", "MAS actors running on this node");
-pub const MAS_ACTOR_RESTARTS: Metric = counter("casa_mas_actor_restarts_total", "MAS actors restarted after a failure");
-pub const MAS_CALLS_SHED: Metric = counter(
-    "casa_mas_calls_shed_total",
-    "Calls refused with 503 because their MAS had too many calls in flight on this node",
-);
-pub const MAS_CALLS_DROPPED: Metric =
-    counter("casa_mas_calls_dropped_total", "Calls a MAS actor dropped because their caller had already given up");
-pub const FIRST_NEED_INTENT: Metric =
-    seconds("casa_first_need_intent_seconds", "Time to embed a session's intent the first time an exchange needs it");
-pub const USER_INPUT_COMMITS: Metric =
-    counter("casa_user_input_commits_total", "Group commits of user inputs to the store");
-pub const USER_INPUTS_COMMITTED: Metric =
-    counter("casa_user_inputs_committed_total", "User inputs written by group commits");
-pub const CLUSTER_MEMBERS: Metric = gauge("casa_cluster_members", "Nodes in this node's view of the cluster");
-pub const CLUSTER_SERVING: Metric =
-    gauge("casa_cluster_serving", "1 when this node serves its share of the MAS, 0 when it stepped back");
-pub const CLUSTER_VIEW_CHANGES: Metric =
-    counter("casa_cluster_view_changes_total", "Changes of this node's view of the cluster");
-pub const CLUSTER_HANDOFFS: Metric =
-    counter("casa_cluster_handoffs_total", "MAS actors this node stopped because another node now owns them");
-pub const CLUSTER_HANDOFF_TIMEOUTS: Metric = counter(
-    "casa_cluster_handoff_timeouts_total",
-    "Calls answered 503 because their MAS had no owner within the hand-off budget",
-);
-pub const CLUSTER_REMOTE_CALL: Metric =
-    seconds("casa_cluster_remote_call_seconds", "Latency of calls forwarded to the node owning the MAS");
-pub const CLUSTER_REMOTE_CALL_FAILURES: Metric =
-    counter("casa_cluster_remote_call_failures_total", "Forwarded calls that failed, by reason");
-pub const CLUSTER_HANDSHAKES_REFUSED: Metric = counter(
-    "casa_cluster_handshakes_refused_total",
-    "Cluster connections closed before their TLS handshake finished, by reason",
-);
-pub const CLUSTER_SESSIONS_REFUSED: Metric = counter(
-    "casa_cluster_sessions_refused_total",
-    "Cluster sessions closed because the peer's name did not match its certificate, by reason",
-);
-pub const COLLECTOR_HOOK_UP: Metric = gauge("casa_collector_hook_up", "1 when the collector's kernel hook is attached");
-pub const COLLECTOR_OBSERVATIONS: Metric =
-    counter("casa_collector_observations_total", "Bearer tokens the collector saw on the wire");
-pub const COLLECTOR_LOST: Metric = counter(
-    "casa_collector_lost_total",
-    "Observations the collector lost, by where (kernel ring buffer, decoding, reporting)",
-);
-pub const COLLECTOR_FINDINGS: Metric =
-    counter("casa_collector_findings_total", "Wire events the collector recorded, by kind");
+/// Declares each metric as a constant and lists them all in [`ALL`], so a
+/// metric cannot be declared and left out of the list (and undescribed).
+macro_rules! catalog {
+    ($($id:ident = $make:ident($name:literal, $help:literal);)*) => {
+        $(pub const $id: Metric = $make($name, $help);)*
 
-/// Every metric, for `describe` and for the tests that keep this list true.
-pub const ALL: &[Metric] = &[
-    HTTP_REQUESTS,
-    HTTP_DURATION,
-    TRACE_EVENTS,
-    TRACE_EVENTS_WRITTEN,
-    TRACE_EVENTS_DROPPED,
-    TRACE_EVENTS_LOST,
-    TRACE_EVENTS_PURGED,
-    TASK_RESTARTS,
-    MAS_ACTORS,
-    MAS_ACTOR_RESTARTS,
-    MAS_CALLS_SHED,
-    MAS_CALLS_DROPPED,
-    FIRST_NEED_INTENT,
-    USER_INPUT_COMMITS,
-    USER_INPUTS_COMMITTED,
-    CLUSTER_MEMBERS,
-    CLUSTER_SERVING,
-    CLUSTER_VIEW_CHANGES,
-    CLUSTER_HANDOFFS,
-    CLUSTER_HANDOFF_TIMEOUTS,
-    CLUSTER_REMOTE_CALL,
-    CLUSTER_REMOTE_CALL_FAILURES,
-    CLUSTER_HANDSHAKES_REFUSED,
-    CLUSTER_SESSIONS_REFUSED,
-    COLLECTOR_HOOK_UP,
-    COLLECTOR_OBSERVATIONS,
-    COLLECTOR_LOST,
-    COLLECTOR_FINDINGS,
-];
+        /// Every metric, for `describe` and for the tests that keep this list true.
+        pub const ALL: &[Metric] = &[$($id),*];
+    };
+}
+
+catalog! {
+    HTTP_REQUESTS = counter("casa_http_requests_total", "HTTP requests by route, method and status");
+    HTTP_DURATION = seconds("casa_http_request_duration_seconds", "HTTP request latency by route, method and status");
+    TRACE_EVENTS = counter("casa_trace_events_total", "Trace events recorded, by event type");
+    TRACE_EVENTS_WRITTEN = counter("casa_trace_events_written_total", "Trace events written to the store");
+    TRACE_EVENTS_DROPPED = counter("casa_trace_events_dropped_total", "Trace events dropped because the writer's buffer was full");
+    TRACE_EVENTS_LOST = counter("casa_trace_events_lost_total", "Trace events the store refused after retries");
+    TRACE_EVENTS_PURGED = counter("casa_trace_events_purged_total", "Trace events deleted by the retention purge (embedded store; a CQL store expires them by TTL)");
+    TASK_RESTARTS = counter("casa_task_restarts_total", "Supervised background tasks restarted after a panic, by task");
+    MAS_ACTORS = gauge("casa_mas_actors", "MAS actors running on this node");
+    MAS_ACTOR_RESTARTS = counter("casa_mas_actor_restarts_total", "MAS actors restarted after a failure");
+    MAS_CALLS_SHED = counter("casa_mas_calls_shed_total", "Calls refused with 503 because their MAS had too many calls in flight on this node");
+    MAS_CALLS_DROPPED = counter("casa_mas_calls_dropped_total", "Calls a MAS actor dropped because their caller had already given up");
+    FIRST_NEED_INTENT = seconds("casa_first_need_intent_seconds", "Time to embed a session's intent the first time an exchange needs it");
+    USER_INPUT_COMMITS = counter("casa_user_input_commits_total", "Group commits of user inputs to the store");
+    USER_INPUTS_COMMITTED = counter("casa_user_inputs_committed_total", "User inputs written by group commits");
+    CLUSTER_MEMBERS = gauge("casa_cluster_members", "Nodes in this node's view of the cluster");
+    CLUSTER_SERVING = gauge("casa_cluster_serving", "1 when this node serves its share of the MAS, 0 when it stepped back");
+    CLUSTER_VIEW_CHANGES = counter("casa_cluster_view_changes_total", "Changes of this node's view of the cluster");
+    CLUSTER_HANDOFFS = counter("casa_cluster_handoffs_total", "MAS actors this node stopped because another node now owns them");
+    CLUSTER_HANDOFF_TIMEOUTS = counter("casa_cluster_handoff_timeouts_total", "Calls answered 503 because their MAS had no owner within the hand-off budget");
+    CLUSTER_REMOTE_CALL = seconds("casa_cluster_remote_call_seconds", "Latency of calls forwarded to the node owning the MAS");
+    CLUSTER_REMOTE_CALL_FAILURES = counter("casa_cluster_remote_call_failures_total", "Forwarded calls that failed, by reason");
+    CLUSTER_HANDSHAKES_REFUSED = counter("casa_cluster_handshakes_refused_total", "Cluster connections closed before their TLS handshake finished, by reason");
+    CLUSTER_SESSIONS_REFUSED = counter("casa_cluster_sessions_refused_total", "Cluster sessions closed because the peer's name did not match its certificate, by reason");
+    COLLECTOR_HOOK_UP = gauge("casa_collector_hook_up", "1 when the collector's kernel hook is attached");
+    COLLECTOR_OBSERVATIONS = counter("casa_collector_observations_total", "Bearer tokens the collector saw on the wire");
+    COLLECTOR_LOST = counter("casa_collector_lost_total", "Observations the collector lost, by where (kernel ring buffer, decoding, reporting)");
+    COLLECTOR_FINDINGS = counter("casa_collector_findings_total", "Wire events the collector recorded, by kind");
+}
 
 /// Describes every metric to the installed recorder.
 pub fn describe_all() {
