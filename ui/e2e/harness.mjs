@@ -147,17 +147,55 @@ export async function browser() {
 
 /** Signs in through the login form (the only way a token gets in). */
 export async function signIn(page, base, token = ADMIN) {
+  track(page);
   await page.goto(`${base}/`);
   await page.fill("#token", token);
   await page.click("button[type=submit]");
   await page.waitForSelector("[data-testid=role]");
 }
 
+const inflight = new WeakMap();
+
+/** Counts the page's requests still open, leaving out the live streams
+ * (`/trace/stream` stays open by design, so Playwright's "networkidle" never
+ * comes on a page that streams: it waited out its 30 s timeout instead). */
+function track(page) {
+  let t = inflight.get(page);
+  if (t) return t;
+  t = { open: new Set(), last: Date.now() };
+  const streaming = (r) => r.url().includes("/trace/stream");
+  const done = (r) => {
+    if (t.open.delete(r)) t.last = Date.now();
+  };
+  page.on("request", (r) => {
+    if (streaming(r)) return;
+    t.open.add(r);
+    t.last = Date.now();
+  });
+  page.on("requestfinished", done);
+  page.on("requestfailed", done);
+  inflight.set(page, t);
+  return t;
+}
+
+/** Waits until no request but a live stream has been open for `quietMs`
+ * (Playwright's networkidle: 500 ms), at most `maxMs`. */
+export async function settled(page, quietMs = 500, maxMs = 15_000) {
+  const t = track(page);
+  const start = Date.now();
+  t.last = Math.max(t.last, start);
+  while (Date.now() - start < maxMs) {
+    if (t.open.size === 0 && Date.now() - t.last >= quietMs) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Client-side navigation: a full load would sign out (the token is in memory only). */
 export async function go(page, path) {
+  track(page);
   await page.evaluate((p) => {
     window.history.pushState({}, "", p);
     window.dispatchEvent(new PopStateEvent("popstate"));
   }, path);
-  await page.waitForLoadState("networkidle").catch(() => {});
+  await settled(page);
 }

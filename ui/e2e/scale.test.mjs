@@ -4,21 +4,32 @@
 // The events are stored through casa's own API: the collector's report
 // endpoint takes 1,000 wire events a request, and casa gives each its id,
 // time and chain hash as it does for any event.
+//
+// The budgets are enforced (a miss fails the run). Each time budget is taken
+// after a warm-up (the same walk or load once, unmeasured: casa's and the
+// browser's caches, the JIT) as the median of TRIES measured tries, each in a
+// fresh page: one stall of a shared 2-core machine does not decide it, a
+// page that misses its budget half the time does. CASA_UI_SCALE_BUDGETS=report
+// (a developer on an overloaded machine) prints a missed time budget instead
+// of failing; the functional checks (rows in the DOM, every event reached)
+// are enforced either way.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { ADMIN, browser, client, fleet, signIn, startCasa } from "./harness.mjs";
+import { ADMIN, browser, client, fleet, settled, signIn, startCasa } from "./harness.mjs";
 
 const TOTAL = 100_000;
 const SESSION_EVENTS = 10_000;
+const TRIES = 3;
 let casa, api, chrome, world;
 
-/** A time budget not yet confirmed by CI: printed as a miss, and enforced
- * when CASA_UI_SCALE_BUDGETS=enforce (the functional checks always are). */
+/** A time budget: enforced unless CASA_UI_SCALE_BUDGETS=report. */
 function budget(ok, what) {
   if (ok) return;
-  if (process.env.CASA_UI_SCALE_BUDGETS === "enforce") assert.fail(what);
-  console.log(`# scale budget missed: ${what}`);
+  if (process.env.CASA_UI_SCALE_BUDGETS === "report") console.log(`# scale budget missed (CASA_UI_SCALE_BUDGETS=report): ${what}`);
+  else assert.fail(what);
 }
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const wire = (masId, session, i) => ({
   id: "00000000-0000-7000-8000-000000000000",
@@ -94,6 +105,9 @@ async function adminPage() {
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   await signIn(page, casa.base);
+  // The dashboard signed into has loaded (its /stats reads the 100k events):
+  // what is timed next is the page under test alone.
+  await settled(page);
   return { context, page, errors };
 }
 
@@ -112,7 +126,8 @@ const timedGo = (page, path, ready) =>
   );
 
 describe("scale", () => {
-  test("100k events: first rows ≤ 1 s, ≤ 200 rows in the DOM, no long task > 200 ms while scrolling to the end", async () => {
+  /** One walk from the first rows to the end of the list, in a fresh page. */
+  async function walkToEnd() {
     const { context, page, errors } = await adminPage();
     const first = await timedGo(page, `/live?mas_id=${world.mas.id}`, "[data-testid=live-row]");
     await page.evaluate(() => {
@@ -145,21 +160,34 @@ describe("scale", () => {
     });
     const long = await page.evaluate(() => window.__long);
     const worst = Math.max(0, ...long);
-    console.log(
-      `# scale live: first rows ${first.toFixed(0)} ms; scrolled to the end of ${walk.rows} rows in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
-        `at most ${walk.maxDom} rows in the DOM; ${long.length} long tasks, longest ${worst.toFixed(0)} ms`,
-    );
-    assert.ok(first <= 1000, `first rows after ${first} ms`);
-    assert.ok(walk.maxDom <= 200, `${walk.maxDom} rows in the DOM`);
-    // Met in release on 2026-12-02 (137 ms), with little margin on a shared
-    // machine: reported on every run until CI confirms it, then enforced.
-    budget(worst <= 200, `a long task of ${worst.toFixed(0)} ms (budget 200)`);
-    assert.equal(walk.rows, world.total, "every stored event was reached");
-    assert.deepEqual(errors, []);
+    const seconds = (Date.now() - started) / 1000;
     await context.close();
+    return { first, ...walk, long, worst, seconds, errors };
+  }
+
+  test("100k events: first rows ≤ 1 s, ≤ 200 rows in the DOM, no long task > 200 ms while scrolling to the end", async () => {
+    const runs = [];
+    for (let i = 0; i <= TRIES; i++) {
+      const r = await walkToEnd();
+      console.log(
+        `# scale live ${i === 0 ? "warm-up" : `try ${i}`}: first rows ${r.first.toFixed(0)} ms; scrolled to the end of ${r.rows} rows in ${r.seconds.toFixed(1)} s; ` +
+          `at most ${r.maxDom} rows in the DOM; ${r.long.length} long tasks, longest ${r.worst.toFixed(0)} ms`,
+      );
+      // Every walk, the warm-up too, shows its first rows within a second,
+      // keeps few rows in the DOM and reaches every event.
+      assert.ok(r.first <= 1000, `first rows after ${r.first.toFixed(0)} ms`);
+      assert.ok(r.maxDom <= 200, `${r.maxDom} rows in the DOM`);
+      assert.equal(r.rows, world.total, "every stored event was reached");
+      assert.deepEqual(r.errors, []);
+      if (i > 0) runs.push(r);
+    }
+    const worst = median(runs.map((r) => r.worst));
+    console.log(`# scale live budget: longest task while scrolling ${worst.toFixed(0)} ms (budget 200), median of ${TRIES} tries (${runs.map((r) => r.worst.toFixed(0)).join(", ")})`);
+    budget(worst <= 200, `a long task of ${worst.toFixed(0)} ms while scrolling (budget 200)`);
   });
 
-  test("a 10k-event session opens interactive in ≤ 1.5 s", async () => {
+  /** Opens the session in a fresh page: ms until interactive, and what it shows. */
+  async function openSession() {
     const { context, page, errors } = await adminPage();
     const ms = await page.evaluate(
       (p) =>
@@ -179,14 +207,33 @@ describe("scale", () => {
       text: document.querySelector("#session-title")?.parentElement?.querySelector(".muted")?.textContent ?? "",
     }));
     // It answers input: scroll to the end and the last events render.
-    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
-    await page.waitForFunction(() => document.querySelectorAll("[data-testid=chain-event]").length > 0);
     const events = Number(/([\d]+) events/.exec(shown.text)?.[1]);
-    console.log(`# scale session: ${events} events, interactive in ${ms.toFixed(0)} ms, ${shown.dom} in the DOM`);
-    assert.ok(events >= SESSION_EVENTS, shown.text);
-    assert.ok(shown.dom <= 200, `${shown.dom} events in the DOM`);
-    budget(ms <= 1500, `interactive after ${ms.toFixed(0)} ms (budget 1,500)`);
-    assert.deepEqual(errors, []);
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+    await page
+      .waitForFunction((n) => document.querySelector(`[data-testid=chain-event][data-index="${n - 1}"]`), events, { timeout: 10_000 })
+      .catch(() => {});
+    const end = await page.evaluate(() => ({
+      dom: document.querySelectorAll("[data-testid=chain-event]").length,
+      last: Math.max(...[...document.querySelectorAll("[data-testid=chain-event]")].map((e) => Number(e.getAttribute("data-index")))),
+    }));
     await context.close();
+    return { ms, events, shown, end, errors };
+  }
+
+  test("a 10k-event session opens interactive in ≤ 1.5 s", async () => {
+    const times = [];
+    for (let i = 0; i <= TRIES; i++) {
+      const { ms, events, shown, end, errors } = await openSession();
+      console.log(`# scale session ${i === 0 ? "warm-up" : `try ${i}`}: ${events} events, interactive in ${ms.toFixed(0)} ms, ${shown.dom} in the DOM; scrolled to the end: ${end.dom} in the DOM, the last index ${end.last}`);
+      assert.ok(events >= SESSION_EVENTS, shown.text);
+      assert.ok(shown.dom <= 200, `${shown.dom} events in the DOM`);
+      assert.ok(end.dom <= 200, `${end.dom} events in the DOM at the end`);
+      assert.equal(end.last, events - 1, "the last event renders at the end");
+      assert.deepEqual(errors, []);
+      if (i > 0) times.push(ms);
+    }
+    const ms = median(times);
+    console.log(`# scale session budget: interactive in ${ms.toFixed(0)} ms (budget 1,500), median of ${TRIES} tries (${times.map((x) => x.toFixed(0)).join(", ")})`);
+    budget(ms <= 1500, `interactive after ${ms.toFixed(0)} ms (budget 1,500)`);
   });
 });

@@ -134,12 +134,17 @@ function WhatIfPanel({ events, threshold }: { events: TraceEvent[]; threshold: n
 
 /** Tokens of the session as recorded: each `jti` under the `parent` it was exchanged from. */
 function Delegation({ events }: { events: TraceEvent[] }) {
-  const issued = events.filter((e) => e.jti && (e.type === "token_issued" || e.type === "exchange_allowed"));
-  const children = new Map<string | null, TraceEvent[]>();
-  for (const e of issued) {
-    const parent = e.type === "token_issued" ? null : e.parent;
-    children.set(parent, [...(children.get(parent) ?? []), e]);
-  }
+  const { issued, children } = useMemo(() => {
+    const issued = events.filter((e) => e.jti && (e.type === "token_issued" || e.type === "exchange_allowed"));
+    const children = new Map<string | null, TraceEvent[]>();
+    for (const e of issued) {
+      const parent = e.type === "token_issued" ? null : e.parent;
+      const kids = children.get(parent);
+      if (kids) kids.push(e);
+      else children.set(parent, [e]);
+    }
+    return { issued, children };
+  }, [events]);
   const tree = (parent: string | null, depth: number): React.ReactNode => {
     const kids = children.get(parent);
     if (!kids || depth > 16) return null;
@@ -305,23 +310,37 @@ export default function Session() {
   const s = useSession();
   const events = useGet<TraceEvent[]>(`/trace/session/${encodeURIComponent(id)}`);
   const input = useGet<UserInput>(s?.role === "admin" ? `/user-inputs/${encodeURIComponent(id)}` : null);
-  const list = events.data ?? [];
+  const list = useMemo(() => events.data ?? [], [events.data]);
   const masId = list[0]?.mas_id;
   const mas = useGet<Mas>(masId ? `/mas/${masId}` : null);
   const focus = params.get("event");
+  // Computed once per loaded session, not on each render (the MAS and the
+  // prompt arrive after the events, and a 10k-event session re-renders).
+  const derived = useMemo(() => {
+    const t0 = list.length ? Date.parse(list[0]!.at) : 0;
+    let span = 1;
+    let recordedThreshold: number | undefined;
+    const jtis = new Set<string>();
+    for (const e of list) {
+      span = Math.max(span, Date.parse(e.at) - t0 + e.latency_us / 1000);
+      if (e.jti) jtis.add(e.jti);
+      if (recordedThreshold === undefined && e.checks) {
+        for (const c of e.checks) {
+          const x = c.check === SEMANTIC ? parseSemantic(c.detail)?.threshold : undefined;
+          if (x !== undefined) {
+            recordedThreshold = x;
+            break;
+          }
+        }
+      }
+    }
+    return { t0, span, recordedThreshold, jtis: [...jtis] };
+  }, [list]);
   if (events.loading) return <p role="status">Loading the session…</p>;
   if (events.error) return <p role="alert">{events.error.message}</p>;
-  const t0 = list.length ? Date.parse(list[0]!.at) : 0;
-  const span = Math.max(1, ...list.map((e) => Date.parse(e.at) - t0 + e.latency_us / 1000));
+  const { t0, span, jtis } = derived;
   // The threshold the decisions were made at, as recorded; else the MAS's current one.
-  const recorded =
-    list
-      .flatMap((e) => e.checks ?? [])
-      .map((c) => (c.check === SEMANTIC ? parseSemantic(c.detail)?.threshold : undefined))
-      .find((x) => x !== undefined) ??
-    mas.data?.semantic.threshold ??
-    0.18;
-  const jtis = [...new Set(list.flatMap((e) => (e.jti ? [e.jti] : [])))];
+  const recorded = derived.recordedThreshold ?? mas.data?.semantic.threshold ?? 0.18;
   return (
     <article aria-labelledby="session-title" className="session">
       <h1 id="session-title">Session {shortId(id)}</h1>
