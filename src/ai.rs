@@ -2,7 +2,6 @@
 //! the settings.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use casa_actors::node::Ai;
 use casa_semantic::openai::{Endpoint, OpenAiChat, OpenAiEmbedder};
@@ -26,7 +25,7 @@ fn uncalibrated(settings: &Settings) -> anyhow::Result<Option<Arc<dyn casa_actor
                 base_url: settings.embeddings_base_url.clone().unwrap_or_default(),
                 model: settings.embeddings_model.clone().unwrap_or_default(),
                 api_key: std::env::var(EMBEDDINGS_API_KEY).ok(),
-                timeout: Duration::from_millis(settings.llm_timeout_ms),
+                timeout: settings.llm_timeout_ms.duration(),
             };
             Ok(Some(Arc::new(OpenAiEmbedder::new(endpoint)?)))
         }
@@ -62,7 +61,7 @@ pub fn services(settings: &Settings) -> anyhow::Result<Ai> {
             base_url: base_url.clone(),
             model: model.clone(),
             api_key: std::env::var(LLM_API_KEY).ok(),
-            timeout: Duration::from_millis(settings.llm_timeout_ms),
+            timeout: settings.llm_timeout_ms.duration(),
         })?)),
         _ => None,
     };
@@ -70,6 +69,6 @@ pub fn services(settings: &Settings) -> anyhow::Result<Ai> {
         embedder: embedder(settings)?,
         judge: chat.clone().map(|c| c as Arc<dyn casa_actors::intent::Judge>),
         extractor: chat.filter(|_| settings.llm_extract_task).map(|c| c as Arc<dyn casa_actors::intent::TaskExtractor>),
-        judge_cache_ttl: Duration::from_secs(settings.verdict_cache_seconds),
+        judge_cache_ttl: settings.verdict_cache_seconds.duration(),
     })
 }

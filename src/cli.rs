@@ -1,16 +1,17 @@
 //! The `casa` command line.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{EmbedderKind, LogFormat, Overrides, Settings};
+use crate::config::{AiFlags, Flags, ServeFlags, Settings, StoreFlags};
 
 const AFTER_HELP: &str = "\
 Every setting is also read from a TOML file (--config) and from CASA_* environment variables;
 flags beat variables, variables beat the file, the file beats the defaults.
+A duration is a whole number and a unit (500ms, 90s, 45m, 12h, 30d); a setting named for its
+unit (…-seconds, …-ms) also takes a bare number in that unit.
 
 The admin token: if CASA_ADMIN_TOKEN is set (at least 32 characters), it is the admin token.
 Otherwise the first start generates one, prints it once and writes it to <data-dir>/admin-token
@@ -95,7 +96,7 @@ pub enum ClusterAction {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
         /// The DNS name every node certificate carries.
-        #[arg(long, default_value = crate::cluster::DEFAULT_TLS_SERVER_NAME)]
+        #[arg(long, default_value_t = crate::cluster::ClusterSettings::default().tls_server_name)]
         server_name: String,
         /// Node names.
         #[arg(required = true, value_name = "NODE")]
@@ -153,7 +154,7 @@ pub enum IntentCommand {
         #[command(flatten)]
         store: StoreArgs,
         #[command(flatten)]
-        ai: AiArgs,
+        ai: AiFlags,
     },
 }
 
@@ -185,7 +186,7 @@ pub struct IntentArgs {
     #[command(flatten)]
     pub store: StoreArgs,
     #[command(flatten)]
-    pub ai: AiArgs,
+    pub ai: AiFlags,
 }
 
 /// How the cases are embedded, pooled and cross-validated.
@@ -242,210 +243,53 @@ pub enum SpecFormat {
     Json,
 }
 
+/// The store's settings, and the file they may come from.
 #[derive(Debug, Args)]
 pub struct StoreArgs {
     /// TOML configuration file.
     #[arg(long, env = "CASA_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Data directory [default: ./casa-data]
-    #[arg(long, env = "CASA_DATA_DIR", value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// `embedded`, or `scylla://host:port[,host:port]/keyspace` (shared by a cluster) [default: embedded]
-    #[arg(long, env = "CASA_STORE", value_name = "STORE")]
-    pub store: Option<String>,
-    /// Replication of a keyspace casa creates [default: {'class': 'SimpleStrategy', 'replication_factor': 1}]
-    #[arg(long, env = "CASA_CQL_REPLICATION", value_name = "CQL_MAP")]
-    pub cql_replication: Option<String>,
-    /// How long trace events are kept: 90s, 45m, 12h, 30d (at most 3650d), or forever [default: 30d]
-    #[arg(long, env = "CASA_TRACE_RETENTION", value_name = "DURATION")]
-    pub trace_retention: Option<casa_actors::retention::Retention>,
-    /// File holding the key-encryption key realm private keys are sealed with (64 hex digits);
-    /// without it, CASA_KEY_ENCRYPTION_KEY, else (embedded store) one made in the data dir
-    #[arg(long, env = "CASA_KEY_ENCRYPTION_KEY_FILE", value_name = "FILE")]
-    pub key_encryption_key_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub flags: StoreFlags,
 }
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
     pub store: StoreArgs,
-    /// Address to listen on [default: 127.0.0.1:8080]
-    #[arg(long, env = "CASA_LISTEN", value_name = "ADDR")]
-    pub listen: Option<SocketAddr>,
-    /// Base URL clients use to reach this node; goes into token issuers [default: http://<listen>]
-    #[arg(long, env = "CASA_PUBLIC_URL", value_name = "URL")]
-    pub public_url: Option<String>,
-    /// Log format [default: text]
-    #[arg(long, env = "CASA_LOG_FORMAT", value_enum)]
-    pub log_format: Option<LogFormat>,
-    /// Log filter, e.g. `info` or `casa=debug` [default: info]
-    #[arg(long, env = "CASA_LOG_LEVEL", value_name = "FILTER")]
-    pub log_level: Option<String>,
-    /// Largest accepted request body in bytes [default: 1048576]
-    #[arg(long, env = "CASA_MAX_BODY_BYTES", value_name = "BYTES")]
-    pub max_body_bytes: Option<usize>,
-    /// Seconds SIGTERM waits for in-flight requests [default: 30]
-    #[arg(long, env = "CASA_SHUTDOWN_GRACE_SECONDS", value_name = "SECONDS")]
-    pub shutdown_grace_seconds: Option<u64>,
-    /// Seconds a connection may take to send a request head; idle keep-alive connections close after it [default: 10]
-    #[arg(long, env = "CASA_HTTP_HEADER_TIMEOUT_SECONDS", value_name = "SECONDS")]
-    pub http_header_timeout_seconds: Option<u64>,
-    /// Open HTTP connections at most; further clients wait to be accepted [default: 4096]
-    #[arg(long, env = "CASA_HTTP_MAX_CONNECTIONS", value_name = "N")]
-    pub http_max_connections: Option<usize>,
-    /// Stop a MAS actor after this many seconds without requests [default: 600]
-    #[arg(long, env = "CASA_MAS_IDLE_SECONDS", value_name = "SECONDS")]
-    pub mas_idle_seconds: Option<u64>,
-    /// Deadline of every actor call in milliseconds [default: 5000]
-    #[arg(long, env = "CASA_ACTOR_CALL_TIMEOUT_MS", value_name = "MS")]
-    pub actor_call_timeout_ms: Option<u64>,
     #[command(flatten)]
-    pub ai: AiArgs,
+    pub serve: ServeFlags,
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub ai: AiFlags,
+    #[command(flatten)]
+    pub cluster: crate::cluster::ClusterFlags,
     #[command(flatten)]
     pub collector: crate::collector::CollectorArgs,
 }
 
-/// Joining a cluster (all nodes on one `--store scylla://…`).
-#[derive(Debug, Args)]
-#[command(next_help_heading = "Cluster")]
-pub struct ClusterArgs {
-    /// Make this node one of a cluster, accepting peers (mutual TLS) here, e.g. 0.0.0.0:7400
-    #[arg(long, env = "CASA_CLUSTER_LISTEN", value_name = "ADDR")]
-    pub cluster_listen: Option<SocketAddr>,
-    /// Where peers reach this node [default: --cluster-listen]
-    #[arg(long, env = "CASA_CLUSTER_ADVERTISE", value_name = "HOST:PORT")]
-    pub cluster_advertise: Option<String>,
-    /// Other nodes, host:port, comma-separated; a DNS name may resolve to many (a headless service)
-    #[arg(long, env = "CASA_CLUSTER_SEEDS", value_name = "HOST:PORT,...", value_delimiter = ',')]
-    pub cluster_seeds: Option<Vec<String>>,
-    /// This node's name, unique in the cluster [default: the host name]
-    #[arg(long, env = "CASA_NODE_NAME", value_name = "NAME")]
-    pub node_name: Option<String>,
-    /// This node's certificate (PEM), signed by the cluster CA
-    #[arg(long, env = "CASA_CLUSTER_TLS_CERT", value_name = "FILE")]
-    pub cluster_tls_cert: Option<PathBuf>,
-    /// This node's private key (PEM)
-    #[arg(long, env = "CASA_CLUSTER_TLS_KEY", value_name = "FILE")]
-    pub cluster_tls_key: Option<PathBuf>,
-    /// The cluster CA (PEM): peers must present a certificate it signed
-    #[arg(long, env = "CASA_CLUSTER_TLS_CA", value_name = "FILE")]
-    pub cluster_tls_ca: Option<PathBuf>,
-    /// Serve only while at least this many members (self included) are reachable; set it to a
-    /// majority of the cluster's size so a restarted node cannot serve alone [default: 1]
-    #[arg(long, env = "CASA_CLUSTER_MIN_MEMBERS", value_name = "N")]
-    pub cluster_min_members: Option<usize>,
-}
-
-impl ClusterArgs {
-    fn overrides(&self) -> crate::cluster::ClusterOverrides {
-        crate::cluster::ClusterOverrides {
-            listen: self.cluster_listen,
-            advertise: self.cluster_advertise.clone(),
-            seeds: self.cluster_seeds.clone(),
-            node_name: self.node_name.clone(),
-            tls_cert: self.cluster_tls_cert.clone(),
-            tls_key: self.cluster_tls_key.clone(),
-            tls_ca: self.cluster_tls_ca.clone(),
-            cookie: std::env::var("CASA_CLUSTER_COOKIE").ok().map(crate::cluster::Secret),
-            min_members: self.cluster_min_members,
-        }
-    }
-}
-
-/// Where embeddings and LLM verdicts come from.
-#[derive(Debug, Args)]
-pub struct AiArgs {
-    /// Embedder for the semantic checks [default: local]
-    #[arg(long, env = "CASA_EMBEDDER", value_enum)]
-    pub embedder: Option<EmbedderKind>,
-    /// The local sentence-transformer's directory [default: models/all-MiniLM-L6-v2]
-    #[arg(long, env = "CASA_MODEL_DIR", value_name = "DIR")]
-    pub model_dir: Option<PathBuf>,
-    /// OpenAI-compatible embeddings API, up to the version (e.g. http://127.0.0.1:11434/v1)
-    #[arg(long, env = "CASA_EMBEDDINGS_BASE_URL", value_name = "URL")]
-    pub embeddings_base_url: Option<String>,
-    /// Embedding model name for the OpenAI-compatible API
-    #[arg(long, env = "CASA_EMBEDDINGS_MODEL", value_name = "MODEL")]
-    pub embeddings_model: Option<String>,
-    /// OpenAI-compatible chat API for the LLM verifier and task extraction (key: CASA_LLM_API_KEY)
-    #[arg(long, env = "CASA_LLM_BASE_URL", value_name = "URL")]
-    pub llm_base_url: Option<String>,
-    /// Chat model of the LLM verifier
-    #[arg(long, env = "CASA_LLM_MODEL", value_name = "MODEL")]
-    pub llm_model: Option<String>,
-    /// Deadline of an LLM call in milliseconds; a late verdict denies [default: 10000]
-    #[arg(long, env = "CASA_LLM_TIMEOUT_MS", value_name = "MS")]
-    pub llm_timeout_ms: Option<u64>,
-    /// Let the LLM extract a conversation's task (else: its user turns) [default: false]
-    #[arg(long, env = "CASA_LLM_EXTRACT_TASK", value_name = "BOOL")]
-    pub llm_extract_task: Option<bool>,
-    /// Seconds an LLM verdict on (intent, tool) is reused [default: 3600]
-    #[arg(long, env = "CASA_VERDICT_CACHE_SECONDS", value_name = "SECONDS")]
-    pub verdict_cache_seconds: Option<u64>,
-}
-
-impl AiArgs {
-    fn apply(&self, o: &mut Overrides) {
-        o.embedder = self.embedder;
-        o.model_dir = self.model_dir.clone();
-        o.embeddings_base_url = self.embeddings_base_url.clone();
-        o.embeddings_model = self.embeddings_model.clone();
-        o.llm_base_url = self.llm_base_url.clone();
-        o.llm_model = self.llm_model.clone();
-        o.llm_timeout_ms = self.llm_timeout_ms;
-        o.llm_extract_task = self.llm_extract_task;
-        o.verdict_cache_seconds = self.verdict_cache_seconds;
-    }
-}
-
 impl ServeArgs {
     pub fn settings(&self) -> Result<Settings, crate::config::ConfigError> {
-        let mut overrides = Overrides {
-            listen: self.listen,
-            data_dir: self.store.data_dir.clone(),
-            store: self.store.store.clone(),
-            cql_replication: self.store.cql_replication.clone(),
-            key_encryption_key_file: self.store.key_encryption_key_file.clone(),
-            trace_retention: self.store.trace_retention,
-            public_url: self.public_url.clone(),
-            log_format: self.log_format,
-            log_level: self.log_level.clone(),
-            max_body_bytes: self.max_body_bytes,
-            shutdown_grace_seconds: self.shutdown_grace_seconds,
-            http_header_timeout_seconds: self.http_header_timeout_seconds,
-            http_max_connections: self.http_max_connections,
-            mas_idle_seconds: self.mas_idle_seconds,
-            actor_call_timeout_ms: self.actor_call_timeout_ms,
-            cluster: self.cluster.overrides(),
-            ..Default::default()
+        let flags = Flags {
+            store: self.store.flags.clone(),
+            serve: self.serve.clone(),
+            ai: self.ai.clone(),
+            cluster: self.cluster.clone(),
         };
-        self.ai.apply(&mut overrides);
-        Settings::load(self.store.config.as_deref(), &overrides)
+        Settings::load(self.store.config.as_deref(), &flags)
     }
 }
 
 impl StoreArgs {
     pub fn settings(&self) -> Result<Settings, crate::config::ConfigError> {
-        let overrides = Overrides {
-            data_dir: self.data_dir.clone(),
-            store: self.store.clone(),
-            cql_replication: self.cql_replication.clone(),
-            key_encryption_key_file: self.key_encryption_key_file.clone(),
-            trace_retention: self.trace_retention,
-            ..Default::default()
-        };
-        Settings::load(self.config.as_deref(), &overrides)
+        Settings::load(self.config.as_deref(), &Flags { store: self.flags.clone(), ..Default::default() })
     }
 }
 
 /// `casa audit verify`: the chain from its genesis, or from the anchor its expired events left.
 /// The embedder `casa eval` measures: the one the node's settings configure.
-fn eval_embedder(store: &StoreArgs, ai: &AiArgs) -> anyhow::Result<std::sync::Arc<dyn casa_actors::intent::Embedder>> {
-    let mut overrides = Overrides { data_dir: store.data_dir.clone(), ..Default::default() };
-    ai.apply(&mut overrides);
-    let settings = Settings::load(store.config.as_deref(), &overrides)?;
+fn eval_embedder(store: &StoreArgs, ai: &AiFlags) -> anyhow::Result<std::sync::Arc<dyn casa_actors::intent::Embedder>> {
+    let flags = Flags { store: store.flags.clone(), ai: ai.clone(), ..Default::default() };
+    let settings = Settings::load(store.config.as_deref(), &flags)?;
     crate::ai::embedder(&settings)?
         .ok_or_else(|| anyhow::anyhow!("no embedder: run scripts/fetch-model, or configure one"))
 }

@@ -1,111 +1,11 @@
-//! Cluster settings, and the `casa cluster` commands.
+//! A node's cluster settings checked and turned into the runtime's config, and
+//! the `casa cluster` commands.
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::Path;
 
 use casa_actors::cluster::{tls::TlsFiles, ClusterConfig, Timing};
 
-use serde::{Deserialize, Serialize};
-
-pub const DEFAULT_TLS_SERVER_NAME: &str = "casa-cluster";
-pub const DEFAULT_HEARTBEAT_MS: u64 = 200;
-pub const DEFAULT_HANDOFF_BUDGET_MS: u64 = 2500;
-/// A routed call waits as long as a slow store write may take on the owner
-/// (a dead owner fails faster: its session closes).
-pub const DEFAULT_REMOTE_TIMEOUT_MS: u64 = 3000;
-/// As long as a dialling node waits for its connection (a longer wait helps nobody).
-pub const DEFAULT_HANDSHAKE_TIMEOUT_MS: u64 = 2000;
-pub const DEFAULT_MAX_HANDSHAKES_PER_SOURCE: usize = 16;
-
-/// A secret setting: debug output never shows it.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(pub String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-/// The `[cluster]` table. A node is one of a cluster when `listen` is set.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ClusterSettings {
-    /// Where this node accepts its peers (mutual TLS).
-    pub listen: Option<SocketAddr>,
-    /// Where peers reach this node [default: `listen`].
-    pub advertise: Option<String>,
-    /// `host:port` of other nodes; a name may resolve to many (a headless service).
-    pub seeds: Vec<String>,
-    /// This node's name, unique in the cluster [default: the host name].
-    pub node_name: Option<String>,
-    pub tls_cert: Option<PathBuf>,
-    pub tls_key: Option<PathBuf>,
-    pub tls_ca: Option<PathBuf>,
-    /// The DNS name every node certificate carries.
-    pub tls_server_name: String,
-    /// ractor_cluster's cookie [default: derived from the CA certificate].
-    pub cookie: Option<Secret>,
-    pub heartbeat_ms: u64,
-    /// Serve only while at least this many members (self included) are reachable.
-    pub min_members: usize,
-    pub handoff_budget_ms: u64,
-    pub remote_timeout_ms: u64,
-    /// A member unheard this long is forgotten: it no longer counts towards the majority.
-    pub forget_after_seconds: u64,
-    /// A peer that has not finished its TLS handshake by then is disconnected.
-    pub handshake_timeout_ms: u64,
-    /// TLS handshakes one source address may have in progress at once.
-    pub max_handshakes_per_source: usize,
-}
-
-impl Default for ClusterSettings {
-    fn default() -> Self {
-        Self {
-            listen: None,
-            advertise: None,
-            seeds: Vec::new(),
-            node_name: None,
-            tls_cert: None,
-            tls_key: None,
-            tls_ca: None,
-            tls_server_name: DEFAULT_TLS_SERVER_NAME.into(),
-            cookie: None,
-            heartbeat_ms: DEFAULT_HEARTBEAT_MS,
-            min_members: 1,
-            handoff_budget_ms: DEFAULT_HANDOFF_BUDGET_MS,
-            remote_timeout_ms: DEFAULT_REMOTE_TIMEOUT_MS,
-            forget_after_seconds: 600,
-            handshake_timeout_ms: DEFAULT_HANDSHAKE_TIMEOUT_MS,
-            max_handshakes_per_source: DEFAULT_MAX_HANDSHAKES_PER_SOURCE,
-        }
-    }
-}
-
-/// Flags and `CASA_CLUSTER_*` variables; `None` = not given.
-#[derive(Debug, Default, Clone, Serialize)]
-pub struct ClusterOverrides {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub listen: Option<SocketAddr>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub advertise: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub seeds: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub node_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tls_cert: Option<PathBuf>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tls_key: Option<PathBuf>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tls_ca: Option<PathBuf>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cookie: Option<Secret>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub min_members: Option<usize>,
-}
+pub use crate::config::cluster::{ClusterFlags, ClusterSettings, Secret};
 
 impl ClusterSettings {
     pub fn enabled(&self) -> bool {
@@ -157,16 +57,16 @@ impl ClusterSettings {
                     .into(),
             );
         }
-        if !(20..=10_000).contains(&self.heartbeat_ms) {
+        if !(20..=10_000).contains(&self.heartbeat_ms.0) {
             return invalid("cluster heartbeat_ms must be between 20 and 10000".into());
         }
-        if self.forget_after_seconds < 10 {
+        if self.forget_after_seconds.0 < 10 {
             return invalid("cluster forget_after_seconds must be at least 10".into());
         }
-        if self.min_members == 0 || self.handoff_budget_ms == 0 || self.remote_timeout_ms == 0 {
+        if self.min_members == 0 || self.handoff_budget_ms.0 == 0 || self.remote_timeout_ms.0 == 0 {
             return invalid("cluster min_members, handoff_budget_ms and remote_timeout_ms must be positive".into());
         }
-        if !(100..=60_000).contains(&self.handshake_timeout_ms) || self.max_handshakes_per_source == 0 {
+        if !(100..=60_000).contains(&self.handshake_timeout_ms.0) || self.max_handshakes_per_source == 0 {
             return invalid(
                 "cluster handshake_timeout_ms must be between 100 and 60000, max_handshakes_per_source positive".into(),
             );
@@ -210,14 +110,14 @@ impl ClusterSettings {
             tls_server_name: self.tls_server_name.clone(),
             cookie,
             timing: Timing {
-                forget_after: Duration::from_secs(self.forget_after_seconds),
-                ..Timing::from_heartbeat(Duration::from_millis(self.heartbeat_ms))
+                forget_after: self.forget_after_seconds.duration(),
+                ..Timing::from_heartbeat(self.heartbeat_ms.duration())
             },
             min_members: self.min_members,
-            remote_timeout: Duration::from_millis(self.remote_timeout_ms),
-            handoff_budget: Duration::from_millis(self.handoff_budget_ms),
+            remote_timeout: self.remote_timeout_ms.duration(),
+            handoff_budget: self.handoff_budget_ms.duration(),
             accept: casa_actors::cluster::accept::AcceptLimits {
-                handshake_timeout: Duration::from_millis(self.handshake_timeout_ms),
+                handshake_timeout: self.handshake_timeout_ms.duration(),
                 per_source: self.max_handshakes_per_source,
             },
         }))
@@ -309,19 +209,19 @@ mod tests {
         // A key left world-readable by an earlier run, or by hand.
         std::fs::write(tmp.path().join("node-a.key"), "old").unwrap();
         std::fs::set_permissions(tmp.path().join("node-a.key"), PermissionsExt::from_mode(0o644)).unwrap();
-        write_certs(tmp.path(), &["node-a".into()], DEFAULT_TLS_SERVER_NAME).unwrap();
+        let server_name = ClusterSettings::default().tls_server_name;
+        write_certs(tmp.path(), &["node-a".into()], &server_name).unwrap();
         assert_eq!(mode(&tmp.path().join("node-a.key")), 0o600);
         assert!(!tmp.path().join("ca.key").exists(), "the CA key lies beside the node files");
         let ca_key = tmp.path().join(CA_KEY_DIR).join("ca.key");
         assert_eq!((mode(&ca_key), mode(&tmp.path().join(CA_KEY_DIR))), (0o600, 0o700));
-        assert!(write_certs(tmp.path(), &[DEFAULT_TLS_SERVER_NAME.into()], DEFAULT_TLS_SERVER_NAME).is_err());
+        assert!(write_certs(tmp.path(), std::slice::from_ref(&server_name), &server_name).is_err());
     }
 
     #[test]
     fn the_cookie_never_shows_in_debug_output() {
         let settings = ClusterSettings { cookie: Some(Secret("s3cret-cookie".into())), ..Default::default() };
-        let overrides = ClusterOverrides { cookie: Some(Secret("s3cret-cookie".into())), ..Default::default() };
-        for shown in [format!("{settings:?}"), format!("{overrides:?}")] {
+        for shown in [format!("{settings:?}"), format!("{:?}", Secret("s3cret-cookie".into()))] {
             assert!(!shown.contains("s3cret"), "{shown}");
         }
     }

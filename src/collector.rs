@@ -39,8 +39,17 @@ pub struct CollectorArgs {
     pub collector_ring_mib: u32,
     /// Seconds over which sightings of a token (per sender and destination) become one wire_token_seen
     #[arg(long, env = "CASA_COLLECTOR_WINDOW_SECONDS", value_name = "SECONDS", default_value_t = 10,
-          value_parser = clap::value_parser!(u64).range(1..=3600))]
+          value_parser = parse_window)]
     pub collector_window_seconds: u64,
+}
+
+/// Seconds in casa's one duration grammar (`30`, `2m`), from 1 s to 1 h.
+fn parse_window(s: &str) -> Result<u64, String> {
+    let n = s.parse::<crate::config::Seconds>()?.0;
+    if !(1..=3600).contains(&n) {
+        return Err("from 1s to 1h".into());
+    }
+    Ok(n)
 }
 
 fn parse_ring_mib(s: &str) -> Result<u32, String> {

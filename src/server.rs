@@ -57,8 +57,8 @@ pub async fn serve(settings: Settings, collector: crate::collector::CollectorArg
     let public_url = settings.public_url_for(bound);
     let node_config = NodeConfig {
         public_url: public_url.clone(),
-        idle_timeout: Duration::from_secs(settings.mas_idle_seconds),
-        call_timeout: Duration::from_millis(settings.actor_call_timeout_ms),
+        idle_timeout: settings.mas_idle_seconds.duration(),
+        call_timeout: settings.actor_call_timeout_ms.duration(),
         cluster,
     };
     let ai = crate::ai::services(&settings)?;
@@ -98,10 +98,10 @@ pub async fn serve(settings: Settings, collector: crate::collector::CollectorArg
     );
 
     let limits = crate::http_server::Limits {
-        header_timeout: Duration::from_secs(settings.http_header_timeout_seconds),
+        header_timeout: settings.http_header_timeout_seconds.duration(),
         max_connections: settings.http_max_connections,
     };
-    let grace = Duration::from_secs(settings.shutdown_grace_seconds);
+    let grace = settings.shutdown_grace_seconds.duration();
     crate::http_server::serve(listener, api::app(state), limits, shutdown_signal(), grace)
         .await
         .context("HTTP server")?;
@@ -116,7 +116,7 @@ pub async fn serve(settings: Settings, collector: crate::collector::CollectorArg
         }
         // Their replies still cross the wire, and a peer's call sent before it
         // saw the leave gets its "not the owner here" (then retries elsewhere).
-        tokio::time::sleep(Duration::from_millis(2 * settings.cluster.heartbeat_ms)).await;
+        tokio::time::sleep(2 * settings.cluster.heartbeat_ms.duration()).await;
     }
     tracing::info!("stopping the supervision tree");
     node.shutdown().await;

@@ -46,33 +46,27 @@ impl FromStr for Retention {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
+        use casa_core::duration::{parse, DurationError};
         let err = |why: &str| format!("trace retention {s:?}: {why}");
         if s.eq_ignore_ascii_case("forever") {
             return Ok(Self::Forever);
         }
-        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-        let (number, unit) = s.split_at(split);
-        if number.is_empty() {
-            return Err(err("a whole number and a unit (s, m, h, d), e.g. 30d, or forever"));
-        }
-        let n: u64 = number.parse().map_err(|_| err("the number is too large"))?;
-        if n == 0 {
+        let too_long = "at most 3650d (ten years); to keep events forever, say forever";
+        let d = match parse(s, None) {
+            Ok(d) => d,
             // Neither "keep nothing" nor "no limit" is what a 0 should silently mean.
-            return Err(err("must be positive; to keep events forever, say forever"));
-        }
-        let unit_seconds = match unit {
-            "s" => 1,
-            "m" => 60,
-            "h" => 3600,
-            "d" => 86_400,
-            "" => return Err(err("add a unit: s, m, h or d (e.g. 30d)")),
-            _ => return Err(err("the unit is one of s, m, h, d (e.g. 30d)")),
+            Err(DurationError::NoUnit) if s.bytes().all(|b| b == b'0') => Duration::ZERO,
+            Err(DurationError::NoNumber) => {
+                return Err(err("a whole number and a unit (s, m, h, d), e.g. 30d, or forever"))
+            }
+            Err(DurationError::TooLong) => return Err(err(too_long)),
+            Err(e) => return Err(err(&e.to_string())),
         };
-        let d = n.checked_mul(unit_seconds).map(Duration::from_secs).filter(|d| *d <= MAX);
         match d {
-            None => Err(err("at most 3650d (ten years); to keep events forever, say forever")),
-            Some(d) if d < MIN => Err(err("at least 60s")),
-            Some(d) => Ok(Self::For(d)),
+            d if d.is_zero() => Err(err("must be positive; to keep events forever, say forever")),
+            d if d > MAX => Err(err(too_long)),
+            d if d < MIN => Err(err("at least 60s")),
+            d => Ok(Self::For(d)),
         }
     }
 }

@@ -14,7 +14,6 @@ use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 use super::{form, AppState};
-use crate::config::DEFAULT_MAX_BODY_BYTES;
 
 /// How a body format is recognised and decoded.
 pub trait BodyFormat: Send + Sync + 'static {
@@ -170,7 +169,10 @@ impl<'a, T: Type + DeserializeOwned + Send, F: BodyFormat> ApiExtractor<'a> for 
             Some(ct) => return Err(F::wrong_type(&format!("{ct:?}")).into()),
             None => return Err(F::wrong_type("no content type").into()),
         }
-        let limit = request.data::<AppState>().map_or(DEFAULT_MAX_BODY_BYTES, |s| s.max_body_bytes);
+        // Without the node's state (a route mounted alone), the default limit.
+        static DEFAULT_LIMIT: std::sync::LazyLock<usize> =
+            std::sync::LazyLock::new(|| crate::config::Settings::default().max_body_bytes);
+        let limit = request.data::<AppState>().map_or(*DEFAULT_LIMIT, |s| s.max_body_bytes);
         let bytes = read_limited(body, limit).await?;
         Ok(Body(F::decode(&bytes)?, PhantomData))
     }

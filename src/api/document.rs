@@ -85,7 +85,7 @@ fn servers(doc: &mut Value) {
     doc["servers"] = json!([{
         "url": "{origin}",
         "description": "A casa node: its public URL (`public_url`, default `http://<listen>`).",
-        "variables": {"origin": {"default": format!("http://{}", crate::config::DEFAULT_LISTEN)}}
+        "variables": {"origin": {"default": format!("http://{}", crate::config::Settings::default().listen)}}
     }]);
 }
 

@@ -1,11 +1,12 @@
-//! The README's settings table, `casa serve --help` and the defaults in
-//! `config` say the same thing: a setting documented in one place only, or
-//! documented with another default, fails here.
+//! The README's settings table agrees with the settings catalog
+//! (`config::catalog`), from which `casa serve --help` and the defaults are
+//! made: a setting missing from the table, or shown there with another flag,
+//! variable or default, fails here.
 
 use clap::CommandFactory;
 
 use super::Cli;
-use crate::config::Settings;
+use crate::config::{catalog::Spec, cluster::ClusterSettings, Settings};
 
 /// One row of the README table: settings, flags, env vars, default.
 struct Row {
@@ -107,5 +108,79 @@ fn the_readme_settings_table_matches_serve_help_and_the_defaults() {
             }
         }
     }
+    problems.extend(catalog_rows_missing(&rows));
     assert!(problems.is_empty(), "settings documentation disagrees:\n{}", problems.join("\n"));
+}
+
+/// Every setting of the catalog, with its table's prefix (`cluster.listen`).
+fn catalog() -> Vec<(String, &'static Spec)> {
+    let top = Settings::SPECS.iter().map(|s| (s.key.to_string(), s));
+    top.chain(ClusterSettings::SPECS.iter().map(|s| (format!("cluster.{}", s.key), s))).collect()
+}
+
+/// Settings of the catalog the README does not show, or shows with another flag,
+/// variable or default. A row may name several settings of one table
+/// (`cluster.tls_cert`, `tls_key`); its defaults then follow in the same order.
+fn catalog_rows_missing(rows: &[Row]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (key, spec) in catalog() {
+        let table = key.rsplit_once('.').map_or("", |(t, _)| t);
+        let row = rows.iter().find_map(|r| {
+            let at = r
+                .settings
+                .iter()
+                .position(|s| *s == key || (s.as_str() == spec.key && r.settings[0].starts_with(table)))?;
+            Some((r, at))
+        });
+        let Some((row, at)) = row else {
+            problems.push(format!("{key}: in the catalog, not in the README's table"));
+            continue;
+        };
+        if let Some(flag) = spec.flag {
+            if !row
+                .flags
+                .iter()
+                .any(|f| f == &format!("--{flag}") || (f.starts_with('-') && flag.ends_with(f.as_str())))
+            {
+                problems.push(format!("{key}: its flag --{flag} is not in its README row"));
+            }
+        }
+        if let Some(env) = spec.env {
+            if !row.envs.iter().any(|e| e == env || e.strip_suffix('*').is_some_and(|p| env.starts_with(p))) {
+                problems.push(format!("{key}: its variable {env} is not in its README row"));
+            }
+        }
+        let shown: Vec<&str> = match row.settings.len() {
+            1 => vec![row.default.trim_matches('`')],
+            _ => row.default.split(", ").map(|d| d.trim_matches('`')).collect(),
+        };
+        if let (Some(default), true) = (spec.default, row.default.starts_with('`')) {
+            let readme = shown.get(at).or(shown.first()).copied().unwrap_or_default();
+            if readme != default {
+                problems.push(format!("{key}: the catalog's default is {default:?}, the README's {readme:?}"));
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn the_catalog_check_sees_a_missing_or_wrong_row() {
+    let row = |settings: &[&str], flags: &[&str], envs: &[&str], default: &str| Row {
+        settings: settings.iter().map(|s| s.to_string()).collect(),
+        flags: flags.iter().map(|s| s.to_string()).collect(),
+        envs: envs.iter().map(|s| s.to_string()).collect(),
+        default: default.into(),
+    };
+    let all = catalog_rows_missing(&[]);
+    assert_eq!(all.len(), catalog().len(), "an empty table misses every setting");
+    let wrong = [row(&["listen"], &["--listen"], &["CASA_LISTEN"], "`127.0.0.1:9999`")];
+    let problems = catalog_rows_missing(&wrong);
+    assert!(problems.iter().any(|p| p.starts_with("listen: the catalog's default")), "{problems:?}");
+}
+
+#[test]
+fn the_command_line_is_well_formed() {
+    // clap checks unique ids, value names and defaults only when asked to (or at parse time).
+    Cli::command().debug_assert();
 }

@@ -7,6 +7,7 @@
 //! and calls these functions; `casa-semantic` implements the intent traits.
 
 pub mod checks;
+pub mod duration;
 pub mod embedding;
 pub mod error;
 pub mod intent;
