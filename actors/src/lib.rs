@@ -6,6 +6,7 @@
 //! [`node::Node`].
 
 pub mod backoff;
+pub mod cache;
 pub mod cluster;
 pub mod collector;
 pub mod events;

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use std::time::Instant;
 
@@ -85,11 +85,11 @@ impl Ai {
 }
 
 /// Tool embeddings by (model, tool definition digest), shared by every MAS of the node.
-type ToolVectorCache = Arc<Mutex<HashMap<(String, String), Arc<[f32]>>>>;
+type ToolVectorCache = Arc<quick_cache::sync::Cache<(String, String), Arc<[f32]>>>;
 const TOOL_VECTOR_CACHE_ENTRIES: usize = 20_000;
 
-/// Verdicts of the judge by (intent digest, tool digest).
-type VerdictCache = Arc<Mutex<HashMap<(String, String), (Judgement, Instant)>>>;
+/// Verdicts of the judge by (intent digest, tool digest), with when each was given.
+type VerdictCache = Arc<quick_cache::sync::Cache<(String, String), (Judgement, Instant)>>;
 const VERDICT_CACHE_ENTRIES: usize = 10_000;
 
 #[derive(RactorMessage)]
@@ -254,8 +254,8 @@ impl Node {
             supervisor_task: Arc::new(tokio::sync::Mutex::new(Some(task))),
             client_mas: Arc::default(),
             ai,
-            verdicts: Arc::default(),
-            tool_vectors: Arc::default(),
+            verdicts: Arc::new(quick_cache::sync::Cache::new(VERDICT_CACHE_ENTRIES)),
+            tool_vectors: Arc::new(quick_cache::sync::Cache::new(TOOL_VECTOR_CACHE_ENTRIES)),
             cluster,
             readiness,
             in_flight: InFlight::default(),
@@ -471,23 +471,17 @@ impl Node {
         };
         let model = embedder.model().to_string();
         let key = |digest: &str| (model.clone(), digest.to_string());
-        let mut vectors: Vec<Option<Arc<[f32]>>> = {
-            let cache = self.tool_vectors.lock().expect("tool vector cache poisoned");
-            tools.iter().map(|(digest, _)| cache.get(&key(digest)).cloned()).collect()
-        };
+        let mut vectors: Vec<Option<Arc<[f32]>>> =
+            tools.iter().map(|(digest, _)| self.tool_vectors.get(&key(digest))).collect();
         let missing: Vec<usize> = (0..tools.len()).filter(|&i| vectors[i].is_none()).collect();
         if !missing.is_empty() {
             let computed = embedder
                 .embed(missing.iter().map(|&i| tools[i].1.clone()).collect())
                 .await
                 .map_err(|e| CoreError::unavailable(Cause::because("embedding the tools", &e)))?;
-            let mut cache = self.tool_vectors.lock().expect("tool vector cache poisoned");
-            if cache.len() + missing.len() > TOOL_VECTOR_CACHE_ENTRIES {
-                cache.clear();
-            }
             for (&i, vector) in missing.iter().zip(computed) {
                 let vector: Arc<[f32]> = vector.into();
-                cache.insert(key(&tools[i].0), vector.clone());
+                self.tool_vectors.insert(key(&tools[i].0), vector.clone());
                 vectors[i] = Some(vector);
             }
         }
@@ -660,26 +654,14 @@ impl Node {
         let ttl = self.ai.judge_cache_ttl;
         let ask = req.tools.iter().map(|tool| async move {
             let key = (req.intent_digest.clone(), tool.digest.clone());
-            let cached = self
-                .verdicts
-                .lock()
-                .expect("verdict cache poisoned")
-                .get(&key)
-                .filter(|(_, at)| at.elapsed() < ttl)
-                .cloned();
+            let cached = self.verdicts.get(&key).filter(|(_, at)| at.elapsed() < ttl);
             let verdict = match (cached, &self.ai.judge) {
                 (Some((j, _)), _) => Ok(j),
                 (None, None) => Err(AiError::Unavailable("no LLM verifier is configured on this node".into())),
                 (None, Some(judge)) => {
                     let verdict = judge.judge(&req.task, &tool.name, &tool.description).await;
                     if let Ok(j) = &verdict {
-                        let mut cache = self.verdicts.lock().expect("verdict cache poisoned");
-                        if cache.len() >= VERDICT_CACHE_ENTRIES {
-                            cache.retain(|_, (_, at)| at.elapsed() < ttl);
-                        }
-                        if cache.len() < VERDICT_CACHE_ENTRIES {
-                            cache.insert(key, (j.clone(), Instant::now()));
-                        }
+                        self.verdicts.insert(key, (j.clone(), Instant::now()));
                     }
                     verdict
                 }

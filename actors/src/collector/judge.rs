@@ -66,8 +66,8 @@ const PENDING_PER_FLOW: usize = 64;
 
 pub struct Judge {
     node: String,
-    /// digest → (verdict, unix second it holds until).
-    cache: HashMap<String, (Verdict, i64)>,
+    /// digest → (verdict, unix second it holds until); a full cache evicts its cold entries.
+    cache: quick_cache::unsync::Cache<String, (Verdict, i64)>,
     /// jti → (first sender key, its label, until exp).
     first_sender: HashMap<String, (String, String, i64)>,
     /// (jti, sender key, destination) → aggregated wire_token_seen.
@@ -88,7 +88,7 @@ impl Judge {
     pub fn new(node: impl Into<String>) -> Self {
         Judge {
             node: node.into(),
-            cache: HashMap::new(),
+            cache: quick_cache::unsync::Cache::new(CACHE_MAX),
             first_sender: HashMap::new(),
             seen: HashMap::new(),
             flows: HashMap::new(),
@@ -112,12 +112,6 @@ impl Judge {
         }
         self.verifications += 1;
         let (v, until) = Self::verify(token, dir, now);
-        if self.cache.len() >= CACHE_MAX {
-            self.cache.retain(|_, (_, u)| now < *u);
-            if self.cache.len() >= CACHE_MAX {
-                self.cache.clear();
-            }
-        }
         self.cache.insert(digest.to_string(), (v.clone(), until));
         v
     }

@@ -158,7 +158,7 @@ impl MasState {
             lineage: Vec::new(),
         };
         let (jti, scope) = (claims.jti.clone(), claims.scope.clone());
-        let access_token = self.mint(claims, now)?;
+        let access_token = self.mint(claims)?;
         let mut event = self.event(EventKind::TokenIssued { tools: tools.clone() });
         event.user_input_id = Some(user_input_id.to_string());
         event.app_ids = vec![app.client_id.clone()];
@@ -376,7 +376,7 @@ impl MasState {
         let claims = exchange::exchanged_claims(&subject, grant);
         let exp = claims.exp;
         let jti = claims.jti.clone();
-        let access_token = self.mint(claims, now)?;
+        let access_token = self.mint(claims)?;
         let mut event = event_base;
         event.kind =
             EventKind::ExchangeAllowed { tools: tools.clone(), audience: audience.client_id.clone(), checks: results };

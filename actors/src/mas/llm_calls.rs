@@ -3,7 +3,6 @@
 //! Evidence is never replaced (a `call_id` is recorded once), bounded per
 //! session, and read from the store once per session, not on every exchange.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -12,6 +11,7 @@ use uuid::Uuid;
 
 use super::grants::{dedupe, MAX_TOOLS_PER_REQUEST};
 use super::{CoreResult, MasState};
+use crate::cache::{Bounded, Footprint};
 use crate::error::CoreError;
 use crate::oauth::{LlmCallRecorded, LlmCallReport, OAuthError};
 use crate::session::LlmCall;
@@ -25,37 +25,32 @@ const EVIDENCE_CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Sessions' recorded LLM calls, as loaded from the store (once) and extended
 /// by each new report; bounded in bytes.
-#[derive(Default)]
-pub struct LlmEvidence {
-    by_session: HashMap<Uuid, Arc<Vec<LlmCall>>>,
-    bytes: usize,
+pub struct LlmEvidence(Bounded<Uuid, Arc<Vec<LlmCall>>>);
+
+impl Footprint for LlmCall {
+    fn footprint(&self) -> usize {
+        let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        64 + self.call_id.len()
+            + self.reported_by.len()
+            + text(&self.model)
+            + text(&self.prompt_digest)
+            + self.selected_tools.iter().map(|t| t.len() + 24).sum::<usize>()
+    }
 }
 
-fn size(call: &LlmCall) -> usize {
-    let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
-    64 + call.call_id.len()
-        + call.reported_by.len()
-        + text(&call.model)
-        + text(&call.prompt_digest)
-        + call.selected_tools.iter().map(|t| t.len() + 24).sum::<usize>()
+impl Default for LlmEvidence {
+    fn default() -> Self {
+        Self(Bounded::new(EVIDENCE_CACHE_BYTES, 512))
+    }
 }
 
 impl LlmEvidence {
     fn get(&self, session: &Uuid) -> Option<Arc<Vec<LlmCall>>> {
-        self.by_session.get(session).cloned()
+        self.0.get(session).cloned()
     }
 
     fn put(&mut self, session: Uuid, calls: Arc<Vec<LlmCall>>) {
-        let added: usize = calls.iter().map(size).sum();
-        let replaced: usize = self.by_session.get(&session).map_or(0, |c| c.iter().map(size).sum());
-        if self.bytes - replaced + added > EVIDENCE_CACHE_BYTES {
-            self.by_session.clear();
-            self.bytes = 0;
-        } else {
-            self.bytes -= replaced;
-        }
-        self.bytes += added;
-        self.by_session.insert(session, calls);
+        self.0.insert(session, calls);
     }
 }
 
@@ -163,15 +158,14 @@ mod tests {
             Arc::new((0..MAX_LLM_CALLS_PER_SESSION).map(|i| call(&i.to_string(), 8)).collect());
         for _ in 0..200 {
             cache.put(Uuid::now_v7(), big.clone());
-            assert!(cache.bytes <= EVIDENCE_CACHE_BYTES, "{}", cache.bytes);
+            assert!(cache.0.bytes() <= EVIDENCE_CACHE_BYTES as u64, "{}", cache.0.bytes());
         }
-        let exact: usize = cache.by_session.values().flat_map(|c| c.iter()).map(size).sum();
-        assert_eq!(cache.bytes, exact);
         // Replacing a session's list accounts for the old one.
+        let mut cache = LlmEvidence::default();
         let id = Uuid::now_v7();
         cache.put(id, Arc::new(vec![call("a", 1)]));
-        let before = cache.bytes;
+        let before = cache.0.bytes();
         cache.put(id, Arc::new(vec![call("a", 1), call("b", 1)]));
-        assert_eq!(cache.bytes, before + size(&call("b", 1)));
+        assert_eq!(cache.0.bytes(), before + call("b", 1).footprint() as u64);
     }
 }

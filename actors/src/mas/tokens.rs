@@ -2,21 +2,18 @@
 //! is valid here now (its signature checked once, then time, revocation and
 //! its apps every use), and the bounded caches that make that cheap.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{CoreResult, MasState};
+use crate::cache::{Bounded, Footprint};
 use crate::model::AppRecord;
 use crate::oauth::{ClientCredentials, OAuthError, SessionIntent};
 use crate::secret;
 use crate::token::{self, Claims, TokenError};
 
-/// Verified tokens kept, so a token the realm issued (or already checked) is
-/// not signature-verified again. Time and revocation are checked every use.
-const VERIFIED_CACHE_ENTRIES: usize = 100_000;
 pub(super) fn now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
 }
@@ -40,57 +37,61 @@ impl std::fmt::Display for Invalid {
     }
 }
 
-/// Sessions' intents by user input id, bounded in count and bytes (a task
-/// can be 64 KiB): the semantic and AI checks read them on every exchange.
-#[derive(Default)]
-pub struct Sessions {
-    by_id: HashMap<Uuid, Arc<SessionIntent>>,
-    bytes: usize,
-}
+/// Sessions' intents by user input id, bounded in bytes (a task can be
+/// 64 KiB): the semantic and AI checks read them on every exchange.
+pub struct Sessions(Bounded<Uuid, Arc<SessionIntent>>);
 
-const SESSION_CACHE_ENTRIES: usize = 100_000;
 const SESSION_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
-fn intent_bytes(intent: &SessionIntent) -> usize {
-    64 + intent.task.len() + intent.embedding.as_ref().map_or(0, |e| e.model.len() + 4 * e.vector.len())
+impl Footprint for SessionIntent {
+    fn footprint(&self) -> usize {
+        64 + self.task.len() + self.embedding.as_ref().map_or(0, |e| e.model.len() + 4 * e.vector.len())
+    }
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Self(Bounded::new(SESSION_CACHE_BYTES, 1024))
+    }
 }
 
 impl Sessions {
     pub(super) fn insert(&mut self, id: Uuid, intent: Arc<SessionIntent>) {
-        let size = intent_bytes(&intent);
-        if self.by_id.len() >= SESSION_CACHE_ENTRIES || self.bytes + size > SESSION_CACHE_BYTES {
-            self.by_id.clear();
-            self.bytes = 0;
-        }
-        if let Some(old) = self.by_id.insert(id, intent) {
-            self.bytes -= intent_bytes(&old);
-        }
-        self.bytes += size;
+        self.0.insert(id, intent);
+    }
+
+    fn get(&self, id: &Uuid) -> Option<Arc<SessionIntent>> {
+        self.0.get(id).cloned()
     }
 }
 
-/// Verified claims by token digest, bounded in count and bytes.
-#[derive(Default)]
-pub struct VerifiedTokens {
-    by_digest: HashMap<[u8; 32], Arc<Claims>>,
-    bytes: usize,
-}
+/// Verified claims by token digest, bounded in bytes.
+pub struct VerifiedTokens(Bounded<[u8; 32], Arc<Claims>>);
 
 const VERIFIED_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Roughly what a cached claim set holds.
-fn claims_bytes(c: &Claims) -> usize {
-    let act = c.act.as_ref().map_or(0, |a| a.subjects().iter().map(|s| s.len() + 16).sum());
-    128 + c.iss.len()
-        + c.sub.len()
-        + c.aud.len()
-        + c.client_id.len()
-        + c.jti.len()
-        + c.scope.len()
-        + c.uiid.len()
-        + c.tools.iter().map(|t| t.len() + 24).sum::<usize>()
-        + c.lineage.iter().map(|j| j.len() + 24).sum::<usize>()
-        + act
+impl Footprint for Claims {
+    fn footprint(&self) -> usize {
+        let c = self;
+        let act = c.act.as_ref().map_or(0, |a| a.subjects().iter().map(|s| s.len() + 16).sum());
+        128 + c.iss.len()
+            + c.sub.len()
+            + c.aud.len()
+            + c.client_id.len()
+            + c.jti.len()
+            + c.scope.len()
+            + c.uiid.len()
+            + c.tools.iter().map(|t| t.len() + 24).sum::<usize>()
+            + c.lineage.iter().map(|j| j.len() + 24).sum::<usize>()
+            + act
+    }
+}
+
+impl Default for VerifiedTokens {
+    fn default() -> Self {
+        Self(Bounded::new(VERIFIED_CACHE_BYTES, 512))
+    }
 }
 
 impl VerifiedTokens {
@@ -100,24 +101,11 @@ impl VerifiedTokens {
     }
 
     pub(super) fn get(&self, token: &str) -> Option<Arc<Claims>> {
-        self.by_digest.get(&Self::key(token)).cloned()
+        self.0.get(&Self::key(token)).cloned()
     }
 
-    pub(super) fn insert(&mut self, token: &str, claims: Arc<Claims>, now: i64) {
-        let size = claims_bytes(&claims);
-        let full = |s: &Self| s.by_digest.len() >= VERIFIED_CACHE_ENTRIES || s.bytes + size > VERIFIED_CACHE_BYTES;
-        if full(self) {
-            self.by_digest.retain(|_, c| c.exp > now);
-            self.bytes = self.by_digest.values().map(|c| claims_bytes(c)).sum();
-            if full(self) {
-                self.by_digest.clear();
-                self.bytes = 0;
-            }
-        }
-        if let Some(old) = self.by_digest.insert(Self::key(token), claims) {
-            self.bytes -= claims_bytes(&old);
-        }
-        self.bytes += size;
+    pub(super) fn insert(&mut self, token: &str, claims: Arc<Claims>) {
+        self.0.insert(Self::key(token), claims);
     }
 }
 
@@ -146,7 +134,7 @@ impl MasState {
                 let max = self.max_token_lifetime();
                 let c =
                     Arc::new(token::verify_live(token, &self.keyring, &self.issuer, now, max).map_err(Invalid::Token)?);
-                self.verified.insert(token, c.clone(), now);
+                self.verified.insert(token, c.clone());
                 c
             }
         };
@@ -160,7 +148,7 @@ impl MasState {
     }
 
     /// Signs a token, unless it would be too large for any verifier to accept.
-    pub(super) fn mint(&mut self, claims: Claims, now: i64) -> Result<String, OAuthError> {
+    pub(super) fn mint(&mut self, claims: Claims) -> Result<String, OAuthError> {
         let token = token::sign(&claims, self.keyring.active());
         if token.len() > token::MAX_TOKEN_BYTES {
             return Err(OAuthError::InvalidScope(format!(
@@ -168,15 +156,15 @@ impl MasState {
                 token::MAX_TOKEN_BYTES
             )));
         }
-        self.verified.insert(&token, Arc::new(claims), now);
+        self.verified.insert(&token, Arc::new(claims));
         Ok(token)
     }
 
     /// The session's task and intent (cached).
     pub(super) async fn session(&mut self, uiid: &str) -> CoreResult<Option<Arc<SessionIntent>>> {
         let Ok(id) = Uuid::parse_str(uiid) else { return Ok(None) };
-        if let Some(s) = self.sessions.by_id.get(&id) {
-            return Ok(Some(s.clone()));
+        if let Some(s) = self.sessions.get(&id) {
+            return Ok(Some(s));
         }
         let Some(input) = self.store.get_user_input(self.mas.id, id).await? else { return Ok(None) };
         let task = input.task.unwrap_or_else(|| crate::intent::task_text(&input.content));
@@ -201,11 +189,9 @@ mod tests {
         let task = "t".repeat(64 * 1024);
         for _ in 0..2_000 {
             sessions.insert(Uuid::now_v7(), Arc::new(SessionIntent { task: task.clone(), embedding: None }));
-            assert!(sessions.bytes <= SESSION_CACHE_BYTES, "{}", sessions.bytes);
+            assert!(sessions.0.bytes() <= SESSION_CACHE_BYTES as u64, "{}", sessions.0.bytes());
         }
-        let exact: usize = sessions.by_id.values().map(|i| intent_bytes(i)).sum();
-        assert_eq!(sessions.bytes, exact);
-        assert!(sessions.by_id.len() < 2_000);
+        assert!(sessions.0.len() < 2_000);
     }
 
     #[test]
@@ -228,10 +214,9 @@ mod tests {
             lineage: Vec::new(),
         };
         for i in 0..12_000 {
-            cache.insert(&i.to_string(), Arc::new(claims(i)), 0);
-            assert!(cache.bytes <= VERIFIED_CACHE_BYTES, "{}", cache.bytes);
+            cache.insert(&i.to_string(), Arc::new(claims(i)));
+            assert!(cache.0.bytes() <= VERIFIED_CACHE_BYTES as u64, "{}", cache.0.bytes());
         }
-        let exact: usize = cache.by_digest.values().map(|c| claims_bytes(c)).sum();
-        assert_eq!(cache.bytes, exact);
+        assert!(cache.0.len() < 12_000);
     }
 }
