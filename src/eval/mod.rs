@@ -21,6 +21,15 @@ use casa_actors::session::{Turn, UserInputContent};
 use casa_actors::token::Claims;
 use serde::Deserialize;
 
+mod cache;
+mod output;
+mod rules;
+
+pub use cache::default_cache_dir;
+use cache::Cached;
+use output::{dump, plot};
+use rules::*;
+
 #[derive(Debug, Deserialize)]
 struct Case {
     id: String,
@@ -127,101 +136,6 @@ pub struct Setup {
     pub fit_on: FitOn,
     /// The embedding cache's directory (None: no cache).
     pub cache: Option<PathBuf>,
-}
-
-/// The eval's embedder with an on-disk cache of its vectors, keyed by the
-/// model and the text: reruns with other rules or settings skip the model.
-/// Vectors of another model never match (the key includes its identity).
-struct Cached {
-    inner: Arc<dyn Embedder>,
-    path: Option<PathBuf>,
-    known: std::sync::Mutex<HashMap<String, Vec<f32>>>,
-}
-
-#[derive(serde::Serialize, Deserialize)]
-struct CachedVector {
-    key: String,
-    embedding: Embedding,
-}
-
-impl Cached {
-    fn key(model: &str, text: &str) -> String {
-        let mut h = <sha2::Sha256 as sha2::Digest>::new();
-        sha2::Digest::update(&mut h, model.as_bytes());
-        sha2::Digest::update(&mut h, [0]);
-        sha2::Digest::update(&mut h, text.as_bytes());
-        hex::encode(sha2::Digest::finalize(h))
-    }
-
-    fn open(inner: Arc<dyn Embedder>, dir: Option<&Path>) -> Self {
-        let path = dir.map(|d| d.join(format!("{}.jsonl", &Self::key(inner.model(), "")[..16])));
-        let mut known = HashMap::new();
-        if let Some(text) = path.as_ref().and_then(|p| std::fs::read_to_string(p).ok()) {
-            for v in text.lines().filter_map(|l| serde_json::from_str::<CachedVector>(l).ok()) {
-                if v.embedding.model == inner.model() {
-                    known.insert(v.key, v.embedding.vector);
-                }
-            }
-        }
-        Self { inner, path, known: std::sync::Mutex::new(known) }
-    }
-
-    fn save(&self) -> anyhow::Result<()> {
-        let Some(path) = &self.path else { return Ok(()) };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let known = self.known.lock().expect("cache lock");
-        let model = self.inner.model().to_string();
-        let lines: Vec<String> = known
-            .iter()
-            .map(|(key, vector)| {
-                serde_json::to_string(&CachedVector {
-                    key: key.clone(),
-                    embedding: Embedding { model: model.clone(), vector: vector.clone() },
-                })
-            })
-            .collect::<Result<_, _>>()?;
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, lines.join("\n") + "\n")?;
-        std::fs::rename(tmp, path)?;
-        Ok(())
-    }
-}
-
-#[async_trait::async_trait]
-impl Embedder for Cached {
-    fn model(&self) -> &str {
-        self.inner.model()
-    }
-
-    async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, intent::AiError> {
-        let model = self.inner.model().to_string();
-        let keys: Vec<String> = texts.iter().map(|t| Self::key(&model, t)).collect();
-        let missing: Vec<String> = {
-            let known = self.known.lock().expect("cache lock");
-            texts.iter().zip(&keys).filter(|(_, k)| !known.contains_key(*k)).map(|(t, _)| t.clone()).collect()
-        };
-        if !missing.is_empty() {
-            let vectors = self.inner.embed(missing.clone()).await?;
-            let mut known = self.known.lock().expect("cache lock");
-            for (t, v) in missing.iter().zip(vectors) {
-                known.insert(Self::key(&model, t), v);
-            }
-        }
-        let known = self.known.lock().expect("cache lock");
-        Ok(keys.iter().map(|k| known[k].clone()).collect())
-    }
-}
-
-/// Where `casa eval` keeps its embedding cache.
-pub fn default_cache_dir() -> PathBuf {
-    std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir)
-        .join("casa")
-        .join("eval-embeddings")
 }
 
 pub struct EvalOptions {
@@ -472,129 +386,6 @@ impl Prepared {
     }
 }
 
-/// A rule: a score per row and a cut-off chosen on the fitting folds.
-#[derive(Debug, Clone)]
-enum Rule {
-    /// One base feature, higher = more likely needed (`rank` is negated).
-    Feature {
-        name: String,
-        index: usize,
-        sign: f64,
-    },
-    Logistic {
-        names: Vec<String>,
-        terms: Vec<Term>,
-    },
-}
-
-impl Rule {
-    fn parse(text: &str) -> anyhow::Result<Self> {
-        if let Some(list) = text.strip_prefix("lr:") {
-            let names: Vec<String> = list.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
-            let terms =
-                names.iter().map(|t| Term::parse(t)).collect::<Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?;
-            anyhow::ensure!(!terms.is_empty(), "lr: needs at least one term");
-            return Ok(Self::Logistic { names, terms });
-        }
-        let (name, sign) = if text == "rank" { ("log_rank", -1.0) } else { (text, 1.0) };
-        let index = relevance::BASE.iter().position(|b| *b == name).ok_or_else(|| {
-            anyhow::anyhow!("unknown rule {text:?} (a feature of {:?}, rank, or lr:TERMS)", relevance::BASE)
-        })?;
-        Ok(Self::Feature { name: text.to_string(), index, sign })
-    }
-
-    fn label(&self) -> String {
-        match self {
-            Self::Feature { name, .. } => format!("{name} ≥ t"),
-            Self::Logistic { names, .. } => format!("logistic({})", names.join(", ")),
-        }
-    }
-
-    /// Fits on `train` and returns the scoring function.
-    fn fit(&self, train: &[&Row], l2: f64) -> Box<dyn Fn(&Features) -> f64> {
-        match self {
-            Self::Feature { index, sign, .. } => {
-                let (i, s) = (*index, *sign);
-                Box::new(move |f| s * f.get(i))
-            }
-            Self::Logistic { terms, .. } => {
-                let features: Vec<Features> = train.iter().map(|r| r.features).collect();
-                let labels: Vec<bool> = train.iter().map(|r| r.allow).collect();
-                let fit = relevance::fit(terms, &features, &labels, l2);
-                let terms = terms.clone();
-                Box::new(move |f| fit.probability(&terms, f))
-            }
-        }
-    }
-}
-
-fn recall_at(rows: &[&Row], score: &dyn Fn(&Features) -> f64, cut: f64) -> Recall {
-    let (mut allowed, mut allows, mut denied, mut denies) = (0, 0, 0, 0);
-    for r in rows {
-        let pass = score(&r.features) >= cut;
-        if r.allow {
-            allows += 1;
-            allowed += pass as usize;
-        } else {
-            denies += 1;
-            denied += !pass as usize;
-        }
-    }
-    Recall { allow: allowed as f64 / allows.max(1) as f64, deny: denied as f64 / denies.max(1) as f64 }
-}
-
-/// Per fold: (dev recall, many-tools recall, cut-off); and every fit-layout row's out-of-fold score.
-struct CrossValidated {
-    folds: Vec<(Recall, Recall, f64)>,
-    out_of_fold: Vec<(bool, f64)>,
-}
-
-fn cross_validate(rule: &Rule, dev: &[Row], many: &[Row], setup: &Setup) -> CrossValidated {
-    let mut folds = Vec::new();
-    let mut out_of_fold = Vec::new();
-    for k in 0..setup.folds {
-        let fitting = dev.iter().chain(if setup.fit_on == FitOn::Both { many } else { &[] });
-        let train: Vec<&Row> = fitting.clone().filter(|r| r.fold != k).collect();
-        let score = rule.fit(&train, setup.l2);
-        let cut = relevance::cut_off_for(
-            train.iter().filter(|r| r.allow).map(|r| score(&r.features)).collect(),
-            setup.allow_target,
-        );
-        let test_dev: Vec<&Row> = dev.iter().filter(|r| r.fold == k).collect();
-        let test_many: Vec<&Row> = many.iter().filter(|r| r.fold == k).collect();
-        folds.push((recall_at(&test_dev, &*score, cut), recall_at(&test_many, &*score, cut), cut));
-        out_of_fold.extend(fitting.filter(|r| r.fold == k).map(|r| (r.allow, score(&r.features))));
-    }
-    CrossValidated { folds, out_of_fold }
-}
-
-/// Mean and standard deviation over folds.
-fn spread(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let v: Vec<f64> = values.collect();
-    let n = v.len().max(1) as f64;
-    let mean = v.iter().sum::<f64>() / n;
-    let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
-    (mean, sd)
-}
-
-fn summary(cv: &CrossValidated) -> serde_json::Value {
-    let part = |pick: &dyn Fn(&(Recall, Recall, f64)) -> Recall| {
-        let (am, asd) = spread(cv.folds.iter().map(|f| pick(f).allow));
-        let (dm, dsd) = spread(cv.folds.iter().map(|f| pick(f).deny));
-        serde_json::json!({"allow_mean": round3(am), "allow_sd": round3(asd), "deny_mean": round3(dm), "deny_sd": round3(dsd)})
-    };
-    serde_json::json!({"dev": part(&|f| f.0), "many_tools": part(&|f| f.1)})
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
-}
-
-fn cell(cv: &CrossValidated, pick: impl Fn(&(Recall, Recall, f64)) -> f64) -> String {
-    let (m, sd) = spread(cv.folds.iter().map(pick));
-    format!("{m:.3} ± {sd:.3}")
-}
-
 pub async fn intent(embedder: Arc<dyn Embedder>, opts: EvalOptions) -> anyhow::Result<()> {
     let rules = opts.rules.iter().map(|r| Rule::parse(r)).collect::<anyhow::Result<Vec<_>>>()?;
     let prepared = prepare(&embedder, &opts.data, &opts.setup).await?;
@@ -783,34 +574,6 @@ pub async fn fit(embedder: Arc<dyn Embedder>, opts: FitOptions) -> anyhow::Resul
     Ok(())
 }
 
-/// Every scored case's features, for analysis outside casa.
-fn dump(path: &Path, prepared: &Prepared, dev: &[Row], many: &[Row]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut out =
-        std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?);
-    writeln!(out, "layout,fold,question,tool,allow,{}", relevance::BASE.join(","))?;
-    for (layout, rows) in [("dev", dev), ("many", many)] {
-        for r in rows {
-            let f = r.features;
-            writeln!(
-                out,
-                "{layout},{},{},{:?},{},{},{},{},{},{}",
-                r.fold,
-                prepared.questions[r.question].id,
-                r.tool.replace('"', "'"),
-                r.allow as u8,
-                f.cosine,
-                f.margin,
-                f.z,
-                f.softmax,
-                f.log_rank
-            )?;
-        }
-    }
-    out.flush()?;
-    Ok(())
-}
-
 /// Claims for the check's input; the semantic check does not read them.
 fn placeholder_claims() -> Claims {
     Claims {
@@ -829,32 +592,4 @@ fn placeholder_claims() -> Claims {
         parent: None,
         lineage: Vec::new(),
     }
-}
-
-fn plot(path: &Path, variants: &[Option<u32>], curves: &[Vec<(f64, Recall)>]) -> anyhow::Result<()> {
-    use plotters::prelude::*;
-    let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption("SEMANTIC_INTENT_MATCH: recall over the threshold", ("sans-serif", 22))
-        .margin(16)
-        .x_label_area_size(40)
-        .y_label_area_size(50)
-        .build_cartesian_2d(-0.1f64..0.8f64, 0f64..1.0f64)?;
-    chart.configure_mesh().x_desc("threshold (cosine)").y_desc("recall").draw()?;
-    let colours = [BLUE, RED, GREEN, MAGENTA];
-    for ((k, curve), colour) in variants.iter().zip(curves).zip(colours) {
-        let name = k.map_or("no top_k".to_string(), |k| format!("top_k {k}"));
-        chart
-            .draw_series(LineSeries::new(curve.iter().map(|(t, r)| (*t, r.allow)), colour.stroke_width(2)))?
-            .label(format!("allow-recall, {name}"))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2)));
-        chart
-            .draw_series(LineSeries::new(curve.iter().map(|(t, r)| (*t, r.deny)), colour.mix(0.6).stroke_width(1)))?
-            .label(format!("deny-recall, {name}"))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.mix(0.6)));
-    }
-    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
-    root.present()?;
-    Ok(())
 }
