@@ -5,6 +5,9 @@
 //! The token forgeries that `token::verify` alone decides run in-process in
 //! `actors/core/tests/token_attacks.rs`; here one case per refusal class
 //! (header, key, signature, time, issuer) proves the HTTP answer to each.
+//!
+//! Longer than ~600 lines on purpose: one short case per attack, all against
+//! one spawned server; the table is easier to audit whole than split.
 
 mod common;
 

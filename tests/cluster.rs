@@ -2,6 +2,10 @@
 //! `scripts/cassandra`), clustered over mutual TLS: routing, failover after
 //! `kill -9`, a network partition made with namespaces, and revocation
 //! across nodes.
+//!
+//! Longer than ~600 lines on purpose: every scenario shares one costly
+//! fixture (three nodes, certificates, a keyspace), and cargo builds and
+//! starts each test file as its own binary.
 
 mod common;
 

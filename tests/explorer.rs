@@ -14,10 +14,6 @@ use sha2::{Digest, Sha256};
 
 const VIEWER: &str = "test-viewer-token-0123456789abcdef01234567";
 
-fn settle() {
-    std::thread::sleep(Duration::from_millis(300));
-}
-
 /// One SSE event: its `event:` type (None for a message), `id:` and data.
 #[derive(Debug, Clone)]
 struct Sse {
@@ -79,7 +75,7 @@ fn stream_events_carry_their_ids_and_a_reconnect_resumes_from_the_store_exactly(
     let fleet = Fleet::create(&casa, json!({}));
     let query = format!("mas_id={}&event_type=exchange_allowed", fleet.mas_id);
     let subject = casa.access_token(&fleet.client, "x", Some("fs:read"));
-    settle();
+    casa.settle();
     let live = subscribe(&casa, &query, None, &casa.admin);
     casa.exchange(&fleet.agent, &subject, "fs:read");
     let first = next(&live);
@@ -93,7 +89,7 @@ fn stream_events_carry_their_ids_and_a_reconnect_resumes_from_the_store_exactly(
         assert_eq!(casa.exchange(&fleet.agent, &subject, "fs:read").status, 200);
         assert_eq!(casa.exchange(&fleet.agent, &subject, "fs:write").status, 403);
     }
-    settle();
+    casa.settle();
     let resumed = subscribe(&casa, &query, first.id.as_deref(), &casa.admin);
     let replayed: Vec<Sse> = (0..5).map(|_| next(&resumed)).collect();
     // Then live again, with nothing sent twice.
@@ -123,7 +119,7 @@ fn stream_filters_by_session_app_type_and_token() {
     let uiid = r.json()["user_input_id"].as_str().unwrap().to_string();
     let other = casa.access_token(&fleet.client, "other", Some("fs:read"));
     let jti = jwt_parts(&subject).1["jti"].as_str().unwrap().to_string();
-    settle();
+    casa.settle();
     let by_session = subscribe(&casa, &format!("user_input_id={uiid}"), None, &casa.admin);
     let by_token = subscribe(&casa, &format!("jti={jti}&event_type=exchange_denied"), None, &casa.admin);
     let by_app = subscribe(&casa, &format!("app_id={}", fleet.agent.id), None, &casa.admin);
@@ -154,7 +150,7 @@ fn a_token_is_found_by_its_digest_without_sending_it() {
     let subject = casa.access_token(&fleet.client, "x", Some("fs:read"));
     let minted = casa.exchanged_token(&fleet.agent, &subject, "fs:read");
     casa.access_token(&fleet.client, "y", Some("fs:read"));
-    settle();
+    casa.settle();
     // Each event carries the digest of the token it hands out: the issuance
     // the subject's, the allowed exchange the minted token's.
     for (token, kind) in [(&subject, "token_issued"), (&minted, "exchange_allowed")] {
@@ -218,7 +214,7 @@ fn the_viewer_token_reads_and_every_write_route_answers_403() {
     let (casa, _tmp) = with_viewer();
     let fleet = Fleet::create(&casa, json!({}));
     let uiid = casa.token(&fleet.client, "x", None).json()["user_input_id"].as_str().unwrap().to_string();
-    settle();
+    casa.settle();
     let spec = casa.send(casa.request("GET", "/openapi.json")).json();
     let (mut reads, mut refused) = (0, 0);
     for (method, path, op) in operations(&spec) {

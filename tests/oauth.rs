@@ -394,7 +394,7 @@ fn secrets_never_reach_the_logs() {
         .map(|e| std::fs::read_to_string(e.path()).unwrap())
         .collect();
     assert!(stderr.contains("casa::http"), "trace-level logs were not on: {}", &stderr[..stderr.len().min(500)]);
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    casa.settle();
     let trail = casa.get(&format!("/trace?mas_id={}&limit=500", fleet.mas_id)).text;
     assert!(trail.contains("exchange_allowed"), "{trail}");
     for secret in [

@@ -82,7 +82,7 @@ fn each_mas_picks_its_own_probability_cut_off_and_the_trace_explains_the_verdict
     // The default (no min_probability): the calibration's own cut-off.
     casa.patch(&format!("/mas/{mas_id}"), json!({"semantic": {}}));
     assert_eq!(casa.exchange(&agent, &subject, "filesystem:read").status, 200);
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    casa.settle();
     let trail = casa.get(&format!("/trace?mas_id={mas_id}&event_type=exchange_allowed")).json();
     let semantic: Vec<Value> = trail["items"]
         .as_array()
@@ -127,7 +127,7 @@ fn shadow_mode_records_without_denying() {
     let subject = casa.access_token(&client, "Please read the file notes.txt", None);
     let r = casa.exchange(&agent, &subject, "email:send");
     assert_eq!(r.status, 200, "shadow mode denied: {r:?}");
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    casa.settle();
     let trail = casa.get(&format!("/trace?mas_id={mas_id}&event_type=exchange_allowed")).json();
     let checks = trail["items"][0]["checks"].as_array().unwrap().clone();
     let semantic = checks.iter().find(|c| c["check"] == "SEMANTIC_INTENT_MATCH").unwrap_or_else(|| panic!("{trail}"));

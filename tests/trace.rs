@@ -11,11 +11,6 @@ fn types(events: &[Value]) -> Vec<String> {
     events.iter().map(|e| e["type"].as_str().unwrap().to_string()).collect()
 }
 
-/// Waits for the writer's batch window.
-fn settle() {
-    std::thread::sleep(std::time::Duration::from_millis(300));
-}
-
 #[test]
 fn a_session_reads_back_in_order_with_per_tool_decisions() {
     let casa = Casa::start();
@@ -26,9 +21,9 @@ fn a_session_reads_back_in_order_with_per_tool_decisions() {
     let delegated = casa.exchanged_token(&fleet.agent, &subject, "fs:read");
     assert_eq!(casa.exchange(&fleet.agent, &subject, "fs:write").status, 403);
     casa.introspect(&delegated);
-    settle(); // the revocation reports the lineage the trail holds
+    casa.settle(); // the revocation reports the lineage the trail holds
     casa.form("/oauth/revoke", Some(&fleet.client), &[("token", &subject)]);
-    settle();
+    casa.settle();
 
     let session = casa.get(&format!("/trace/session/{uiid}")).json();
     let session = session.as_array().unwrap();
@@ -70,7 +65,7 @@ fn pages_follow_the_cursor_newest_first() {
     for _ in 0..7 {
         casa.introspect(&subject);
     }
-    settle();
+    casa.settle();
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -147,7 +142,7 @@ fn the_stream_delivers_new_decisions_with_its_filters() {
     let fleet = Fleet::create(&casa, json!({}));
     let other = Fleet::create(&casa, json!({"name": "other"}));
     let subject = casa.access_token(&fleet.client, "x", Some("fs:read"));
-    settle();
+    casa.settle();
     // Subscribed to fleet's denials only.
     let url = casa.url(&format!("/trace/stream?mas_id={}&decision=denied", fleet.mas_id));
     let admin = casa.admin.clone();
@@ -189,7 +184,7 @@ fn stats_count_decisions_denial_reasons_and_edges() {
     }
     casa.exchange(&fleet.agent, &subject, "fs:write");
     casa.exchange(&fleet.other_agent, &subject, "fs:write");
-    settle();
+    casa.settle();
     let stats = casa.get(&format!("/stats?mas_id={}", fleet.mas_id)).json();
     assert_eq!(
         (stats["issued"].as_u64(), stats["allowed"].as_u64(), stats["denied"].as_u64()),
@@ -215,7 +210,7 @@ fn management_changes_and_key_rotations_are_audited_without_secrets() {
     casa.patch(&format!("/mas/{}", fleet.mas_id), json!({"token_ttl_seconds": 120}));
     casa.post(&format!("/mas/{}/keys/rotate", fleet.mas_id), json!({}));
     let rotated = casa.post(&format!("/apps/{}/secret/rotate", fleet.agent.id), json!({})).json();
-    settle();
+    casa.settle();
     let trail = casa.get(&format!("/trace?mas_id={}&limit=50", fleet.mas_id)).json();
     let items = trail["items"].as_array().unwrap();
     let actions: Vec<String> = items.iter().filter_map(|e| e["action"].as_str().map(str::to_string)).collect();
@@ -289,7 +284,7 @@ fn a_token_reads_back_with_the_exchanges_made_from_it() {
     let subject = casa.access_token(&fleet.client, "x", Some("fs:read"));
     let child = casa.exchanged_token(&fleet.agent, &subject, "fs:read");
     casa.introspect(&child);
-    settle();
+    casa.settle();
     let jti = jwt_parts(&subject).1["jti"].as_str().unwrap().to_string();
     let events = casa.get(&format!("/trace?jti={jti}")).json();
     assert_eq!(types(events["items"].as_array().unwrap()), ["exchange_allowed", "token_issued"]);

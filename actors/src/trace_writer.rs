@@ -130,6 +130,8 @@ impl TraceWriter {
 
 impl TraceSink for TraceWriter {
     fn record(&self, event: TraceEvent) {
+        // Every event offered, so recorded = written + dropped + lost once the writer is idle.
+        metrics::counter!(crate::telemetry::TRACE_EVENTS.name, "type" => event.type_name()).increment(1);
         let queue = self.queue.read().expect("trace queue poisoned");
         let Some(tx) = queue.as_ref() else { return };
         if tx.try_send(event).is_err() {

@@ -202,6 +202,30 @@ impl Casa {
         panic!("casa did not become healthy:\n{}", self.logs());
     }
 
+    /// Waits until the trace writer has stored (or counted as lost) every event
+    /// recorded so far, by its counters, instead of sleeping through its batch window.
+    pub fn settle(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let metrics = self.get("/metrics").text;
+            let sum = |name: &str| -> f64 {
+                metrics
+                    .lines()
+                    .filter(|l| l.strip_prefix(name).is_some_and(|rest| rest.starts_with([' ', '{'])))
+                    .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                    .sum()
+            };
+            let recorded = sum("casa_trace_events_total");
+            let done: f64 =
+                ["written", "dropped", "lost"].iter().map(|s| sum(&format!("casa_trace_events_{s}_total"))).sum();
+            if recorded == done {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the trace writer did not catch up: {recorded} recorded, {done} done");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}:{}{path}", self.host, self.port)
     }

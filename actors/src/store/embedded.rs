@@ -1,6 +1,10 @@
 //! The embedded store: a single redb file under the data dir. Every commit is
 //! fsynced (redb's `Durability::Immediate`) before the call returns, and redb's
 //! copy-on-write pages survive `kill -9` at any point.
+//!
+//! Just over ~600 lines with its tests: one `Store` implementation, one redb
+//! transaction per trait method; split, a reader would chase one trait
+//! across files.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
