@@ -487,14 +487,8 @@ pub async fn intent(embedder: Arc<dyn Embedder>, opts: EvalOptions) -> anyhow::R
         );
         for rule in &rules {
             let cv = cross_validate(rule, &dev, &many, s);
-            println!(
-                "| {} | {} | {} | {} | {} |",
-                rule.label(),
-                cell(&cv, |f| f.0.allow),
-                cell(&cv, |f| f.0.deny),
-                cell(&cv, |f| f.1.allow),
-                cell(&cv, |f| f.1.deny)
-            );
+            let [dev_allow, dev_deny, many_allow, many_deny] = cells(&cv);
+            println!("| {} | {dev_allow} | {dev_deny} | {many_allow} | {many_deny} |", rule.label());
         }
     }
     if let Some(path) = &opts.calibration {
@@ -562,13 +556,11 @@ pub async fn fit(embedder: Arc<dyn Embedder>, opts: FitOptions) -> anyhow::Resul
     let text = serde_json::to_string_pretty(&calibration)? + "\n";
     Calibration::from_json(&text).map_err(anyhow::Error::msg)?;
     std::fs::write(&opts.out, text).with_context(|| format!("writing {}", opts.out.display()))?;
+    let [dev_allow, dev_deny, many_allow, many_deny] = cells(&cv);
     println!(
-        "{}: cut-off {cut_off:.4}; cross-validated dev allow {} / deny {}, many-tools allow {} / deny {}\nwrote {}",
+        "{}: cut-off {cut_off:.4}; cross-validated dev allow {dev_allow} / deny {dev_deny}, many-tools allow \
+         {many_allow} / deny {many_deny}\nwrote {}",
         rule.label(),
-        cell(&cv, |f| f.0.allow),
-        cell(&cv, |f| f.0.deny),
-        cell(&cv, |f| f.1.allow),
-        cell(&cv, |f| f.1.deny),
         opts.out.display()
     );
     Ok(())

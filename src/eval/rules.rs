@@ -125,3 +125,8 @@ pub(super) fn cell(cv: &CrossValidated, pick: impl Fn(&(Recall, Recall, f64)) ->
     let (m, sd) = spread(cv.folds.iter().map(pick));
     format!("{m:.3} ± {sd:.3}")
 }
+
+/// Dev allow, dev deny, many-tools allow, many-tools deny.
+pub(super) fn cells(cv: &CrossValidated) -> [String; 4] {
+    [cell(cv, |f| f.0.allow), cell(cv, |f| f.0.deny), cell(cv, |f| f.1.allow), cell(cv, |f| f.1.deny)]
+}
