@@ -37,15 +37,12 @@ fn claims() -> Claims {
     .unwrap()
 }
 
-fn semantic_check(c: &mut Criterion) {
-    let tools = vectors(50, 7);
-    let names: Vec<String> = (0..50).map(|i| format!("tool:{i}")).collect();
-    let index = ToolIndex::new("bench", names.iter().map(String::as_str).zip(&tools));
+/// Ranks an intent over 50 tools and decides one of them, as an exchange does.
+fn bench_check(c: &mut Criterion, name: &str, index: &ToolIndex, check: &SemanticIntent) {
     let intent = vectors(1, 99).remove(0);
-    let check = SemanticIntent(SemanticSettings { threshold: 0.18, top_k: Some(5), min_probability: None });
     let subject = claims();
     let judgements = HashMap::new();
-    c.bench_function("semantic check, 50 tools (rank + verdict)", |b| {
+    c.bench_function(name, |b| {
         b.iter(|| {
             let matched = index.rank(&intent);
             let input = CheckInput {
@@ -60,6 +57,17 @@ fn semantic_check(c: &mut Criterion) {
     });
 }
 
+fn fifty_tools() -> (Vec<String>, Vec<Embedding>) {
+    ((0..50).map(|i| format!("tool:{i}")).collect(), vectors(50, 7))
+}
+
+fn semantic_check(c: &mut Criterion) {
+    let (names, tools) = fifty_tools();
+    let index = ToolIndex::new("bench", names.iter().map(String::as_str).zip(&tools));
+    let check = SemanticIntent(SemanticSettings { threshold: 0.18, top_k: Some(5), min_probability: None });
+    bench_check(c, "semantic check, 50 tools (rank + verdict)", &index, &check);
+}
+
 /// The calibrated check: the same product, then every tool's relative
 /// features and probability, then the verdict.
 fn calibrated_check(c: &mut Criterion) {
@@ -70,27 +78,11 @@ fn calibrated_check(c: &mut Criterion) {
     let k = terms.len();
     let fit = Fit { mean: vec![0.1; k], scale: vec![0.2; k], weights: vec![0.5; k], bias: -1.0 };
     let calibration = std::sync::Arc::new(Calibration::new("bench", "bench", &terms, &names_of_terms, &fit, 0.3));
-    let tools = vectors(50, 7);
-    let names: Vec<String> = (0..50).map(|i| format!("tool:{i}")).collect();
+    let (names, tools) = fifty_tools();
     let index =
         ToolIndex::new("bench", names.iter().map(String::as_str).zip(&tools)).with_calibration(Some(calibration));
-    let intent = vectors(1, 99).remove(0);
     let check = SemanticIntent(SemanticSettings::default());
-    let subject = claims();
-    let judgements = HashMap::new();
-    c.bench_function("calibrated semantic check, 50 tools (rank + features + probability + verdict)", |b| {
-        b.iter(|| {
-            let matched = index.rank(&intent);
-            let input = CheckInput {
-                tool: "tool:17",
-                subject: &subject,
-                llm_calls: &[],
-                intent: &matched,
-                judgements: &judgements,
-            };
-            check.evaluate(&input)
-        })
-    });
+    bench_check(c, "calibrated semantic check, 50 tools (rank + features + probability + verdict)", &index, &check);
 }
 
 criterion_group!(benches, semantic_check, calibrated_check);
