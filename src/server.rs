@@ -75,7 +75,9 @@ pub async fn serve(settings: Settings, collector: crate::collector::CollectorArg
     // Expired events go at start and hourly (a CQL store expires them by TTL instead).
     let purge = settings.trace_retention.duration().map(|r| spawn_purge(store.clone(), r, Duration::from_secs(3600)));
     let node_name = node_config.cluster.as_ref().map_or_else(|| "casa".to_string(), |c| c.node_name.clone());
-    let node = Node::start_with(store, traces.clone(), ai, node_config).await?;
+    let node = Node::start_with(store, traces.clone(), ai, node_config)
+        .await?
+        .with_calls_in_flight_per_mas(settings.calls_in_flight_per_mas);
     crate::collector::start_in_node(&collector, &node, &node_name, traces.clone(), &public_url, bound).await;
     let state = AppState {
         node: node.clone(),

@@ -253,6 +253,9 @@ fn the_viewer_token_reads_and_every_write_route_answers_403() {
         } else {
             assert_eq!(r.status, 403, "viewer {method} {concrete}: {r:?}");
             assert_eq!(r.json()["error"], "insufficient_scope", "{r:?}");
+            // RFC 6750 section 3.1: the challenge names the error too.
+            let challenge = r.header("www-authenticate").unwrap_or_default();
+            assert!(challenge.starts_with("Bearer ") && challenge.contains(r#"error="insufficient_scope""#), "{r:?}");
             refused += 1;
         }
     }

@@ -219,7 +219,21 @@ proptest! {
 
 fn node() -> &'static Casa {
     static NODE: OnceLock<Casa> = OnceLock::new();
-    NODE.get_or_init(Casa::start)
+    static PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+    // A static is never dropped: kill the node when the test process exits.
+    extern "C" fn kill_node() {
+        let pid = PID.load(std::sync::atomic::Ordering::SeqCst);
+        if pid > 0 {
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+    NODE.get_or_init(|| {
+        let casa = Casa::start();
+        let pid = casa.child.as_ref().expect("a spawned node").id() as i32;
+        PID.store(pid, std::sync::atomic::Ordering::SeqCst);
+        unsafe { libc::atexit(kill_node) };
+        casa
+    })
 }
 
 /// A 4xx with the JSON error shape, or a 2xx; never a 5xx.

@@ -42,7 +42,13 @@ pub async fn viewer_gate<E: Endpoint>(ep: E, req: Request) -> poem::Result<Respo
     if let (Some(token), Some(state)) = (presented, req.data::<AppState>()) {
         let is_viewer = state.viewer.as_ref().is_some_and(|v| v.verify(token)) && !state.admin.verify(token);
         if is_viewer && !viewer_may(req.method(), req.uri().path()) {
-            return Err(super::error::ApiError::forbidden_for_viewer().into());
+            let mut refused = super::error::ApiError::forbidden_for_viewer().into_response();
+            // RFC 6750 section 3.1: a valid token without the scope the request needs.
+            refused.headers_mut().insert(
+                poem::http::header::WWW_AUTHENTICATE,
+                poem::http::HeaderValue::from_static(r#"Bearer realm="casa", error="insufficient_scope""#),
+            );
+            return Ok(refused);
         }
     }
     ep.call(req).await.map(IntoResponse::into_response)

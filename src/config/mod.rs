@@ -114,6 +114,9 @@ settings! {
             flag("mas-idle-seconds", "CASA_MAS_IDLE_SECONDS", "SECONDS");
         actor_call_timeout_ms: req Millis = 5000, "Deadline of every actor call",
             flag("actor-call-timeout-ms", "CASA_ACTOR_CALL_TIMEOUT_MS", "MS");
+        calls_in_flight_per_mas: req usize = 1024,
+            "Calls this node has in flight to one MAS at most; more are refused at once (503 and Retry-After)",
+            flag("calls-in-flight-per-mas", "CASA_CALLS_IN_FLIGHT_PER_MAS", "N");
     }
 
     #[flags(AiFlags)]
@@ -214,6 +217,9 @@ impl Settings {
         if self.llm_timeout_ms.0 == 0 {
             return Err(ConfigError::Invalid("llm_timeout_ms must be positive".into()));
         }
+        if self.calls_in_flight_per_mas == 0 {
+            return Err(ConfigError::Invalid("calls_in_flight_per_mas must be positive".into()));
+        }
         if self.actor_call_timeout_ms.0 == 0 || self.mas_idle_seconds.0 == 0 {
             return Err(ConfigError::Invalid("actor_call_timeout_ms and mas_idle_seconds must be positive".into()));
         }
@@ -250,6 +256,15 @@ mod tests {
         assert_eq!(s.max_body_bytes, 4096);
         assert_eq!(s.data_dir, PathBuf::from("./casa-data"));
         assert_eq!(s.public_url_for(s.listen), "http://127.0.0.1:9100");
+    }
+
+    #[test]
+    fn the_defaults_are_the_runtimes_own() {
+        let s = Settings::default();
+        assert_eq!(s.calls_in_flight_per_mas, casa_actors::mas::in_flight::DEFAULT_CALLS_PER_MAS);
+        let mut zero = Flags::default();
+        zero.serve.calls_in_flight_per_mas = Some(0);
+        assert!(Settings::load(None, &zero).is_err());
     }
 
     #[test]
