@@ -18,9 +18,8 @@ mod supervisor;
 pub use supervisor::SupervisorMsg;
 use supervisor::{NodeSupervisor, SupervisorArgs};
 
-use std::collections::HashMap;
 use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 use std::time::Instant;
 
@@ -99,6 +98,20 @@ impl Ai {
 type ToolVectorCache = Arc<quick_cache::sync::Cache<(String, String), Arc<[f32]>>>;
 const TOOL_VECTOR_CACHE_ENTRIES: usize = 20_000;
 
+/// What the node knows of a client id. An app never changes MAS, so a known
+/// entry never goes stale in a harmful way (a deleted app fails authentication
+/// in its MAS); an unknown one is believed briefly, so a flood of made-up ids
+/// costs one store read each per `UNKNOWN_CLIENT_TTL`, and an app created on
+/// another node (a store read that lagged it) is found soon after.
+#[derive(Clone, Copy)]
+enum ClientMas {
+    Known(Uuid),
+    Unknown(Instant),
+}
+type ClientIndex = Arc<quick_cache::sync::Cache<Uuid, ClientMas>>;
+const CLIENT_INDEX_ENTRIES: usize = 100_000;
+const UNKNOWN_CLIENT_TTL: Duration = Duration::from_secs(10);
+
 /// Verdicts of the judge by (intent digest, tool digest), with when each was given.
 type VerdictCache = Arc<quick_cache::sync::Cache<(String, String), (Judgement, Instant)>>;
 const VERDICT_CACHE_ENTRIES: usize = 10_000;
@@ -117,9 +130,8 @@ pub struct Node {
     registry: RegistryHandle,
     supervisor: ActorRef<SupervisorMsg>,
     supervisor_task: Arc<tokio::sync::Mutex<Option<JoinHandle<()>>>>,
-    /// client id → its MAS. An app never changes MAS, so entries never go stale
-    /// in a harmful way (a deleted app fails authentication in its MAS).
-    client_mas: Arc<RwLock<HashMap<Uuid, Uuid>>>,
+    /// client id → its MAS, or that the store had no such app (for a while).
+    client_mas: ClientIndex,
     ai: Ai,
     verdicts: VerdictCache,
     tool_vectors: ToolVectorCache,
@@ -187,7 +199,7 @@ impl Node {
             registry,
             supervisor,
             supervisor_task: Arc::new(tokio::sync::Mutex::new(Some(task))),
-            client_mas: Arc::default(),
+            client_mas: Arc::new(quick_cache::sync::Cache::new(CLIENT_INDEX_ENTRIES)),
             ai,
             verdicts: Arc::new(quick_cache::sync::Cache::new(VERDICT_CACHE_ENTRIES)),
             tool_vectors: Arc::new(quick_cache::sync::Cache::new(TOOL_VECTOR_CACHE_ENTRIES)),

@@ -9,14 +9,21 @@ impl Node {
     /// opens it; elsewhere this records nothing).
     pub(super) async fn client_mas(&self, client_id: &str) -> Result<Uuid> {
         let id = Uuid::parse_str(client_id).map_err(|_| OAuthError::InvalidClient)?;
-        let known = self.client_mas.read().expect("client index poisoned").get(&id).copied();
-        let mas = match known {
-            Some(mas) => mas,
-            None => {
-                let app = self.store.get_app(id).await?.ok_or(OAuthError::InvalidClient)?;
-                self.client_mas.write().expect("client index poisoned").insert(id, app.mas_id);
-                app.mas_id
+        let mas = match self.client_mas.get(&id) {
+            Some(ClientMas::Known(mas)) => mas,
+            Some(ClientMas::Unknown(since)) if since.elapsed() < UNKNOWN_CLIENT_TTL => {
+                return Err(OAuthError::InvalidClient.into())
             }
+            _ => match self.store.get_app(id).await? {
+                Some(app) => {
+                    self.client_mas.insert(id, ClientMas::Known(app.mas_id));
+                    app.mas_id
+                }
+                None => {
+                    self.client_mas.insert(id, ClientMas::Unknown(Instant::now()));
+                    return Err(OAuthError::InvalidClient.into());
+                }
+            },
         };
         let span = tracing::Span::current();
         span.record("client_id", tracing::field::display(id)).record("mas_id", tracing::field::display(mas));
