@@ -618,3 +618,29 @@ fn no_token_is_issued_that_no_verifier_would_accept() {
     assert_eq!(r.status, 200, "{r:?}");
     t.assert_unchanged();
 }
+
+/// A flood of requests casa rejects (here: anyone who knows the agent's client
+/// id, with a wrong secret) cannot fill the MAS's trail: past a burst it
+/// records a trickle and counts the rest.
+#[test]
+fn a_flood_of_rejected_exchanges_does_not_fill_the_trail() {
+    let t = target();
+    let started = std::time::Instant::now();
+    let impostor = common::Client { id: t.a.agent.id.clone(), secret: "not-the-secret".into() };
+    for _ in 0..300 {
+        let r = t.casa.exchange(&impostor, &t.subject, "fs:read");
+        assert_eq!(r.status, 401, "{r:?}");
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    t.casa.settle();
+    let trail = t.casa.get(&format!("/trace?mas_id={}&event_type=exchange_rejected&limit=500", t.a.mas_id)).json();
+    let recorded = trail["items"].as_array().unwrap().len();
+    // A burst of 50, then 5 a second.
+    assert!(recorded >= 50 && (recorded as f64) <= 51.0 + 5.0 * elapsed, "{recorded} recorded in {elapsed:.1} s");
+    let metrics = t.casa.get("/metrics").text;
+    let counted: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("casa_trace_rejections_not_recorded_total ")?.parse().ok())
+        .unwrap_or(0.0);
+    assert_eq!(counted as usize + recorded, 300, "every rejection is recorded or counted");
+}

@@ -50,6 +50,19 @@ impl Emit for TraceEventDropped {
     }
 }
 
+/// A MAS's trail budget for rejected requests is spent: this one is counted,
+/// not recorded. Logged at debug only: a flood must not move into the log.
+pub struct RejectionNotRecorded {
+    pub mas_id: Uuid,
+}
+
+impl Emit for RejectionNotRecorded {
+    fn emit(self) {
+        tracing::debug!(mas_id = %self.mas_id, "rejected request not recorded in the trail: over the MAS's budget");
+        metrics::counter!(telemetry::TRACE_REJECTIONS_NOT_RECORDED.name).increment(1);
+    }
+}
+
 /// The store refused a batch of trace events after every retry.
 pub struct TraceEventsLost {
     pub events: usize,

@@ -201,7 +201,9 @@ impl MasState {
         let started = Instant::now();
         let result = self.decide_exchange(req, started).await;
         if let Err(CoreError::OAuth(e)) = &result {
-            if !matches!(e, OAuthError::AccessDenied { .. }) {
+            if !matches!(e, OAuthError::AccessDenied { .. }) && !self.rejections.allow(Instant::now()) {
+                crate::telemetry::Emit::emit(crate::events::RejectionNotRecorded { mas_id: self.mas.id });
+            } else if !matches!(e, OAuthError::AccessDenied { .. }) {
                 let mut event =
                     self.event(EventKind::ExchangeRejected { error: e.code().into(), description: e.description() });
                 event.latency_us = started.elapsed().as_micros() as u64;

@@ -21,6 +21,7 @@ mod grants;
 pub mod in_flight;
 pub mod introspect;
 mod llm_calls;
+mod rejections;
 pub mod revoke;
 mod tokens;
 
@@ -210,6 +211,8 @@ pub struct MasState {
     /// Sessions' LLM-call evidence, as loaded from the store.
     llm_evidence: llm_calls::LlmEvidence,
     embedder: Option<Arc<dyn Embedder>>,
+    /// How many more rejections this MAS writes to its trail now.
+    rejections: rejections::RejectionBudget,
     /// Set once the MAS is deleted: messages still queued get `NotFound`
     /// until the registry retires the actor.
     deleted: bool,
@@ -232,6 +235,7 @@ impl Actor for MasActor {
             apps: snapshot.apps.into_iter().map(|a| (a.id, a)).collect(),
             revocations: RevocationSet::new(snapshot.revocations, now),
             verified: Default::default(),
+            rejections: Default::default(),
             store,
             trace,
             capabilities,
