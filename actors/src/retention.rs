@@ -60,6 +60,9 @@ impl FromStr for Retention {
                 return Err(err("a whole number and a unit (s, m, h, d), e.g. 30d, or forever"))
             }
             Err(DurationError::TooLong) => return Err(err(too_long)),
+            // Retention is counted in seconds to days: the messages leave out `ms`.
+            Err(DurationError::NoUnit) => return Err(err("add a unit: s, m, h or d (e.g. 30d)")),
+            Err(DurationError::BadUnit) => return Err(err("the unit is one of s, m, h, d (e.g. 30d)")),
             Err(e) => return Err(err(&e.to_string())),
         };
         match d {
