@@ -37,10 +37,8 @@ async fn a_made_up_client_id_is_read_from_the_store_once_not_per_request() {
     assert_eq!(store.calls("get_app").len(), 1, "every request for a made-up id read the store");
 
     // A real app is found, however many unknown ids came before it.
-    let app = node
-        .create_app(NewApp::new(mas, "client", AppType::Client, vec!["fs:read".into()], vec![]))
-        .await
-        .unwrap();
+    let app =
+        node.create_app(NewApp::new(mas, "client", AppType::Client, vec!["fs:read".into()], vec![])).await.unwrap();
     let issued = node.issue_token(issue(&app.app.client_id, &app.client_secret)).await;
     assert!(issued.is_ok(), "{issued:?}");
 }
