@@ -114,6 +114,9 @@ Included by every template, so `helm template -s` of any one fails too.
   {{- if not (or $v.cluster.tls.certManager.enabled $v.cluster.tls.existingSecret) -}}
     {{- fail "store=scylla needs node-to-node mutual TLS: set cluster.tls.certManager.enabled (with an issuerRef) or cluster.tls.existingSecret" -}}
   {{- end -}}
+  {{- if not $v.keyEncryptionKey.existingSecret -}}
+    {{- fail "store=scylla needs keyEncryptionKey.existingSecret: every node must seal realm keys with the same key-encryption key and casa cannot make one for a cluster (without it they are stored in clear); make the Secret once, e.g. kubectl create secret generic casa-key-encryption-key --from-literal=kek=$(openssl rand -hex 32), and keep a copy apart from the store" -}}
+  {{- end -}}
   {{- if and $v.cluster.tls.certManager.enabled (not $v.cluster.tls.certManager.issuerRef.name) -}}
     {{- fail "cluster.tls.certManager.enabled needs cluster.tls.certManager.issuerRef.name" -}}
   {{- end -}}
