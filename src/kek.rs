@@ -42,12 +42,33 @@ fn read(file: &Path) -> anyhow::Result<LocalKek> {
     let text = zeroize::Zeroizing::new(
         std::fs::read_to_string(file).with_context(|| format!("reading the key-encryption key {}", file.display()))?,
     );
-    let mode = std::fs::metadata(file)?.permissions().mode();
-    if mode & 0o077 != 0 {
-        let mode = format!("{:o}", mode & 0o777);
+    let meta = std::fs::metadata(file)?;
+    if readable_by_others(meta.permissions().mode(), std::os::unix::fs::MetadataExt::gid(&meta), &own_groups()) {
+        let mode = format!("{:o}", meta.permissions().mode() & 0o777);
         tracing::warn!(file = %file.display(), %mode, "the key-encryption key file is readable by others");
     }
     LocalKek::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))
+}
+
+/// Whether anyone but this process's user and groups may read or write the
+/// file: group access is fine when the group is one of ours (a Kubernetes
+/// Secret volume is 0440 with the pod's `fsGroup`).
+fn readable_by_others(mode: u32, file_gid: u32, own_groups: &[u32]) -> bool {
+    mode & 0o007 != 0 || (mode & 0o070 != 0 && !own_groups.contains(&file_gid))
+}
+
+/// This process's effective group and its supplementary groups.
+fn own_groups() -> Vec<u32> {
+    // SAFETY: getegid cannot fail; getgroups writes at most `len` ids into the buffer.
+    let mut groups = vec![unsafe { libc::getegid() }];
+    let len = unsafe { libc::getgroups(0, std::ptr::null_mut()) };
+    if len > 0 {
+        let mut more = vec![0 as libc::gid_t; len as usize];
+        let n = unsafe { libc::getgroups(len, more.as_mut_ptr()) };
+        more.truncate(n.max(0) as usize);
+        groups.extend(more);
+    }
+    groups
 }
 
 /// The data dir's KEK, made (0600) if there is none yet.
@@ -66,6 +87,14 @@ fn generated(data_dir: &Path) -> anyhow::Result<LocalKek> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn group_access_is_fine_for_our_own_group_only() {
+        assert!(!readable_by_others(0o100600, 5, &[7]));
+        assert!(!readable_by_others(0o100440, 7, &[3, 7]), "a Secret volume with our fsGroup");
+        assert!(readable_by_others(0o100440, 5, &[3, 7]), "another group may read it");
+        assert!(readable_by_others(0o100604, 7, &[7]), "anyone may read it");
+    }
 
     #[test]
     fn the_embedded_store_gets_a_private_kek_once_and_keeps_it() {
