@@ -97,20 +97,27 @@ impl<'de> serde::Deserialize<'de> for Retention {
     }
 }
 
-/// Deletes every event older than `retention`, batch by batch; returns how many.
+/// Deletes every event older than `retention`, batch by batch, then the
+/// sessions as old and the expired revocation rules; returns how many events.
 pub async fn purge_expired(store: &dyn Store, retention: Duration) -> Result<u64, StoreError> {
-    let cutoff = OffsetDateTime::now_utc() - retention;
+    let now = OffsetDateTime::now_utc();
+    let cutoff = now - retention;
     let mut total = 0u64;
     loop {
         let n = store.purge_traces(cutoff, PURGE_BATCH).await?;
         total += n as u64;
         metrics::counter!(crate::telemetry::TRACE_EVENTS_PURGED.name).increment(n as u64);
         if n < PURGE_BATCH {
-            return Ok(total);
+            break;
         }
         // Let queued trace writes take the store between batches.
         tokio::task::yield_now().await;
     }
+    // A session is kept as long as its trail: the trail names it.
+    while store.purge_sessions(cutoff, now.unix_timestamp(), PURGE_BATCH).await? == PURGE_BATCH {
+        tokio::task::yield_now().await;
+    }
+    Ok(total)
 }
 
 /// Purges at once and then every `every`, for as long as the runtime runs

@@ -34,7 +34,7 @@ macro_rules! store_conformance_tests {
             sessions_and_llm_calls_round_trip, revocations_round_trip, sessions_are_scoped_to_their_mas,
             traces_page_newest_first_and_by_session, traces_page_across_days);
         $crate::store_conformance_tests!(@each ($expiring)($crate::testsuite::RETENTION);
-            expired_traces_are_gone, audit_verify_anchors_after_expiry);
+            expired_traces_are_gone, audit_verify_anchors_after_expiry, sessions_expire_with_the_trail);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(
@@ -435,6 +435,29 @@ async fn expire_some(store: &dyn Store, mas: Uuid, jti: &str) -> (Vec<TraceEvent
     assert!(purged == 0 || purged == 5, "purged {purged}");
     assert_eq!(purge_expired(store, RETENTION).await.unwrap(), 0, "nothing left to purge");
     (old, fresh)
+}
+
+/// A session (its user input and LLM calls) is kept as long as its trail, no
+/// longer: one begun `RETENTION` ago is gone, by TTL or by the purge.
+pub async fn sessions_expire_with_the_trail(store: &dyn Store) {
+    let mas = Uuid::now_v7();
+    let ms =
+        ((OffsetDateTime::now_utc() - (RETENTION - Duration::from_secs(2))).unix_timestamp_nanos() / 1_000_000) as u64;
+    let mut old = user_input(mas);
+    old.id = Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, ms / 1000, (ms % 1000) as u32 * 1_000_000));
+    let fresh = user_input(mas);
+    for input in [&old, &fresh] {
+        store.put_user_input(input).await.unwrap();
+        store.put_llm_call(mas, input.id, &llm_call("c1", &["fs:read"])).await.unwrap();
+    }
+    assert!(store.get_user_input(mas, old.id).await.unwrap().is_some(), "not expired yet");
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+    purge_expired(store, RETENTION).await.unwrap();
+    assert_eq!(store.get_user_input(mas, old.id).await.unwrap(), None, "the old session is gone");
+    assert_eq!(store.user_input_mas(old.id).await.unwrap(), None);
+    assert!(store.llm_calls(mas, old.id).await.unwrap().is_empty(), "with its LLM calls");
+    assert_eq!(store.get_user_input(mas, fresh.id).await.unwrap().as_ref(), Some(&fresh), "the fresh one stays");
+    assert_eq!(store.llm_calls(mas, fresh.id).await.unwrap().len(), 1);
 }
 
 pub async fn expired_traces_are_gone(store: &dyn Store) {

@@ -541,6 +541,50 @@ impl Store for EmbeddedStore {
         .await
     }
 
+    async fn purge_sessions(&self, cutoff: OffsetDateTime, now: i64, limit: usize) -> Result<usize, StoreError> {
+        // A UUIDv7 starts with its Unix milliseconds: every id below this one is older.
+        let ms = (cutoff.unix_timestamp_nanos() / 1_000_000).clamp(0, (1 << 48) - 1) as u128;
+        let below = ms << 80;
+        self.write(move |txn| {
+            let mut by_id = txn.open_table(USER_INPUT_MAS).map_err(backend)?;
+            let mut inputs = txn.open_table(USER_INPUTS).map_err(backend)?;
+            let mut calls = txn.open_table(LLM_CALLS).map_err(backend)?;
+            let expired: Vec<(u128, u128)> = by_id
+                .range(0..below)
+                .map_err(backend)?
+                .take(limit)
+                .map(|e| e.map(|(id, m)| (id.value(), m.value())).map_err(backend))
+                .collect::<Result<_, _>>()?;
+            for &(id, m) in &expired {
+                by_id.remove(id).map_err(backend)?;
+                inputs.remove((m, id)).map_err(backend)?;
+                let keys: Vec<String> = calls
+                    .range((m, id, "")..(m, id.saturating_add(1), ""))
+                    .map_err(backend)?
+                    .map(|e| e.map(|(k, _)| k.value().2.to_string()).map_err(backend))
+                    .collect::<Result<_, _>>()?;
+                for call in &keys {
+                    calls.remove((m, id, call.as_str())).map_err(backend)?;
+                }
+            }
+            let mut rules = txn.open_table(REVOCATIONS).map_err(backend)?;
+            let mut gone = Vec::new();
+            for entry in rules.iter().map_err(backend)? {
+                let (key, body) = entry.map_err(backend)?;
+                // An undecodable rule stays: only the MAS's deletion removes it.
+                if decode::<Revocation>(body.value()).is_ok_and(|r| r.expires_at < now) {
+                    let (m, k) = key.value();
+                    gone.push((m, k.to_string()));
+                }
+            }
+            for (m, k) in &gone {
+                rules.remove((*m, k.as_str())).map_err(backend)?;
+            }
+            Ok(expired.len())
+        })
+        .await
+    }
+
     async fn session_traces(&self, user_input_id: &str) -> Result<Vec<TraceEvent>, StoreError> {
         let uiid = user_input_id.to_string();
         self.run(move |db| {
@@ -616,6 +660,23 @@ mod tests {
             Err(other) => panic!("unexpected error {other}"),
             Ok(_) => panic!("a newer schema was accepted"),
         }
+    }
+
+    #[tokio::test]
+    async fn the_purge_drops_the_revocation_rules_that_expired() {
+        use crate::revocation::RevocationTarget;
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let mas = Uuid::now_v7();
+        let rule = |jti: &str, expires_at| Revocation {
+            target: RevocationTarget::Token(jti.into()),
+            revoked_at: 1,
+            expires_at,
+        };
+        store.put_revocation(mas, &rule("old", 100)).await.unwrap();
+        store.put_revocation(mas, &rule("live", 300)).await.unwrap();
+        store.purge_sessions(OffsetDateTime::UNIX_EPOCH, 200, 1000).await.unwrap();
+        assert_eq!(store.revocations(mas).await.unwrap(), vec![rule("live", 300)]);
     }
 
     #[tokio::test]

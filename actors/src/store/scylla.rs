@@ -324,12 +324,15 @@ impl Store for ScyllaStore {
     }
 
     async fn put_user_input(&self, input: &UserInput) -> Result<(), StoreError> {
+        // A session is kept as long as its trail (the trail names it).
+        let ttl = ttl_of(self.trace_ttl, input.id);
         self.run(
-            "INSERT INTO user_inputs (mas_id, id, body) VALUES (?, ?, ?)",
-            (input.mas_id, input.id, encode(input)?),
+            "INSERT INTO user_inputs (mas_id, id, body) VALUES (?, ?, ?) USING TTL ?",
+            (input.mas_id, input.id, encode(input)?, ttl),
         )
         .await?;
-        self.run("INSERT INTO user_input_mas (id, mas_id) VALUES (?, ?)", (input.id, input.mas_id)).await?;
+        self.run("INSERT INTO user_input_mas (id, mas_id) VALUES (?, ?) USING TTL ?", (input.id, input.mas_id, ttl))
+            .await?;
         Ok(())
     }
 
@@ -342,8 +345,9 @@ impl Store for ScyllaStore {
     }
 
     async fn put_llm_call(&self, mas_id: Uuid, user_input_id: Uuid, call: &LlmCall) -> Result<(), StoreError> {
-        let cql = "INSERT INTO llm_calls (mas_id, uiid, call_id, body) VALUES (?, ?, ?, ?)";
-        self.run(cql, (mas_id, user_input_id, call.call_id.clone(), encode(call)?)).await?;
+        let cql = "INSERT INTO llm_calls (mas_id, uiid, call_id, body) VALUES (?, ?, ?, ?) USING TTL ?";
+        let ttl = ttl_of(self.trace_ttl, user_input_id);
+        self.run(cql, (mas_id, user_input_id, call.call_id.clone(), encode(call)?, ttl)).await?;
         Ok(())
     }
 
@@ -352,9 +356,13 @@ impl Store for ScyllaStore {
     }
 
     async fn put_revocation(&self, mas_id: Uuid, rule: &Revocation) -> Result<(), StoreError> {
+        // A rule goes once no token it could match is valid, a minute later
+        // (readers drop expired rules themselves; clocks differ).
+        let left = rule.expires_at - OffsetDateTime::now_utc().unix_timestamp();
+        let ttl = (left.max(0) + 60).min(i32::MAX as i64) as i32;
         self.run(
-            "INSERT INTO revocations (mas_id, key, body) VALUES (?, ?, ?)",
-            (mas_id, rule.target.key(), encode(rule)?),
+            "INSERT INTO revocations (mas_id, key, body) VALUES (?, ?, ?) USING TTL ?",
+            (mas_id, rule.target.key(), encode(rule)?, ttl),
         )
         .await?;
         Ok(())
@@ -455,6 +463,11 @@ impl Store for ScyllaStore {
 
     async fn purge_traces(&self, _cutoff: OffsetDateTime, _limit: usize) -> Result<usize, StoreError> {
         // Trace rows carry their TTL: the server expires them.
+        Ok(0)
+    }
+
+    async fn purge_sessions(&self, _cutoff: OffsetDateTime, _now: i64, _limit: usize) -> Result<usize, StoreError> {
+        // Sessions and rules carry their TTL too.
         Ok(0)
     }
 
