@@ -15,7 +15,7 @@ use crate::api::{self, AppState};
 use crate::config::{Settings, StoreLocation};
 
 /// Opens the embedded store, creating the data dir (0700) if needed.
-pub fn open_store(data_dir: &Path) -> anyhow::Result<EmbeddedStore> {
+pub fn open_store(data_dir: &Path, cache_bytes: usize) -> anyhow::Result<EmbeddedStore> {
     use std::os::unix::fs::DirBuilderExt;
     if !data_dir.exists() {
         std::fs::DirBuilder::new()
@@ -24,14 +24,14 @@ pub fn open_store(data_dir: &Path) -> anyhow::Result<EmbeddedStore> {
             .create(data_dir)
             .with_context(|| format!("creating the data dir {}", data_dir.display()))?;
     }
-    Ok(EmbeddedStore::open(data_dir)?)
+    Ok(EmbeddedStore::open_with_cache(data_dir, cache_bytes)?)
 }
 
 /// The store the settings name: embedded in the data dir, or a CQL cluster.
 pub async fn store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     Ok(match settings.store_location()? {
         StoreLocation::Embedded => {
-            let store = open_store(&settings.data_dir)?;
+            let store = open_store(&settings.data_dir, settings.embedded_cache_mib << 20)?;
             Arc::new(store.with_key_seal(crate::kek::seal(settings, true)?))
         }
         StoreLocation::Scylla { nodes, keyspace } => {

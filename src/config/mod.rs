@@ -85,6 +85,9 @@ settings! {
         trace_retention: req Retention = "30d",
             "How long trace events are kept: 90s, 45m, 12h, 30d (at most 3650d), or forever",
             flag("trace-retention", "CASA_TRACE_RETENTION", "DURATION");
+        embedded_cache_mib: req usize = 128,
+            "Page cache of the embedded store in MiB: most of a node's memory once its file is larger",
+            flag("embedded-cache-mib", "CASA_EMBEDDED_CACHE_MIB", "MIB");
         key_encryption_key_file: opt PathBuf = none,
             "File holding the key-encryption key realm private keys are sealed with (64 hex digits); \
              without it, CASA_KEY_ENCRYPTION_KEY, else (embedded store) one made in the data dir",
@@ -217,6 +220,9 @@ impl Settings {
         if self.llm_timeout_ms.0 == 0 {
             return Err(ConfigError::Invalid("llm_timeout_ms must be positive".into()));
         }
+        if !(8..=65_536).contains(&self.embedded_cache_mib) {
+            return Err(ConfigError::Invalid("embedded_cache_mib must be between 8 and 65536".into()));
+        }
         if self.calls_in_flight_per_mas == 0 {
             return Err(ConfigError::Invalid("calls_in_flight_per_mas must be positive".into()));
         }
@@ -262,6 +268,7 @@ mod tests {
     fn the_defaults_are_the_runtimes_own() {
         let s = Settings::default();
         assert_eq!(s.calls_in_flight_per_mas, casa_actors::mas::in_flight::DEFAULT_CALLS_PER_MAS);
+        assert_eq!(s.embedded_cache_mib << 20, casa_actors::store::embedded::DEFAULT_CACHE_BYTES);
         let mut zero = Flags::default();
         zero.serve.calls_in_flight_per_mas = Some(0);
         assert!(Settings::load(None, &zero).is_err());

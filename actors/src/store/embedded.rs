@@ -49,16 +49,27 @@ pub struct EmbeddedStore {
     user_inputs: Arc<GroupCommit>,
 }
 
+/// The page cache of a store opened without a size.
+pub const DEFAULT_CACHE_BYTES: usize = 128 << 20;
+
 fn backend(err: impl Into<redb::Error>) -> StoreError {
     StoreError::Backend(err.into().to_string())
 }
 
 impl EmbeddedStore {
-    /// Opens (or creates) the store in `data_dir`, checking the schema version.
+    /// Opens (or creates) the store in `data_dir`, checking the schema version,
+    /// with a page cache of [`DEFAULT_CACHE_BYTES`].
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with_cache(data_dir, DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`EmbeddedStore::open`] with a page cache of `cache_bytes`: redb keeps
+    /// pages it read or wrote up to this size, so it is most of the node's memory
+    /// once the file is larger (redb's own default is 1 GiB).
+    pub fn open_with_cache(data_dir: &Path, cache_bytes: usize) -> Result<Self, StoreError> {
         let path: PathBuf = data_dir.join(FILE_NAME);
         let shown = path.display().to_string();
-        let db = Database::create(&path).map_err(|e| match e {
+        let db = Database::builder().set_cache_size(cache_bytes).create(&path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked { path: shown.clone() },
             other => backend(other),
         })?;
