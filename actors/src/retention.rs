@@ -114,9 +114,10 @@ pub async fn purge_expired(store: &dyn Store, retention: Duration) -> Result<u64
         tokio::task::yield_now().await;
     }
     // A session is kept as long as its trail: the trail names it.
-    while store.purge_sessions(cutoff, now.unix_timestamp(), PURGE_BATCH).await? == PURGE_BATCH {
+    while store.purge_sessions(cutoff, PURGE_BATCH).await? == PURGE_BATCH {
         tokio::task::yield_now().await;
     }
+    store.purge_revocations(now.unix_timestamp()).await?;
     Ok(total)
 }
 

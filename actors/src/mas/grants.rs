@@ -200,14 +200,16 @@ impl MasState {
     pub(crate) async fn exchange(&mut self, req: ExchangeRequest) -> CoreResult<ExchangeOutcome> {
         let started = Instant::now();
         let result = self.decide_exchange(req, started).await;
+        // A denial is a decision and always recorded (by the decision); a rejection within the budget.
         if let Err(CoreError::OAuth(e)) = &result {
-            if !matches!(e, OAuthError::AccessDenied { .. }) && !self.rejections.allow(Instant::now()) {
-                crate::telemetry::Emit::emit(crate::events::RejectionNotRecorded { mas_id: self.mas.id });
-            } else if !matches!(e, OAuthError::AccessDenied { .. }) {
+            if matches!(e, OAuthError::AccessDenied { .. }) {
+            } else if self.rejections.allow(Instant::now()) {
                 let mut event =
                     self.event(EventKind::ExchangeRejected { error: e.code().into(), description: e.description() });
                 event.latency_us = started.elapsed().as_micros() as u64;
                 self.trace.record(event);
+            } else {
+                crate::telemetry::Emit::emit(crate::events::RejectionNotRecorded { mas_id: self.mas.id });
             }
         }
         result

@@ -52,6 +52,26 @@ pub struct EmbeddedStore {
 /// The page cache of a store opened without a size.
 pub const DEFAULT_CACHE_BYTES: usize = 128 << 20;
 
+/// The smallest UUIDv7 of `cutoff`: a v7 id starts with its Unix milliseconds,
+/// so every id below it is older.
+fn v7_floor(cutoff: OffsetDateTime) -> u128 {
+    ((cutoff.unix_timestamp_nanos() / 1_000_000).clamp(0, (1 << 48) - 1) as u128) << 80
+}
+
+/// The first `limit` entries (id → MAS) of a table keyed by UUIDv7 below `below`.
+fn oldest_below(
+    table: &impl ReadableTable<u128, u128>,
+    below: u128,
+    limit: usize,
+) -> Result<Vec<(u128, u128)>, StoreError> {
+    table
+        .range(0..below)
+        .map_err(backend)?
+        .take(limit)
+        .map(|e| e.map(|(id, m)| (id.value(), m.value())).map_err(backend))
+        .collect()
+}
+
 fn backend(err: impl Into<redb::Error>) -> StoreError {
     StoreError::Backend(err.into().to_string())
 }
@@ -520,20 +540,13 @@ impl Store for EmbeddedStore {
     }
 
     async fn purge_traces(&self, cutoff: OffsetDateTime, limit: usize) -> Result<usize, StoreError> {
-        // A UUIDv7 starts with its Unix milliseconds: every id below this one is older.
-        let ms = (cutoff.unix_timestamp_nanos() / 1_000_000).clamp(0, (1 << 48) - 1) as u128;
-        let below = ms << 80;
+        let below = v7_floor(cutoff);
         self.write(move |txn| {
             let mut order = txn.open_table(TRACE_ORDER).map_err(backend)?;
             let mut traces = txn.open_table(TRACES).map_err(backend)?;
             let mut sessions = txn.open_table(TRACE_SESSIONS).map_err(backend)?;
             let mut tokens = txn.open_table(TRACE_TOKENS).map_err(backend)?;
-            let expired: Vec<(u128, u128)> = order
-                .range(0..below)
-                .map_err(backend)?
-                .take(limit)
-                .map(|e| e.map(|(id, m)| (id.value(), m.value())).map_err(backend))
-                .collect::<Result<_, _>>()?;
+            let expired = oldest_below(&order, below, limit)?;
             for &(id, m) in &expired {
                 order.remove(id).map_err(backend)?;
                 let Some(body) = traces.remove((m, id)).map_err(backend)? else { continue };
@@ -552,32 +565,8 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn purge_sessions(&self, cutoff: OffsetDateTime, now: i64, limit: usize) -> Result<usize, StoreError> {
-        // A UUIDv7 starts with its Unix milliseconds: every id below this one is older.
-        let ms = (cutoff.unix_timestamp_nanos() / 1_000_000).clamp(0, (1 << 48) - 1) as u128;
-        let below = ms << 80;
+    async fn purge_revocations(&self, now: i64) -> Result<usize, StoreError> {
         self.write(move |txn| {
-            let mut by_id = txn.open_table(USER_INPUT_MAS).map_err(backend)?;
-            let mut inputs = txn.open_table(USER_INPUTS).map_err(backend)?;
-            let mut calls = txn.open_table(LLM_CALLS).map_err(backend)?;
-            let expired: Vec<(u128, u128)> = by_id
-                .range(0..below)
-                .map_err(backend)?
-                .take(limit)
-                .map(|e| e.map(|(id, m)| (id.value(), m.value())).map_err(backend))
-                .collect::<Result<_, _>>()?;
-            for &(id, m) in &expired {
-                by_id.remove(id).map_err(backend)?;
-                inputs.remove((m, id)).map_err(backend)?;
-                let keys: Vec<String> = calls
-                    .range((m, id, "")..(m, id.saturating_add(1), ""))
-                    .map_err(backend)?
-                    .map(|e| e.map(|(k, _)| k.value().2.to_string()).map_err(backend))
-                    .collect::<Result<_, _>>()?;
-                for call in &keys {
-                    calls.remove((m, id, call.as_str())).map_err(backend)?;
-                }
-            }
             let mut rules = txn.open_table(REVOCATIONS).map_err(backend)?;
             let mut gone = Vec::new();
             for entry in rules.iter().map_err(backend)? {
@@ -590,6 +579,30 @@ impl Store for EmbeddedStore {
             }
             for (m, k) in &gone {
                 rules.remove((*m, k.as_str())).map_err(backend)?;
+            }
+            Ok(gone.len())
+        })
+        .await
+    }
+
+    async fn purge_sessions(&self, cutoff: OffsetDateTime, limit: usize) -> Result<usize, StoreError> {
+        let below = v7_floor(cutoff);
+        self.write(move |txn| {
+            let mut by_id = txn.open_table(USER_INPUT_MAS).map_err(backend)?;
+            let mut inputs = txn.open_table(USER_INPUTS).map_err(backend)?;
+            let mut calls = txn.open_table(LLM_CALLS).map_err(backend)?;
+            let expired = oldest_below(&by_id, below, limit)?;
+            for &(id, m) in &expired {
+                by_id.remove(id).map_err(backend)?;
+                inputs.remove((m, id)).map_err(backend)?;
+                let keys: Vec<String> = calls
+                    .range((m, id, "")..(m, id.saturating_add(1), ""))
+                    .map_err(backend)?
+                    .map(|e| e.map(|(k, _)| k.value().2.to_string()).map_err(backend))
+                    .collect::<Result<_, _>>()?;
+                for call in &keys {
+                    calls.remove((m, id, call.as_str())).map_err(backend)?;
+                }
             }
             Ok(expired.len())
         })
@@ -686,7 +699,7 @@ mod tests {
         };
         store.put_revocation(mas, &rule("old", 100)).await.unwrap();
         store.put_revocation(mas, &rule("live", 300)).await.unwrap();
-        store.purge_sessions(OffsetDateTime::UNIX_EPOCH, 200, 1000).await.unwrap();
+        assert_eq!(store.purge_revocations(200).await.unwrap(), 1);
         assert_eq!(store.revocations(mas).await.unwrap(), vec![rule("live", 300)]);
     }
 

@@ -113,11 +113,12 @@ pub trait Store: Send + Sync + 'static {
     /// that expires events by itself (CQL, by TTL) deletes nothing here.
     async fn purge_traces(&self, cutoff: OffsetDateTime, limit: usize) -> Result<usize, StoreError>;
     /// Deletes the sessions (user inputs, by their UUIDv7 id, with their LLM
-    /// calls) begun before `cutoff`, at most `limit` in one write, and the
-    /// revocation rules that expired before `now` (Unix seconds); returns how
-    /// many sessions. A store that expires rows by itself (CQL, by TTL: the
-    /// trace retention for sessions, `expires_at` for rules) deletes nothing here.
-    async fn purge_sessions(&self, cutoff: OffsetDateTime, now: i64, limit: usize) -> Result<usize, StoreError>;
+    /// calls) begun before `cutoff`, at most `limit` in one write; returns how
+    /// many. A store that expires rows by itself (CQL, by TTL) deletes nothing.
+    async fn purge_sessions(&self, cutoff: OffsetDateTime, limit: usize) -> Result<usize, StoreError>;
+    /// Deletes the revocation rules that expired before `now` (Unix seconds);
+    /// returns how many. A CQL store expires them by TTL and deletes nothing.
+    async fn purge_revocations(&self, now: i64) -> Result<usize, StoreError>;
     /// A session's events, oldest first.
     async fn session_traces(&self, user_input_id: &str) -> Result<Vec<TraceEvent>, StoreError>;
     /// The events of a token, oldest first: those naming it as `jti` (its

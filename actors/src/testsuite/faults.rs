@@ -158,7 +158,8 @@ pass_on! {
     trace_head(chain_key: Uuid) -> Option<String>;
     traces(mas_id: Option<Uuid>, before: Option<Uuid>, limit: usize) -> Vec<TraceEvent>;
     purge_traces(cutoff: OffsetDateTime, limit: usize) -> usize;
-    purge_sessions(cutoff: OffsetDateTime, now: i64, limit: usize) -> usize;
+    purge_sessions(cutoff: OffsetDateTime, limit: usize) -> usize;
+    purge_revocations(now: i64) -> usize;
     session_traces(user_input_id: &str) -> Vec<TraceEvent>;
     token_traces(jti: &str) -> Vec<TraceEvent>;
     get_meta(key: &str) -> Option<String>;
