@@ -1,0 +1,7 @@
+from enum import StrEnum
+
+class ClientCredentialsRequestGrantType(StrEnum):
+    CLIENT_CREDENTIALS = "client_credentials"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, BinaryIO, TextIO, TYPE_CHECKING, Generator
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+
+
+
+
+
+
+T = TypeVar("T", bound="Edge")
+
+
+
+@_attrs_define
+class Edge:
+    """ 
+        Attributes:
+            callee (str):
+            caller (str):
+            calls (int):
+            denied (int):
+     """
+
+    callee: str
+    caller: str
+    calls: int
+    denied: int
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+
+
+
+
+    def to_dict(self) -> dict[str, Any]:
+        callee = self.callee
+
+        caller = self.caller
+
+        calls = self.calls
+
+        denied = self.denied
+
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update({
+            "callee": callee,
+            "caller": caller,
+            "calls": calls,
+            "denied": denied,
+        })
+
+        return field_dict
+
+
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        callee = d.pop("callee")
+
+        caller = d.pop("caller")
+
+        calls = d.pop("calls")
+
+        denied = d.pop("denied")
+
+        edge = cls(
+            callee=callee,
+            caller=caller,
+            calls=calls,
+            denied=denied,
+        )
+
+
+        edge.additional_properties = d
+        return edge
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,7 @@
+from enum import StrEnum
+
+class TokenExchangeGrantRequestSubjectTokenType(StrEnum):
+    URNIETFPARAMSOAUTHTOKEN_TYPEACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"
+
+    def __str__(self) -> str:
+        return str(self.value)
