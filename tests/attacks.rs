@@ -644,3 +644,52 @@ fn a_flood_of_rejected_exchanges_does_not_fill_the_trail() {
         .unwrap_or(0.0);
     assert_eq!(counted as usize + recorded, 300, "every rejection is recorded or counted");
 }
+
+/// One authenticated app cannot fill the store with sessions: past its MAS's
+/// `sessions_per_app_per_second` it gets 429 with `Retry-After`, while the
+/// MAS's other apps and the app's existing sessions go on.
+#[test]
+fn an_app_over_its_session_quota_gets_429_and_others_go_on() {
+    let t = target_with(json!({"sessions_per_app_per_second": 5}));
+    assert_eq!(t.a.mas["sessions_per_app_per_second"], 5);
+    let started = std::time::Instant::now();
+    let answers: Vec<Resp> = (0..40).map(|i| t.casa.token(&t.a.client, &format!("task {i}"), None)).collect();
+    let elapsed = started.elapsed().as_secs_f64();
+    let issued = answers.iter().filter(|r| r.status == 200).count();
+    let refused: Vec<&Resp> = answers.iter().filter(|r| r.status != 200).collect();
+    // The subject token took one of the burst of 5; then 5 a second.
+    assert!(issued >= 4 && issued as f64 <= 5.0 + 5.0 * elapsed, "{issued} issued in {elapsed:.2} s");
+    assert!(!refused.is_empty(), "no refusal in {elapsed:.2} s");
+    for r in &refused {
+        assert_oauth_error(r, 429, "quota_exceeded");
+        assert_eq!(r.header("retry-after").as_deref(), Some("1"), "{r:?}");
+    }
+
+    // The MAS's other client is not throttled by it, nor is the app's own session.
+    let other = t.casa.create_app(json!({"mas_id": t.a.mas_id, "name": "chat-2", "type": "client",
+        "allowed_tools": ["fs:read"]}));
+    assert_eq!(t.casa.token(&Client::of(&other), "my own task", None).status, 200);
+    let uiid = jwt_parts(&t.subject).1["uiid"].as_str().unwrap().to_string();
+    let r = t.casa.form(
+        "/oauth/token",
+        Some(&t.a.client),
+        &[("grant_type", "client_credentials"), ("user_input_id", &uiid), ("tools", "fs:read")],
+    );
+    assert_eq!(r.status, 200, "continuing a session stores nothing and is not counted: {r:?}");
+    t.assert_unchanged();
+
+    let metrics = t.casa.get("/metrics").text;
+    let counted: f64 =
+        metrics.lines().find_map(|l| l.strip_prefix("casa_session_quota_refusals_total ")?.parse().ok()).unwrap_or(0.0);
+    assert_eq!(counted as usize, refused.len(), "every refusal is counted");
+
+    // A second later the quota has refilled.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(t.casa.token(&t.a.client, "later", None).status, 200);
+
+    // The quota is bounded both ways.
+    for bad in [json!(0), json!(1_000_001), json!(-1), json!("5")] {
+        let r = t.casa.patch(&format!("/mas/{}", t.a.mas_id), json!({"sessions_per_app_per_second": bad}));
+        assert!(r.status == 400 || r.status == 422, "{bad}: {r:?}");
+    }
+}

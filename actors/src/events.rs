@@ -63,6 +63,20 @@ impl Emit for RejectionNotRecorded {
     }
 }
 
+/// An app of a MAS was refused a new session: over its quota. Logged at
+/// debug only, like the rejections: a flood must not move into the log.
+pub struct SessionQuotaExceeded {
+    pub mas_id: Uuid,
+    pub app_id: Uuid,
+}
+
+impl Emit for SessionQuotaExceeded {
+    fn emit(self) {
+        tracing::debug!(mas_id = %self.mas_id, app_id = %self.app_id, "new session refused: over the app's quota");
+        metrics::counter!(telemetry::SESSION_QUOTA_REFUSALS.name).increment(1);
+    }
+}
+
 /// The store refused a batch of trace events after every retry.
 pub struct TraceEventsLost {
     pub events: usize,

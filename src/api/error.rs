@@ -80,6 +80,10 @@ pub enum ApiError {
     /// Well-formed, but a value breaks a rule.
     #[oai(status = 422)]
     Unprocessable(Json<ErrorBody>),
+    /// The app started new sessions faster than its MAS's `sessions_per_app_per_second`
+    /// (`quota_exceeded`); retry after `Retry-After` seconds.
+    #[oai(status = 429)]
+    TooManyRequests(Json<ErrorBody>, #[oai(header = "Retry-After")] u32),
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
     /// The store or an actor is unavailable, or the MAS is between two
@@ -160,6 +164,9 @@ impl From<OAuthError> for ApiError {
                 body(code, description, None),
                 format!(r#"{BEARER_CHALLENGE}, error="invalid_token""#),
             ),
+            OAuthError::QuotaExceeded { retry_after_seconds, .. } => {
+                Self::TooManyRequests(body(code, description, None), retry_after_seconds)
+            }
             OAuthError::AccessDenied { denials, .. } => Self::Forbidden(Json(ErrorBody {
                 error: code.into(),
                 error_description: description,

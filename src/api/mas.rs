@@ -122,6 +122,11 @@ pub struct CreateMas {
     #[oai(validator(minimum(value = "1"), maximum(value = "32")))]
     #[serde(default, deserialize_with = "present")]
     pub max_delegation_depth: Option<u32>,
+    /// New sessions (user inputs) one app may start per second, 1 to 1000000 (default 20000);
+    /// more are refused with 429 and `Retry-After`.
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000000")))]
+    #[serde(default, deserialize_with = "present")]
+    pub sessions_per_app_per_second: Option<u32>,
 }
 
 /// Any subset of the settings; the rest stay as they are. `semantic`
@@ -158,6 +163,11 @@ pub struct UpdateMas {
     #[oai(validator(minimum(value = "1"), maximum(value = "32")))]
     #[serde(default, deserialize_with = "present")]
     pub max_delegation_depth: Option<u32>,
+    /// New sessions (user inputs) one app may start per second, 1 to 1000000 (default 20000);
+    /// more are refused with 429 and `Retry-After`.
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000000")))]
+    #[serde(default, deserialize_with = "present")]
+    pub sessions_per_app_per_second: Option<u32>,
 }
 
 fn checks(list: Option<Vec<Check>>) -> Option<Vec<CheckName>> {
@@ -197,6 +207,8 @@ pub struct Mas {
     pub token_ttl_seconds: u32,
     pub exchanged_token_ttl_seconds: u32,
     pub max_delegation_depth: u32,
+    /// New sessions one app may start per second (429 beyond).
+    pub sessions_per_app_per_second: u32,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
     pub realm: Realm,
@@ -221,6 +233,7 @@ impl Mas {
             token_ttl_seconds: s.token_ttl_seconds,
             exchanged_token_ttl_seconds: s.exchanged_token_ttl_seconds,
             max_delegation_depth: s.max_delegation_depth,
+            sessions_per_app_per_second: s.sessions_per_app_per_second,
             created_at: mas.created_at,
             updated_at: mas.updated_at,
             realm: Realm {
@@ -301,6 +314,7 @@ impl MasApi {
             token_ttl_seconds: b.token_ttl_seconds,
             exchanged_token_ttl_seconds: b.exchanged_token_ttl_seconds,
             max_delegation_depth: b.max_delegation_depth,
+            sessions_per_app_per_second: b.sessions_per_app_per_second,
         };
         let view = state.node.create_mas(input).await?;
         Ok(CreatedMas::Created(Json(Mas::from_view(view, &state.public_url))))
@@ -358,6 +372,7 @@ impl MasApi {
             token_ttl_seconds: b.token_ttl_seconds,
             exchanged_token_ttl_seconds: b.exchanged_token_ttl_seconds,
             max_delegation_depth: b.max_delegation_depth,
+            sessions_per_app_per_second: b.sessions_per_app_per_second,
         };
         Ok(Json(Mas::from_view(state.node.update_mas(id.0, patch).await?, &state.public_url)))
     }

@@ -11,6 +11,10 @@ pub const DEFAULT_TOKEN_TTL_SECONDS: u32 = 300;
 pub const DEFAULT_EXCHANGED_TOKEN_TTL_SECONDS: u32 = 60;
 pub const DEFAULT_MAX_DELEGATION_DEPTH: u32 = 4;
 pub const DEFAULT_SEMANTIC_THRESHOLD: f64 = 0.18;
+/// New sessions one app may start per second in one MAS: above what one app
+/// of the load test issues on a 2-core node (about 12,000/s), so it bounds a
+/// runaway or hostile app without throttling a busy honest one.
+pub const DEFAULT_SESSIONS_PER_APP_PER_SECOND: u32 = 20_000;
 
 /// The checks an exchange can run. The names are part of the API contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -82,6 +86,14 @@ pub struct MasSettings {
     pub token_ttl_seconds: u32,
     pub exchanged_token_ttl_seconds: u32,
     pub max_delegation_depth: u32,
+    /// New sessions (stored user inputs) one app may start per second; more
+    /// are refused (429) until its quota refills.
+    #[serde(default = "default_sessions_per_app_per_second")]
+    pub sessions_per_app_per_second: u32,
+}
+
+fn default_sessions_per_app_per_second() -> u32 {
+    DEFAULT_SESSIONS_PER_APP_PER_SECOND
 }
 
 impl MasSettings {
@@ -122,6 +134,8 @@ pub struct NewMas {
     pub token_ttl_seconds: Option<u32>,
     pub exchanged_token_ttl_seconds: Option<u32>,
     pub max_delegation_depth: Option<u32>,
+    #[serde(default)]
+    pub sessions_per_app_per_second: Option<u32>,
 }
 
 /// A partial update: `None` keeps the current value. `semantic` replaces the
@@ -138,6 +152,8 @@ pub struct MasPatch {
     pub token_ttl_seconds: Option<u32>,
     pub exchanged_token_ttl_seconds: Option<u32>,
     pub max_delegation_depth: Option<u32>,
+    #[serde(default)]
+    pub sessions_per_app_per_second: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

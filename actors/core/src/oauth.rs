@@ -61,6 +61,10 @@ pub enum OAuthError {
     InvalidToken(String),
     #[error("access_denied: {description}")]
     AccessDenied { description: String, denials: Vec<Denial> },
+    /// The app started new sessions faster than its MAS allows (a 429 with
+    /// `Retry-After`; RFC 6749 has no code for it, so the code is casa's own).
+    #[error("quota_exceeded: {description}")]
+    QuotaExceeded { description: String, retry_after_seconds: u32 },
 }
 
 impl OAuthError {
@@ -76,13 +80,14 @@ impl OAuthError {
             Self::UnauthorizedClient(_) => "unauthorized_client",
             Self::InvalidToken(_) => "invalid_token",
             Self::AccessDenied { .. } => "access_denied",
+            Self::QuotaExceeded { .. } => "quota_exceeded",
         }
     }
 
     pub fn description(&self) -> String {
         match self {
             Self::InvalidClient => "client authentication failed".into(),
-            Self::AccessDenied { description, .. } => description.clone(),
+            Self::AccessDenied { description, .. } | Self::QuotaExceeded { description, .. } => description.clone(),
             Self::InvalidRequest(d)
             | Self::InvalidGrant(d)
             | Self::InvalidScope(d)

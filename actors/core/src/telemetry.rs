@@ -59,6 +59,7 @@ catalog! {
     TRACE_EVENTS_DROPPED = counter("casa_trace_events_dropped_total", "Trace events dropped because the writer's buffer was full");
     TRACE_EVENTS_LOST = counter("casa_trace_events_lost_total", "Trace events the store refused after retries");
     TRACE_REJECTIONS_NOT_RECORDED = counter("casa_trace_rejections_not_recorded_total", "Rejected requests a MAS did not write to its trail because they came faster than its budget (a flood)");
+    SESSION_QUOTA_REFUSALS = counter("casa_session_quota_refusals_total", "New sessions refused with 429 because their app was over its MAS's sessions_per_app_per_second");
     TRACE_EVENTS_PURGED = counter("casa_trace_events_purged_total", "Trace events deleted by the retention purge (embedded store; a CQL store expires them by TTL)");
     TASK_RESTARTS = counter("casa_task_restarts_total", "Supervised background tasks restarted after a panic, by task");
     MAS_ACTORS = gauge("casa_mas_actors", "MAS actors running on this node");

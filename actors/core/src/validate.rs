@@ -14,6 +14,7 @@ pub const MAX_TOOL_NAME_CHARS: usize = 128;
 pub const MAX_TOOLS_PER_LIST: usize = 1024;
 pub const MAX_TTL_SECONDS: u32 = 86_400;
 pub const MAX_DELEGATION_DEPTH: u32 = 32;
+pub const MAX_SESSIONS_PER_APP_PER_SECOND: u32 = 1_000_000;
 pub const MAX_TOP_K: u32 = 1000;
 pub const MAX_INPUT_SCHEMA_BYTES: usize = 64 * 1024;
 pub const MAX_LLM_EVIDENCE_APPS: usize = 64;
@@ -131,6 +132,9 @@ pub fn new_mas(input: NewMas, caps: Capabilities) -> Result<MasSettings> {
             input.exchanged_token_ttl_seconds.unwrap_or(DEFAULT_EXCHANGED_TOKEN_TTL_SECONDS),
         ),
         max_delegation_depth: Some(input.max_delegation_depth.unwrap_or(DEFAULT_MAX_DELEGATION_DEPTH)),
+        sessions_per_app_per_second: Some(
+            input.sessions_per_app_per_second.unwrap_or(DEFAULT_SESSIONS_PER_APP_PER_SECOND),
+        ),
     };
     let blank = MasSettings {
         name: String::new(),
@@ -142,6 +146,7 @@ pub fn new_mas(input: NewMas, caps: Capabilities) -> Result<MasSettings> {
         token_ttl_seconds: DEFAULT_TOKEN_TTL_SECONDS,
         exchanged_token_ttl_seconds: DEFAULT_EXCHANGED_TOKEN_TTL_SECONDS,
         max_delegation_depth: DEFAULT_MAX_DELEGATION_DEPTH,
+        sessions_per_app_per_second: DEFAULT_SESSIONS_PER_APP_PER_SECOND,
     };
     patch_mas(&blank, defaults, caps)
 }
@@ -190,6 +195,10 @@ pub fn patch_mas(current: &MasSettings, patch: MasPatch, caps: Capabilities) -> 
     }
     if let Some(d) = patch.max_delegation_depth {
         next.max_delegation_depth = bounded("max_delegation_depth", d, 1, MAX_DELEGATION_DEPTH)?;
+    }
+    if let Some(q) = patch.sessions_per_app_per_second {
+        next.sessions_per_app_per_second =
+            bounded("sessions_per_app_per_second", q, 1, MAX_SESSIONS_PER_APP_PER_SECOND)?;
     }
     if next.name.is_empty() {
         return Err(CoreError::invalid("name", "is required"));

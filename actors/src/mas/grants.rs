@@ -10,6 +10,7 @@ use std::time::Instant;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::quotas::SessionQuotas;
 use super::tokens::now;
 use super::{exchange, CoreResult, MasState};
 use crate::checks::{self, IntentMatch};
@@ -106,8 +107,11 @@ impl MasState {
             (Some(raw), None) => {
                 let content = UserInputContent::parse(&raw).map_err(|e| OAuthError::InvalidRequest(e.to_string()))?;
                 if let (None, Some(embed)) = (&req.intent, self.intent_wanted()) {
+                    // Over quota: refused before the model embeds its intent.
+                    self.session_quota(app.id, SessionQuotas::check)?;
                     return Ok(Issuance::NeedsIntent { embed });
                 }
+                self.session_quota(app.id, SessionQuotas::spend)?;
                 let intent = req
                     .intent
                     .unwrap_or_else(|| SessionIntent { task: crate::intent::task_text(&content), embedding: None });
@@ -176,6 +180,17 @@ impl MasState {
         }))
     }
 
+    /// Asks the app's quota of new sessions (`check` or `spend`); a refusal is counted.
+    fn session_quota(
+        &mut self,
+        app: Uuid,
+        ask: fn(&mut SessionQuotas, Uuid, Instant) -> Result<(), OAuthError>,
+    ) -> Result<(), OAuthError> {
+        ask(&mut self.session_quotas, app, Instant::now()).inspect_err(|_| {
+            crate::telemetry::Emit::emit(crate::events::SessionQuotaExceeded { mas_id: self.mas.id, app_id: app })
+        })
+    }
+
     /// Whether this MAS's checks read a new session's task or intent, and
     /// whether it must be embedded: `None` when they read neither.
     fn intent_wanted(&self) -> Option<bool> {
@@ -203,7 +218,7 @@ impl MasState {
         // A denial is a decision and always recorded (by the decision); a rejection within the budget.
         if let Err(CoreError::OAuth(e)) = &result {
             if matches!(e, OAuthError::AccessDenied { .. }) {
-            } else if self.rejections.allow(Instant::now()) {
+            } else if self.rejections.take(Instant::now()) {
                 let mut event =
                     self.event(EventKind::ExchangeRejected { error: e.code().into(), description: e.description() });
                 event.latency_us = started.elapsed().as_micros() as u64;

@@ -15,13 +15,14 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+mod bucket;
 mod embeddings;
 pub mod exchange;
 mod grants;
 pub mod in_flight;
 pub mod introspect;
 mod llm_calls;
-mod rejections;
+mod quotas;
 pub mod revoke;
 mod tokens;
 
@@ -212,7 +213,9 @@ pub struct MasState {
     llm_evidence: llm_calls::LlmEvidence,
     embedder: Option<Arc<dyn Embedder>>,
     /// How many more rejections this MAS writes to its trail now.
-    rejections: rejections::RejectionBudget,
+    rejections: bucket::TokenBucket,
+    /// Each app's quota of new sessions.
+    session_quotas: quotas::SessionQuotas,
     /// Set once the MAS is deleted: messages still queued get `NotFound`
     /// until the registry retires the actor.
     deleted: bool,
@@ -228,14 +231,16 @@ impl Actor for MasActor {
         let MasArgs { snapshot, store, trace, capabilities, public_url, embedder, view } = args;
         tracing::debug!(mas_id = %snapshot.mas.id, apps = snapshot.apps.len(), "MAS actor started");
         let now = OffsetDateTime::now_utc().unix_timestamp();
+        let session_quotas = quotas::SessionQuotas::new(snapshot.mas.settings.sessions_per_app_per_second);
         let mut state = MasState {
+            session_quotas,
             issuer: crate::realm::issuer(&public_url, snapshot.mas.id),
             mas: snapshot.mas,
             keyring: snapshot.keyring,
             apps: snapshot.apps.into_iter().map(|a| (a.id, a)).collect(),
             revocations: RevocationSet::new(snapshot.revocations, now),
             verified: Default::default(),
-            rejections: Default::default(),
+            rejections: bucket::TokenBucket::rejections(Instant::now()),
             store,
             trace,
             capabilities,
@@ -369,6 +374,7 @@ impl MasState {
         let settings = validate::patch_mas(&self.mas.settings, patch, self.capabilities)?;
         let next = MasRecord { settings, updated_at: OffsetDateTime::now_utc(), ..self.mas.clone() };
         self.store.update_mas(&next).await?;
+        self.session_quotas.set_rate(next.settings.sessions_per_app_per_second);
         self.mas = next;
         self.audit("mas.update", self.mas.id, changes);
         Ok(self.view())
@@ -473,6 +479,7 @@ impl MasState {
         self.app(id)?;
         self.store.delete_app(id).await?;
         self.apps.remove(&id);
+        self.session_quotas.forget(id);
         self.reindex_tools();
         self.audit("app.delete", id, None);
         Ok(())

@@ -63,6 +63,7 @@ export interface Mas {
   token_ttl_seconds: number;
   exchanged_token_ttl_seconds: number;
   max_delegation_depth: number;
+  sessions_per_app_per_second: number;
   created_at: string;
   updated_at: string;
   realm: { issuer: string; jwks_uri: string; active_kid: string };

@@ -61,6 +61,8 @@ export default function MasDetail() {
           <dd>
             {m.token_ttl_seconds} s (exchanged: {m.exchanged_token_ttl_seconds} s), delegation depth ≤ {m.max_delegation_depth}
           </dd>
+          <dt>Session quota</dt>
+          <dd>{m.sessions_per_app_per_second} new sessions per app per second</dd>
         </dl>
       </section>
       <section aria-labelledby="keys">

@@ -674,6 +674,10 @@ type CreateMas struct {
 	// Semantic Semantic check settings. Missing members take their defaults.
 	Semantic *SemanticParams `json:"semantic,omitempty"`
 
+	// SessionsPerAppPerSecond New sessions (user inputs) one app may start per second, 1 to 1000000 (default 20000);
+	// more are refused with 429 and `Retry-After`.
+	SessionsPerAppPerSecond *uint32 `json:"sessions_per_app_per_second,omitempty"`
+
 	// ShadowChecks Checks evaluated and recorded in the trace, never enforced (default: none).
 	ShadowChecks *[]Check `json:"shadow_checks,omitempty"`
 
@@ -813,11 +817,14 @@ type Mas struct {
 	Name               string               `json:"name"`
 
 	// Realm The MAS's own realm: its issuer and signing keys.
-	Realm           Realm     `json:"realm"`
-	Semantic        Semantic  `json:"semantic"`
-	ShadowChecks    []Check   `json:"shadow_checks"`
-	TokenTtlSeconds uint32    `json:"token_ttl_seconds"`
-	UpdatedAt       time.Time `json:"updated_at"`
+	Realm    Realm    `json:"realm"`
+	Semantic Semantic `json:"semantic"`
+
+	// SessionsPerAppPerSecond New sessions one app may start per second (429 beyond).
+	SessionsPerAppPerSecond uint32    `json:"sessions_per_app_per_second"`
+	ShadowChecks            []Check   `json:"shadow_checks"`
+	TokenTtlSeconds         uint32    `json:"token_ttl_seconds"`
+	UpdatedAt               time.Time `json:"updated_at"`
 }
 
 // MasPage defines model for MasPage.
@@ -1108,9 +1115,13 @@ type UpdateMas struct {
 	Name                     *string               `json:"name,omitempty"`
 
 	// Semantic Semantic check settings. Missing members take their defaults.
-	Semantic        *SemanticParams `json:"semantic,omitempty"`
-	ShadowChecks    *[]Check        `json:"shadow_checks,omitempty"`
-	TokenTtlSeconds *uint32         `json:"token_ttl_seconds,omitempty"`
+	Semantic *SemanticParams `json:"semantic,omitempty"`
+
+	// SessionsPerAppPerSecond New sessions (user inputs) one app may start per second, 1 to 1000000 (default 20000);
+	// more are refused with 429 and `Retry-After`.
+	SessionsPerAppPerSecond *uint32  `json:"sessions_per_app_per_second,omitempty"`
+	ShadowChecks            *[]Check `json:"shadow_checks,omitempty"`
+	TokenTtlSeconds         *uint32  `json:"token_ttl_seconds,omitempty"`
 }
 
 // UserInputView defines model for UserInputView.
@@ -6745,6 +6756,11 @@ type TokenResult401Headers struct {
 	WWWAUTHENTICATE string
 }
 
+// TokenResult429Headers the declared response headers of an HTTP 429 response for Token
+type TokenResult429Headers struct {
+	RETRYAFTER uint32
+}
+
 // TokenResult503Headers the declared response headers of an HTTP 503 response for Token
 type TokenResult503Headers struct {
 	RETRYAFTER uint32
@@ -6767,6 +6783,8 @@ type TokenResult struct {
 	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorBody
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *ErrorBody
 	// JSON503 the response for an HTTP 503 `application/json` response
@@ -6775,6 +6793,8 @@ type TokenResult struct {
 	Headers200 *TokenResult200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *TokenResult401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *TokenResult429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *TokenResult503Headers
 }
@@ -6812,6 +6832,11 @@ func (r TokenResult) GetJSON413() *ErrorBody {
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r TokenResult) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r TokenResult) GetJSON429() *ErrorBody {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -10476,6 +10501,13 @@ func ParseTokenResult(rsp *http.Response) (*TokenResult, error) {
 		}
 		response.JSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -10520,6 +10552,16 @@ func ParseTokenResult(rsp *http.Response) (*TokenResult, error) {
 			headers.WWWAUTHENTICATE = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers TokenResult429Headers
+		if values := rsp.Header.Values("RETRY-AFTER"); len(values) > 0 {
+			var value uint32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RETRY-AFTER", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "uint32"}); err != nil {
+				return nil, err
+			}
+			headers.RETRYAFTER = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers TokenResult503Headers
 		if values := rsp.Header.Values("RETRY-AFTER"); len(values) > 0 {

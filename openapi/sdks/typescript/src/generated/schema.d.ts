@@ -836,6 +836,12 @@ export interface components {
             /** @description 1 to 128 characters (trimmed), no control characters. */
             name: string;
             semantic?: components["schemas"]["SemanticParams"];
+            /**
+             * Format: uint32
+             * @description New sessions (user inputs) one app may start per second, 1 to 1000000 (default 20000);
+             *     more are refused with 429 and `Retry-After`.
+             */
+            sessions_per_app_per_second?: number;
             /** @description Checks evaluated and recorded in the trace, never enforced (default: none). */
             shadow_checks?: components["schemas"]["Check"][];
             /**
@@ -969,6 +975,11 @@ export interface components {
             name: string;
             realm: components["schemas"]["Realm"];
             semantic: components["schemas"]["Semantic"];
+            /**
+             * Format: uint32
+             * @description New sessions one app may start per second (429 beyond).
+             */
+            sessions_per_app_per_second: number;
             shadow_checks: components["schemas"]["Check"][];
             /** Format: uint32 */
             token_ttl_seconds: number;
@@ -1267,6 +1278,12 @@ export interface components {
             max_delegation_depth?: number;
             name?: string;
             semantic?: components["schemas"]["SemanticParams"];
+            /**
+             * Format: uint32
+             * @description New sessions (user inputs) one app may start per second, 1 to 1000000 (default 20000);
+             *     more are refused with 429 and `Retry-After`.
+             */
+            sessions_per_app_per_second?: number;
             shadow_checks?: components["schemas"]["Check"][];
             /** Format: uint32 */
             token_ttl_seconds?: number;
@@ -3252,6 +3269,19 @@ export interface operations {
             /** @description Well-formed, but a value breaks a rule. */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The app started new sessions faster than its MAS's `sessions_per_app_per_second`
+             *     (`quota_exceeded`); retry after `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
