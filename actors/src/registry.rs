@@ -31,6 +31,13 @@ pub use handle::RegistryHandle;
 /// past that it stays down until the next request starts it again.
 const MAX_RESTARTS: usize = 5;
 const RESTART_WINDOW: Duration = Duration::from_secs(60);
+/// How long a MAS id the store does not know is believed unknown. Realm ids
+/// come from unauthenticated requests (`/realms/{id}/...`, a token's `iss`):
+/// a made-up id costs one store read per id and while, not one per request.
+/// A MAS created here is known at once; ids are UUIDv7 chosen at creation, so
+/// no one looks a MAS up before it exists.
+const UNKNOWN_MAS_TTL: Duration = Duration::from_secs(10);
+const UNKNOWN_MAS_ENTRIES: usize = 10_000;
 
 #[derive(RactorMessage)]
 pub enum RegistryMsg {
@@ -81,6 +88,8 @@ pub struct RegistryState {
     /// MAS being read from the store, with the lookups waiting for them: the
     /// read happens off this mailbox, so one cold MAS does not hold up the rest.
     loading: HashMap<Uuid, Vec<LookupReply>>,
+    /// MAS ids the store did not know, and since when (bounded).
+    unknown: quick_cache::unsync::Cache<Uuid, Instant>,
 }
 
 impl Actor for MasRegistry {
@@ -105,7 +114,13 @@ impl Actor for MasRegistry {
                 }
             });
         }
-        Ok(RegistryState { args, running: HashMap::new(), by_actor: HashMap::new(), loading: HashMap::new() })
+        Ok(RegistryState {
+            args,
+            running: HashMap::new(),
+            by_actor: HashMap::new(),
+            loading: HashMap::new(),
+            unknown: quick_cache::unsync::Cache::new(UNKNOWN_MAS_ENTRIES),
+        })
     }
 
     async fn handle(
@@ -204,6 +219,10 @@ impl RegistryState {
             waiting.push(reply);
             return;
         }
+        if self.unknown.get(&id).is_some_and(|since| since.elapsed() < UNKNOWN_MAS_TTL) {
+            let _ = reply.send(Err(CoreError::not_found("MAS", id)));
+            return;
+        }
         self.loading.insert(id, vec![reply]);
         let (store, me) = (self.args.store.clone(), me.clone());
         tokio::spawn(async move {
@@ -216,7 +235,10 @@ impl RegistryState {
         let waiting = self.loading.remove(&id).unwrap_or_default();
         let answer = match (self.check_owner(id), loaded) {
             (Err(e), _) | (_, Err(e)) => Err(e),
-            (Ok(()), Ok(None)) => Err(CoreError::not_found("MAS", id)),
+            (Ok(()), Ok(None)) => {
+                self.unknown.insert(id, Instant::now());
+                Err(CoreError::not_found("MAS", id))
+            }
             // Started meanwhile (created here): the running actor wins.
             (Ok(()), Ok(Some(_))) if self.running.contains_key(&id) => Ok(self.running[&id].actor.clone()),
             (Ok(()), Ok(Some(snapshot))) => self.spawn(me, snapshot).await,
@@ -229,6 +251,7 @@ impl RegistryState {
     async fn create(&mut self, me: &ActorRef<RegistryMsg>, id: Uuid, input: NewMas) -> Result<MasView, CoreError> {
         // The owner creates a MAS, so that its trace chain has one writer from the start.
         self.check_owner(id)?;
+        self.unknown.remove(&id);
         let settings = validate::new_mas(input, self.args.capabilities)?;
         let now = OffsetDateTime::now_utc();
         let mas = MasRecord { id, settings, created_at: now, updated_at: now };

@@ -42,3 +42,23 @@ async fn a_made_up_client_id_is_read_from_the_store_once_not_per_request() {
     let issued = node.issue_token(issue(&app.app.client_id, &app.client_secret)).await;
     assert!(issued.is_ok(), "{issued:?}");
 }
+
+#[tokio::test]
+async fn a_made_up_realm_id_is_read_from_the_store_once_not_per_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(FaultyStore::new(Arc::new(EmbeddedStore::open(dir.path()).unwrap())));
+    let node = Node::start(store.clone(), Arc::new(casa_actors::trace::LogSink), NodeConfig::default()).await.unwrap();
+    store.record("get_mas");
+
+    // `/realms/{id}/.well-known/jwks.json` takes any id, unauthenticated.
+    let made_up = Uuid::now_v7();
+    for _ in 0..50 {
+        let err = node.jwks(made_up).await.unwrap_err();
+        assert!(matches!(err, CoreError::NotFound { .. }), "{err:?}");
+    }
+    assert_eq!(store.calls("get_mas").len(), 1, "every request for a made-up realm read the store");
+
+    // A MAS created after unknown ids were asked for is served at once.
+    let mas = node.create_mas(NewMas { name: "m".into(), ..Default::default() }).await.unwrap().mas.id;
+    assert!(node.jwks(mas).await.is_ok());
+}
