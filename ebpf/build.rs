@@ -14,8 +14,15 @@ fn main() {
     let clang = std::env::var("CASA_BPF_CLANG").unwrap_or_else(|_| "clang".into());
     // Debian keeps asm/ under the multiarch directory.
     let multiarch = format!("-I/usr/include/{}-linux-gnu", std::env::consts::ARCH);
+    // The uprobes read their arguments from pt_regs, whose layout is the target's.
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "x86",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    let target_arch = format!("-D__TARGET_ARCH_{arch}");
     let status = Command::new(&clang)
-        .args(["-O2", "-g", "-target", "bpf", "-Wall", &multiarch, "-c", "bpf/collector.bpf.c", "-o"])
+        .args(["-O2", "-g", "-target", "bpf", "-Wall", &multiarch, &target_arch, "-c", "bpf/collector.bpf.c", "-o"])
         .arg(&out)
         .status();
     match status {

@@ -41,6 +41,14 @@ pub struct CollectorArgs {
     #[arg(long, env = "CASA_COLLECTOR_WINDOW_SECONDS", value_name = "SECONDS", default_value_t = 10,
           value_parser = parse_window)]
     pub collector_window_seconds: u64,
+    /// Opt-in TLS: libssl files to put SSL_write uprobes on, for every process
+    /// mapping them (e.g. /usr/lib/x86_64-linux-gnu/libssl.so.3), comma-separated.
+    /// rustls and Go's crypto/tls are not coverable
+    #[arg(long, env = "CASA_COLLECTOR_TLS_BINARIES", value_name = "PATH,...", value_delimiter = ',')]
+    pub collector_tls_binaries: Vec<std::path::PathBuf>,
+    /// Opt-in TLS: processes whose mapped libssl.so.3 is hooked for them alone, comma-separated
+    #[arg(long, env = "CASA_COLLECTOR_TLS_PIDS", value_name = "PID,...", value_delimiter = ',')]
+    pub collector_tls_pids: Vec<u32>,
 }
 
 /// Seconds in casa's one duration grammar (`30`, `2m`), from 1 s to 1 h.
@@ -73,6 +81,8 @@ impl CollectorArgs {
             ring_bytes: self.collector_ring_mib << 20,
             window: Duration::from_secs(self.collector_window_seconds),
             node: node.into(),
+            tls_binaries: self.collector_tls_binaries.iter().filter(|p| !p.as_os_str().is_empty()).cloned().collect(),
+            tls_pids: self.collector_tls_pids.clone(),
             ..Default::default()
         }
     }

@@ -76,14 +76,16 @@ struct World {
 /// casa with the collector on `interfaces`; the tool server at `tools` (a
 /// fresh one on lo when None).
 fn start(interfaces: &str, tools: Option<SocketAddr>, settings: Value) -> World {
+    start_with(interfaces, tools, settings, &[])
+}
+
+/// [`start`] with more `casa serve` arguments.
+fn start_with(interfaces: &str, tools: Option<SocketAddr>, settings: Value, extra: &[&str]) -> World {
     let tools = tools.unwrap_or_else(|| tool_server("127.0.0.1:0"));
     let other = tool_server("127.0.0.1:0");
-    let opts = Options {
-        extra_args: ["--collector", "on", "--collector-interfaces", interfaces, "--collector-window-seconds", "1"]
-            .map(String::from)
-            .to_vec(),
-        ..Default::default()
-    };
+    let mut args = vec!["--collector", "on", "--collector-interfaces", interfaces, "--collector-window-seconds", "1"];
+    args.extend_from_slice(extra);
+    let opts = Options { extra_args: args.into_iter().map(String::from).collect(), ..Default::default() };
     let tmp = tempfile::tempdir().unwrap();
     let mut casa = Casa::start_in(tmp.path(), opts);
     std::mem::forget(tmp); // the node's logs stay for a failed test
@@ -430,6 +432,70 @@ fn across_a_veth_pair_into_a_namespace() {
         assert!(hooks.contains(&(h, "attached")), "{h}: {hooks:?}");
     }
     drop(ns);
+}
+
+/// `openssl s_server -www` (it answers GET) on a free loopback port, with a
+/// fresh self-signed certificate in `dir`.
+fn tls_tool_server(dir: &std::path::Path) -> (std::process::Child, SocketAddr) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let made = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"])
+        .args(["-subj", "/CN=localhost", "-keyout"])
+        .args([&key, std::path::Path::new("-out"), &cert])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(made.success(), "openssl req");
+    let at: SocketAddr = format!("127.0.0.1:{}", common::free_port()).parse().unwrap();
+    let child = Command::new("openssl")
+        .args(["s_server", "-quiet", "-www", "-accept", &at.port().to_string(), "-cert"])
+        .args([&cert, std::path::Path::new("-key"), &key])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(at).is_err() {
+        assert!(Instant::now() < deadline, "openssl s_server did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, at)
+}
+
+#[test]
+fn a_token_sent_over_libssl_tls_is_judged_with_its_exact_sender() {
+    if skip("a_token_sent_over_libssl_tls_is_judged_with_its_exact_sender") {
+        return;
+    }
+    let arch = std::env::consts::ARCH;
+    let libssl = format!("/usr/lib/{arch}-linux-gnu/libssl.so.3");
+    assert!(std::path::Path::new(&libssl).exists(), "{libssl} (Debian's libssl3, which curl needs)");
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut server, at) = tls_tool_server(tmp.path());
+    let w = start_with("lo", Some(at), json!({}), &["--collector-tls-binaries", &libssl]);
+    let hooks = w.casa.get("/collector").json()["hooks"].clone();
+    let hook = hooks.as_array().unwrap().iter().find(|h| h["name"] == format!("tls_uprobe:{libssl}").as_str());
+    assert_eq!(hook.map(|h| h["state"].clone()), Some(json!("attached")), "{hooks}");
+    let token = w.exchanged();
+    let curl = Command::new("curl")
+        .args(["-sk", "-o", "/dev/null", "-H", &format!("Authorization: Bearer {token}")])
+        .arg(format!("https://{at}/mcp"))
+        .spawn()
+        .unwrap();
+    let pid = curl.id();
+    assert!(curl.wait_with_output().unwrap().status.success(), "curl over TLS");
+    let seen = w.events("wire_token_seen", 1);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let e = &seen[0];
+    // The plaintext was read inside curl: no 4-tuple, the Host names the destination.
+    assert_eq!(wire(e, "destination"), format!("tls:{at}").as_str());
+    assert_eq!(wire(e, "destination_app"), w.tools_id.as_str(), "the tool server, known by its base_url");
+    assert_eq!(wire(e, "tools"), json!(["fs:read"]));
+    let sender = wire(e, "sender").as_str().unwrap().to_string();
+    assert!(sender.starts_with(&format!("pid {pid} ")) && sender.contains("curl"), "the exact writer: {sender}");
+    assert!(w.anomalies().is_empty(), "a valid token to its audience over TLS: {:?}", w.anomalies());
 }
 
 #[test]

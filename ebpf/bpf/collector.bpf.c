@@ -18,6 +18,8 @@
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include <linux/ptrace.h>
+#include <bpf/bpf_tracing.h>
 #include "collector.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -392,8 +394,25 @@ static __always_inline int is_method(const __u8 *b)
 			bpf_skb_load_bytes(skb, (base) + (off), dst, BOUND1(__n, max));         \
 	} while (0)
 
-static __always_inline void emit(struct __sk_buff *skb, struct casa_record *r, __u32 base, struct slot *sl,
-				 int more)
+/* Copy [off, off+len) of the plaintext an SSL_write was given into dst. */
+#define COPY_USER(ubuf, off, len, dst, max)                                                     \
+	do {                                                                                    \
+		__u32 __n = (len);                                                              \
+		if (__n > 0)                                                                    \
+			bpf_probe_read_user(dst, BOUND1(__n, max), (ubuf) + (off));             \
+	} while (0)
+
+/* A field from the packet (skb) or, for the TLS uprobes, from user memory (ubuf). */
+#define FIELD(skb, ubuf, base, off, len, dst, max)                                              \
+	do {                                                                                    \
+		if (ubuf)                                                                       \
+			COPY_USER(ubuf, off, len, dst, max);                                    \
+		else                                                                            \
+			COPY(skb, base, off, len, dst, max);                                    \
+	} while (0)
+
+static __always_inline void emit(struct __sk_buff *skb, const __u8 *ubuf, struct casa_record *r, __u32 base,
+				 struct slot *sl, int more)
 {
 	r->flags = (r->flags & (CASA_F_EGRESS | CASA_F_ATTRIBUTED | CASA_F_CONTINUED)) | sl->flags;
 	if (more)
@@ -403,9 +422,9 @@ static __always_inline void emit(struct __sk_buff *skb, struct casa_record *r, _
 	r->token_len = sl->tok_len > CASA_TOKEN_MAX ? CASA_TOKEN_MAX : sl->tok_len;
 	if (sl->tok_len > CASA_TOKEN_MAX || sl->line_len > CASA_LINE_MAX)
 		r->flags |= CASA_F_TRUNCATED;
-	COPY(skb, base, sl->line_off, r->line_len, r->line, CASA_LINE_MAX);
-	COPY(skb, base, sl->host_off, r->host_len, r->host, CASA_HOST_MAX);
-	COPY(skb, base, sl->tok_off, r->token_len, r->token, CASA_TOKEN_MAX);
+	FIELD(skb, ubuf, base, sl->line_off, r->line_len, r->line, CASA_LINE_MAX);
+	FIELD(skb, ubuf, base, sl->host_off, r->host_len, r->host, CASA_HOST_MAX);
+	FIELD(skb, ubuf, base, sl->tok_off, r->token_len, r->token, CASA_TOKEN_MAX);
 	if ((r->flags & CASA_F_AUTH) && !more)
 		count(CASA_C_MATCHED);
 	if (r->flags & CASA_F_TRUNCATED)
@@ -544,7 +563,7 @@ static __always_inline int handle(struct __sk_buff *skb, int egress)
 			r->body_len = bl > CASA_BODY_MAX ? CASA_BODY_MAX : bl;
 			COPY(skb, off, sl->body_off, r->body_len, r->body, CASA_BODY_MAX);
 		}
-		emit(skb, r, off, sl, more);
+		emit(skb, 0, r, off, sl, more);
 	}
 	return TCX_NEXT_ACT;
 }
@@ -559,6 +578,83 @@ SEC("classifier")
 int casa_egress(struct __sk_buff *skb)
 {
 	return handle(skb, 1);
+}
+
+/* Opt-in TLS: entry uprobes on libssl's SSL_write and SSL_write_ex see the
+ * plaintext before it is encrypted, in the writing process, so the sender is
+ * exact (current task). There is no socket here: the destination is the
+ * request's Host. Each write is scanned on its own; headers that go on in a
+ * later write are flagged truncated (no state is carried between writes). */
+static __always_inline int handle_tls(const __u8 *ubuf, __s64 len)
+{
+	__u32 zero = 0;
+	struct scratch *sc = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!sc || !ubuf || len < 8)
+		return 0;
+	count(CASA_C_TLS_WRITES);
+	__u8 head[8] = {};
+	if (bpf_probe_read_user(head, sizeof(head), ubuf) || !is_method(head))
+		return 0;
+	struct casa_record *r = &sc->rec;
+	struct scan *sp = &sc->s;
+	__builtin_memset(sp, 0, sizeof(*sp));
+	sp->c.st = ST_REQLINE;
+	sp->s[0].open_field = 1;
+	count(CASA_C_SCANNED);
+	__u32 lim = scan_limit;
+	if (lim > CASA_SCAN_MAX)
+		lim = CASA_SCAN_MAX;
+	__u32 n = len > lim ? lim : (__u32)len;
+	n = BOUND1(n, CASA_SCAN_MAX);
+	if (bpf_probe_read_user(sc->buf, n, ubuf))
+		return 0;
+	sp->n = n;
+	struct loopctx lc = {.s = sp, .buf = sc->buf};
+	bpf_loop(n, step, &lc, 0);
+
+	__builtin_memset(r, 0, offsetof(struct casa_record, line));
+	r->kind = CASA_REC_TLS;
+	r->flags = CASA_F_EGRESS | CASA_F_ATTRIBUTED;
+	r->ts_ns = bpf_ktime_get_ns();
+	r->pid = bpf_get_current_pid_tgid() >> 32;
+	r->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	/* the headers go on past this write or the scan window: say so */
+	if (sp->c.st != ST_AFTER && sp->c.st != ST_DONE) {
+		__u32 last = sp->nslots < MAX_SLOTS ? sp->nslots : MAX_SLOTS - 1;
+		sp->s[last].flags |= CASA_F_TRUNCATED;
+	}
+	__u32 nslots = sp->nslots + 1;
+	for (int i = 0; i < MAX_SLOTS; i++) {
+		if (i >= nslots)
+			break;
+		struct slot *sl = &sp->s[i];
+		if (sl->open_field)
+			end_field(sl, n);
+		r->body_len = 0;
+		if (sl->flags & CASA_F_HEADERS_END) {
+			__u32 bl = n > sl->body_off ? n - sl->body_off : 0;
+			r->body_len = bl > CASA_BODY_MAX ? CASA_BODY_MAX : bl;
+			COPY_USER(ubuf, sl->body_off, r->body_len, r->body, CASA_BODY_MAX);
+		}
+		emit(0, ubuf, r, 0, sl, 0);
+	}
+	return 0;
+}
+
+/* int SSL_write(SSL *ssl, const void *buf, int num) */
+SEC("uprobe")
+int casa_ssl_write(struct pt_regs *ctx)
+{
+	return handle_tls((const __u8 *)PT_REGS_PARM2(ctx), (int)PT_REGS_PARM3(ctx));
+}
+
+/* int SSL_write_ex(SSL *s, const void *buf, size_t num, size_t *written) */
+SEC("uprobe")
+int casa_ssl_write_ex(struct pt_regs *ctx)
+{
+	__u64 num = PT_REGS_PARM3(ctx);
+	return handle_tls((const __u8 *)PT_REGS_PARM2(ctx), num > 0x7fffffff ? 0x7fffffff : (__s64)num);
 }
 
 /* Sender attribution: connect() runs in the connecting process, so the

@@ -14,6 +14,7 @@
 /* record kinds */
 #define CASA_REC_REQUEST 1
 #define CASA_REC_RESPONSE 2
+#define CASA_REC_TLS 3 /* a request from an SSL_write uprobe: no addresses */
 
 /* flags */
 #define CASA_F_AUTH 0x01        /* an authorization: bearer header was found */
@@ -34,7 +35,8 @@
 #define CASA_C_RESPONSES 5
 #define CASA_C_PACKETS 6 /* packets the classifiers ran on */
 #define CASA_C_PAYLOADS 7 /* TCP segments with a payload */
-#define CASA_C_MAX 8
+#define CASA_C_TLS_WRITES 8 /* SSL_write calls the uprobes ran on */
+#define CASA_C_MAX 9
 
 struct casa_record {
 	__u64 ts_ns;

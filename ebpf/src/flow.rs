@@ -27,6 +27,8 @@ pub struct Request {
     pub truncated: bool,
     /// The kernel saw this request in more than one packet.
     pub joined: bool,
+    /// Plaintext of a libssl SSL_write (uprobe): no addresses, the exact sender.
+    pub tls: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,6 +60,7 @@ fn request(r: &Record, line: Vec<u8>, host: Vec<u8>, body: Vec<u8>, token: Vec<u
         other_scheme: r.has(F_NON_BEARER),
         truncated: r.has(F_TRUNCATED),
         joined: false,
+        tls: r.tls,
     }
 }
 
@@ -150,6 +153,7 @@ mod tests {
             flags,
             sender: None,
             kind: Kind::Request { line: line.into(), host: vec![], body: vec![], token: token.into() },
+            tls: false,
         }
     }
 

@@ -6,6 +6,7 @@ pub mod http;
 pub mod procfs;
 pub mod record;
 pub mod sensor;
+pub mod tls;
 
 pub use record::{Direction, Record, Sender};
-pub use sensor::{Counters, Hook, HookState, Records, Sensor, SensorConfig};
+pub use sensor::{Counters, Hook, HookState, KernelBtf, Records, Sensor, SensorConfig};

@@ -12,6 +12,7 @@ pub const F_MORE: u8 = 0x80;
 
 const KIND_REQUEST: u8 = 1;
 const KIND_RESPONSE: u8 = 2;
+const KIND_TLS: u8 = 3;
 
 // Offsets of struct casa_record (checked by `layout_matches_the_header`).
 const OFF_LINE: usize = 104;
@@ -53,9 +54,12 @@ pub struct Record {
     pub dst: SocketAddr,
     pub seq: u32,
     pub flags: u8,
-    /// Set when the sock_ops program saw this socket's connect().
+    /// Set when the sock_ops program saw this socket's connect(), and for TLS.
     pub sender: Option<Sender>,
     pub kind: Kind,
+    /// Seen by a libssl SSL_write uprobe: no addresses (src and dst are
+    /// 0.0.0.0:0), the sender is the writing process.
+    pub tls: bool,
 }
 
 impl Record {
@@ -110,8 +114,13 @@ pub fn decode(b: &[u8]) -> Result<Record, DecodeError> {
     }
     let family = b[33];
     let flags = b[34];
-    let src = addr(family, &b[40..56], u16_at(b, 36))?;
-    let dst = addr(family, &b[56..72], u16_at(b, 38))?;
+    let tls = b[32] == KIND_TLS;
+    let (src, dst) = if tls {
+        let none = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
+        (none, none)
+    } else {
+        (addr(family, &b[40..56], u16_at(b, 36))?, addr(family, &b[56..72], u16_at(b, 38))?)
+    };
     let pid = u32_at(b, 24);
     let sender = (flags & F_ATTRIBUTED != 0).then(|| {
         let comm = &b[88..104];
@@ -119,7 +128,7 @@ pub fn decode(b: &[u8]) -> Result<Record, DecodeError> {
         Sender { pid, comm: String::from_utf8_lossy(&comm[..end]).into_owned(), cgroup_id: u64_at(b, 16) }
     });
     let kind = match b[32] {
-        KIND_REQUEST => {
+        KIND_REQUEST | KIND_TLS => {
             if b.len() < OFF_TOKEN {
                 return Err(DecodeError("short request"));
             }
@@ -143,6 +152,7 @@ pub fn decode(b: &[u8]) -> Result<Record, DecodeError> {
         flags,
         sender,
         kind,
+        tls,
     })
 }
 
@@ -174,6 +184,19 @@ mod tests {
         assert_eq!(r.direction(), Direction::Egress);
         let Kind::Request { line, token, .. } = r.kind else { panic!() };
         assert_eq!((line.as_slice(), token.as_slice()), (&b"GET"[..], &b"abc"[..]));
+    }
+
+    #[test]
+    fn decodes_a_tls_write() {
+        let mut b = sample(b"abc");
+        b[32] = KIND_TLS;
+        b[33] = 0; // no address family: a uprobe has no socket
+        b[34] |= F_ATTRIBUTED;
+        b[24..28].copy_from_slice(&42u32.to_ne_bytes());
+        b[88..92].copy_from_slice(b"curl");
+        let r = decode(&b).unwrap();
+        assert!(r.tls && r.dst.port() == 0 && r.dst.ip().is_unspecified());
+        assert_eq!(r.sender.as_ref().map(|s| (s.pid, s.comm.as_str())), Some((42, "curl")));
     }
 
     #[test]

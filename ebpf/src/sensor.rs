@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use aya::maps::{MapData, PerCpuArray, RingBuf};
 use aya::programs::tc::{TcAttachOptions, TcAttachType};
 use aya::programs::{CgroupAttachMode, LinkOrder, SchedClassifier, SockOps};
+
+use crate::tls;
 use aya::{Ebpf, EbpfLoader};
 use tokio::io::unix::AsyncFd;
 
@@ -34,6 +36,12 @@ pub struct SensorConfig {
     pub ring_bytes: u32,
     /// cgroup v2 directory for sock_ops; found in /proc/mounts when None.
     pub cgroup: Option<PathBuf>,
+    /// Kernel BTF; `/sys/kernel/btf/vmlinux` when None.
+    pub btf: Option<PathBuf>,
+    /// libssl SSL_write uprobes: ELF files defining SSL_write (every process
+    /// mapping them), and processes whose mapped libssl is hooked for them alone.
+    pub tls_binaries: Vec<PathBuf>,
+    pub tls_pids: Vec<u32>,
 }
 
 impl Default for SensorConfig {
@@ -43,6 +51,9 @@ impl Default for SensorConfig {
             scan_limit: DEFAULT_SCAN_LIMIT,
             ring_bytes: DEFAULT_RING_BYTES,
             cgroup: None,
+            btf: None,
+            tls_binaries: Vec::new(),
+            tls_pids: Vec::new(),
         }
     }
 }
@@ -75,15 +86,26 @@ pub struct Counters {
     /// Packets the classifiers ran on, and those with a TCP payload.
     pub packets: u64,
     pub payloads: u64,
+    /// SSL_write calls the TLS uprobes ran on.
+    pub tls_writes: u64,
+}
+
+/// Whether the kernel's BTF could be read, and what that means here.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct KernelBtf {
+    pub available: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 pub struct Sensor {
     ebpf: Ebpf,
     hooks: Vec<Hook>,
     ring: Option<RingBuf<MapData>>,
+    btf: KernelBtf,
 }
 
-fn unavailable(name: &str, reason: impl Into<String>) -> Hook {
+pub(crate) fn unavailable(name: &str, reason: impl Into<String>) -> Hook {
     Hook { name: name.into(), state: HookState::Unavailable { reason: reason.into() } }
 }
 
@@ -95,12 +117,30 @@ fn all_unavailable(cfg: &SensorConfig, reason: &str) -> Vec<Hook> {
         .map(|n| unavailable(&n, reason))
         .collect();
     v.push(unavailable("sock_ops", reason));
-    v.push(unavailable("tls_uprobe", "not built: libssl SSL_write uprobes are not implemented yet"));
+    v.extend(tls::hook_names(&cfg.tls_binaries, &cfg.tls_pids).iter().map(|n| unavailable(n, reason)));
     v
 }
 
+/// Reads the kernel's BTF. The programs use no CO-RE relocation (they are
+/// built from uapi headers), so they load without it: its absence is
+/// reported, not fatal.
+fn kernel_btf(path: Option<&std::path::Path>) -> (Option<aya::Btf>, KernelBtf) {
+    let path = path.unwrap_or(std::path::Path::new("/sys/kernel/btf/vmlinux"));
+    match aya::Btf::parse_file(path, aya::Endianness::default()) {
+        Ok(b) => (Some(b), KernelBtf { available: true, reason: None }),
+        Err(e) => {
+            let reason = format!(
+                "no kernel BTF ({}: {}); not needed: the programs use no CO-RE relocations",
+                path.display(),
+                explain(&e)
+            );
+            (None, KernelBtf { available: false, reason: Some(reason) })
+        }
+    }
+}
+
 /// Why loading failed, in words an operator can act on.
-fn explain(e: &dyn std::error::Error) -> String {
+pub(crate) fn explain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut src = e.source();
     while let Some(c) = src {
@@ -133,7 +173,7 @@ impl Sensor {
         if cfg.scan_limit == 0 || cfg.scan_limit > MAX_SCAN_LIMIT {
             return Err(all_unavailable(cfg, &format!("scan limit must be 1..={MAX_SCAN_LIMIT} bytes")));
         }
-        let btf = aya::Btf::from_sys_fs().ok();
+        let (btf, kbtf) = kernel_btf(cfg.btf.as_deref());
         let mut ebpf = match EbpfLoader::new()
             .btf(btf.as_ref())
             .override_global("scan_limit", &cfg.scan_limit, true)
@@ -182,7 +222,7 @@ impl Sensor {
             }
         }
         hooks.push(Self::attach_sock_ops(&mut ebpf, cfg));
-        hooks.push(unavailable("tls_uprobe", "not built: libssl SSL_write uprobes are not implemented yet"));
+        hooks.extend(tls::attach(&mut ebpf, &cfg.tls_binaries, &cfg.tls_pids));
         let ring = match ebpf.take_map("records").map(RingBuf::try_from) {
             Some(Ok(r)) => Some(r),
             _ => None,
@@ -190,7 +230,7 @@ impl Sensor {
         if ring.is_none() {
             return Err(all_unavailable(cfg, "the records ring buffer is missing"));
         }
-        Ok(Sensor { ebpf, hooks, ring })
+        Ok(Sensor { ebpf, hooks, ring, btf: kbtf })
     }
 
     fn attach_sock_ops(ebpf: &mut Ebpf, cfg: &SensorConfig) -> Hook {
@@ -213,6 +253,10 @@ impl Sensor {
         }
     }
 
+    pub fn kernel_btf(&self) -> &KernelBtf {
+        &self.btf
+    }
+
     /// Hook states, with tcx hooks degraded once the kernel lost a record.
     pub fn hooks(&self) -> Vec<Hook> {
         let lost = self.counters().reserve_failures;
@@ -220,7 +264,8 @@ impl Sensor {
             .iter()
             .cloned()
             .map(|mut h| {
-                if lost > 0 && h.name.starts_with("tcx_") && h.state == HookState::Attached {
+                let records = h.name.starts_with("tcx_") || h.name.starts_with("tls_uprobe:");
+                if lost > 0 && records && h.state == HookState::Attached {
                     h.state =
                         HookState::Degraded { reason: "ring buffer full: records lost in the kernel".into(), lost };
                 }
@@ -242,6 +287,7 @@ impl Sensor {
             responses: get(5),
             packets: get(6),
             payloads: get(7),
+            tls_writes: get(8),
         }
     }
 

@@ -87,6 +87,10 @@ fn send(to: SocketAddr, parts: &[&[u8]], responses: usize) {
 
 /// Requests to `port` seen by the sensor until `want` arrived or 5 s passed.
 fn collect(sensor: &mut Sensor, port: u16, want: usize) -> Vec<Request> {
+    collect_where(sensor, want, |r| r.dst.port() == port)
+}
+
+fn collect_where(sensor: &mut Sensor, want: usize, keep: impl Fn(&Request) -> bool) -> Vec<Request> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let mut flows = Reassembler::default();
     let mut got = Vec::new();
@@ -102,7 +106,7 @@ fn collect(sensor: &mut Sensor, port: u16, want: usize) -> Vec<Request> {
             .await;
             flows.expire(u64::MAX, 0, &mut out);
             got.extend(out.into_iter().filter_map(|e| match e {
-                Event::Request(r) if r.dst.port() == port => Some(r),
+                Event::Request(r) if keep(&r) => Some(r),
                 _ => None,
             }));
         }
@@ -379,4 +383,161 @@ fn a_missing_interface_is_unavailable_not_fatal() {
     let bad = SensorConfig { scan_limit: 0, ..Default::default() };
     let hooks = Sensor::start(&bad).err().unwrap();
     assert!(hooks.iter().all(|h| matches!(&h.state, HookState::Unavailable { .. })));
+}
+
+/// The system's libssl (curl and Python link it).
+fn libssl() -> std::path::PathBuf {
+    let arch = std::env::consts::ARCH;
+    let found = [format!("/usr/lib/{arch}-linux-gnu/libssl.so.3"), format!("/lib/{arch}-linux-gnu/libssl.so.3")]
+        .into_iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.exists());
+    found.expect("libssl.so.3 (Debian's libssl3, which curl needs)")
+}
+
+/// `openssl s_server` on a loopback port with a fresh self-signed certificate.
+struct TlsServer {
+    child: std::process::Child,
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl TlsServer {
+    fn start() -> TlsServer {
+        let dir =
+            std::env::temp_dir().join(format!("casa-tls-{}-{:?}", std::process::id(), std::thread::current().id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+        let st = Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"])
+            .args(["-subj", "/CN=localhost", "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success(), "openssl req");
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("openssl")
+            .args(["s_server", "-quiet", "-www", "-accept", &port.to_string(), "-cert"])
+            .arg(&cert)
+            .arg("-key")
+            .arg(&key)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "openssl s_server did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        TlsServer { child, port, dir }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn curl(url: &str, token: &str) -> u32 {
+    let child = Command::new("curl")
+        .args(["-sk", "-o", "/dev/null", "-H", &format!("Authorization: Bearer {token}"), url])
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    assert!(child.wait_with_output().unwrap().status.success(), "curl {url}");
+    pid
+}
+
+fn tls_sensor(binaries: Vec<std::path::PathBuf>, pids: Vec<u32>) -> Sensor {
+    let cfg = SensorConfig { interfaces: vec![], tls_binaries: binaries, tls_pids: pids, ..Default::default() };
+    let sensor = Sensor::start(&cfg).unwrap_or_else(|h| panic!("sensor unavailable: {h:?}"));
+    let tls: Vec<_> = sensor.hooks().into_iter().filter(|h| h.name.starts_with("tls_uprobe:")).collect();
+    assert!(!tls.is_empty() && tls.iter().all(|h| h.state == HookState::Attached), "{tls:?}");
+    sensor
+}
+
+#[test]
+fn libssl_writes_show_the_plaintext_token_and_the_exact_sender() {
+    if skip_unless_root("libssl_writes_show_the_plaintext_token_and_the_exact_sender") {
+        return;
+    }
+    let server = TlsServer::start();
+    let mut sensor = tls_sensor(vec![libssl()], vec![]);
+    let pid = curl(&server.url("/tools/call?x=1"), "tls-tok-1");
+    let got = collect_where(&mut sensor, 1, |r| r.tls && r.token.as_deref() == Some(b"tls-tok-1"));
+    assert_eq!(got.len(), 1, "one SSL_write of curl's request");
+    let r = &got[0];
+    assert!(r.line.starts_with(b"GET /tools/call?x=1 HTTP/1.1"), "{:?}", String::from_utf8_lossy(&r.line));
+    assert_eq!(r.host, format!("127.0.0.1:{}", server.port).as_bytes());
+    let s = r.sender.as_ref().expect("the writing process");
+    assert_eq!((s.pid, s.comm.as_str()), (pid, "curl"));
+    assert!(r.dst.ip().is_unspecified() && !r.truncated, "{r:?}");
+    assert!(sensor.counters().tls_writes >= 1);
+}
+
+#[test]
+fn a_pid_scoped_uprobe_sees_that_process_only() {
+    if skip_unless_root("a_pid_scoped_uprobe_sees_that_process_only") {
+        return;
+    }
+    let server = TlsServer::start();
+    // A Python client that has mapped libssl and waits for a line before its request
+    // (GET: `s_server -www` answers nothing else).
+    let script = r#"
+import http.client, ssl, sys
+ctx = ssl._create_unverified_context()
+print("ready", flush=True)
+sys.stdin.readline()
+c = http.client.HTTPSConnection("127.0.0.1", int(sys.argv[1]), context=ctx, timeout=10)
+c.request("GET", "/mcp", headers={"Authorization": "Bearer tls-tok-pid"})
+c.getresponse().read()
+"#;
+    let mut py = Command::new("python3")
+        .args(["-c", script, &server.port.to_string()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = [0u8; 6];
+    py.stdout.as_mut().unwrap().read_exact(&mut line).unwrap();
+    assert_eq!(&line, b"ready\n");
+    let mut sensor = tls_sensor(vec![], vec![py.id()]);
+    // curl maps the same libssl but is not the configured process.
+    curl(&server.url("/other"), "tls-tok-curl");
+    py.stdin.as_mut().unwrap().write_all(b"go\n").unwrap();
+    assert!(py.wait().unwrap().success(), "the python client");
+    let got = collect_where(&mut sensor, 2, |r| r.tls);
+    let tokens: Vec<&[u8]> = got.iter().filter_map(|r| r.token.as_deref()).collect();
+    assert_eq!(tokens, [&b"tls-tok-pid"[..]], "only the configured process is seen");
+    assert_eq!(got[0].sender.as_ref().map(|s| s.pid), Some(py.id()));
+}
+
+#[test]
+fn a_file_without_ssl_write_is_unavailable_and_says_why() {
+    if skip_unless_root("a_file_without_ssl_write_is_unavailable_and_says_why") {
+        return;
+    }
+    let cfg = SensorConfig {
+        interfaces: vec![],
+        tls_binaries: vec!["/bin/true".into(), "/no/such/libssl.so".into()],
+        ..Default::default()
+    };
+    let sensor = Sensor::start(&cfg).unwrap_or_else(|h| panic!("sensor unavailable: {h:?}"));
+    for h in sensor.hooks().into_iter().filter(|h| h.name.starts_with("tls_uprobe:")) {
+        match &h.state {
+            HookState::Unavailable { reason } => assert!(reason.contains("SSL_write"), "{}: {reason}", h.name),
+            other => panic!("{}: {other:?}", h.name),
+        }
+    }
 }

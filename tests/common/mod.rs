@@ -24,8 +24,31 @@ pub fn http_client() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
 }
 
+/// A loopback port that is free now and stays free until a child binds it.
+///
+/// Ports come from below Linux's ephemeral range (32768-60999): an ephemeral
+/// port (`bind(:0)`) can be taken by any outgoing connection between this
+/// probe and the child's bind, which once failed a cluster test with
+/// "Address already in use". A process-wide counter keeps parallel tests
+/// apart; the pid spreads test binaries over the range.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        std::process::id().wrapping_mul(2_654_435_761) % SPAN,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    for _ in 0..SPAN {
+        let port = (LOW + NEXT.fetch_add(1, Ordering::SeqCst) % SPAN) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in {LOW}..{}", LOW + SPAN)
 }
 
 pub struct Casa {

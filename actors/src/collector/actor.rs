@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use casa_ebpf::flow::{Event, Reassembler, Request};
-use casa_ebpf::{http, procfs, Counters, Direction, Hook, HookState, Sender, Sensor, SensorConfig};
+use casa_ebpf::{http, procfs, Counters, Direction, Hook, HookState, KernelBtf, Sender, Sensor, SensorConfig};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde::Serialize;
 use zeroize::Zeroizing;
@@ -61,6 +61,9 @@ pub struct CollectorConfig {
     pub refresh: Duration,
     /// This node's name, in every event.
     pub node: String,
+    /// libssl SSL_write uprobes: files (every process mapping them) and PIDs.
+    pub tls_binaries: Vec<std::path::PathBuf>,
+    pub tls_pids: Vec<u32>,
 }
 
 impl Default for CollectorConfig {
@@ -72,6 +75,8 @@ impl Default for CollectorConfig {
             window: Duration::from_secs(10),
             refresh: Duration::from_secs(2),
             node: "casa".into(),
+            tls_binaries: Vec::new(),
+            tls_pids: Vec::new(),
         }
     }
 }
@@ -94,6 +99,9 @@ pub struct CollectorStatus {
     pub node: String,
     pub interfaces: Vec<String>,
     pub hooks: Vec<Hook>,
+    /// Whether the kernel's BTF was readable (the programs load without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel_btf: Option<KernelBtf>,
     pub kernel: Counters,
     /// Records read from the ring buffer.
     pub observations: u64,
@@ -287,8 +295,8 @@ fn observation(r: &Request, sender: (String, String)) -> Observation {
     let target = line.map(|(_, t)| t);
     let text = |b: &[u8]| (!b.is_empty()).then(|| String::from_utf8_lossy(b).into_owned());
     Observation {
-        src: Some(r.src),
-        dst: Some(r.dst),
+        src: (!r.tls).then_some(r.src),
+        dst: (!r.tls).then_some(r.dst),
         sender_key: sender.0,
         sender: sender.1,
         method: line.map(|(m, _)| m.to_string()),
@@ -341,7 +349,9 @@ async fn run(
         interfaces: cfg.interfaces.clone(),
         scan_limit: cfg.scan_limit,
         ring_bytes: cfg.ring_bytes,
-        cgroup: None,
+        tls_binaries: cfg.tls_binaries.clone(),
+        tls_pids: cfg.tls_pids.clone(),
+        ..Default::default()
     };
     let mut sensor = match Sensor::start(&scfg) {
         Ok(s) => s,
@@ -367,6 +377,7 @@ async fn run(
         st.state = "running".into();
         st.reason = None;
         st.hooks = hooks;
+        st.kernel_btf = Some(sensor.kernel_btf().clone());
         st.load_attach_ms = Some(load_attach.as_secs_f64() * 1e3);
     }
     tracing::info!(interfaces = ?cfg.interfaces, load_attach_ms = load_attach.as_millis() as u64, "the wire collector is attached");

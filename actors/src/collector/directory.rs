@@ -180,7 +180,12 @@ impl Directory {
         if let Some(app) = self.apps_by_addr.get(&dst) {
             return Destination::App(app.clone());
         }
-        let Some(host) = host.map(|h| normalise_host(h, dst.port())) else { return Destination::Unknown };
+        self.classify_host(host, dst.port())
+    }
+
+    /// The destination by Host alone (`port` when it names none).
+    pub fn classify_host(&self, host: Option<&str>, port: u16) -> Destination {
+        let Some(host) = host.map(|h| normalise_host(h, port)) else { return Destination::Unknown };
         if self.casa_authorities.contains(&host) {
             return Destination::Casa;
         }

@@ -24,6 +24,7 @@ use crate::trace::{EventKind, TraceEvent};
 /// A request as the collector saw it.
 #[derive(Debug, Clone, Default)]
 pub struct Observation {
+    /// The connection's addresses; None for a libssl write (no socket there).
     pub src: Option<SocketAddr>,
     pub dst: Option<SocketAddr>,
     /// Identity used to tell senders apart (cgroup, else source address).
@@ -40,6 +41,17 @@ pub struct Observation {
     /// `Some(name)` for a JSON-RPC `tools/call` (name None when unreadable).
     pub tool_call: Option<Option<String>>,
     pub truncated: bool,
+}
+
+impl Observation {
+    /// The destination address, or for a libssl write its `tls:` Host.
+    fn destination(&self) -> String {
+        match (self.dst, &self.host) {
+            (Some(d), _) => d.to_string(),
+            (None, Some(h)) => format!("tls:{h}"),
+            (None, None) => String::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +76,8 @@ fn is_invalid(kind: &EventKind) -> bool {
 }
 
 const CACHE_MAX: usize = 100_000;
+/// The port a libssl write's Host implies when it names none.
+const TLS_PORT: u16 = 443;
 const FLOWS_MAX: usize = 65_536;
 const PENDING_PER_FLOW: usize = 64;
 
@@ -151,7 +165,7 @@ impl Judge {
             node: self.node.clone(),
             sender: o.sender.clone(),
             source: o.src.map(|a| a.to_string()).unwrap_or_default(),
-            destination: o.dst.map(|a| a.to_string()).unwrap_or_default(),
+            destination: o.destination(),
             destination_app: match dest {
                 Destination::Casa => Some("casa".into()),
                 Destination::App(a) => Some(a.client_id.clone()),
@@ -187,7 +201,11 @@ impl Judge {
     /// Judges one request: anomalies are returned at once; plain sightings
     /// are aggregated until [`Judge::flush`].
     pub fn observe(&mut self, o: &Observation, dir: &Directory, now: i64) -> Vec<TraceEvent> {
-        let dest = o.dst.map_or(Destination::Unknown, |d| dir.classify(d, o.host.as_deref()));
+        let dest = match o.dst {
+            Some(d) => dir.classify(d, o.host.as_deref()),
+            // A TLS write has no socket: its Host is all there is.
+            None => dir.classify_host(o.host.as_deref(), TLS_PORT),
+        };
         let mut out = Vec::new();
         if let Some(q) = &o.query_token {
             let digest = token::digest(q);
@@ -294,7 +312,7 @@ impl Judge {
                 self.first_sender.insert(c.jti.clone(), (o.sender_key.clone(), o.sender.clone(), c.exp));
             }
         }
-        let destination = o.dst.map(|d| d.to_string()).unwrap_or_default();
+        let destination = o.destination();
         let key = (c.jti.clone(), o.sender_key.clone(), destination);
         if let Some(e) = self.seen.get_mut(&key) {
             if let EventKind::WireTokenSeen(d) = &mut e.kind {
