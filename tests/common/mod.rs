@@ -318,9 +318,13 @@ impl Casa {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = child.try_wait().unwrap() {
+                if !status.success() {
+                    // The caller's assertion names the status; the logs say why.
+                    eprintln!("casa exited with {status} after SIGTERM:\n{}", self.logs());
+                }
                 return status;
             }
-            assert!(Instant::now() < deadline, "casa did not exit after SIGTERM");
+            assert!(Instant::now() < deadline, "casa did not exit after SIGTERM:\n{}", self.logs());
             std::thread::sleep(Duration::from_millis(20));
         }
     }
