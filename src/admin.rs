@@ -4,10 +4,13 @@
 //! start, printed once and written to `<data-dir>/admin-token` (0600). The
 //! store only ever holds its SHA-256 digest.
 //!
-//! The viewer token is a second, read-only credential (for the Explorer UI
-//! and dashboards): it reads `/trace`, `/stats`, `/mas`, `/apps`, `/cluster`
-//! and nothing else. It exists only when the operator sets
-//! `CASA_VIEWER_TOKEN` or creates one with `casa viewer-token rotate`.
+//! Two narrower credentials exist only when the operator makes them (an
+//! environment variable, or `casa <role>-token rotate`): the viewer token
+//! (read-only, for the Explorer UI and dashboards: `/trace`, `/stats`, `/mas`,
+//! `/apps`, `/cluster`) and the collector token (what `casa collect` needs:
+//! the directory of public keys and app addresses, revocation rules, and
+//! posting `wire_*` findings), so a DaemonSet on every node never holds the
+//! admin token.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -21,10 +24,33 @@ use crate::config::Settings;
 pub const ENV_VAR: &str = "CASA_ADMIN_TOKEN";
 pub const FILE_NAME: &str = "admin-token";
 const DIGEST_KEY: &str = "admin_token_sha256";
-pub const VIEWER_ENV_VAR: &str = "CASA_VIEWER_TOKEN";
-pub const VIEWER_FILE_NAME: &str = "viewer-token";
-const VIEWER_DIGEST_KEY: &str = "viewer_token_sha256";
-const VIEWER_TOKEN_PREFIX: &str = "casa_vt_";
+
+/// A credential narrower than the admin token: where it comes from and what it is called.
+pub struct Role {
+    /// What it is called, for people ("viewer token (read-only)").
+    pub what: &'static str,
+    pub env_var: &'static str,
+    /// Its file under the data dir, written by `rotate`.
+    pub file_name: &'static str,
+    digest_key: &'static str,
+    prefix: &'static str,
+}
+
+pub const VIEWER: Role = Role {
+    what: "viewer token (read-only)",
+    env_var: "CASA_VIEWER_TOKEN",
+    file_name: "viewer-token",
+    digest_key: "viewer_token_sha256",
+    prefix: "casa_vt_",
+};
+
+pub const COLLECTOR: Role = Role {
+    what: "collector token (casa collect only)",
+    env_var: "CASA_COLLECTOR_TOKEN",
+    file_name: "collector-token",
+    digest_key: "collector_token_sha256",
+    prefix: "casa_ct_",
+};
 /// Operator-chosen tokens shorter than this are refused: the admin token
 /// guards every tenant.
 pub const MIN_TOKEN_CHARS: usize = 32;
@@ -146,21 +172,25 @@ pub async fn rotate_offline(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The read-only viewer credential, if the operator made one: from
-/// `CASA_VIEWER_TOKEN`, else the digest `casa viewer-token rotate` stored.
-/// It must differ from the admin token (or a viewer could write).
-pub async fn viewer(store: &dyn Store, admin: &AdminCredential) -> anyhow::Result<Option<AdminCredential>> {
-    let digest = match std::env::var(VIEWER_ENV_VAR) {
+/// The role's credential, if the operator made one: from its environment
+/// variable, else the digest `rotate` stored. It must differ from the admin
+/// token (or its holder could do anything).
+pub async fn role_credential(
+    store: &dyn Store,
+    admin: &AdminCredential,
+    role: &Role,
+) -> anyhow::Result<Option<AdminCredential>> {
+    let digest = match std::env::var(role.env_var) {
         Ok(token) => {
             let token = token.trim();
-            check_operator_token(VIEWER_ENV_VAR, token)?;
+            check_operator_token(role.env_var, token)?;
             if admin.verify(token) {
-                bail!("{VIEWER_ENV_VAR} must differ from the admin token");
+                bail!("{} must differ from the admin token", role.env_var);
             }
-            tracing::info!("viewer token taken from {VIEWER_ENV_VAR}");
+            tracing::info!("{} taken from {}", role.what, role.env_var);
             secret::digest(token)
         }
-        Err(_) => match store.get_meta(VIEWER_DIGEST_KEY).await? {
+        Err(_) => match store.get_meta(role.digest_key).await? {
             Some(digest) => digest,
             None => return Ok(None),
         },
@@ -168,19 +198,19 @@ pub async fn viewer(store: &dyn Store, admin: &AdminCredential) -> anyhow::Resul
     Ok(Some(AdminCredential { digest }))
 }
 
-/// `casa viewer-token rotate`: creates or replaces the viewer token; needs
-/// the data dir to itself.
-pub async fn rotate_viewer_offline(settings: &Settings) -> anyhow::Result<()> {
+/// `casa viewer-token rotate`, `casa collector-token rotate`: creates or
+/// replaces the role's token; needs the data dir to itself.
+pub async fn rotate_role_offline(settings: &Settings, role: &Role) -> anyhow::Result<()> {
     let store = crate::server::store(settings).await?;
-    let token = secret::generate(VIEWER_TOKEN_PREFIX);
-    let path = write_token_file(&settings.data_dir, VIEWER_FILE_NAME, &token)?;
-    store.put_meta(VIEWER_DIGEST_KEY, &secret::digest(&token)).await?;
-    announce("viewer token (read-only)", &token, &path);
+    let token = secret::generate(role.prefix);
+    let path = write_token_file(&settings.data_dir, role.file_name, &token)?;
+    store.put_meta(role.digest_key, &secret::digest(&token)).await?;
+    announce(role.what, &token, &path);
     if !matches!(settings.store_location()?, crate::config::StoreLocation::Embedded) {
-        eprintln!("note: running nodes keep the old viewer token until they restart");
+        eprintln!("note: running nodes keep the old {} until they restart", role.what);
     }
-    if std::env::var_os(VIEWER_ENV_VAR).is_some() {
-        eprintln!("note: {VIEWER_ENV_VAR} is set; while it is, casa uses it instead of this token");
+    if std::env::var_os(role.env_var).is_some() {
+        eprintln!("note: {} is set; while it is, casa uses it instead of this token", role.env_var);
     }
     Ok(())
 }

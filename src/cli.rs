@@ -18,7 +18,10 @@ Otherwise the first start generates one, prints it once and writes it to <data-d
 (mode 0600); only its SHA-256 digest is stored. `casa admin-token rotate` replaces it.
 
 The viewer token (read-only: /trace, /stats, /mas, /apps, /cluster; for the Explorer UI at /):
-CASA_VIEWER_TOKEN (at least 32 characters), or `casa viewer-token rotate`. None by default.";
+CASA_VIEWER_TOKEN (at least 32 characters), or `casa viewer-token rotate`. None by default.
+
+The collector token (what `casa collect` needs: /collector/directory, /collector/revocations,
+POST /collector/events): CASA_COLLECTOR_TOKEN, or `casa collector-token rotate`. None by default.";
 
 #[derive(Debug, Parser)]
 #[command(name = "casa", version, about = "Authorization runtime for multi-agent AI systems", after_help = AFTER_HELP)]
@@ -40,6 +43,11 @@ pub enum Command {
     },
     /// Manage the read-only viewer token (reads /trace, /stats, /mas, /apps, /cluster).
     ViewerToken {
+        #[command(subcommand)]
+        action: AdminTokenAction,
+    },
+    /// Manage the collector token `casa collect` reports with (keys, revocations, wire findings only).
+    CollectorToken {
         #[command(subcommand)]
         action: AdminTokenAction,
     },
@@ -69,7 +77,7 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum AdminTokenAction {
-    /// Generate a new token, print it, and write it to <data-dir>/admin-token (or viewer-token).
+    /// Generate a new token, print it, and write it to <data-dir>/admin-token (viewer-token, collector-token).
     /// casa must not be running on the data dir; the old token stops working.
     Rotate(StoreArgs),
 }
@@ -348,7 +356,10 @@ pub fn main() -> ExitCode {
                 crate::admin::rotate_offline(&args.settings()?).await
             }
             Command::ViewerToken { action: AdminTokenAction::Rotate(args) } => {
-                crate::admin::rotate_viewer_offline(&args.settings()?).await
+                crate::admin::rotate_role_offline(&args.settings()?, &crate::admin::VIEWER).await
+            }
+            Command::CollectorToken { action: AdminTokenAction::Rotate(args) } => {
+                crate::admin::rotate_role_offline(&args.settings()?, &crate::admin::COLLECTOR).await
             }
             Command::Audit { action: AuditAction::Verify { mas, store } } => {
                 let settings = store.settings()?;

@@ -129,15 +129,18 @@ pub async fn start_in_node(
 /// serve` sees (a Kubernetes DaemonSet). It judges locally with the public
 /// keys, revocation rules and app addresses it reads from a node's admin API,
 /// and reports its findings (never a token) back to that node, which writes
-/// them to the trace. Both ways are authenticated with the admin token.
+/// them to the trace. Both ways are authenticated with the node's collector
+/// token, which allows nothing else.
 #[derive(Debug, Args)]
 pub struct CollectArgs {
     /// A casa node's base URL (use https:// across hosts), e.g. http://casa.casa.svc:8080
     #[arg(long, env = "CASA_REPORT_TO", value_name = "URL")]
     pub report_to: String,
-    /// The admin token of that node.
-    #[arg(long, env = "CASA_ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: String,
+    /// The node's collector token (`casa collector-token rotate`, or CASA_COLLECTOR_TOKEN on the
+    /// node); it reads keys and revocations and posts findings, nothing else. Give it by the
+    /// variable: a flag shows in `ps`
+    #[arg(long, env = "CASA_COLLECTOR_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub token: String,
     /// This collector's name in every event [default: the host name]
     #[arg(long, env = "CASA_NODE_NAME", value_name = "NAME")]
     pub node_name: Option<String>,
@@ -244,7 +247,7 @@ pub async fn collect(args: CollectArgs) -> anyhow::Result<()> {
     let base = args.report_to.trim_end_matches('/').to_string();
     url::Url::parse(&base).map_err(|e| anyhow::anyhow!("--report-to {base:?}: {e}"))?;
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
-    let remote = Arc::new(Remote { http, base: base.clone(), token: args.admin_token.clone() });
+    let remote = Arc::new(Remote { http, base: base.clone(), token: args.token.clone() });
     // Fail at once on a wrong URL or token rather than judge with nothing.
     casa_actors::collector::actor::Authority::snapshot(&*remote)
         .await

@@ -48,7 +48,8 @@ pub async fn serve(settings: Settings, collector: crate::collector::CollectorArg
     let cluster = settings.cluster.config()?;
     let store = store(&settings).await?;
     let admin = crate::admin::ensure(&*store, &settings.data_dir).await?;
-    let viewer = crate::admin::viewer(&*store, &admin).await?;
+    let viewer = crate::admin::role_credential(&*store, &admin, &crate::admin::VIEWER).await?;
+    let collector_credential = crate::admin::role_credential(&*store, &admin, &crate::admin::COLLECTOR).await?;
     // The listener is bound first: the public URL may default to its address.
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
@@ -83,6 +84,7 @@ pub async fn serve(settings: Settings, collector: crate::collector::CollectorArg
         node: node.clone(),
         admin,
         viewer,
+        collector: collector_credential,
         public_url: public_url.clone(),
         metrics,
         max_body_bytes: settings.max_body_bytes,

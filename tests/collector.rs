@@ -81,11 +81,27 @@ fn start(interfaces: &str, tools: Option<SocketAddr>, settings: Value) -> World 
 
 /// [`start`] with more `casa serve` arguments.
 fn start_with(interfaces: &str, tools: Option<SocketAddr>, settings: Value, extra: &[&str]) -> World {
-    let tools = tools.unwrap_or_else(|| tool_server("127.0.0.1:0"));
-    let other = tool_server("127.0.0.1:0");
     let mut args = vec!["--collector", "on", "--collector-interfaces", interfaces, "--collector-window-seconds", "1"];
     args.extend_from_slice(extra);
     let opts = Options { extra_args: args.into_iter().map(String::from).collect(), ..Default::default() };
+    let w = world(opts, tools, settings);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let s = w.casa.get("/collector").json();
+        if s["state"] == "running" && s["apps"].as_u64() >= Some(2) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the collector did not start: {s}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    w
+}
+
+/// A `casa serve` node started with `opts`, a MAS with a client, an agent and
+/// two tool servers (`tools`, or a fresh one on lo; another on lo).
+fn world(opts: Options, tools: Option<SocketAddr>, settings: Value) -> World {
+    let tools = tools.unwrap_or_else(|| tool_server("127.0.0.1:0"));
+    let other = tool_server("127.0.0.1:0");
     let tmp = tempfile::tempdir().unwrap();
     let mut casa = Casa::start_in(tmp.path(), opts);
     std::mem::forget(tmp); // the node's logs stay for a failed test
@@ -106,15 +122,6 @@ fn start_with(interfaces: &str, tools: Option<SocketAddr>, settings: Value, extr
         json!({"mas_id": mas_id, "name": "chat", "type": "client", "allowed_tools": ["fs:read", "fs:write"]}),
     ));
     let agent = Client::of(&casa.create_app(common::agent(&mas_id, "planner", &["fs:read", "fs:write"])));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let s = casa.get("/collector").json();
-        if s["state"] == "running" && s["apps"].as_u64() >= Some(2) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the collector did not start: {s}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
     casa.admin = common::ADMIN.into();
     World { casa, mas_id, client, agent, tools, other, tools_id: tools_app["client_id"].as_str().unwrap().into() }
 }
@@ -496,6 +503,94 @@ fn a_token_sent_over_libssl_tls_is_judged_with_its_exact_sender() {
     let sender = wire(e, "sender").as_str().unwrap().to_string();
     assert!(sender.starts_with(&format!("pid {pid} ")) && sender.contains("curl"), "the exact writer: {sender}");
     assert!(w.anomalies().is_empty(), "a valid token to its audience over TLS: {:?}", w.anomalies());
+}
+
+/// A collector token (what `casa collect` reports with) of a test node.
+const COLLECTOR_TOKEN: &str = "casa_ct_test-0123456789abcdefghijklmnopqrstuv";
+
+#[test]
+fn the_collector_token_reads_keys_and_posts_findings_and_nothing_else() {
+    // No kernel programs here: the credential alone, so no skip.
+    let opts =
+        Options { extra_env: vec![("CASA_COLLECTOR_TOKEN".into(), COLLECTOR_TOKEN.into())], ..Default::default() };
+    let w = world(opts, None, json!({}));
+    let with = |method: &str, path: &str, body: Option<Value>| {
+        let req = w.casa.request(method, path).bearer_auth(COLLECTOR_TOKEN);
+        w.casa.send(match body {
+            Some(b) => req.json(&b),
+            None => req,
+        })
+    };
+    assert_eq!(with("GET", "/collector/directory", None).status, 200);
+    assert_eq!(with("GET", &format!("/collector/revocations/{}", w.mas_id), None).status, 200);
+    // What it may not: the trail, tenants, prompts, writes, the status, /metrics-free admin routes.
+    for (method, path) in [
+        ("GET", "/trace".to_string()),
+        ("GET", "/mas".into()),
+        ("GET", format!("/mas/{}", w.mas_id)),
+        ("GET", "/apps".into()),
+        ("GET", "/collector".into()),
+        ("DELETE", format!("/mas/{}", w.mas_id)),
+        ("POST", "/apps".into()),
+    ] {
+        let r = with(method, &path, Some(json!({})));
+        assert_eq!(r.status, 403, "{method} {path}: {r:?}");
+        assert_eq!(r.json()["error"], "insufficient_scope", "{method} {path}");
+        assert!(r.header("www-authenticate").unwrap().contains("insufficient_scope"));
+    }
+    // Its one write takes wire findings only, never a decision.
+    let forged = json!({"events": [{"type": "exchange_allowed", "mas_id": w.mas_id}]});
+    assert_eq!(with("POST", "/collector/events", Some(forged)).status, 422);
+    // A near miss of the token is no credential at all.
+    let r = w.casa.send(w.casa.request("GET", "/collector/directory").bearer_auth(&COLLECTOR_TOKEN[1..]));
+    assert_eq!(r.status, 401, "{r:?}");
+}
+
+#[test]
+fn casa_collect_judges_on_its_node_and_reports_with_the_collector_token() {
+    if skip("casa_collect_judges_on_its_node_and_reports_with_the_collector_token") {
+        return;
+    }
+    // A node without a collector of its own, and `casa collect` beside it.
+    let opts =
+        Options { extra_env: vec![("CASA_COLLECTOR_TOKEN".into(), COLLECTOR_TOKEN.into())], ..Default::default() };
+    let w = world(opts, None, json!({}));
+    let log = w.casa.dir.join("collect.log");
+    let mut collect = Command::new(common::casa_bin())
+        .args(["collect", "--report-to", &w.casa.url(""), "--node-name", "edge-1"])
+        // A long window: the sighting is written when the collector stops.
+        .args(["--collector-interfaces", "lo", "--collector-window-seconds", "600"])
+        .env("CASA_COLLECTOR_TOKEN", COLLECTOR_TOKEN)
+        .env_remove("CASA_ADMIN_TOKEN")
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(w.casa.dir.join("collect.err")).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let logs = || {
+        std::fs::read_to_string(&log).unwrap_or_default()
+            + &std::fs::read_to_string(w.casa.dir.join("collect.err")).unwrap_or_default()
+    };
+    while !logs().contains("the wire collector is attached") {
+        assert!(collect.try_wait().unwrap().is_none(), "casa collect exited: {}", logs());
+        assert!(Instant::now() < deadline, "casa collect did not start: {}", logs());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let t = w.exchanged();
+    send(w.tools, &[call(Some(&t), "fs:read", "Authorization"), call(Some(&t), "fs:write", "Authorization")]);
+    let not_in_token = w.events("wire_tool_not_in_token", 1);
+    let _ = Command::new("kill").args(["-TERM", &collect.id().to_string()]).status();
+    let asked = Instant::now();
+    let stopped = collect.wait().unwrap();
+    assert!(asked.elapsed() < Duration::from_secs(5), "casa collect took {:?} to stop", asked.elapsed());
+    let seen = w.events("wire_token_seen", 1);
+    assert_eq!(seen.len(), 1, "the window's sighting is reported at stop: {seen:?}\n{}", logs());
+    assert_eq!(seen[0]["node"], "edge-1", "the collector's name, not the node's");
+    assert_eq!(wire(&seen[0], "destination_app"), w.tools_id.as_str());
+    assert_eq!(not_in_token.len(), 1, "judged there with the realm's keys: {not_in_token:?}");
+    assert!(stopped.success(), "casa collect stops cleanly on SIGTERM: {stopped}\n{}", logs());
+    assert!(!logs().contains(COLLECTOR_TOKEN), "the credential is never logged");
+    assert!(!logs().contains(&t), "nor a token");
 }
 
 #[test]

@@ -15,7 +15,7 @@
 //! - enumerations of string fields whose values come from the domain crate;
 //! - `additionalProperties: false`, `minimum: 0` for unsigned integers, each
 //!   operation's status codes, the SSE stream, `servers`;
-//! - the viewer token's 403 on the operations it may not use: `viewer_gate`
+//! - the viewer and collector tokens' 403 on the operations they may not use: `role_gate`
 //!   answers it around the whole API, so no operation's signature says so.
 
 use serde_json::{json, Map, Value};
@@ -53,7 +53,7 @@ pub fn document() -> Value {
     event_stream(&mut doc);
     unsigned_integers(&mut doc);
     statuses(&mut doc);
-    viewer_refusals(&mut doc);
+    role_refusals(&mut doc);
     plain_json(&mut doc);
     doc
 }
@@ -412,21 +412,29 @@ fn statuses(doc: &mut Value) {
     }
 }
 
-/// The read-only viewer token is an `AdminAuth` bearer too: on an operation
-/// [`auth::viewer_may`](super::auth::viewer_may) does not allow it, `viewer_gate`
-/// answers 403 `insufficient_scope` before the operation runs.
-fn viewer_refusals(doc: &mut Value) {
+/// The viewer and collector tokens are `AdminAuth` bearers too: on an
+/// operation their role ([`auth::viewer_may`](super::auth::viewer_may),
+/// [`auth::collector_may`](super::auth::collector_may)) does not allow,
+/// `role_gate` answers 403 `insufficient_scope` before the operation runs.
+fn role_refusals(doc: &mut Value) {
     for (path, item) in doc["paths"].as_object_mut().expect("paths") {
         for (method, operation) in item.as_object_mut().expect("a path item") {
             let admin =
                 operation["security"].as_array().is_some_and(|s| s.iter().any(|r| r.get("AdminAuth").is_some()));
             let method = poem::http::Method::from_bytes(method.to_uppercase().as_bytes()).expect("an HTTP method");
-            if !admin || super::auth::viewer_may(&method, path) {
+            let refused: Vec<&str> = [
+                (super::auth::viewer_may as fn(&_, &_) -> bool, "read-only viewer token"),
+                (super::auth::collector_may, "collector token"),
+            ]
+            .into_iter()
+            .filter(|(may, _)| !may(&method, path))
+            .map(|(_, who)| who)
+            .collect();
+            if !admin || refused.is_empty() {
                 continue;
             }
             operation["responses"]["403"] = json!({
-                "description": "The read-only viewer token on an operation it may not use (`insufficient_scope`): \
-                                it reads /trace, /stats, /mas, /apps and /cluster, nothing else.",
+                "description": format!("The {} on an operation it may not use (`insufficient_scope`).", refused.join(" or the ")),
                 "content": {"application/json; charset=utf-8": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
             });
         }
@@ -454,15 +462,25 @@ mod tests {
     }
 
     #[test]
-    fn the_viewer_403_is_documented_where_the_gate_answers_it() {
-        let doc = document();
+    fn the_role_403_is_documented_where_the_gate_answers_it() {
+        let mut doc = document();
+        let forbidden =
+            |doc: &mut Value, id: &str| op(doc, id)["responses"]["403"]["description"].as_str().map(String::from);
         for id in ["createMas", "updateMas", "deleteMas", "rotateMasKey", "createApp", "getUserInput", "introspect"] {
-            assert!(responses(&doc, id).contains(&"403".to_string()), "{id}: {:?}", responses(&doc, id));
+            let d = forbidden(&mut doc, id).unwrap_or_else(|| panic!("{id}: no 403"));
+            assert!(d.contains("viewer token") && d.contains("collector token"), "{id}: {d}");
         }
-        for id in ["listMas", "getMas", "listApps", "listTrace", "sessionTrace", "stats", "clusterStatus", "healthz"] {
-            assert!(!responses(&doc, id).contains(&"403".to_string()), "{id}: {:?}", responses(&doc, id));
+        // The viewer's reads: only the collector token is refused there...
+        for id in ["listMas", "getMas", "listApps", "listTrace", "sessionTrace", "stats", "clusterStatus"] {
+            let d = forbidden(&mut doc, id).unwrap_or_else(|| panic!("{id}: no 403"));
+            assert!(!d.contains("viewer") && d.contains("collector token"), "{id}: {d}");
         }
-        let mut doc = doc;
+        // ...and the collector's calls: only the viewer token.
+        for id in ["collectorDirectory", "collectorRevocations", "collectorReport"] {
+            let d = forbidden(&mut doc, id).unwrap_or_else(|| panic!("{id}: no 403"));
+            assert!(d.contains("viewer token") && !d.contains("collector"), "{id}: {d}");
+        }
+        assert_eq!(forbidden(&mut doc, "healthz"), None, "no credential, no 403");
         let forbidden = &op(&mut doc, "createMas")["responses"]["403"];
         assert!(forbidden["description"].as_str().unwrap().contains("insufficient_scope"), "{forbidden}");
         assert_eq!(forbidden["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/ErrorBody");

@@ -109,13 +109,9 @@ impl ApiError {
         Self::UnsupportedMediaType(body("unsupported_media_type", description, None))
     }
 
-    /// A valid viewer token on a route it may not use.
-    pub fn forbidden_for_viewer() -> Self {
-        Self::Forbidden(body(
-            "insufficient_scope",
-            "the viewer token is read-only: it reads /trace, /stats, /mas, /apps and /cluster",
-            None,
-        ))
+    /// A valid viewer or collector token on a route its role may not use.
+    pub fn forbidden_for_role(what_it_may: &str) -> Self {
+        Self::Forbidden(body("insufficient_scope", what_it_may, None))
     }
 
     pub fn unauthorized() -> Self {

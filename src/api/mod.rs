@@ -35,6 +35,8 @@ pub struct AppState {
     pub admin: AdminCredential,
     /// The read-only viewer credential, when the operator made one.
     pub viewer: Option<AdminCredential>,
+    /// The credential of `casa collect` processes, when the operator made one.
+    pub collector: Option<AdminCredential>,
     /// Base URL of this node, without a trailing slash.
     pub public_url: String,
     pub metrics: PrometheusHandle,
@@ -101,7 +103,7 @@ pub fn app(state: AppState) -> impl Endpoint {
         .at("/openapi.yaml", openapi_yaml)
         .at("/docs", docs)
         .around(crate::ui::serve)
-        .around(auth::viewer_gate)
+        .around(auth::role_gate)
         .around(move |ep, req| reject_oversized(ep, req, limit))
         .around(observe)
         .with(CatchPanic::new().with_handler(error::panic_response))

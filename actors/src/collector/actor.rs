@@ -167,21 +167,43 @@ pub async fn spawn(
 pub struct CollectorState {
     args: CollectorArgs,
     status: SharedStatus,
-    worker: Option<tokio::task::JoinHandle<()>>,
+    worker: Option<Worker>,
     backoff: Duration,
 }
 
-fn spawn_worker(me: ActorRef<CollectorMsg>, s: &CollectorState) -> tokio::task::JoinHandle<()> {
+/// The running worker task, and how to ask it to stop.
+struct Worker {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::AbortHandle,
+}
+
+impl Worker {
+    /// Asks the worker to write what it aggregated and detach; aborts it if
+    /// it has not within a second.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while !self.task.is_finished() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.task.abort();
+    }
+}
+
+fn spawn_worker(me: ActorRef<CollectorMsg>, s: &CollectorState) -> Worker {
     let (cfg, authority, trace, status) =
         (s.args.config.clone(), s.args.authority.clone(), s.args.trace.clone(), s.status.clone());
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let inner = tokio::spawn(run(cfg, authority, trace, status, stopped));
+    let task = inner.abort_handle();
     tokio::spawn(async move {
-        let inner = tokio::spawn(run(cfg, authority, trace, status));
         let why = match inner.await {
             Ok(why) => why,
             Err(e) => format!("the worker failed: {e}"),
         };
         let _ = me.cast(CollectorMsg::WorkerEnded(why));
-    })
+    });
+    Worker { stop, task }
 }
 
 impl Actor for Collector {
@@ -241,9 +263,9 @@ impl Actor for Collector {
     }
 
     async fn post_stop(&self, _: ActorRef<CollectorMsg>, s: &mut CollectorState) -> Result<(), ActorProcessingErr> {
-        // Dropping the sensor (with the worker) detaches every link.
+        // The worker writes its pending sightings; dropping its sensor detaches every link.
         if let Some(w) = s.worker.take() {
-            w.abort();
+            w.stop().await;
         }
         if let Ok(mut c) = CURRENT.write() {
             *c = None;
@@ -337,12 +359,24 @@ async fn load_directory(authority: &dyn Authority, status: &SharedStatus) -> Opt
     }
 }
 
+/// Writes the window's aggregated `wire_token_seen` events.
+fn write_sightings(judge: &mut Judge, trace: &dyn TraceSink, status: &SharedStatus) {
+    let seen = judge.flush();
+    if let Ok(mut st) = status.write() {
+        *st.findings.entry("wire_token_seen".into()).or_default() += seen.len() as u64;
+    }
+    for e in seen {
+        trace.record(e);
+    }
+}
+
 /// The worker: returns why it stopped.
 async fn run(
     cfg: CollectorConfig,
     authority: Arc<dyn Authority>,
     trace: Arc<dyn TraceSink>,
     status: SharedStatus,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
 ) -> String {
     let started = Instant::now();
     let scfg = SensorConfig {
@@ -400,14 +434,10 @@ async fn run(
                     return format!("reading the ring buffer: {e}");
                 }
             }
-            _ = window.tick() => {
-                let seen = judge.flush();
-                if let Ok(mut st) = status.write() {
-                    *st.findings.entry("wire_token_seen".into()).or_default() += seen.len() as u64;
-                }
-                for e in seen {
-                    trace.record(e);
-                }
+            _ = window.tick() => write_sightings(&mut judge, &*trace, &status),
+            _ = &mut stop => {
+                write_sightings(&mut judge, &*trace, &status);
+                return "stopped".into();
             }
             _ = refresh.tick() => {
                 if let Some(d) = load_directory(&*authority, &status).await {

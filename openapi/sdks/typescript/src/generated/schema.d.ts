@@ -1419,6 +1419,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The collector token on an operation it may not use (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such resource. */
             404: {
                 headers: {
@@ -1500,7 +1509,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            /** @description The read-only viewer token or the collector token on an operation it may not use (`insufficient_scope`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1615,6 +1624,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The collector token on an operation it may not use (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such resource. */
             404: {
                 headers: {
@@ -1683,7 +1701,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            /** @description The read-only viewer token or the collector token on an operation it may not use (`insufficient_scope`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1766,7 +1784,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            /** @description The read-only viewer token or the collector token on an operation it may not use (`insufficient_scope`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1881,7 +1899,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            /** @description The read-only viewer token or the collector token on an operation it may not use (`insufficient_scope`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1961,6 +1979,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The collector token on an operation it may not use (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such resource. */
             404: {
                 headers: {
@@ -2029,7 +2056,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            /** @description The read-only viewer token or the collector token on an operation it may not use (`insufficient_scope`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2097,7 +2124,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2169,7 +2196,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2266,7 +2293,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2360,6 +2387,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The collector token on an operation it may not use (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Well-formed, but a value breaks a rule. */
             422: {
                 headers: {
@@ -2432,7 +2468,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            /** @description The read-only viewer token or the collector token on an operation it may not use (`insufficient_scope`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2538,6 +2574,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The collector token on an operation it may not use (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such resource. */
             404: {
                 headers: {
@@ -2606,7 +2651,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            /** @description The read-only viewer token or the collector token on an operation it may not use (`insufficient_scope`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2689,7 +2734,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            /** @description The read-only viewer token or the collector token on an operation it may not use (`insufficient_scope`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2804,7 +2849,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            /** @description The read-only viewer token or the collector token on an operation it may not use (`insufficient_scope`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2887,7 +2932,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            /** @description The read-only viewer token or the collector token on an operation it may not use (`insufficient_scope`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2993,6 +3038,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The collector token on an operation it may not use (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such resource. */
             404: {
                 headers: {
@@ -3084,7 +3138,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            /** @description The read-only viewer token or the collector token on an operation it may not use (`insufficient_scope`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3601,6 +3655,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The collector token on an operation it may not use (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3674,6 +3737,15 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The collector token on an operation it may not use (`insufficient_scope`). */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -3840,6 +3912,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The collector token on an operation it may not use (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3907,6 +3988,15 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The collector token on an operation it may not use (`insufficient_scope`). */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -3983,7 +4073,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The read-only viewer token on an operation it may not use (`insufficient_scope`): it reads /trace, /stats, /mas, /apps and /cluster, nothing else. */
+            /** @description The read-only viewer token or the collector token on an operation it may not use (`insufficient_scope`). */
             403: {
                 headers: {
                     [name: string]: unknown;
