@@ -140,9 +140,17 @@ Included by every template, so `helm template -s` of any one fails too.
 {{- end -}}
 {{- if $v.collector.enabled -}}
   {{- $credential := false -}}
-  {{- range $v.collector.env -}}{{- if eq (get . "name") "CASA_ADMIN_TOKEN" -}}{{- $credential = true -}}{{- end -}}{{- end -}}
+  {{- range $v.collector.env -}}
+    {{- if eq (get . "name") "CASA_COLLECTOR_TOKEN" -}}{{- $credential = true -}}{{- end -}}
+    {{- if eq (get . "name") "CASA_ADMIN_TOKEN" -}}
+      {{- fail "collector.env must not carry CASA_ADMIN_TOKEN: the DaemonSet runs on every node; give it the collector token (CASA_COLLECTOR_TOKEN), which reads keys and posts findings only" -}}
+    {{- end -}}
+  {{- end -}}
   {{- if not $credential -}}
-    {{- fail "collector.enabled needs its credential: a collector.env entry CASA_ADMIN_TOKEN by secretKeyRef (a Secret in the collector's namespace; casa collect reads keys and revocations and reports with it)" -}}
+    {{- fail "collector.enabled needs its credential: a collector.env entry CASA_COLLECTOR_TOKEN by secretKeyRef (a Secret in the collector's namespace; casa collect reads keys and revocations and reports with it)" -}}
+  {{- end -}}
+  {{- if not $v.collectorToken.existingSecret -}}
+    {{- fail "collector.enabled needs collectorToken.existingSecret: the Secret (release namespace) that gives casa the collector token the DaemonSet reports with" -}}
   {{- end -}}
 {{- end -}}
 {{- if and $v.networkPolicy.enabled (eq $v.networkPolicy.flavor "kubernetes") $v.networkPolicy.llmEgress.fqdns -}}
