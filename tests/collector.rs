@@ -593,6 +593,53 @@ fn casa_collect_judges_on_its_node_and_reports_with_the_collector_token() {
     assert!(!logs().contains(&t), "nor a token");
 }
 
+/// The collector's status once it has left `starting`.
+fn settled_status(casa: &Casa) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let s = casa.get("/collector").json();
+        if s["state"] != "starting" || Instant::now() > deadline {
+            return s;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn without_root_casa_serves_its_whole_api_and_the_collector_says_why() {
+    // Root only to drop to another user; the BPF object need not be built.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("without_root...: skipped: needs root to start casa as another user");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let opts = Options {
+        extra_args: ["--collector", "on", "--collector-interfaces", "lo", "--embedder", "none"]
+            .map(String::from)
+            .to_vec(),
+        run_as: Some((65534, 65534)), // nobody: no capabilities
+        ..Default::default()
+    };
+    let casa = Casa::start_in(tmp.path(), opts);
+    let fleet = common::Fleet::create(&casa, json!({}));
+    let t = casa.access_token(&fleet.client, "read the report", Some("fs:read"));
+    assert!(!casa.exchanged_token(&fleet.agent, &t, "fs:read").is_empty(), "tokens and exchanges are served");
+    assert_eq!(casa.get(&format!("/trace?mas_id={}", fleet.mas_id)).status, 200);
+    let s = settled_status(&casa);
+    assert_eq!(s["state"], "unavailable", "{s}");
+    let reason = s["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("needs root or CAP_BPF"), "the reason says what to grant: {reason}");
+    for h in s["hooks"].as_array().unwrap() {
+        assert_eq!(h["state"], "unavailable", "{h}");
+    }
+    let metrics = casa.get("/metrics").text;
+    let up: Vec<&str> = metrics.lines().filter(|l| l.starts_with("casa_collector_hook_up")).collect();
+    assert!(!up.is_empty() && up.iter().all(|l| l.ends_with(" 0")), "{up:?}");
+    assert!(!casa.logs().contains("panicked"), "never a panic: {}", casa.logs());
+}
+
 #[test]
 fn a_collector_that_cannot_attach_never_stops_casa() {
     if skip("a_collector_that_cannot_attach_never_stops_casa") {

@@ -144,8 +144,12 @@ pub(crate) fn explain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut src = e.source();
     while let Some(c) = src {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
+        // aya's errors often repeat their source in their own message.
+        let part = c.to_string();
+        if !s.contains(&part) {
+            s.push_str(": ");
+            s.push_str(&part);
+        }
         src = c.source();
     }
     if s.contains("Operation not permitted") || s.contains("EPERM") {

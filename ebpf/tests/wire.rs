@@ -541,3 +541,114 @@ fn a_file_without_ssl_write_is_unavailable_and_says_why() {
         }
     }
 }
+
+#[test]
+fn without_kernel_btf_every_hook_attaches_and_the_status_says_so() {
+    if skip_unless_root("without_kernel_btf_every_hook_attaches_and_the_status_says_so") {
+        return;
+    }
+    let cfg = SensorConfig {
+        interfaces: vec!["lo".into()],
+        btf: Some("/nonexistent/vmlinux".into()),
+        tls_binaries: vec![libssl()],
+        ..Default::default()
+    };
+    let mut sensor = Sensor::start(&cfg).unwrap_or_else(|h| panic!("sensor unavailable: {h:?}"));
+    let btf = sensor.kernel_btf().clone();
+    assert!(!btf.available, "{btf:?}");
+    assert!(btf.reason.as_deref().is_some_and(|r| r.contains("/nonexistent/vmlinux")), "{btf:?}");
+    for h in sensor.hooks() {
+        assert_eq!(h.state, HookState::Attached, "{}", h.name);
+    }
+    let to = local_server("127.0.0.1:0");
+    send(to, &[b"GET /x HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer no-btf\r\n\r\n"], 1);
+    let got = collect(&mut sensor, to.port(), 2);
+    assert!(!got.is_empty() && got.iter().all(|r| token(r) == "no-btf"), "{got:?}");
+}
+
+#[test]
+fn a_full_ring_buffer_degrades_the_hooks_and_counts_every_lost_record() {
+    if skip_unless_root("a_full_ring_buffer_degrades_the_hooks_and_counts_every_lost_record") {
+        return;
+    }
+    // One page: room for a few records, and nobody drains it while requests flow.
+    let cfg = SensorConfig { interfaces: vec!["lo".into()], ring_bytes: 4096, ..Default::default() };
+    let mut sensor = Sensor::start(&cfg).unwrap_or_else(|h| panic!("sensor unavailable: {h:?}"));
+    let to = local_server("127.0.0.1:0");
+    let n = 50;
+    let req = b"GET /full HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer ring-full\r\n\r\n";
+    for _ in 0..n {
+        send(to, &[req], 1);
+    }
+    let c = sensor.counters();
+    let hooks = sensor.hooks();
+    // Every record that fitted, requests and responses, each decoding whole.
+    let (mut arrived, mut broken) = (0u64, 0u64);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let mut records = sensor.take_records().expect("ring buffer");
+        let drain = records.drain(|r| match r {
+            Ok(_) => arrived += 1,
+            Err(_) => broken += 1,
+        });
+        let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
+    });
+    assert!(c.reserve_failures > 0, "{c:?}");
+    assert_eq!(broken, 0);
+    // Nothing silent: each request both ways and each response is a record, or counted lost.
+    assert_eq!(arrived + c.reserve_failures, c.scanned + c.responses, "{c:?}");
+    assert_eq!(c.scanned, 2 * n as u64, "{c:?}");
+    for h in hooks.iter().filter(|h| h.name.starts_with("tcx_")) {
+        match &h.state {
+            HookState::Degraded { reason, lost } => {
+                assert!(reason.contains("ring buffer full"), "{reason}");
+                assert_eq!(*lost, c.reserve_failures);
+            }
+            other => panic!("{}: {other:?}", h.name),
+        }
+    }
+    assert_eq!(hooks.iter().find(|h| h.name == "sock_ops").map(|h| &h.state), Some(&HookState::Attached));
+}
+
+/// Hides tracefs (and debugfs, where older kernels keep it) from this thread:
+/// a mount namespace of its own with empty tmpfs over both.
+fn hide_tracefs_from_this_thread() {
+    use std::ffi::CString;
+    let none = CString::new("none").unwrap();
+    let tmpfs = CString::new("tmpfs").unwrap();
+    // SAFETY: plain syscalls on NUL-terminated strings; the namespace is this thread's alone.
+    unsafe {
+        assert_eq!(libc::unshare(libc::CLONE_NEWNS), 0, "unshare: {}", std::io::Error::last_os_error());
+        let root = CString::new("/").unwrap();
+        let private = libc::MS_REC | libc::MS_PRIVATE;
+        assert_eq!(libc::mount(none.as_ptr(), root.as_ptr(), std::ptr::null(), private, std::ptr::null()), 0);
+        for dir in ["/sys/kernel/tracing", "/sys/kernel/debug"] {
+            let d = CString::new(dir).unwrap();
+            if std::path::Path::new(dir).is_dir() {
+                let r = libc::mount(none.as_ptr(), d.as_ptr(), tmpfs.as_ptr(), 0, std::ptr::null());
+                assert_eq!(r, 0, "tmpfs over {dir}: {}", std::io::Error::last_os_error());
+            }
+        }
+    }
+}
+
+#[test]
+fn without_tracefs_tcx_sock_ops_and_uprobes_attach() {
+    if skip_unless_root("without_tracefs_tcx_sock_ops_and_uprobes_attach") {
+        return;
+    }
+    hide_tracefs_from_this_thread();
+    assert!(!std::path::Path::new("/sys/kernel/tracing/uprobe_events").exists(), "tracefs is hidden");
+    assert!(!std::path::Path::new("/sys/kernel/debug/tracing").exists(), "and debugfs");
+    let server = TlsServer::start();
+    let mut sensor = tls_sensor(vec![libssl()], vec![]);
+    let pid = curl(&server.url("/no-tracefs"), "tok-no-tracefs");
+    let got = collect_where(&mut sensor, 1, |r| r.tls && r.token.as_deref() == Some(b"tok-no-tracefs"));
+    assert_eq!(got.len(), 1, "perf-event uprobes need no tracefs");
+    assert_eq!(got[0].sender.as_ref().map(|s| s.pid), Some(pid));
+    drop(sensor);
+    let mut sensor = start(&["lo"]); // every TCX and sock_ops hook attached, asserted inside
+    let to = local_server("127.0.0.1:0");
+    send(to, &[b"GET / HTTP/1.1\r\nAuthorization: Bearer t\r\n\r\n"], 1);
+    assert!(!collect(&mut sensor, to.port(), 2).is_empty());
+}

@@ -17,6 +17,16 @@ pub fn casa_bin() -> &'static str {
     env!("CARGO_BIN_EXE_casa")
 }
 
+/// The casa binary where another user can run it: the target dir may be
+/// under root's home (0700). A hard link in `dir` when it can be, else a copy.
+fn reachable_casa_bin(dir: &Path) -> PathBuf {
+    let bin = dir.join("casa");
+    if !bin.exists() && std::fs::hard_link(casa_bin(), &bin).is_err() {
+        std::fs::copy(casa_bin(), &bin).unwrap();
+    }
+    bin
+}
+
 /// An HTTP client for the tests. reqwest's TLS (compiled in for casa's LLM
 /// clients) needs a crypto provider even for plain-HTTP use.
 pub fn http_client() -> reqwest::blocking::Client {
@@ -95,6 +105,8 @@ pub struct Options {
     pub netns: Option<String>,
     /// Listen on this port instead of a free one.
     pub port: Option<u16>,
+    /// Run as this user and group (no supplementary groups) instead of the test's.
+    pub run_as: Option<(u32, u32)>,
 }
 
 impl Default for Options {
@@ -106,6 +118,7 @@ impl Default for Options {
             host: None,
             netns: None,
             port: None,
+            run_as: None,
         }
     }
 }
@@ -145,6 +158,7 @@ impl Casa {
         let stdout = File::create(dir.join(format!("stdout-{n}.log"))).unwrap();
         let stderr = File::create(dir.join(format!("stderr-{n}.log"))).unwrap();
         let mut cmd = match &opts.netns {
+            None if opts.run_as.is_some() => Command::new(reachable_casa_bin(dir)),
             None => Command::new(casa_bin()),
             Some(ns) => {
                 let mut cmd = Command::new("ip");
@@ -165,6 +179,11 @@ impl Casa {
             .stderr(stderr);
         if let Some(t) = &opts.admin_env {
             cmd.env("CASA_ADMIN_TOKEN", t);
+        }
+        if let Some((uid, gid)) = opts.run_as {
+            use std::os::unix::process::CommandExt;
+            // std drops the supplementary groups when it sets the uid.
+            cmd.uid(uid).gid(gid).env("HOME", dir);
         }
         for (k, v) in &opts.extra_env {
             cmd.env(k, v);
