@@ -308,18 +308,29 @@ pub struct Records {
     fd: AsyncFd<RingBuf<MapData>>,
 }
 
+/// How often the ring buffer is read when the programs have not woken the
+/// reader: they wake it only once 64 KiB wait (see `wakeup()` in the C).
+const POLL: std::time::Duration = std::time::Duration::from_millis(1);
+
 impl Records {
     /// Waits for records and hands each one decoded to `f`; returns how many
     /// were read (decode errors are passed on, never dropped silently).
     pub async fn drain(&mut self, mut f: impl FnMut(Result<Record, DecodeError>)) -> std::io::Result<usize> {
-        let mut guard = self.fd.readable_mut().await?;
-        let ring = guard.get_inner_mut();
-        let mut n = 0;
-        while let Some(item) = ring.next() {
-            f(decode(&item));
-            n += 1;
+        loop {
+            let ring = self.fd.get_mut();
+            let mut n = 0;
+            while let Some(item) = ring.next() {
+                f(decode(&item));
+                n += 1;
+            }
+            if n > 0 {
+                return Ok(n);
+            }
+            match tokio::time::timeout(POLL, self.fd.readable_mut()).await {
+                Ok(Ok(mut guard)) => guard.clear_ready(),
+                Ok(Err(e)) => return Err(e),
+                Err(_) => {} // a poll tick
+            }
         }
-        guard.clear_ready();
-        Ok(n)
     }
 }

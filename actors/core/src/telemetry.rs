@@ -82,6 +82,7 @@ catalog! {
     COLLECTOR_OBSERVATIONS = counter("casa_collector_observations_total", "Bearer tokens the collector saw on the wire");
     COLLECTOR_LOST = counter("casa_collector_lost_total", "Observations the collector lost, by where (kernel ring buffer, decoding, reporting)");
     COLLECTOR_FINDINGS = counter("casa_collector_findings_total", "Wire events the collector recorded, by kind");
+    COLLECTOR_JUDGE_DELAY = seconds("casa_collector_judge_delay_seconds", "From a request on the wire (its kernel timestamp) to its verdict");
 }
 
 /// Describes every metric to the installed recorder.

@@ -512,10 +512,12 @@ async fn run(
             }
         }
         let (mut requests, mut truncated, mut found) = (0u64, 0u64, BTreeMap::<String, u64>::new());
+        let mut seen_at = Vec::with_capacity(fresh.len());
         for e in fresh {
             let out = match e {
                 Event::Request(r) => {
                     requests += 1;
+                    seen_at.push(r.ts_ns);
                     truncated += r.truncated as u64;
                     let sender = sender_of(&r, &mut owners, cgroup2.as_deref());
                     judge.observe(&observation(&r, sender), &dir, now)
@@ -527,6 +529,12 @@ async fn run(
                 metrics::counter!(crate::telemetry::COLLECTOR_FINDINGS.name, "kind" => ev.type_name()).increment(1);
                 trace.record(ev);
             }
+        }
+        // One clock read per batch: each delay is an upper bound by the batch's own judging time.
+        let judged = monotonic_ns();
+        for ts in seen_at {
+            metrics::histogram!(crate::telemetry::COLLECTOR_JUDGE_DELAY.name)
+                .record(judged.saturating_sub(ts) as f64 / 1e9);
         }
         if let Ok(mut st) = status.write() {
             st.requests += requests;
