@@ -489,6 +489,58 @@ static __always_inline void emit(struct __sk_buff *skb, const __u8 *ubuf, struct
 		count(CASA_C_RESERVE_FAIL);
 }
 
+/* The scan ended inside a request's headers. */
+static __always_inline int headers_open(const struct scan *sp)
+{
+	return sp->c.st != ST_AFTER && sp->c.st != ST_DONE;
+}
+
+/* The scan window: scan_limit, never past the scratch buffer. */
+static __always_inline __u32 scan_window(void)
+{
+	__u32 lim = scan_limit;
+	return lim > CASA_SCAN_MAX ? CASA_SCAN_MAX : lim;
+}
+
+/* Runs the state machine over the first n bytes of the scratch buffer. */
+static __always_inline void scan_buffer(struct scratch *sc, __u32 n)
+{
+	sc->s.n = n;
+	sc->s.pos = 0;
+	struct loopctx lc = {.s = &sc->s, .buf = sc->buf};
+	bpf_loop(n, step, &lc, 0);
+}
+
+/* A record per request the scan found, fields copied from the packet (skb)
+ * or the write (ubuf). avail: bytes of the request there are to copy from;
+ * clipped: the headers cannot go on later, so an open request is flagged
+ * truncated instead of continued (MORE) in the flow's next packet. */
+static __always_inline void emit_requests(struct __sk_buff *skb, const __u8 *ubuf, struct casa_record *r,
+					  __u32 base, struct scan *sp, __u32 n, __u32 avail, int clipped)
+{
+	int open = headers_open(sp);
+	if (clipped && open) {
+		__u32 last = sp->nslots < MAX_SLOTS ? sp->nslots : MAX_SLOTS - 1;
+		sp->s[last].flags |= CASA_F_TRUNCATED;
+	}
+	__u32 nslots = sp->nslots + 1;
+	for (int i = 0; i < MAX_SLOTS; i++) {
+		if (i >= nslots)
+			break;
+		struct slot *sl = &sp->s[i];
+		int more = i + 1 == nslots && open && !clipped;
+		if (sl->open_field)
+			end_field(sl, n); /* the field runs to the end of what was seen */
+		r->body_len = 0;
+		if (sl->flags & CASA_F_HEADERS_END) {
+			__u32 bl = avail > sl->body_off ? avail - sl->body_off : 0;
+			r->body_len = bl > CASA_BODY_MAX ? CASA_BODY_MAX : bl;
+			FIELD(skb, ubuf, base, sl->body_off, r->body_len, r->body, CASA_BODY_MAX);
+		}
+		emit(skb, ubuf, r, base, sl, more);
+	}
+}
+
 static __always_inline int handle(struct __sk_buff *skb, int egress)
 {
 	__u32 zero = 0;
@@ -556,9 +608,7 @@ static __always_inline int handle(struct __sk_buff *skb, int egress)
 	count(CASA_C_SCANNED);
 
 	__u32 n = plen;
-	__u32 lim = scan_limit;
-	if (lim > CASA_SCAN_MAX)
-		lim = CASA_SCAN_MAX;
+	__u32 lim = scan_window();
 	int clipped = 0;
 	if (n > lim) {
 		n = lim;
@@ -569,13 +619,10 @@ static __always_inline int handle(struct __sk_buff *skb, int egress)
 	n = BOUND1(n, CASA_SCAN_MAX);
 	if (bpf_skb_load_bytes(skb, off, sc->buf, n))
 		return TCX_NEXT_ACT;
-	sp->n = n;
-	sp->pos = 0;
-	struct loopctx lc = {.s = sp, .buf = sc->buf};
-	bpf_loop(n, step, &lc, 0);
+	scan_buffer(sc, n);
 
 	/* still inside the headers: carry the state to the flow's next packet */
-	int open = sp->c.st != ST_AFTER && sp->c.st != ST_DONE;
+	int open = headers_open(sp);
 	if (open && !clipped)
 		bpf_map_update_elem(&carries, &fk, &sp->c, BPF_ANY);
 	else if (r->flags & CASA_F_CONTINUED)
@@ -597,28 +644,7 @@ static __always_inline int handle(struct __sk_buff *skb, int egress)
 		}
 	}
 
-	/* the window ended before the headers did: the rest is not seen */
-	if (clipped && open) {
-		__u32 last = sp->nslots < MAX_SLOTS ? sp->nslots : MAX_SLOTS - 1;
-		sp->s[last].flags |= CASA_F_TRUNCATED;
-	}
-	__u32 nslots = sp->nslots + 1;
-	for (int i = 0; i < MAX_SLOTS; i++) {
-		if (i >= nslots)
-			break;
-		struct slot *sl = &sp->s[i];
-		/* the last request goes on in the flow's next packet */
-		int more = i + 1 == nslots && open && !clipped;
-		if (sl->open_field)
-			end_field(sl, n); /* the field runs to the end of what was seen */
-		r->body_len = 0;
-		if (sl->flags & CASA_F_HEADERS_END) {
-			__u32 bl = plen > sl->body_off ? plen - sl->body_off : 0;
-			r->body_len = bl > CASA_BODY_MAX ? CASA_BODY_MAX : bl;
-			COPY(skb, off, sl->body_off, r->body_len, r->body, CASA_BODY_MAX);
-		}
-		emit(skb, 0, r, off, sl, more);
-	}
+	emit_requests(skb, 0, r, off, sp, n, plen, clipped);
 	return TCX_NEXT_ACT;
 }
 
@@ -655,17 +681,12 @@ static __always_inline int handle_tls(const __u8 *ubuf, __s64 len)
 	sp->c.st = ST_REQLINE;
 	sp->s[0].open_field = 1;
 	count(CASA_C_SCANNED);
-	__u32 lim = scan_limit;
-	if (lim > CASA_SCAN_MAX)
-		lim = CASA_SCAN_MAX;
+	__u32 lim = scan_window();
 	__u32 n = len > lim ? lim : (__u32)len;
 	n = BOUND1(n, CASA_SCAN_MAX);
 	if (bpf_probe_read_user(sc->buf, n, ubuf))
 		return 0;
-	sp->n = n;
-	sp->pos = 0;
-	struct loopctx lc = {.s = sp, .buf = sc->buf};
-	bpf_loop(n, step, &lc, 0);
+	scan_buffer(sc, n);
 
 	__builtin_memset(r, 0, offsetof(struct casa_record, line));
 	r->kind = CASA_REC_TLS;
@@ -674,26 +695,8 @@ static __always_inline int handle_tls(const __u8 *ubuf, __s64 len)
 	r->pid = bpf_get_current_pid_tgid() >> 32;
 	r->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
-	/* the headers go on past this write or the scan window: say so */
-	if (sp->c.st != ST_AFTER && sp->c.st != ST_DONE) {
-		__u32 last = sp->nslots < MAX_SLOTS ? sp->nslots : MAX_SLOTS - 1;
-		sp->s[last].flags |= CASA_F_TRUNCATED;
-	}
-	__u32 nslots = sp->nslots + 1;
-	for (int i = 0; i < MAX_SLOTS; i++) {
-		if (i >= nslots)
-			break;
-		struct slot *sl = &sp->s[i];
-		if (sl->open_field)
-			end_field(sl, n);
-		r->body_len = 0;
-		if (sl->flags & CASA_F_HEADERS_END) {
-			__u32 bl = n > sl->body_off ? n - sl->body_off : 0;
-			r->body_len = bl > CASA_BODY_MAX ? CASA_BODY_MAX : bl;
-			COPY_USER(ubuf, sl->body_off, r->body_len, r->body, CASA_BODY_MAX);
-		}
-		emit(0, ubuf, r, 0, sl, 0);
-	}
+	/* no state is carried between writes: headers that go on are truncated */
+	emit_requests(0, ubuf, r, 0, sp, n, n, 1);
 	return 0;
 }
 
