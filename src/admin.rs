@@ -25,7 +25,7 @@ pub const ENV_VAR: &str = "CASA_ADMIN_TOKEN";
 pub const FILE_NAME: &str = "admin-token";
 const DIGEST_KEY: &str = "admin_token_sha256";
 
-/// A credential narrower than the admin token: where it comes from and what it is called.
+/// A token credential: where it comes from and what it is called.
 pub struct Role {
     /// What it is called, for people ("viewer token (read-only)").
     pub what: &'static str,
@@ -36,6 +36,16 @@ pub struct Role {
     prefix: &'static str,
 }
 
+/// The admin token; `ensure` also generates it on first start.
+const ADMIN: Role = Role {
+    what: "admin token",
+    env_var: ENV_VAR,
+    file_name: FILE_NAME,
+    digest_key: DIGEST_KEY,
+    prefix: secret::ADMIN_TOKEN_PREFIX,
+};
+
+/// The narrower credentials.
 pub const VIEWER: Role = Role {
     what: "viewer token (read-only)",
     env_var: "CASA_VIEWER_TOKEN",
@@ -158,18 +168,7 @@ pub async fn ensure(store: &dyn Store, data_dir: &Path) -> anyhow::Result<AdminC
 
 /// `casa admin-token rotate`: needs the data dir to itself.
 pub async fn rotate_offline(settings: &Settings) -> anyhow::Result<()> {
-    let store = crate::server::store(settings).await?;
-    let token = secret::generate(secret::ADMIN_TOKEN_PREFIX);
-    let path = write_token_file(&settings.data_dir, FILE_NAME, &token)?;
-    store.put_meta(DIGEST_KEY, &secret::digest(&token)).await?;
-    announce("admin token", &token, &path);
-    if !matches!(settings.store_location()?, crate::config::StoreLocation::Embedded) {
-        eprintln!("note: running nodes keep the old token until they restart");
-    }
-    if std::env::var_os(ENV_VAR).is_some() {
-        eprintln!("note: {ENV_VAR} is set; while it is, casa uses it instead of this token");
-    }
-    Ok(())
+    rotate_role_offline(settings, &ADMIN).await
 }
 
 /// The role's credential, if the operator made one: from its environment
@@ -198,7 +197,7 @@ pub async fn role_credential(
     Ok(Some(AdminCredential { digest }))
 }
 
-/// `casa viewer-token rotate`, `casa collector-token rotate`: creates or
+/// `casa <role>-token rotate` (admin, viewer, collector): creates or
 /// replaces the role's token; needs the data dir to itself.
 pub async fn rotate_role_offline(settings: &Settings, role: &Role) -> anyhow::Result<()> {
     let store = crate::server::store(settings).await?;

@@ -653,14 +653,7 @@ fn a_collector_that_cannot_attach_never_stops_casa() {
     let casa = Casa::start_in(tmp.path(), opts);
     let fleet = common::Fleet::create(&casa, json!({}));
     assert!(!casa.access_token(&fleet.client, "read a file", Some("fs:read")).is_empty(), "casa serves");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let s = loop {
-        let s = casa.get("/collector").json();
-        if s["state"] != "starting" || Instant::now() > deadline {
-            break s;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let s = settled_status(&casa);
     let hook = s["hooks"].as_array().unwrap().iter().find(|h| h["name"] == "tcx_ingress:nosuch0").unwrap().clone();
     assert_eq!(hook["state"], "unavailable");
     assert!(hook["reason"].as_str().unwrap().contains("attach"), "{hook}");

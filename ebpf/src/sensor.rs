@@ -7,12 +7,11 @@ use std::path::PathBuf;
 use aya::maps::{MapData, PerCpuArray, RingBuf};
 use aya::programs::tc::{TcAttachOptions, TcAttachType};
 use aya::programs::{CgroupAttachMode, LinkOrder, SchedClassifier, SockOps};
-
-use crate::tls;
 use aya::{Ebpf, EbpfLoader};
 use tokio::io::unix::AsyncFd;
 
 use crate::record::{decode, DecodeError, Record};
+use crate::tls;
 
 /// The object built by build.rs (empty when clang was missing at build time).
 static OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/collector.bpf.o"));

@@ -27,20 +27,27 @@ async fn check_admin_token(req: &Request, bearer: Bearer) -> Option<()> {
 }
 
 /// A credential narrower than the admin token.
-struct Scope {
-    may: fn(&Method, &str) -> bool,
+pub struct Scope {
+    /// Its name, for people ("collector token").
+    pub name: &'static str,
+    pub may: fn(&Method, &str) -> bool,
     /// The 403's description of what it may do.
     refusal: &'static str,
 }
 
 const VIEWER: Scope = Scope {
+    name: "read-only viewer token",
     may: viewer_may,
     refusal: "the viewer token is read-only: it reads /trace, /stats, /mas, /apps and /cluster",
 };
 const COLLECTOR: Scope = Scope {
+    name: "collector token",
     may: collector_may,
     refusal: "the collector token reads /collector/directory and /collector/revocations and posts /collector/events, nothing else",
 };
+
+/// Every narrower credential.
+pub const SCOPES: [&Scope; 2] = [&VIEWER, &COLLECTOR];
 
 /// What a presented token that is not the admin token may do, if it is the
 /// viewer's or the collector's.

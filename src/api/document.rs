@@ -412,9 +412,8 @@ fn statuses(doc: &mut Value) {
     }
 }
 
-/// The viewer and collector tokens are `AdminAuth` bearers too: on an
-/// operation their role ([`auth::viewer_may`](super::auth::viewer_may),
-/// [`auth::collector_may`](super::auth::collector_may)) does not allow,
+/// The narrower tokens ([`auth::SCOPES`](super::auth::SCOPES)) are
+/// `AdminAuth` bearers too: on an operation their role does not allow,
 /// `role_gate` answers 403 `insufficient_scope` before the operation runs.
 fn role_refusals(doc: &mut Value) {
     for (path, item) in doc["paths"].as_object_mut().expect("paths") {
@@ -422,14 +421,8 @@ fn role_refusals(doc: &mut Value) {
             let admin =
                 operation["security"].as_array().is_some_and(|s| s.iter().any(|r| r.get("AdminAuth").is_some()));
             let method = poem::http::Method::from_bytes(method.to_uppercase().as_bytes()).expect("an HTTP method");
-            let refused: Vec<&str> = [
-                (super::auth::viewer_may as fn(&_, &_) -> bool, "read-only viewer token"),
-                (super::auth::collector_may, "collector token"),
-            ]
-            .into_iter()
-            .filter(|(may, _)| !may(&method, path))
-            .map(|(_, who)| who)
-            .collect();
+            let refused: Vec<&str> =
+                super::auth::SCOPES.iter().filter(|s| !(s.may)(&method, path)).map(|s| s.name).collect();
             if !admin || refused.is_empty() {
                 continue;
             }

@@ -532,9 +532,9 @@ async fn run(
         }
         // One clock read per batch: each delay is an upper bound by the batch's own judging time.
         let judged = monotonic_ns();
+        let delay = metrics::histogram!(crate::telemetry::COLLECTOR_JUDGE_DELAY.name);
         for ts in seen_at {
-            metrics::histogram!(crate::telemetry::COLLECTOR_JUDGE_DELAY.name)
-                .record(judged.saturating_sub(ts) as f64 / 1e9);
+            delay.record(judged.saturating_sub(ts) as f64 / 1e9);
         }
         if let Ok(mut st) = status.write() {
             st.requests += requests;
