@@ -142,15 +142,20 @@ pub enum EvalCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum IntentCommand {
-    /// Fit the calibrated model (a logistic regression over relative features) and write its
-    /// file; the cut-off comes from the cross-validated out-of-fold probabilities.
+    /// Fit the calibrated model (a logistic regression or gradient-boosted trees over relative
+    /// features) and write its file; the cut-off comes from the cross-validated out-of-fold
+    /// probabilities.
     Fit {
         /// The labelled cases.
         #[arg(long, value_name = "FILE")]
         data: PathBuf,
-        /// The model's terms: features (cosine, margin, z, softmax, log_rank) or their products (cosine*margin).
+        /// The model's terms: features (cosine, margin, z, softmax, log_rank, name_overlap,
+        /// description_overlap, task_overlap and their *_margin) or their products (cosine*margin).
         #[arg(long, value_delimiter = ',', required = true)]
         terms: Vec<String>,
+        /// The kind of model.
+        #[arg(long, value_enum, default_value = "logistic")]
+        model: crate::eval::Model,
         /// The model's name and version, recorded in the file and the trace.
         #[arg(long, default_value = "intent-lr-v1")]
         name: String,
@@ -180,7 +185,8 @@ pub struct IntentArgs {
     /// Write the recall curves as SVG here.
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
-    /// A rule to cross-validate (repeatable): cosine, margin, z, softmax, rank, or lr:TERM,TERM,...
+    /// A rule to cross-validate (repeatable): a feature (cosine, margin, ...), rank,
+    /// lr:TERM,TERM,... (logistic regression) or trees:TERM,TERM,... (gradient-boosted trees)
     #[arg(long = "rule", value_name = "RULE")]
     pub rules: Vec<String>,
     /// Score a calibration file as it is (fitted on all of the data, so not a CV figure).
@@ -368,12 +374,13 @@ pub fn main() -> ExitCode {
             Command::Eval {
                 what:
                     EvalCommand::Intent {
-                        fit: Some(IntentCommand::Fit { data, terms, name, out, setup, store, ai }), ..
+                        fit: Some(IntentCommand::Fit { data, terms, model, name, out, setup, store, ai }),
+                        ..
                     },
             } => {
                 let embedder = eval_embedder(&store, &ai)?;
                 let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
-                let opts = crate::eval::FitOptions { data, setup: setup.into(), terms, name, out, command };
+                let opts = crate::eval::FitOptions { data, setup: setup.into(), terms, name, model, out, command };
                 crate::eval::fit(embedder, opts).await
             }
             Command::Eval { what: EvalCommand::Intent { fit: None, args } } => {

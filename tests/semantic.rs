@@ -14,12 +14,16 @@ const TOOLS: [(&str, &str); 3] = [
 
 /// A MAS with the given checks, an MCP server with TOOLS, a client and an agent allowed all of them.
 fn semantic_fleet(casa: &Casa, settings: Value) -> (String, Client, Client) {
+    fleet_of(casa, settings, &TOOLS)
+}
+
+fn fleet_of(casa: &Casa, settings: Value, tools: &[(&str, &str)]) -> (String, Client, Client) {
     let mut body = settings;
     body["name"] = json!("semantic");
     let mas_id = casa.create_mas(body)["id"].as_str().unwrap().to_string();
-    let tools: Vec<Value> = TOOLS.iter().map(|(n, d)| json!({"name": n, "description": d})).collect();
-    casa.create_app(json!({"mas_id": mas_id, "name": "server", "type": "mcp_server", "tools": tools}));
-    let names: Vec<&str> = TOOLS.iter().map(|(n, _)| *n).collect();
+    let defs: Vec<Value> = tools.iter().map(|(n, d)| json!({"name": n, "description": d})).collect();
+    casa.create_app(json!({"mas_id": mas_id, "name": "server", "type": "mcp_server", "tools": defs}));
+    let names: Vec<&str> = tools.iter().map(|(n, _)| *n).collect();
     let client = Client::of(
         &casa.create_app(json!({"mas_id": mas_id, "name": "chat", "type": "client", "allowed_tools": names})),
     );
@@ -48,7 +52,9 @@ fn a_tool_that_fits_the_prompt_is_allowed_and_an_unrelated_one_denied() {
     // The shipped calibration decides (the fetched MiniLM is the model it was fitted on),
     // and the denial says what it was computed from.
     let (_, detail) = reason_detail(&r);
-    for part in ["probability", "cut-off", "intent-lr-v1", "cosine", "margin", "z", "softmax", "rank"] {
+    for part in
+        ["probability", "cut-off", "intent-trees-v1", "cosine", "margin", "name_overlap", "task_overlap", "rank"]
+    {
         assert!(detail.contains(part), "{part} missing: {detail}");
     }
     assert_eq!(r.json()["denials"][0]["check"], "SEMANTIC_INTENT_MATCH");
@@ -65,6 +71,30 @@ fn a_tool_that_fits_the_prompt_is_allowed_and_an_unrelated_one_denied() {
     casa.patch(&format!("/mas/{mas_id}"), json!({"semantic": {"threshold": -1.0, "top_k": 1}}));
     assert_eq!(casa.exchange(&agent, &subject, "filesystem:read").status, 200);
     assert_eq!(reason_detail(&casa.exchange(&agent, &subject, "weather:current")).0, "tool_intent_mismatch");
+}
+
+/// A near miss: news about two cities is not a weather request, though a
+/// sentence embedding puts them close (the cosine-and-margin model shipped
+/// before let the weather tool through at probability 0.24 against its
+/// cut-off 0.10); the words the task and the tools share tell them apart.
+#[test]
+fn a_near_miss_that_shares_the_topic_is_denied_and_the_right_request_allowed() {
+    let casa = Casa::start();
+    let tools = [
+        ("get_current_weather", "Retrieves the current weather conditions for a specified location."),
+        (
+            "get_snow_report",
+            "Retrieves the latest snow report for a specified location, providing details about the snow conditions and weather.",
+        ),
+    ];
+    let checks = json!({"enabled_checks": ["DETERMINISTIC_TOOL_SELECTED", "SEMANTIC_INTENT_MATCH"]});
+    let (_, client, agent) = fleet_of(&casa, checks, &tools);
+    let news = casa.access_token(&client, "What's news in the two cities of Paris and Letterkenny?", None);
+    let r = casa.exchange(&agent, &news, "get_current_weather");
+    assert_eq!(denials(&r), vec![("get_current_weather".to_string(), "tool_intent_mismatch".to_string())], "{r:?}");
+    let weather =
+        casa.access_token(&client, "What's the weather like in the two cities of Paris and Letterkenny?", None);
+    assert_eq!(casa.exchange(&agent, &weather, "get_current_weather").status, 200);
 }
 
 #[test]

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use casa_actors::checks::{Check, CheckInput, SemanticIntent, ToolIndex};
 use casa_actors::intent::{normalize, Embedding};
+use casa_actors::lexical::{ToolWords, Words};
 use casa_actors::model::SemanticSettings;
 use casa_actors::token::Claims;
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -40,11 +41,13 @@ fn claims() -> Claims {
 /// Ranks an intent over 50 tools and decides one of them, as an exchange does.
 fn bench_check(c: &mut Criterion, name: &str, index: &ToolIndex, check: &SemanticIntent) {
     let intent = vectors(1, 99).remove(0);
+    // A session's words are derived once per session, not per exchange.
+    let task = Words::of("update my latte order to a large size with coconut milk, tool 17");
     let subject = claims();
     let judgements = HashMap::new();
     c.bench_function(name, |b| {
         b.iter(|| {
-            let matched = index.rank(&intent);
+            let matched = index.rank(&intent, &task);
             let input = CheckInput {
                 tool: "tool:17",
                 subject: &subject,
@@ -61,26 +64,28 @@ fn fifty_tools() -> (Vec<String>, Vec<Embedding>) {
     ((0..50).map(|i| format!("tool:{i}")).collect(), vectors(50, 7))
 }
 
+fn index_of(names: &[String], tools: &[Embedding]) -> ToolIndex {
+    let words = |i: usize| ToolWords::of(&names[i], &format!("Changes the order item number {i} as the customer asks"));
+    ToolIndex::new("bench", names.iter().zip(tools).enumerate().map(|(i, (n, e))| (n.as_str(), words(i), e)))
+}
+
 fn semantic_check(c: &mut Criterion) {
     let (names, tools) = fifty_tools();
-    let index = ToolIndex::new("bench", names.iter().map(String::as_str).zip(&tools));
+    let index = index_of(&names, &tools);
     let check = SemanticIntent(SemanticSettings { threshold: 0.18, top_k: Some(5), min_probability: None });
     bench_check(c, "semantic check, 50 tools (rank + verdict)", &index, &check);
 }
 
-/// The calibrated check: the same product, then every tool's relative
-/// features and probability, then the verdict.
+/// The calibrated check with the shipped calibration: the same product,
+/// then every tool's relative features (cosines and word overlaps) and
+/// probability, then the verdict.
 fn calibrated_check(c: &mut Criterion) {
-    use casa_actors::relevance::{Calibration, Fit, Term};
-    let names_of_terms: Vec<String> =
-        ["cosine", "margin", "z", "softmax", "cosine*margin", "margin*margin"].map(String::from).to_vec();
-    let terms: Vec<Term> = names_of_terms.iter().map(|t| Term::parse(t).unwrap()).collect();
-    let k = terms.len();
-    let fit = Fit { mean: vec![0.1; k], scale: vec![0.2; k], weights: vec![0.5; k], bias: -1.0 };
-    let calibration = std::sync::Arc::new(Calibration::new("bench", "bench", &terms, &names_of_terms, &fit, 0.3));
+    use casa_actors::relevance::Calibration;
+    let mut calibration =
+        Calibration::from_json(include_str!("../../calibration/intent-all-MiniLM-L6-v2.json")).expect("shipped");
+    calibration.embedding_model = "bench".into();
     let (names, tools) = fifty_tools();
-    let index =
-        ToolIndex::new("bench", names.iter().map(String::as_str).zip(&tools)).with_calibration(Some(calibration));
+    let index = index_of(&names, &tools).with_calibration(Some(std::sync::Arc::new(calibration)));
     let check = SemanticIntent(SemanticSettings::default());
     bench_check(c, "calibrated semantic check, 50 tools (rank + features + probability + verdict)", &index, &check);
 }

@@ -24,6 +24,6 @@ pub mod trace_writer;
 pub mod wire;
 
 pub use casa_core::{
-    checks, error, intent, model, oauth, realm, relevance, revocation, secret, session, telemetry, token, trace,
-    validate, CoreError,
+    checks, error, intent, lexical, model, oauth, realm, relevance, revocation, secret, session, telemetry, token,
+    trace, validate, CoreError,
 };

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use casa_actors::checks::{Check, CheckInput, IntentMatch, SemanticIntent, ToolIndex};
 use casa_actors::intent::{self, Embedder, Embedding};
+use casa_actors::lexical::{ToolWords, Words};
 use casa_actors::model::{SemanticSettings, ToolDef};
 use casa_actors::relevance::{self, Calibration, Features, Term};
 use casa_actors::session::{Turn, UserInputContent};
@@ -158,9 +159,28 @@ pub struct FitOptions {
     pub setup: Setup,
     pub terms: Vec<String>,
     pub name: String,
+    pub model: Model,
     pub out: PathBuf,
     /// The command line, recorded in the file.
     pub command: String,
+}
+
+/// The kind of model `casa eval intent fit` fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Model {
+    /// A logistic regression over the standardised terms.
+    Logistic,
+    /// Gradient-boosted trees over the raw terms.
+    Trees,
+}
+
+impl Model {
+    fn prefix(self) -> &'static str {
+        match self {
+            Self::Logistic => "lr",
+            Self::Trees => "trees",
+        }
+    }
 }
 
 /// One question's tool: its name, the key of its text, its label.
@@ -174,6 +194,8 @@ struct Question {
     id: String,
     fold: usize,
     intent: Embedding,
+    /// The task's words, as a session's (`SessionIntent::words`).
+    words: Words,
     tools: Vec<ToolCase>,
 }
 
@@ -183,6 +205,8 @@ struct Prepared {
     questions: Vec<Question>,
     /// Tool text key → unit vector.
     vectors: HashMap<String, Vec<f32>>,
+    /// Tool text key → the tool's words.
+    words: HashMap<String, ToolWords>,
     /// SHA-256 of the data file, recorded in a fitted calibration.
     data_sha256: String,
     cases: usize,
@@ -266,7 +290,8 @@ async fn prepare(embedder: &Arc<dyn Embedder>, data: &Path, setup: &Setup) -> an
                 allow: c.label == "allow",
             })
             .collect();
-        questions.push(Question { id: q.to_string(), fold: fold_of[q], intent, tools });
+        let words = Words::of(&intent::task_text(&content));
+        questions.push(Question { id: q.to_string(), fold: fold_of[q], intent, words, tools });
         progress.inc(1);
     }
     progress.finish_and_clear();
@@ -304,7 +329,8 @@ async fn prepare(embedder: &Arc<dyn Embedder>, data: &Path, setup: &Setup) -> an
         *v = intent::normalize(std::mem::take(v));
     }
     cached.save()?;
-    Ok(Prepared { model, questions, vectors, data_sha256, cases: cases.len() })
+    let words = defs.iter().map(|(key, d)| (key.clone(), ToolWords::of(&d.name, &d.description))).collect();
+    Ok(Prepared { model, questions, vectors, words, data_sha256, cases: cases.len() })
 }
 
 impl Prepared {
@@ -318,12 +344,14 @@ impl Prepared {
         let q = &self.questions[qi];
         let embeddings: Vec<Embedding> = keys.iter().map(|k| self.embedding(k)).collect();
         // Index by key: two tools of one name with different texts stay apart.
-        let index = ToolIndex::new(&self.model, keys.iter().copied().zip(&embeddings));
-        let IntentMatch::Ranked { ranked, .. } = index.rank(&q.intent) else { return Vec::new() };
+        let index =
+            ToolIndex::new(&self.model, keys.iter().zip(&embeddings).map(|(k, e)| (*k, self.words[*k].clone(), e)));
+        let IntentMatch::Ranked { ranked, .. } = index.rank(&q.intent, &q.words) else { return Vec::new() };
         let scored: Vec<(f32, usize)> = keys.iter().map(|k| ranked[*k]).collect();
         let cosines: Vec<f32> = scored.iter().map(|s| s.0).collect();
+        let overlaps: Vec<[f64; 3]> = keys.iter().map(|k| self.words[*k].overlap(&q.words)).collect();
         let allowed: Vec<&str> = q.tools.iter().filter(|t| t.allow).map(|t| t.name.as_str()).collect();
-        for ((f, name), _) in Features::of_all(&cosines).into_iter().zip(names).zip(keys) {
+        for ((f, name), _) in Features::of_all(&cosines, &overlaps).into_iter().zip(names).zip(keys) {
             rows.push(Row {
                 fold: q.fold,
                 question: qi,
@@ -398,8 +426,8 @@ pub async fn intent(embedder: Arc<dyn Embedder>, opts: EvalOptions) -> anyhow::R
     for (qi, q) in prepared.questions.iter().enumerate() {
         let keys: Vec<&str> = q.tools.iter().map(|t| t.key.as_str()).collect();
         let embeddings: Vec<Embedding> = keys.iter().map(|k| prepared.embedding(k)).collect();
-        let index = ToolIndex::new(&prepared.model, q.tools.iter().map(|t| t.name.as_str()).zip(&embeddings));
-        let matched = index.rank(&q.intent);
+        let tools = q.tools.iter().zip(&embeddings).map(|(t, e)| (t.name.as_str(), prepared.words[&t.key].clone(), e));
+        let matched = ToolIndex::new(&prepared.model, tools).rank(&q.intent, &q.words);
         let _ = qi;
         for t in &q.tools {
             let input = CheckInput {
@@ -515,13 +543,12 @@ pub async fn intent(embedder: Arc<dyn Embedder>, opts: EvalOptions) -> anyhow::R
     Ok(())
 }
 
-/// `casa eval intent fit`: cross-validates the logistic regression over
-/// `terms`, takes the operating point from its out-of-fold probabilities
-/// (never from the fit on all of the data), fits on all of it and writes
-/// the calibration file with its provenance.
+/// `casa eval intent fit`: cross-validates the model (a logistic regression
+/// or gradient-boosted trees) over `terms`, takes the operating point from
+/// its out-of-fold probabilities (never from the fit on all of the data),
+/// fits on all of it and writes the calibration file with its provenance.
 pub async fn fit(embedder: Arc<dyn Embedder>, opts: FitOptions) -> anyhow::Result<()> {
-    let rule = Rule::parse(&format!("lr:{}", opts.terms.join(",")))?;
-    let Rule::Logistic { names, terms } = &rule else { unreachable!("an lr: rule") };
+    let rule = Rule::parse(&format!("{}:{}", opts.model.prefix(), opts.terms.join(",")))?;
     let s = &opts.setup;
     let prepared = prepare(&embedder, &opts.data, s).await?;
     let dev = prepared.dev_rows();
@@ -532,10 +559,25 @@ pub async fn fit(embedder: Arc<dyn Embedder>, opts: FitOptions) -> anyhow::Resul
         s.allow_target,
     );
     let rows: Vec<&Row> = dev.iter().chain(if s.fit_on == FitOn::Both { &many[..] } else { &[] }).collect();
-    let features: Vec<Features> = rows.iter().map(|r| r.features).collect();
-    let labels: Vec<bool> = rows.iter().map(|r| r.allow).collect();
-    let fitted = relevance::fit(terms, &features, &labels, s.l2);
-    let mut calibration = Calibration::new(&opts.name, &prepared.model, terms, names, &fitted, cut_off);
+    let (mut calibration, settings) = match &rule {
+        Rule::Logistic { names, terms } => {
+            let features: Vec<Features> = rows.iter().map(|r| r.features).collect();
+            let labels: Vec<bool> = rows.iter().map(|r| r.allow).collect();
+            let fitted = relevance::fit(terms, &features, &labels, s.l2);
+            (
+                Calibration::new(&opts.name, &prepared.model, terms, names, &fitted, cut_off),
+                serde_json::json!({"l2": s.l2}),
+            )
+        }
+        Rule::Trees { names, terms } => {
+            let forest = fit_forest(terms, &rows);
+            (
+                Calibration::of_forest(&opts.name, &prepared.model, terms, names, forest, cut_off),
+                serde_json::json!(TREES),
+            )
+        }
+        Rule::Feature { .. } => unreachable!("fit parses a model rule"),
+    };
     calibration.fitted = serde_json::json!({
         "command": opts.command,
         "data": opts.data.file_name().map(|n| n.to_string_lossy().to_string()),
@@ -548,7 +590,8 @@ pub async fn fit(embedder: Arc<dyn Embedder>, opts: FitOptions) -> anyhow::Resul
         "seed": s.seed,
         "many_tools": s.many_tools,
         "allow_target": s.allow_target,
-        "l2": s.l2,
+        "model": rule.label(),
+        "settings": settings,
         "fit_on": format!("{:?}", s.fit_on).to_lowercase(),
         "cut_off_from": "the out-of-fold probabilities of the cross-validation",
         "cross_validated": summary(&cv),

@@ -11,19 +11,15 @@ pub(super) fn dump(path: &Path, prepared: &Prepared, dev: &[Row], many: &[Row]) 
     writeln!(out, "layout,fold,question,tool,allow,{}", relevance::BASE.join(","))?;
     for (layout, rows) in [("dev", dev), ("many", many)] {
         for r in rows {
-            let f = r.features;
+            let values: Vec<String> = (0..relevance::BASE.len()).map(|i| r.features.get(i).to_string()).collect();
             writeln!(
                 out,
-                "{layout},{},{},{:?},{},{},{},{},{},{}",
+                "{layout},{},{},{:?},{},{}",
                 r.fold,
                 prepared.questions[r.question].id,
                 r.tool.replace('"', "'"),
                 r.allow as u8,
-                f.cosine,
-                f.margin,
-                f.z,
-                f.softmax,
-                f.log_rank
+                values.join(",")
             )?;
         }
     }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use ndarray::{Array1, Array2};
 
 use crate::intent::{AiError, Embedding, Judgement};
+use crate::lexical::{ToolWords, Words};
 use crate::model::{CheckName, SemanticSettings};
 use crate::relevance::{Calibration, Features};
 use crate::session::LlmCall;
@@ -26,32 +27,37 @@ pub struct CheckInput<'a> {
 }
 
 /// The MAS's tool embeddings as one matrix (a row per tool), so scoring an
-/// intent against every tool is a single matrix-vector product.
+/// intent against every tool is a single matrix-vector product, and each
+/// tool's words, for the calibrated model's overlaps.
 #[derive(Debug, Clone)]
 pub struct ToolIndex {
     model: String,
     names: Vec<String>,
     matrix: Array2<f32>,
+    words: Vec<ToolWords>,
     /// The calibrated model for `model`'s cosines, when the embedder has one.
     calibration: Option<Arc<Calibration>>,
 }
 
 impl ToolIndex {
-    /// Indexes the tools whose embedding is of `model`; others are left out.
-    pub fn new<'a>(model: &str, tools: impl IntoIterator<Item = (&'a str, &'a Embedding)>) -> Self {
+    /// Indexes the tools (name, words, embedding) whose embedding is of
+    /// `model`; others are left out.
+    pub fn new<'a>(model: &str, tools: impl IntoIterator<Item = (&'a str, ToolWords, &'a Embedding)>) -> Self {
         let mut names = Vec::new();
+        let mut words = Vec::new();
         let mut rows: Vec<f32> = Vec::new();
         let mut dims = 0;
-        for (name, e) in tools {
+        for (name, w, e) in tools {
             if e.model != model || (dims != 0 && e.vector.len() != dims) {
                 continue;
             }
             dims = e.vector.len();
             names.push(name.to_string());
+            words.push(w);
             rows.extend_from_slice(&e.vector);
         }
         let matrix = Array2::from_shape_vec((names.len(), dims), rows).expect("rows of equal length");
-        Self { model: model.to_string(), names, matrix, calibration: None }
+        Self { model: model.to_string(), names, matrix, words, calibration: None }
     }
 
     /// Scores tools with `calibration` too, if it was fitted on this index's model.
@@ -68,8 +74,10 @@ impl ToolIndex {
         self.names.is_empty()
     }
 
-    /// Every indexed tool's cosine with the intent and its rank (1 = best).
-    pub fn rank(&self, intent: &Embedding) -> IntentMatch {
+    /// Every indexed tool's cosine with the intent and its rank (1 = best);
+    /// with a calibration, its probability from the cosines and the words
+    /// it shares with `task` (the session's task's words).
+    pub fn rank(&self, intent: &Embedding, task: &Words) -> IntentMatch {
         if intent.model != self.model {
             return IntentMatch::Unavailable("the session's intent was embedded by another model");
         }
@@ -86,7 +94,8 @@ impl ToolIndex {
         let ranked =
             order.iter().enumerate().map(|(rank, &i)| (self.names[i].clone(), (scores[i], rank + 1))).collect();
         let calibrated = self.calibration.as_ref().map(|model| {
-            let features = Features::of_all(scores.as_slice().unwrap_or(&[]));
+            let overlaps: Vec<[f64; 3]> = self.words.iter().map(|w| w.overlap(task)).collect();
+            let features = Features::of_all(scores.as_slice().unwrap_or(&[]), &overlaps);
             let tools =
                 self.names.iter().zip(features).map(|(name, f)| (name.clone(), (model.probability(&f), f))).collect();
             Calibrated { model: model.clone(), tools }
@@ -223,8 +232,9 @@ impl Check for SemanticIntent {
             Some((c, (p, f))) => {
                 let cut = min_probability.unwrap_or(c.model.cut_off);
                 let detail = format!(
-                    "probability {p:.3} (cut-off {cut:.3}, {}) from cosine {:.3}, margin {:.3}, z {:.2}, softmax {:.3}; {rank_text}",
-                    c.model.name, f.cosine, f.margin, f.z, f.softmax
+                    "probability {p:.3} (cut-off {cut:.3}, {}) from {}; {rank_text}",
+                    c.model.name,
+                    c.model.explain(f)
                 );
                 (*p >= cut && in_top_k, detail, *p)
             }
@@ -282,6 +292,10 @@ pub fn implementation(name: CheckName, semantic: &SemanticSettings) -> Box<dyn C
 mod tests {
     use super::*;
 
+    fn w() -> ToolWords {
+        ToolWords::default()
+    }
+
     fn e(v: &[f32]) -> Embedding {
         Embedding { model: "m".into(), vector: crate::intent::normalize(v.to_vec()) }
     }
@@ -289,15 +303,15 @@ mod tests {
     #[test]
     fn tools_rank_by_cosine_and_other_models_are_refused() {
         let (a, b, c) = (e(&[1.0, 0.0]), e(&[0.6, 0.8]), e(&[0.0, 1.0]));
-        let index = ToolIndex::new("m", [("a", &a), ("b", &b), ("c", &c)]);
-        let IntentMatch::Ranked { ranked, of, .. } = index.rank(&e(&[1.0, 0.1])) else { panic!() };
+        let index = ToolIndex::new("m", [("a", w(), &a), ("b", w(), &b), ("c", w(), &c)]);
+        let IntentMatch::Ranked { ranked, of, .. } = index.rank(&e(&[1.0, 0.1]), &Words::default()) else { panic!() };
         assert_eq!(of, 3);
         assert_eq!(ranked["a"].1, 1);
         assert_eq!(ranked["b"].1, 2);
         assert_eq!(ranked["c"].1, 3);
         assert!((ranked["a"].0 - 0.995).abs() < 0.01);
         let other = Embedding { model: "n".into(), vector: vec![1.0, 0.0] };
-        assert!(matches!(index.rank(&other), IntentMatch::Unavailable(_)));
+        assert!(matches!(index.rank(&other, &Words::default()), IntentMatch::Unavailable(_)));
     }
 
     #[test]
@@ -305,7 +319,7 @@ mod tests {
         let empty = ToolIndex::new("m", []);
         let intent = e(&[1.0, 0.0]);
         let verdict = |index: &ToolIndex| {
-            let (intent, judgements) = (index.rank(&intent), HashMap::new());
+            let (intent, judgements) = (index.rank(&intent, &Words::default()), HashMap::new());
             let subject: Claims = serde_json::from_value(serde_json::json!({"iss": "i", "sub": "s", "aud": "i",
                 "client_id": "s", "iat": 1, "nbf": 1, "exp": 2, "jti": "j", "scope": "a", "uiid": "u", "tools": ["a"]}))
             .unwrap();
@@ -317,7 +331,7 @@ mod tests {
         assert_eq!((v.passed, v.reason), (false, Some("intent_unavailable")), "{v:?}");
         // Tools of another model only: the same.
         let other = Embedding { model: "n".into(), vector: vec![1.0, 0.0] };
-        let v = verdict(&ToolIndex::new("m", [("a", &other)]));
+        let v = verdict(&ToolIndex::new("m", [("a", w(), &other)]));
         assert_eq!((v.passed, v.reason), (false, Some("intent_unavailable")), "{v:?}");
     }
 }

@@ -11,6 +11,7 @@ pub mod duration;
 pub mod embedding;
 pub mod error;
 pub mod intent;
+pub mod lexical;
 pub mod model;
 pub mod oauth;
 pub mod realm;

@@ -118,6 +118,20 @@ pub struct IssueRequest {
 pub struct SessionIntent {
     pub task: String,
     pub embedding: Option<crate::embedding::Embedding>,
+    /// The task's words, derived once on first need (every exchange of the
+    /// session reads them; the task can be 64 KiB).
+    #[serde(skip)]
+    words: std::sync::OnceLock<crate::lexical::Words>,
+}
+
+impl SessionIntent {
+    pub fn new(task: String, embedding: Option<crate::embedding::Embedding>) -> Self {
+        Self { task, embedding, words: Default::default() }
+    }
+
+    pub fn words(&self) -> &crate::lexical::Words {
+        self.words.get_or_init(|| crate::lexical::Words::of(&self.task))
+    }
 }
 
 /// Who is exchanging: an app of this MAS (with credentials to check), or an

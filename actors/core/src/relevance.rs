@@ -18,11 +18,16 @@ pub const TEMPERATURE: f64 = 0.05;
 /// Floor under the spread of the MAS's cosines, so two tools a hair apart
 /// (or a MAS of one tool) do not give an unbounded z-score.
 pub const MIN_SPREAD: f64 = 0.05;
-/// The calibration file format this build reads.
-pub const FORMAT: u32 = 1;
+/// The calibration file format this build writes; it reads 1 (logistic
+/// regression only) and 2 (a logistic regression or a tree ensemble).
+pub const FORMAT: u32 = 2;
+/// Bounds on a tree ensemble read from a file: a hostile one cannot make
+/// the exchange walk or hold more than this.
+pub const MAX_TREES: usize = 2_000;
+pub const MAX_NODES: usize = 4_096;
 
 /// The base features of one tool's match, over the MAS's tools.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Features {
     /// Cosine of the tool and the intent.
     pub cosine: f64,
@@ -34,18 +39,54 @@ pub struct Features {
     pub softmax: f64,
     /// ln(rank), rank 1 = best.
     pub log_rank: f64,
+    /// Share of the tool name's words that the task has (`lexical`).
+    pub name_overlap: f64,
+    /// Share of the tool description's words that the task has.
+    pub description_overlap: f64,
+    /// Share of the task's words that the tool's name or description has.
+    pub task_overlap: f64,
+    /// Each overlap minus the MAS's best for it (0 for the best, negative otherwise).
+    pub name_overlap_margin: f64,
+    pub description_overlap_margin: f64,
+    pub task_overlap_margin: f64,
 }
 
 /// Names of the base features, in the order of [`Features::get`].
-pub const BASE: [&str; 5] = ["cosine", "margin", "z", "softmax", "log_rank"];
+pub const BASE: [&str; 11] = [
+    "cosine",
+    "margin",
+    "z",
+    "softmax",
+    "log_rank",
+    "name_overlap",
+    "description_overlap",
+    "task_overlap",
+    "name_overlap_margin",
+    "description_overlap_margin",
+    "task_overlap_margin",
+];
 
 impl Features {
     pub fn get(&self, index: usize) -> f64 {
-        [self.cosine, self.margin, self.z, self.softmax, self.log_rank][index]
+        [
+            self.cosine,
+            self.margin,
+            self.z,
+            self.softmax,
+            self.log_rank,
+            self.name_overlap,
+            self.description_overlap,
+            self.task_overlap,
+            self.name_overlap_margin,
+            self.description_overlap_margin,
+            self.task_overlap_margin,
+        ][index]
     }
 
-    /// Every tool's features, in the order of `scores` (one cosine per tool).
-    pub fn of_all(scores: &[f32]) -> Vec<Features> {
+    /// Every tool's features, in the order of `scores` (one cosine per
+    /// tool) and `overlaps` (one `lexical::ToolWords::overlap` per tool, or
+    /// none: then the overlaps are 0).
+    pub fn of_all(scores: &[f32], overlaps: &[[f64; 3]]) -> Vec<Features> {
         let n = scores.len();
         if n == 0 {
             return Vec::new();
@@ -56,17 +97,28 @@ impl Features {
         let spread = (s.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n as f64).sqrt().max(MIN_SPREAD);
         let weights: Vec<f64> = s.iter().map(|x| ((x - best) / TEMPERATURE).exp()).collect();
         let total: f64 = weights.iter().sum();
+        let overlap = |i: usize| overlaps.get(i).copied().unwrap_or_default();
+        let best_overlap: [f64; 3] =
+            std::array::from_fn(|k| (0..n).map(|i| overlap(i)[k]).fold(f64::NEG_INFINITY, f64::max));
         s.iter()
             .zip(&weights)
-            .map(|(&x, w)| {
+            .enumerate()
+            .map(|(i, (&x, w))| {
                 // Ties share the better rank.
                 let rank = 1 + s.iter().filter(|&&y| y > x).count();
+                let [name, description, task] = overlap(i);
                 Features {
                     cosine: x,
                     margin: x - best,
                     z: (x - mean) / spread,
                     softmax: w / total,
                     log_rank: (rank as f64).ln(),
+                    name_overlap: name,
+                    description_overlap: description,
+                    task_overlap: task,
+                    name_overlap_margin: name - best_overlap[0],
+                    description_overlap_margin: description - best_overlap[1],
+                    task_overlap_margin: task - best_overlap[2],
                 }
             })
             .collect()
@@ -98,8 +150,9 @@ impl Term {
     }
 }
 
-/// A fitted logistic regression over terms of the features, its operating
-/// point, and the embedding model whose cosines it was fitted on.
+/// A fitted model over terms of the features (a logistic regression over
+/// the standardised terms, or a tree ensemble over their raw values), its
+/// operating point, and the embedding model whose cosines it was fitted on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Calibration {
@@ -110,11 +163,18 @@ pub struct Calibration {
     /// the calibration is used with that embedder only.
     pub embedding_model: String,
     pub terms: Vec<String>,
-    /// Standardisation of each term before the weights apply.
+    /// Logistic regression: standardisation of each term before the weights apply.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mean: Vec<f64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scale: Vec<f64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub weights: Vec<f64>,
+    #[serde(default)]
     pub bias: f64,
+    /// Or a tree ensemble (then mean, scale and weights are empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forest: Option<Forest>,
     /// The default probability cut-off (a MAS's `semantic.min_probability` overrides it).
     pub cut_off: f64,
     /// How it was fitted: command line, data digest, cross-validated recall.
@@ -129,11 +189,21 @@ impl Calibration {
     /// finite, one weight per term.
     pub fn from_json(text: &str) -> Result<Self, String> {
         let mut c: Calibration = serde_json::from_str(text).map_err(|e| format!("calibration: {e}"))?;
-        if c.format != FORMAT {
-            return Err(format!("calibration format {} (this build reads {FORMAT})", c.format));
+        if !(1..=FORMAT).contains(&c.format) || (c.format == 1 && c.forest.is_some()) {
+            return Err(format!("calibration format {} (this build reads 1 to {FORMAT}; trees need 2)", c.format));
         }
         c.parsed = c.terms.iter().map(|t| Term::parse(t)).collect::<Result<_, _>>()?;
         let n = c.terms.len();
+        if let Some(forest) = &c.forest {
+            if n == 0 || !(c.mean.is_empty() && c.scale.is_empty() && c.weights.is_empty()) {
+                return Err("calibration: a tree ensemble has terms and no mean, scale or weights".into());
+            }
+            forest.check(n)?;
+            if !(0.0..=1.0).contains(&c.cut_off) {
+                return Err("calibration: cut_off must be between 0 and 1".into());
+            }
+            return Ok(c);
+        }
         if n == 0 || c.mean.len() != n || c.scale.len() != n || c.weights.len() != n {
             return Err("calibration: terms, mean, scale and weights must be non-empty and of equal length".into());
         }
@@ -159,19 +229,133 @@ impl Calibration {
             scale: fit.scale.clone(),
             weights: fit.weights.clone(),
             bias: fit.bias,
+            forest: None,
             cut_off,
             fitted: serde_json::Value::Null,
             parsed: terms.to_vec(),
         }
     }
 
+    /// A calibration from a fitted tree ensemble.
+    pub fn of_forest(
+        name: &str,
+        embedding_model: &str,
+        terms: &[Term],
+        names: &[String],
+        forest: Forest,
+        cut_off: f64,
+    ) -> Self {
+        Self {
+            format: FORMAT,
+            name: name.to_string(),
+            embedding_model: embedding_model.to_string(),
+            terms: names.to_vec(),
+            mean: Vec::new(),
+            scale: Vec::new(),
+            weights: Vec::new(),
+            bias: 0.0,
+            forest: Some(forest),
+            cut_off,
+            fitted: serde_json::Value::Null,
+            parsed: terms.to_vec(),
+        }
+    }
+
+    /// What the probability was computed from: each base feature the
+    /// model's terms use, with its value ("cosine 0.412, margin 0.000").
+    pub fn explain(&self, f: &Features) -> String {
+        let mut used: Vec<usize> = self.parsed.iter().flat_map(|t| t.0.iter().copied()).collect();
+        used.sort_unstable();
+        used.dedup();
+        used.iter().map(|&i| format!("{} {:.3}", BASE[i], f.get(i))).collect::<Vec<_>>().join(", ")
+    }
+
     /// The probability that the task needs the tool.
     pub fn probability(&self, f: &Features) -> f64 {
+        if let Some(forest) = &self.forest {
+            return forest.probability(&self.parsed, f);
+        }
         let mut z = self.bias;
         for (((t, w), m), s) in self.parsed.iter().zip(&self.weights).zip(&self.mean).zip(&self.scale) {
             z += w * (t.value(f) - m) / s;
         }
         sigmoid(z)
+    }
+}
+
+/// Gradient-boosted regression trees over the raw values of terms; their
+/// leaves add up to the log-odds that the task needs the tool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Forest {
+    /// The log-odds before any tree.
+    pub base: f64,
+    pub trees: Vec<Tree>,
+}
+
+/// One tree: node 0 is the root; a split's children come after it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tree {
+    pub nodes: Vec<Node>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Node {
+    /// Go `left` when the term's value is below `below`, else `right`.
+    Split {
+        term: usize,
+        below: f64,
+        left: usize,
+        right: usize,
+    },
+    Leaf(f64),
+}
+
+impl Forest {
+    pub fn probability(&self, terms: &[Term], f: &Features) -> f64 {
+        let values: Vec<f64> = terms.iter().map(|t| t.value(f)).collect();
+        sigmoid(self.base + self.trees.iter().map(|t| t.value(&values)).sum::<f64>())
+    }
+
+    /// Every node reachable, every child after its parent (so a walk ends),
+    /// every term known, every number finite, the sizes bounded.
+    pub fn check(&self, terms: usize) -> Result<(), String> {
+        let bad = |why: &str| Err(format!("calibration: tree ensemble: {why}"));
+        if self.trees.is_empty() || self.trees.len() > MAX_TREES || !self.base.is_finite() {
+            return bad(&format!("1 to {MAX_TREES} trees and a finite base"));
+        }
+        for tree in &self.trees {
+            let n = tree.nodes.len();
+            if n == 0 || n > MAX_NODES {
+                return bad(&format!("a tree has 1 to {MAX_NODES} nodes"));
+            }
+            for (i, node) in tree.nodes.iter().enumerate() {
+                match *node {
+                    Node::Leaf(v) if !v.is_finite() => return bad("a leaf is not finite"),
+                    Node::Split { term, below, left, right } => {
+                        if term >= terms || !below.is_finite() || left <= i || right <= i || left >= n || right >= n {
+                            return bad("a split names an unknown term, a non-finite threshold or a bad child");
+                        }
+                    }
+                    Node::Leaf(_) => {}
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Tree {
+    fn value(&self, values: &[f64]) -> f64 {
+        let mut i = 0;
+        loop {
+            match self.nodes[i] {
+                Node::Leaf(v) => return v,
+                Node::Split { term, below, left, right } => i = if values[term] < below { left } else { right },
+            }
+        }
     }
 }
 
@@ -292,7 +476,7 @@ mod tests {
 
     #[test]
     fn features_are_relative_to_the_mas_tools() {
-        let f = Features::of_all(&[0.5, 0.3, 0.5, 0.1]);
+        let f = Features::of_all(&[0.5, 0.3, 0.5, 0.1], &[]);
         assert_eq!(f[0].margin, 0.0);
         assert!((f[1].margin + 0.2).abs() < 1e-6);
         assert_eq!((f[0].log_rank, f[2].log_rank), (0.0, 0.0), "ties share the better rank");
@@ -300,13 +484,53 @@ mod tests {
         assert!((f.iter().map(|x| x.softmax).sum::<f64>() - 1.0).abs() < 1e-9);
         assert!(f[0].z > 0.0 && f[3].z < 0.0);
         // One tool: the best by definition, z bounded.
-        let one = Features::of_all(&[0.2]);
+        let one = Features::of_all(&[0.2], &[]);
         assert_eq!((one[0].margin, one[0].z, one[0].softmax), (0.0, 0.0, 1.0));
+        // Overlaps are relative to the MAS's best overlap, each on its own.
+        let f = Features::of_all(&[0.1, 0.2], &[[0.5, 0.0, 0.25], [0.0, 0.4, 0.5]]);
+        assert_eq!((f[0].name_overlap, f[0].name_overlap_margin, f[1].name_overlap_margin), (0.5, 0.0, -0.5));
+        assert_eq!((f[0].description_overlap_margin, f[0].task_overlap_margin), (-0.4, -0.25));
+    }
+
+    fn forest_json(split: &str) -> String {
+        format!(
+            r#"{{"format":2,"name":"t","embedding_model":"m","terms":["cosine","margin"],"cut_off":0.5,
+               "forest":{{"base":-1.0,"trees":[{{"nodes":[{split},{{"leaf":-2.0}},{{"leaf":3.0}}]}}]}}}}"#
+        )
+    }
+
+    #[test]
+    fn a_tree_ensemble_scores_and_hostile_ones_are_refused() {
+        let good = forest_json(r#"{"split":{"term":1,"below":-0.1,"left":1,"right":2}}"#);
+        let c = Calibration::from_json(&good).unwrap();
+        let f = |cosine, margin| Features { cosine, margin, ..Default::default() };
+        assert!((c.probability(&f(0.9, -0.3)) - sigmoid(-3.0)).abs() < 1e-12, "margin below -0.1: left");
+        assert!((c.probability(&f(0.9, 0.0)) - sigmoid(2.0)).abs() < 1e-12);
+        let back = Calibration::from_json(&serde_json::to_string(&c).unwrap()).unwrap();
+        assert_eq!(back.forest, c.forest);
+        for bad in [
+            forest_json(r#"{"split":{"term":2,"below":0,"left":1,"right":2}}"#),
+            forest_json(r#"{"split":{"term":0,"below":0,"left":0,"right":2}}"#),
+            forest_json(r#"{"split":{"term":0,"below":0,"left":1,"right":3}}"#),
+            forest_json(r#"{"split":{"term":0,"below":1e999,"left":1,"right":2}}"#),
+            forest_json(r#"{"split":{"term":0,"below":0,"left":1,"right":2,"x":1}}"#),
+            good.replace(r#""format":2"#, r#""format":1"#),
+            good.replace(r#""base":-1.0"#, r#""base":-1.0,"x":0"#),
+            good.replace(r#""trees":[{"#, r#""trees":[{"nodes":[]},{"#),
+            good.replace(r#""cut_off":0.5"#, r#""cut_off":0.5,"weights":[1,2],"mean":[0,0],"scale":[1,1]"#),
+        ] {
+            assert!(Calibration::from_json(&bad).is_err(), "{bad}");
+        }
+        let huge = format!(
+            r#"{{"format":2,"name":"t","embedding_model":"m","terms":["cosine"],"cut_off":0.5,"forest":{{"base":0,"trees":[{}]}}}}"#,
+            vec![r#"{"nodes":[{"leaf":0}]}"#; MAX_TREES + 1].join(",")
+        );
+        assert!(Calibration::from_json(&huge).is_err());
     }
 
     #[test]
     fn the_fit_separates_and_the_file_round_trips() {
-        let rows: Vec<Features> = (0..200).map(|i| Features::of_all(&[i as f32 / 200.0, 0.5]).remove(0)).collect();
+        let rows: Vec<Features> = (0..200).map(|i| Features::of_all(&[i as f32 / 200.0, 0.5], &[]).remove(0)).collect();
         let labels: Vec<bool> = rows.iter().map(|f| f.cosine > 0.6).collect();
         let terms = vec![Term::parse("cosine").unwrap(), Term::parse("cosine*margin").unwrap()];
         let fit = fit(&terms, &rows, &labels, 1e-3);

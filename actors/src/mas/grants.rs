@@ -112,9 +112,7 @@ impl MasState {
                     return Ok(Issuance::NeedsIntent { embed });
                 }
                 self.session_quota(app.id, SessionQuotas::spend)?;
-                let intent = req
-                    .intent
-                    .unwrap_or_else(|| SessionIntent { task: crate::intent::task_text(&content), embedding: None });
+                let intent = req.intent.unwrap_or_else(|| SessionIntent::new(crate::intent::task_text(&content), None));
                 let input = UserInput {
                     id: Uuid::now_v7(),
                     mas_id: self.mas.id,
@@ -301,11 +299,11 @@ impl MasState {
                 return Ok(ExchangeOutcome::NeedsEmbeddings(ask));
             }
         }
-        let intent = match session.as_ref().and_then(|s| s.embedding.as_ref()) {
+        let intent = match session.as_deref().and_then(|s| Some((s.embedding.as_ref()?, s.words()))) {
             _ if !uses(CheckName::SemanticIntentMatch) => IntentMatch::Unavailable("not evaluated"),
             None if self.embedder.is_none() => IntentMatch::Unavailable("this node has no embedder"),
             None => IntentMatch::Unavailable("the session has no intent embedding"),
-            Some(e) => self.tool_index.rank(e),
+            Some((e, words)) => self.tool_index.rank(e, words),
         };
         let judging = uses(CheckName::AiPoweredToolMatch);
         let judgements: HashMap<String, Result<Judgement, AiError>> =

@@ -29,6 +29,7 @@ mod tokens;
 use crate::checks::ToolIndex;
 use crate::error::CoreError;
 use crate::intent::{self, Embedder};
+use crate::lexical::ToolWords;
 use crate::membership::View;
 use crate::model::*;
 use crate::oauth::*;
@@ -505,8 +506,11 @@ impl MasState {
 
     fn reindex_tools(&mut self) {
         let Some(model) = self.embedding_model().map(str::to_string) else { return };
-        let tools =
-            self.apps.values().flat_map(|a| &a.tools).filter_map(|t| Some((t.name.as_str(), t.embedding.as_ref()?)));
+        let tools = self
+            .apps
+            .values()
+            .flat_map(|a| &a.tools)
+            .filter_map(|t| Some((t.name.as_str(), ToolWords::of(&t.name, &t.description), t.embedding.as_ref()?)));
         let calibration = self.embedder.as_ref().and_then(|e| e.calibration());
         self.tool_index = ToolIndex::new(&model, tools).with_calibration(calibration);
     }

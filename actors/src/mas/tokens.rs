@@ -168,7 +168,7 @@ impl MasState {
         }
         let Some(input) = self.store.get_user_input(self.mas.id, id).await? else { return Ok(None) };
         let task = input.task.unwrap_or_else(|| crate::intent::task_text(&input.content));
-        let intent = Arc::new(SessionIntent { task, embedding: input.intent });
+        let intent = Arc::new(SessionIntent::new(task, input.intent));
         self.sessions.insert(id, intent.clone());
         Ok(Some(intent))
     }
@@ -188,7 +188,7 @@ mod tests {
         let mut sessions = Sessions::default();
         let task = "t".repeat(64 * 1024);
         for _ in 0..2_000 {
-            sessions.insert(Uuid::now_v7(), Arc::new(SessionIntent { task: task.clone(), embedding: None }));
+            sessions.insert(Uuid::now_v7(), Arc::new(SessionIntent::new(task.clone(), None)));
             assert!(sessions.0.bytes() <= SESSION_CACHE_BYTES as u64, "{}", sessions.0.bytes());
         }
         assert!(sessions.0.len() < 2_000);

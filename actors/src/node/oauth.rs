@@ -63,15 +63,12 @@ impl Node {
             _ => None,
         };
         let Some(embedder) = self.ai.embedder.as_ref().filter(|_| embed) else {
-            return Ok(SessionIntent {
-                task: extracted.unwrap_or_else(|| intent::task_text(content)),
-                embedding: None,
-            });
+            return Ok(SessionIntent::new(extracted.unwrap_or_else(|| intent::task_text(content)), None));
         };
         let (task, embedding) = intent::embed_intent(embedder.as_ref(), content, extracted)
             .await
             .map_err(|e| CoreError::unavailable(Cause::because("embedding the user input", &e)))?;
-        Ok(SessionIntent { task, embedding: Some(embedding) })
+        Ok(SessionIntent::new(task, Some(embedding)))
     }
 
     pub async fn issue_token(&self, mut req: IssueRequest) -> Result<IssuedToken> {
