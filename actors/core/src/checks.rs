@@ -96,8 +96,8 @@ impl ToolIndex {
         let calibrated = self.calibration.as_ref().map(|model| {
             let overlaps: Vec<[f64; 3]> = self.words.iter().map(|w| w.overlap(task)).collect();
             let features = Features::of_all(scores.as_slice().unwrap_or(&[]), &overlaps);
-            let tools =
-                self.names.iter().zip(features).map(|(name, f)| (name.clone(), (model.probability(&f), f))).collect();
+            // The model itself runs only for the tool asked for (`SemanticIntent`).
+            let tools = self.names.iter().cloned().zip(features).collect();
             Calibrated { model: model.clone(), tools }
         });
         IntentMatch::Ranked { ranked, of: self.names.len(), calibrated }
@@ -114,11 +114,11 @@ pub enum IntentMatch {
     Unavailable(&'static str),
 }
 
-/// The calibrated model's view of every tool: tool → (probability, features).
+/// The calibrated model and every tool's features: tool → features.
 #[derive(Debug, Clone)]
 pub struct Calibrated {
     pub model: Arc<Calibration>,
-    pub tools: HashMap<String, (f64, Features)>,
+    pub tools: HashMap<String, Features>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -229,7 +229,8 @@ impl Check for SemanticIntent {
         let rank_text = format!("rank {rank} of {of}{}", top_k.map_or(String::new(), |k| format!(" (top_k {k})")));
         let in_top_k = top_k.is_none_or(|k| rank <= k as usize);
         let (passed, detail, score) = match calibrated.as_ref().and_then(|c| Some((c, c.tools.get(input.tool)?))) {
-            Some((c, (p, f))) => {
+            Some((c, f)) => {
+                let p = &c.model.probability(f);
                 let cut = min_probability.unwrap_or(c.model.cut_off);
                 let detail = format!(
                     "probability {p:.3} (cut-off {cut:.3}, {}) from {}; {rank_text}",
