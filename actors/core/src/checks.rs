@@ -230,14 +230,14 @@ impl Check for SemanticIntent {
         let in_top_k = top_k.is_none_or(|k| rank <= k as usize);
         let (passed, detail, score) = match calibrated.as_ref().and_then(|c| Some((c, c.tools.get(input.tool)?))) {
             Some((c, f)) => {
-                let p = &c.model.probability(f);
+                let p = c.model.probability(f);
                 let cut = min_probability.unwrap_or(c.model.cut_off);
                 let detail = format!(
                     "probability {p:.3} (cut-off {cut:.3}, {}) from {}; {rank_text}",
                     c.model.name,
                     c.model.explain(f)
                 );
-                (*p >= cut && in_top_k, detail, *p)
+                (p >= cut && in_top_k, detail, p)
             }
             None => {
                 let detail = format!("score {score:.3} (threshold {threshold:.3}), {rank_text}");

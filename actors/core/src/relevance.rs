@@ -193,27 +193,24 @@ impl Calibration {
             return Err(format!("calibration format {} (this build reads 1 to {FORMAT}; trees need 2)", c.format));
         }
         c.parsed = c.terms.iter().map(|t| Term::parse(t)).collect::<Result<_, _>>()?;
+        // (NaN is outside the range too.)
+        if !(0.0..=1.0).contains(&c.cut_off) {
+            return Err("calibration: cut_off must be between 0 and 1".into());
+        }
         let n = c.terms.len();
         if let Some(forest) = &c.forest {
             if n == 0 || !(c.mean.is_empty() && c.scale.is_empty() && c.weights.is_empty()) {
                 return Err("calibration: a tree ensemble has terms and no mean, scale or weights".into());
             }
             forest.check(n)?;
-            if !(0.0..=1.0).contains(&c.cut_off) {
-                return Err("calibration: cut_off must be between 0 and 1".into());
-            }
             return Ok(c);
         }
         if n == 0 || c.mean.len() != n || c.scale.len() != n || c.weights.len() != n {
             return Err("calibration: terms, mean, scale and weights must be non-empty and of equal length".into());
         }
-        let finite =
-            c.mean.iter().chain(&c.scale).chain(&c.weights).chain([&c.bias, &c.cut_off]).all(|x| x.is_finite());
+        let finite = c.mean.iter().chain(&c.scale).chain(&c.weights).chain([&c.bias]).all(|x| x.is_finite());
         if !finite || c.scale.iter().any(|&s| s <= 0.0) {
             return Err("calibration: every number must be finite and every scale positive".into());
-        }
-        if !(0.0..=1.0).contains(&c.cut_off) {
-            return Err("calibration: cut_off must be between 0 and 1".into());
         }
         Ok(c)
     }
