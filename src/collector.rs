@@ -243,6 +243,7 @@ async fn report_loop(remote: Arc<Remote>, mut rx: tokio::sync::mpsc::Receiver<ca
 
 pub async fn collect(args: CollectArgs) -> anyhow::Result<()> {
     crate::telemetry::init_logging(args.log_format, &args.log_level)?;
+    let stop = crate::shutdown::on_signal()?;
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let base = args.report_to.trim_end_matches('/').to_string();
     url::Url::parse(&base).map_err(|e| anyhow::anyhow!("--report-to {base:?}: {e}"))?;
@@ -262,11 +263,7 @@ pub async fn collect(args: CollectArgs) -> anyhow::Result<()> {
     )
     .await?;
     tracing::info!(report_to = %base, node = %node, "casa collect is running");
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
+    stop.await;
     tracing::info!("stopping the collector");
     actor.stop_and_wait(None, Some(Duration::from_secs(5))).await.ok();
     // The sink went with the actor: the reporter sends what is left, then ends.

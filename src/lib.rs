@@ -16,5 +16,6 @@ pub mod eval;
 pub mod http_server;
 pub mod kek;
 pub mod server;
+pub mod shutdown;
 pub mod telemetry;
 pub mod ui;

@@ -44,6 +44,10 @@ pub async fn store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
 
 pub async fn serve(settings: Settings, collector: crate::collector::CollectorArgs) -> anyhow::Result<()> {
     crate::telemetry::init_logging(settings.log_format, &settings.log_level)?;
+    // Installed before anything can be asked of this process: a SIGTERM that
+    // comes during start-up, or before the server first polls it, still stops
+    // casa cleanly instead of killing it.
+    let shutdown = crate::shutdown::on_signal()?;
     let metrics = crate::telemetry::install_metrics()?;
     let cluster = settings.cluster.config()?;
     let store = store(&settings).await?;
@@ -106,7 +110,7 @@ pub async fn serve(settings: Settings, collector: crate::collector::CollectorArg
         max_connections: settings.http_max_connections,
     };
     let grace = settings.shutdown_grace_seconds.duration();
-    crate::http_server::serve(listener, api::app(state), limits, shutdown_signal(), grace)
+    crate::http_server::serve(listener, api::app(state), limits, shutdown, grace)
         .await
         .context("HTTP server")?;
 
@@ -134,13 +138,4 @@ pub async fn serve(settings: Settings, collector: crate::collector::CollectorArg
     drop(node);
     tracing::info!("casa stopped");
     Ok(())
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: finishing in-flight requests"),
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: finishing in-flight requests"),
-    }
 }
