@@ -1,4 +1,5 @@
-//! The local model: intent embedding of one prompt and of a batch of 32, and
+//! The local model: intent embedding of one prompt and of a batch of 32,
+//! registering an app of 1,000 tools in a MAS that runs the semantic check, and
 //! in-process exchange throughput with the semantic check on and off
 //! (MAS of 50 tools, 32 exchanges in flight).
 //!
@@ -38,6 +39,7 @@ fn embedding(c: &mut Criterion) {
 
 struct Fleet {
     node: Node,
+    mas: uuid::Uuid,
     agent: ClientCredentials,
     subjects: Vec<String>,
     _dir: tempfile::TempDir,
@@ -90,7 +92,7 @@ async fn fleet(embedder: Arc<dyn Embedder>, checks: Vec<CheckName>) -> Fleet {
         };
         subjects.push(node.issue_token(req).await.unwrap().access_token);
     }
-    Fleet { node, agent, subjects, _dir: dir }
+    Fleet { node, mas, agent, subjects, _dir: dir }
 }
 
 fn exchange_throughput(c: &mut Criterion) {
@@ -120,5 +122,58 @@ fn exchange_throughput(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, embedding, exchange_throughput);
+/// Words for tool descriptions of the dev set's lengths (median 17 words).
+const WORDS: &[&str] = &[
+    "returns", "the", "current", "weather", "forecast", "for", "a", "given", "city", "lists", "files", "in",
+    "directory", "sends", "an", "email", "to", "recipient", "with", "subject", "and", "body", "creates",
+    "calendar", "event", "at", "time", "retrieves", "stock", "price", "of", "company", "by", "ticker",
+    "symbol", "books", "flight", "between", "two", "airports", "on", "date", "translates", "text", "into",
+    "language", "searches", "web", "query", "results", "computes", "route", "distance", "updates", "order",
+    "customer", "request", "deletes", "record", "database", "table", "reads", "sensor", "values", "device",
+];
+
+/// `n` distinct tools; `round` makes every round's texts new to the node's cache.
+fn tool_defs(round: u64, n: usize) -> Vec<ToolDef> {
+    let mut state = round.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    (0..n)
+        .map(|i| {
+            let len = 8 + (next() % 12 + next() % 12 + next() % 10) as usize;
+            let words: Vec<&str> = (0..len).map(|_| WORDS[next() as usize % WORDS.len()]).collect();
+            ToolDef { name: format!("r{round}_tool_{i}"), description: words.join(" "), ..Default::default() }
+        })
+        .collect()
+}
+
+fn registration(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let embedder: Arc<dyn Embedder> =
+        rt.block_on(async { Arc::new(Batching::start(Arc::new(LocalModel::load(&model_dir()).unwrap()))) });
+    let checks = vec![CheckName::DeterministicToolSelected, CheckName::SemanticIntentMatch];
+    let f = rt.block_on(fleet(embedder, checks));
+    let mut g = c.benchmark_group("registration");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(1000));
+    let mut round = 0;
+    g.bench_function("an app of 1,000 tools, semantic check on", |b| {
+        b.to_async(&rt).iter(|| {
+            round += 1;
+            let tools = tool_defs(round, 1000);
+            let node = &f.node;
+            async move {
+                let app = NewApp::new(f.mas, &format!("server {round}"), AppType::McpServer, vec![], tools);
+                node.create_app(app).await.unwrap()
+            }
+        })
+    });
+    g.finish();
+    rt.block_on(f.node.shutdown());
+}
+
+criterion_group!(benches, embedding, registration, exchange_throughput);
 criterion_main!(benches);
