@@ -100,12 +100,14 @@ impl Features {
         let overlap = |i: usize| overlaps.get(i).copied().unwrap_or_default();
         let best_overlap: [f64; 3] =
             std::array::from_fn(|k| (0..n).map(|i| overlap(i)[k]).fold(f64::NEG_INFINITY, f64::max));
+        let mut descending = s.clone();
+        descending.sort_by(|a, b| b.total_cmp(a));
         s.iter()
             .zip(&weights)
             .enumerate()
             .map(|(i, (&x, w))| {
                 // Ties share the better rank.
-                let rank = 1 + s.iter().filter(|&&y| y > x).count();
+                let rank = 1 + descending.partition_point(|&y| y > x);
                 let [name, description, task] = overlap(i);
                 Features {
                     cosine: x,
