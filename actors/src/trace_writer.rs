@@ -36,7 +36,7 @@ pub struct WriterConfig {
 
 impl Default for WriterConfig {
     fn default() -> Self {
-        Self { buffer: 65_536, batch: 512, interval: Duration::from_millis(50) }
+        Self { buffer: 65_536, batch: 2048, interval: Duration::from_millis(50) }
     }
 }
 
