@@ -153,6 +153,8 @@ pub(crate) fn explain(e: &dyn std::error::Error) -> String {
     }
     if s.contains("Operation not permitted") || s.contains("EPERM") {
         s.push_str(" (needs root or CAP_BPF+CAP_NET_ADMIN+CAP_PERFMON)");
+    } else if s.contains("Function not implemented") || s.contains("ENOSYS") {
+        s.push_str(" (this kernel, or the sandbox casa runs in, offers no bpf() system call)");
     }
     s
 }

@@ -566,6 +566,52 @@ fn without_kernel_btf_every_hook_attaches_and_the_status_says_so() {
     assert!(!got.is_empty() && got.iter().all(|r| token(r) == "no-btf"), "{got:?}");
 }
 
+/// Makes `bpf()` fail with ENOSYS on this thread, as on a kernel built
+/// without BPF (a seccomp filter; it ends with the thread).
+fn no_bpf_syscall_on_this_thread() {
+    use libc::{sock_filter, sock_fprog, BPF_ABS, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W};
+    let stmt = |code: u32, k: u32| sock_filter { code: code as u16, jt: 0, jf: 0, k };
+    let filter = [
+        stmt(BPF_LD | BPF_W | BPF_ABS, 0), // seccomp_data.nr
+        sock_filter { code: (BPF_JMP | BPF_JEQ | BPF_K) as u16, jt: 0, jf: 1, k: libc::SYS_bpf as u32 },
+        stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32),
+        stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_ALLOW),
+    ];
+    let prog = sock_fprog { len: filter.len() as u16, filter: filter.as_ptr() as *mut sock_filter };
+    unsafe {
+        assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+        assert_eq!(libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &prog as *const sock_fprog), 0);
+    }
+}
+
+#[test]
+fn without_a_bpf_syscall_every_hook_is_unavailable_and_says_why() {
+    if skip_unless_root("without_a_bpf_syscall_every_hook_is_unavailable_and_says_why") {
+        return;
+    }
+    // On a thread of its own: the filter must not outlive this test.
+    std::thread::spawn(|| {
+        no_bpf_syscall_on_this_thread();
+        let cfg = SensorConfig { interfaces: vec!["lo".into()], tls_binaries: vec![libssl()], ..Default::default() };
+        let hooks = match Sensor::start(&cfg) {
+            Ok(s) => panic!("loaded without bpf(): {:?}", s.hooks()),
+            Err(hooks) => hooks,
+        };
+        let names: Vec<&str> = hooks.iter().map(|h| h.name.split(':').next().unwrap()).collect();
+        assert_eq!(names, ["tcx_ingress", "tcx_egress", "sock_ops", "tls_uprobe"]);
+        for h in &hooks {
+            match &h.state {
+                HookState::Unavailable { reason } => {
+                    assert!(reason.contains("no bpf() system call"), "{}: {reason}", h.name)
+                }
+                other => panic!("{}: {other:?}", h.name),
+            }
+        }
+    })
+    .join()
+    .unwrap();
+}
+
 #[test]
 fn a_full_ring_buffer_degrades_the_hooks_and_counts_every_lost_record() {
     if skip_unless_root("a_full_ring_buffer_degrades_the_hooks_and_counts_every_lost_record") {
