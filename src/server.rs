@@ -110,9 +110,7 @@ pub async fn serve(settings: Settings, collector: crate::collector::CollectorArg
         max_connections: settings.http_max_connections,
     };
     let grace = settings.shutdown_grace_seconds.duration();
-    crate::http_server::serve(listener, api::app(state), limits, shutdown, grace)
-        .await
-        .context("HTTP server")?;
+    crate::http_server::serve(listener, api::app(state), limits, shutdown, grace).await.context("HTTP server")?;
 
     if let Some(cluster) = node.cluster() {
         // Peers take this node's MAS over now, not after missed heartbeats.

@@ -123,17 +123,15 @@ fn exchange_throughput(c: &mut Criterion) {
 }
 
 /// Words for tool descriptions of the dev set's lengths (median 17 words).
-const WORDS: &[&str] = &[
-    "returns", "the", "current", "weather", "forecast", "for", "a", "given", "city", "lists", "files", "in",
-    "directory", "sends", "an", "email", "to", "recipient", "with", "subject", "and", "body", "creates",
-    "calendar", "event", "at", "time", "retrieves", "stock", "price", "of", "company", "by", "ticker",
-    "symbol", "books", "flight", "between", "two", "airports", "on", "date", "translates", "text", "into",
-    "language", "searches", "web", "query", "results", "computes", "route", "distance", "updates", "order",
-    "customer", "request", "deletes", "record", "database", "table", "reads", "sensor", "values", "device",
-];
+const WORDS: &str = "returns the current weather forecast for a given city lists files in directory sends an email to \
+    recipient with subject and body creates calendar event at time retrieves stock price of company by \
+    ticker symbol books flight between two airports on date translates text into language searches web \
+    query results computes route distance updates order customer request deletes record database table \
+    reads sensor values device";
 
 /// `n` distinct tools; `round` makes every round's texts new to the node's cache.
 fn tool_defs(round: u64, n: usize) -> Vec<ToolDef> {
+    let vocabulary: Vec<&str> = WORDS.split_whitespace().collect();
     let mut state = round.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut next = move || {
         state ^= state << 13;
@@ -144,7 +142,7 @@ fn tool_defs(round: u64, n: usize) -> Vec<ToolDef> {
     (0..n)
         .map(|i| {
             let len = 8 + (next() % 12 + next() % 12 + next() % 10) as usize;
-            let words: Vec<&str> = (0..len).map(|_| WORDS[next() as usize % WORDS.len()]).collect();
+            let words: Vec<&str> = (0..len).map(|_| vocabulary[next() as usize % vocabulary.len()]).collect();
             ToolDef { name: format!("r{round}_tool_{i}"), description: words.join(" "), ..Default::default() }
         })
         .collect()
