@@ -10,6 +10,8 @@
 #define CASA_TOKEN_MAX 8192 /* casa tokens exceed 200 bytes; 8 KiB is the cap */
 #define CASA_SCAN_MAX 16384 /* upper bound of the configurable scan window */
 #define CASA_COMM_LEN 16
+/* line + Host + body, rounded up to a power of two for the verifier's bounds */
+#define CASA_FIELDS_MAX 1024
 
 /* record kinds */
 #define CASA_REC_REQUEST 1
@@ -60,10 +62,9 @@ struct casa_record {
 	__u16 status;   /* responses: HTTP status code */
 	__u16 _pad1;
 	char comm[CASA_COMM_LEN];
-	char line[CASA_LINE_MAX];
-	char host[CASA_HOST_MAX];
-	char body[CASA_BODY_MAX];
-	char token[CASA_TOKEN_MAX]; /* only token_len bytes are sent */
+	/* line_len bytes of the request line, then host_len of Host, body_len of
+	 * the body and token_len of the token; only those bytes are sent */
+	char data[CASA_FIELDS_MAX + CASA_TOKEN_MAX];
 };
 
 struct casa_sender {

@@ -14,11 +14,8 @@ const KIND_REQUEST: u8 = 1;
 const KIND_RESPONSE: u8 = 2;
 const KIND_TLS: u8 = 3;
 
-// Offsets of struct casa_record (checked by `layout_matches_the_header`).
-const OFF_LINE: usize = 104;
-const OFF_HOST: usize = 360;
-const OFF_BODY: usize = 488;
-const OFF_TOKEN: usize = 1000;
+// Where struct casa_record's packed fields (data[]) start.
+const OFF_DATA: usize = 104;
 pub const LINE_MAX: usize = 256;
 const HOST_MAX: usize = 128;
 const BODY_MAX: usize = 512;
@@ -99,17 +96,20 @@ fn addr(family: u8, raw: &[u8], port_be: u16) -> Result<SocketAddr, DecodeError>
     Ok(SocketAddr::new(ip, port))
 }
 
-fn field(b: &[u8], off: usize, len: usize, max: usize) -> Result<Vec<u8>, DecodeError> {
-    if len > max || off + len > b.len() {
+/// The next packed field of `len` bytes (at most `max`) at `*at`.
+fn field(b: &[u8], at: &mut usize, len: usize, max: usize) -> Result<Vec<u8>, DecodeError> {
+    if len > max || *at + len > b.len() {
         return Err(DecodeError("field length"));
     }
-    Ok(b[off..off + len].to_vec())
+    let f = b[*at..*at + len].to_vec();
+    *at += len;
+    Ok(f)
 }
 
 /// Decodes one ring-buffer sample. Every length is checked against both its
 /// cap and the sample's size: a record is never trusted to be well formed.
 pub fn decode(b: &[u8]) -> Result<Record, DecodeError> {
-    if b.len() < OFF_LINE {
+    if b.len() < OFF_DATA {
         return Err(DecodeError("short header"));
     }
     let family = b[33];
@@ -129,14 +129,12 @@ pub fn decode(b: &[u8]) -> Result<Record, DecodeError> {
     });
     let kind = match b[32] {
         KIND_REQUEST | KIND_TLS => {
-            if b.len() < OFF_TOKEN {
-                return Err(DecodeError("short request"));
-            }
+            let mut at = OFF_DATA;
             Kind::Request {
-                line: field(b, OFF_LINE, u16_at(b, 76) as usize, LINE_MAX)?,
-                host: field(b, OFF_HOST, u16_at(b, 78) as usize, HOST_MAX)?,
-                body: field(b, OFF_BODY, u16_at(b, 80) as usize, BODY_MAX)?,
-                token: field(b, OFF_TOKEN, u16_at(b, 82) as usize, TOKEN_MAX)?,
+                line: field(b, &mut at, u16_at(b, 76) as usize, LINE_MAX)?,
+                host: field(b, &mut at, u16_at(b, 78) as usize, HOST_MAX)?,
+                body: field(b, &mut at, u16_at(b, 80) as usize, BODY_MAX)?,
+                token: field(b, &mut at, u16_at(b, 82) as usize, TOKEN_MAX)?,
             }
         }
         KIND_RESPONSE => Kind::Response { status: u16_at(b, 84) },
@@ -161,7 +159,7 @@ mod tests {
     use super::*;
 
     fn sample(token: &[u8]) -> Vec<u8> {
-        let mut b = vec![0u8; OFF_TOKEN + token.len()];
+        let mut b = vec![0u8; OFF_DATA + 3 + token.len()];
         b[32] = KIND_REQUEST;
         b[33] = 4;
         b[34] = F_AUTH | F_EGRESS;
@@ -170,9 +168,9 @@ mod tests {
         b[40..44].copy_from_slice(&[127, 0, 0, 1]);
         b[56..60].copy_from_slice(&[127, 0, 0, 2]);
         b[76..78].copy_from_slice(&3u16.to_ne_bytes());
-        b[OFF_LINE..OFF_LINE + 3].copy_from_slice(b"GET");
+        b[OFF_DATA..OFF_DATA + 3].copy_from_slice(b"GET");
         b[82..84].copy_from_slice(&(token.len() as u16).to_ne_bytes());
-        b[OFF_TOKEN..].copy_from_slice(token);
+        b[OFF_DATA + 3..].copy_from_slice(token);
         b
     }
 
@@ -184,6 +182,25 @@ mod tests {
         assert_eq!(r.direction(), Direction::Egress);
         let Kind::Request { line, token, .. } = r.kind else { panic!() };
         assert_eq!((line.as_slice(), token.as_slice()), (&b"GET"[..], &b"abc"[..]));
+    }
+
+    #[test]
+    fn packed_fields_follow_each_other() {
+        let mut b = vec![0u8; OFF_DATA];
+        b[32] = KIND_REQUEST;
+        b[33] = 6;
+        for (at, f) in [(76, &b"POST /mcp HTTP/1.1"[..]), (78, b"tools:9"), (80, b"{}"), (82, b"tok")] {
+            b[at..at + 2].copy_from_slice(&(f.len() as u16).to_ne_bytes());
+        }
+        b.extend_from_slice(b"POST /mcp HTTP/1.1tools:9{}tok");
+        let Kind::Request { line, host, body, token } = decode(&b).unwrap().kind else { panic!() };
+        assert_eq!(
+            (line.as_slice(), host.as_slice(), body.as_slice(), token.as_slice()),
+            (&b"POST /mcp HTTP/1.1"[..], &b"tools:9"[..], &b"{}"[..], &b"tok"[..])
+        );
+        // one byte short: the last field runs past the sample
+        b.pop();
+        assert!(decode(&b).is_err());
     }
 
     #[test]
@@ -206,6 +223,9 @@ mod tests {
         assert!(decode(&b).is_err());
         let mut b = sample(b"abc");
         b[82..84].copy_from_slice(&4u16.to_ne_bytes()); // past the sample's end
+        assert!(decode(&b).is_err());
+        let mut b = sample(b"abc");
+        b[78..80].copy_from_slice(&129u16.to_ne_bytes()); // Host over its cap
         assert!(decode(&b).is_err());
         let mut b = sample(b"abc");
         b[33] = 5;
