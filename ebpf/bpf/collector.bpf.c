@@ -769,16 +769,15 @@ static __always_inline int handle(struct __sk_buff *skb, int egress)
 	return TCX_NEXT_ACT;
 }
 
+/* One program for both directions, so the verifier checks it once (it was
+ * a third of the load and attach time per program). At ingress the kernel
+ * has set skb_iif to this device before TCX runs; a packet leaving was made
+ * here (skb_iif 0) or routed in from another device. Only a packet routed
+ * back out of the device it came in on (a hairpin) reads as ingress. */
 SEC("classifier")
-int casa_ingress(struct __sk_buff *skb)
+int casa_tcx(struct __sk_buff *skb)
 {
-	return handle(skb, 0);
-}
-
-SEC("classifier")
-int casa_egress(struct __sk_buff *skb)
-{
-	return handle(skb, 1);
+	return handle(skb, skb->ingress_ifindex != skb->ifindex);
 }
 
 /* Opt-in TLS: entry uprobes on libssl's SSL_write and SSL_write_ex see the

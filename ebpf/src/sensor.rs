@@ -191,41 +191,27 @@ impl Sensor {
             Err(e) => return Err(all_unavailable(cfg, &format!("load: {}", explain(&e)))),
         };
         let mut hooks = Vec::new();
-        for (prog, ty, dir) in
-            [("casa_ingress", TcAttachType::Ingress, "ingress"), ("casa_egress", TcAttachType::Egress, "egress")]
-        {
-            let hook = |iface: &str, state| Hook { name: format!("tcx_{dir}:{iface}"), state };
-            let p: &mut SchedClassifier = match ebpf.program_mut(prog).map(TryInto::try_into) {
-                Some(Ok(p)) => p,
-                Some(Err(e)) => {
-                    let e: aya::programs::ProgramError = e;
-                    let reason = explain(&e);
-                    hooks.extend(
-                        cfg.interfaces.iter().map(|i| hook(i, HookState::Unavailable { reason: reason.clone() })),
-                    );
-                    continue;
-                }
-                None => {
-                    let reason = "program missing from the object".to_string();
-                    hooks.extend(
-                        cfg.interfaces.iter().map(|i| hook(i, HookState::Unavailable { reason: reason.clone() })),
-                    );
-                    continue;
-                }
-            };
-            if let Err(e) = p.load() {
-                let reason = format!("verifier: {}", explain(&e));
-                hooks.extend(cfg.interfaces.iter().map(|i| hook(i, HookState::Unavailable { reason: reason.clone() })));
-                continue;
-            }
+        let directions = [(TcAttachType::Ingress, "ingress"), (TcAttachType::Egress, "egress")];
+        let hook = |dir: &str, iface: &str, state| Hook { name: format!("tcx_{dir}:{iface}"), state };
+        // One program for both directions (it tells them apart itself), so
+        // it is verified once.
+        let mut tcx = match ebpf.program_mut("casa_tcx").map(TryInto::<&mut SchedClassifier>::try_into) {
+            Some(Ok(p)) => p.load().map(|()| p).map_err(|e| format!("verifier: {}", explain(&e))),
+            Some(Err(e)) => Err(explain(&e)),
+            None => Err("program missing from the object".to_string()),
+        };
+        for (ty, dir) in directions {
             for iface in &cfg.interfaces {
-                // TCX links only: no clsact qdisc is ever created, so
-                // detaching leaves nothing behind.
-                let state = match p.attach_with_options(iface, ty, TcAttachOptions::TcxOrder(LinkOrder::default())) {
-                    Ok(_) => HookState::Attached,
-                    Err(e) => HookState::Unavailable { reason: format!("attach: {}", explain(&e)) },
+                let state = match &mut tcx {
+                    // TCX links only: no clsact qdisc is ever created, so
+                    // detaching leaves nothing behind.
+                    Ok(p) => match p.attach_with_options(iface, ty, TcAttachOptions::TcxOrder(LinkOrder::default())) {
+                        Ok(_) => HookState::Attached,
+                        Err(e) => HookState::Unavailable { reason: format!("attach: {}", explain(&e)) },
+                    },
+                    Err(reason) => HookState::Unavailable { reason: reason.clone() },
                 };
-                hooks.push(hook(iface, state));
+                hooks.push(hook(dir, iface, state));
             }
         }
         hooks.push(Self::attach_sock_ops(&mut ebpf, cfg));
