@@ -232,11 +232,13 @@ impl MasState {
         let now = now();
         // The record's id, never the caller's spelling of it (`{ID}`, `urn:uuid:`...):
         // revocation and trail filters match the canonical form.
+        // Apps are named by id until the context is built: the awaits below
+        // borrow the actor, and cloning a record (every tool definition of a
+        // tool server) per exchange cost more than the lookup.
         let (actor_app, actor_id) = match &req.actor {
             ExchangeActor::Local(creds) => {
-                let app = self.authenticate(creds)?.clone();
-                let id = app.client_id.clone();
-                (Some(app), id)
+                let app = self.authenticate(creds)?;
+                (Some(app.id), app.client_id.clone())
             }
             ExchangeActor::Foreign { client_id, .. } => (None, client_id.clone()),
         };
@@ -272,7 +274,7 @@ impl MasState {
             Some(a) => Some(
                 self.resolve_audience(a)
                     .ok_or_else(|| OAuthError::InvalidTarget(format!("no app of this MAS is {a:?}")))?
-                    .clone(),
+                    .id,
             ),
             None => None,
         };
@@ -316,10 +318,13 @@ impl MasState {
         // 2-4, per tool, stopping at the first failure.
         // The judge is asked only once everything else has passed, and outside this actor.
         let defer_judge = judging && req.judgements.is_none();
+        // Found a moment ago in this actor's own map: a miss would be a bug, and fails closed.
+        let gone = || OAuthError::InvalidTarget("an app of this exchange is no longer registered".into());
+        let app = |id: Option<Uuid>| id.map(|id| self.apps.get(&id).ok_or_else(gone)).transpose();
         let ctx = exchange::Context {
-            actor: actor_app.as_ref(),
+            actor: app(actor_app)?,
             subject: &subject,
-            audience: audience.as_ref(),
+            audience: app(audience)?,
             apps: &self.apps,
             max_delegation_depth: self.mas.settings.max_delegation_depth as usize,
             checks: &active,
@@ -369,7 +374,7 @@ impl MasState {
             return Ok(ExchangeOutcome::NeedsJudgement(JudgeRequest { task, intent_digest, tools: judge_tools }));
         }
         let audience = match audience {
-            Some(a) => a,
+            Some(a) => self.apps.get(&a).ok_or_else(gone)?.client_id.clone(),
             None => {
                 let [server] = servers.into_iter().collect::<Vec<_>>()[..] else {
                     return Err(OAuthError::InvalidTarget(
@@ -377,13 +382,13 @@ impl MasState {
                     )
                     .into());
                 };
-                self.apps[&server].clone()
+                self.apps[&server].client_id.clone()
             }
         };
 
         let grant = exchange::Grant {
             issuer: &self.issuer,
-            audience: &audience.client_id,
+            audience: &audience,
             actor: &actor_id,
             tools: tools.clone(),
             now,
@@ -395,9 +400,8 @@ impl MasState {
         let jti = claims.jti.clone();
         let access_token = self.mint(claims)?;
         let mut event = event_base;
-        event.kind =
-            EventKind::ExchangeAllowed { tools: tools.clone(), audience: audience.client_id.clone(), checks: results };
-        event.app_ids = vec![subject.sub.clone(), actor_id, audience.client_id.clone()];
+        event.kind = EventKind::ExchangeAllowed { tools: tools.clone(), audience: audience.clone(), checks: results };
+        event.app_ids = vec![subject.sub.clone(), actor_id, audience];
         event.jti = Some(jti.clone());
         // The minted token's digest: a wire sighting maps to its exchange without decoding.
         event.token_digest = Some(token::digest(&access_token));
