@@ -387,7 +387,12 @@ async fn run(
         tls_pids: cfg.tls_pids.clone(),
         ..Default::default()
     };
-    let mut sensor = match Sensor::start(&scfg) {
+    // Loading runs the verifier (~100 ms): off the async workers.
+    let loaded = match tokio::task::spawn_blocking(move || Sensor::start(&scfg)).await {
+        Ok(loaded) => loaded,
+        Err(e) => return format!("loading the BPF programs failed: {e}"),
+    };
+    let mut sensor = match loaded {
         Ok(s) => s,
         Err(hooks) => {
             publish_hooks(&hooks);
