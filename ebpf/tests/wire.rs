@@ -279,6 +279,33 @@ fn ipv6_loopback_and_requests_without_a_token() {
     assert!(out[2].token.is_none() && !out[2].other_scheme && out[2].line == b"GET /none HTTP/1.1");
 }
 
+/// Names and schemes one letter off what the scanner looks for (it compares
+/// them a word at a time) are not taken for them; the real ones after them are.
+#[test]
+fn near_miss_header_names_and_schemes_are_not_matched() {
+    if skip_unless_root("near_miss_header_names_and_schemes_are_not_matched") {
+        return;
+    }
+    let mut sensor = start(&["lo"]);
+    let to = local_server("127.0.0.1:0");
+    let requests: [&[u8]; 4] = [
+        b"GET /1 HTTP/1.1\r\nAuthorizatioN-X: Bearer no-1\r\nX-Authorization: Bearer no-2\r\nHostname: no\r\n\r\n",
+        b"GET /2 HTTP/1.1\r\nAuthorization: Bearerx no-3\r\nHosT: yes.test\r\n\r\n",
+        b"GET /3 HTTP/1.1\r\nAuthorization: Beare no-4\r\n\r\n",
+        b"GET /4 HTTP/1.1\r\nAuthorization :Bearer no-5\r\nAUTHORIZATION:\tbearer\tyes-1\r\n\r\n",
+    ];
+    for r in requests {
+        send(to, &[r], 1);
+    }
+    let got = collect(&mut sensor, to.port(), requests.len() * 2);
+    let out = egress(&got);
+    assert_eq!(out.len(), requests.len(), "{got:?}");
+    assert!(out[0].token.is_none() && out[0].host.is_empty(), "{:?}", out[0]);
+    assert!(out[1].token.is_none() && out[1].other_scheme && out[1].host == b"yes.test", "{:?}", out[1]);
+    assert!(out[2].token.is_none() && out[2].other_scheme, "{:?}", out[2]);
+    assert_eq!(token(out[3]), "yes-1");
+}
+
 struct Netns(String);
 impl Drop for Netns {
     fn drop(&mut self) {
