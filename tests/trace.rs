@@ -114,7 +114,7 @@ fn sigterm_loses_no_event_and_tampering_breaks_the_audit() {
     // Rewrite one stored event: an allowed exchange now claims another tool.
     {
         use redb::ReadableTable;
-        let db = redb::Database::create(tmp.path().join("data/casa.redb")).unwrap();
+        let db = redb::Database::create(tmp.path().join("data/traces.redb")).unwrap();
         let table_def = redb::TableDefinition::<(u128, u128), &[u8]>::new("traces");
         let txn = db.begin_write().unwrap();
         {
@@ -310,7 +310,7 @@ fn events_older_than_the_retention_are_purged_at_start() {
     ));
     {
         use redb::ReadableTable;
-        let db = redb::Database::create(tmp.path().join("data/casa.redb")).unwrap();
+        let db = redb::Database::create(tmp.path().join("data/traces.redb")).unwrap();
         let traces = redb::TableDefinition::<(u128, u128), &[u8]>::new("traces");
         let order = redb::TableDefinition::<u128, u128>::new("trace_order");
         let mas: u128 = fleet.mas_id.parse::<uuid::Uuid>().unwrap().as_u128();

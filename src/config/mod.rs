@@ -86,7 +86,8 @@ settings! {
             "How long trace events are kept: 90s, 45m, 12h, 30d (at most 3650d), or forever",
             flag("trace-retention", "CASA_TRACE_RETENTION", "DURATION");
         embedded_cache_mib: req usize = 128,
-            "Page cache of the embedded store in MiB: most of a node's memory once its file is larger",
+            "Page cache of the embedded store in MiB (half for casa.redb, half for traces.redb): \
+             most of a node's memory once its files are larger",
             flag("embedded-cache-mib", "CASA_EMBEDDED_CACHE_MIB", "MIB");
         key_encryption_key_file: opt PathBuf = none,
             "File holding the key-encryption key realm private keys are sealed with (64 hex digits); \

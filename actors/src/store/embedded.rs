@@ -1,12 +1,14 @@
-//! The embedded store: a single redb file under the data dir. Every commit is
-//! fsynced (redb's `Durability::Immediate`) before the call returns, and redb's
-//! copy-on-write pages survive `kill -9` at any point.
+//! The embedded store: two redb files under the data dir, `casa.redb` (MAS,
+//! apps, keys, sessions, revocations, settings) and `traces.redb` (the trail;
+//! see [`super::trace_file`]). Every commit is fsynced (redb's
+//! `Durability::Immediate`) before the call returns, and redb's copy-on-write
+//! pages survive `kill -9` at any point.
 //!
 //! Just over ~600 lines with its tests: one `Store` implementation, one redb
 //! transaction per trait method; split, a reader would chase one trait
 //! across files.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -16,6 +18,7 @@ use uuid::Uuid;
 
 use super::group_commit::{GroupCommit, Row};
 use super::sealing::KeySeal;
+use super::trace_file;
 use super::{decode, encode, Store, StoreError, SCHEMA_VERSION};
 use crate::model::{AppRecord, MasRecord, Page, PageRequest};
 use crate::realm::RealmKey;
@@ -43,14 +46,19 @@ pub const FILE_NAME: &str = "casa.redb";
 #[derive(Clone)]
 pub struct EmbeddedStore {
     db: Arc<Database>,
+    /// The trail, in its own file: its write lock is not the one issuances wait on.
+    traces: Arc<Database>,
     /// Realm private keys are sealed with it before they reach the database.
     keys: KeySeal,
     /// Concurrent user inputs share one durable commit.
     user_inputs: Arc<GroupCommit>,
 }
 
-/// The page cache of a store opened without a size.
+/// The page cache of a store opened without a size (both files together).
 pub const DEFAULT_CACHE_BYTES: usize = 128 << 20;
+
+/// The schema of the data dir before the trace tables moved to their own file.
+const SCHEMA_ONE_FILE: u32 = 1;
 
 /// The smallest UUIDv7 of `cutoff`: a v7 id starts with its Unix milliseconds,
 /// so every id below it is older.
@@ -76,6 +84,36 @@ fn backend(err: impl Into<redb::Error>) -> StoreError {
     StoreError::Backend(err.into().to_string())
 }
 
+fn open_file(path: &Path, cache_bytes: usize) -> Result<Database, StoreError> {
+    Database::builder().set_cache_size(cache_bytes).create(path).map_err(|e| match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked { path: path.display().to_string() },
+        other => backend(other),
+    })
+}
+
+/// The schema version recorded in `casa.redb`; `None` for a new file.
+fn schema_version(db: &Database) -> Result<Option<u32>, StoreError> {
+    let txn = db.begin_read().map_err(backend)?;
+    let meta = match txn.open_table(META) {
+        Ok(meta) => meta,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+        Err(e) => return Err(backend(e)),
+    };
+    let found = meta.get("schema_version").map_err(backend)?;
+    found.map(|v| v.value().parse().map_err(|e| StoreError::Corrupt(format!("schema_version: {e}")))).transpose()
+}
+
+/// Moves a schema-1 data dir's trail out of `casa.redb` into `traces.redb`.
+fn move_trace_tables(db: &Database, traces: &Database) -> Result<(), StoreError> {
+    let moved = trace_file::move_table(db, traces, TRACES)?
+        + trace_file::move_table(db, traces, TRACE_ORDER)?
+        + trace_file::move_table(db, traces, TRACE_SESSIONS)?
+        + trace_file::move_table(db, traces, TRACE_HEADS)?
+        + trace_file::move_table(db, traces, TRACE_TOKENS)?;
+    tracing::info!(rows = moved, "moved the trace tables to {}", trace_file::FILE_NAME);
+    Ok(())
+}
+
 impl EmbeddedStore {
     /// Opens (or creates) the store in `data_dir`, checking the schema version,
     /// with a page cache of [`DEFAULT_CACHE_BYTES`].
@@ -87,31 +125,17 @@ impl EmbeddedStore {
     /// pages it read or wrote up to this size, so it is most of the node's memory
     /// once the file is larger (redb's own default is 1 GiB).
     pub fn open_with_cache(data_dir: &Path, cache_bytes: usize) -> Result<Self, StoreError> {
-        let path: PathBuf = data_dir.join(FILE_NAME);
-        let shown = path.display().to_string();
-        let db = Database::builder().set_cache_size(cache_bytes).create(&path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked { path: shown.clone() },
-            other => backend(other),
-        })?;
-        let txn = db.begin_write().map_err(backend)?;
-        {
-            let mut meta = txn.open_table(META).map_err(backend)?;
-            let found = match meta.get("schema_version").map_err(backend)? {
-                Some(v) => {
-                    Some(v.value().parse::<u32>().map_err(|e| StoreError::Corrupt(format!("schema_version: {e}")))?)
-                }
-                None => None,
-            };
-            match found {
-                Some(v) if v > SCHEMA_VERSION => {
-                    return Err(StoreError::SchemaTooNew { path: shown, found: v, supported: SCHEMA_VERSION })
-                }
-                Some(v) if v == SCHEMA_VERSION => {}
-                // Fresh store (or, later, an older schema to migrate).
-                _ => {
-                    meta.insert("schema_version", SCHEMA_VERSION.to_string().as_str()).map_err(backend)?;
-                }
-            }
+        let db = open_file(&data_dir.join(FILE_NAME), cache_bytes / 2)?;
+        let found = schema_version(&db)?;
+        if let Some(v) = found.filter(|v| *v > SCHEMA_VERSION) {
+            let path = data_dir.join(FILE_NAME).display().to_string();
+            return Err(StoreError::SchemaTooNew { path, found: v, supported: SCHEMA_VERSION });
+        }
+        let traces = open_file(&data_dir.join(trace_file::FILE_NAME), cache_bytes / 2)?;
+        if found == Some(SCHEMA_ONE_FILE) {
+            move_trace_tables(&db, &traces)?;
+        }
+        write_in(&db, |txn| {
             txn.open_table(MAS).map_err(backend)?;
             txn.open_table(KEYS).map_err(backend)?;
             txn.open_table(APPS).map_err(backend)?;
@@ -120,16 +144,22 @@ impl EmbeddedStore {
             txn.open_table(USER_INPUT_MAS).map_err(backend)?;
             txn.open_table(LLM_CALLS).map_err(backend)?;
             txn.open_table(REVOCATIONS).map_err(backend)?;
+            // Written last: a crash before this commit moves (or creates) again at the next open.
+            let mut meta = txn.open_table(META).map_err(backend)?;
+            meta.insert("schema_version", SCHEMA_VERSION.to_string().as_str()).map_err(backend)?;
+            Ok(())
+        })?;
+        write_in(&traces, |txn| {
             txn.open_table(TRACES).map_err(backend)?;
             txn.open_table(TRACE_ORDER).map_err(backend)?;
             txn.open_table(TRACE_SESSIONS).map_err(backend)?;
             txn.open_table(TRACE_HEADS).map_err(backend)?;
             txn.open_table(TRACE_TOKENS).map_err(backend)?;
-        }
-        txn.commit().map_err(backend)?;
+            Ok(())
+        })?;
         let db = Arc::new(db);
         let user_inputs = Arc::new(GroupCommit::start(Arc::downgrade(&db), (USER_INPUTS, USER_INPUT_MAS)));
-        Ok(Self { db, keys: KeySeal::default(), user_inputs })
+        Ok(Self { db, traces: Arc::new(traces), keys: KeySeal::default(), user_inputs })
     }
 
     /// Realm keys written from now on are sealed with `keys` (and sealed ones need it to be read).
@@ -138,29 +168,56 @@ impl EmbeddedStore {
         self
     }
 
-    /// Runs blocking redb work off the async runtime.
+    /// Runs blocking redb work on `casa.redb` off the async runtime.
     async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || f(&db))
-            .await
-            .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
+        run_on(self.db.clone(), f).await
     }
 
+    /// One committed write transaction on `casa.redb`.
     async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&redb::WriteTransaction) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        self.run(move |db| {
-            let txn = db.begin_write().map_err(backend)?;
-            let out = f(&txn)?;
-            txn.commit().map_err(backend)?;
-            Ok(out)
-        })
-        .await
+        run_on(self.db.clone(), |db| write_in(db, f)).await
     }
+
+    /// [`Self::run`] on `traces.redb`.
+    async fn run_traces<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        run_on(self.traces.clone(), f).await
+    }
+
+    /// [`Self::write`] on `traces.redb`.
+    async fn write_traces<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&redb::WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        run_on(self.traces.clone(), |db| write_in(db, f)).await
+    }
+}
+
+async fn run_on<T: Send + 'static>(
+    db: Arc<Database>,
+    f: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(move || f(&db))
+        .await
+        .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
+}
+
+fn write_in<T>(
+    db: &Database,
+    f: impl FnOnce(&redb::WriteTransaction) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let txn = db.begin_write().map_err(backend)?;
+    let out = f(&txn)?;
+    txn.commit().map_err(backend)?;
+    Ok(out)
 }
 
 fn put_app_in(txn: &redb::WriteTransaction, app: &AppRecord) -> Result<(), StoreError> {
@@ -193,6 +250,30 @@ fn remove_range<'r, K: redb::Key + 'static, V: redb::Value + 'static>(
     range: impl std::ops::RangeBounds<K::SelfType<'r>> + 'r,
 ) -> Result<(), StoreError> {
     table.retain_in(range, |_, _| false).map_err(backend)
+}
+
+/// Stores events with their index entries and moves their chains' heads.
+fn insert_events(txn: &redb::WriteTransaction, events: &[TraceEvent]) -> Result<(), StoreError> {
+    let mut traces = txn.open_table(TRACES).map_err(backend)?;
+    let mut order = txn.open_table(TRACE_ORDER).map_err(backend)?;
+    let mut sessions = txn.open_table(TRACE_SESSIONS).map_err(backend)?;
+    let mut heads = txn.open_table(TRACE_HEADS).map_err(backend)?;
+    let mut tokens = txn.open_table(TRACE_TOKENS).map_err(backend)?;
+    for e in events {
+        let (m, id) = (e.mas_id.as_u128(), e.id.as_u128());
+        traces.insert((m, id), encode(e)?.as_slice()).map_err(backend)?;
+        order.insert(id, m).map_err(backend)?;
+        if let Some(uiid) = &e.user_input_id {
+            sessions.insert((uiid.as_str(), id), m).map_err(backend)?;
+        }
+        for jti in e.jti.iter().chain(&e.parent) {
+            tokens.insert((jti.as_str(), id), m).map_err(backend)?;
+        }
+        if let Some(hash) = &e.hash {
+            heads.insert(e.chain_key().as_u128(), hash.as_str()).map_err(backend)?;
+        }
+    }
+    Ok(())
 }
 
 fn app_ids_of(table: &impl ReadableTable<(u128, u128), ()>, mas_id: Uuid) -> Result<Vec<u128>, StoreError> {
@@ -471,33 +552,11 @@ impl Store for EmbeddedStore {
 
     async fn append_traces(&self, events: &[TraceEvent]) -> Result<(), StoreError> {
         let events = events.to_vec();
-        self.write(move |txn| {
-            let mut traces = txn.open_table(TRACES).map_err(backend)?;
-            let mut order = txn.open_table(TRACE_ORDER).map_err(backend)?;
-            let mut sessions = txn.open_table(TRACE_SESSIONS).map_err(backend)?;
-            let mut heads = txn.open_table(TRACE_HEADS).map_err(backend)?;
-            let mut tokens = txn.open_table(TRACE_TOKENS).map_err(backend)?;
-            for e in &events {
-                let (m, id) = (e.mas_id.as_u128(), e.id.as_u128());
-                traces.insert((m, id), encode(e)?.as_slice()).map_err(backend)?;
-                order.insert(id, m).map_err(backend)?;
-                if let Some(uiid) = &e.user_input_id {
-                    sessions.insert((uiid.as_str(), id), m).map_err(backend)?;
-                }
-                for jti in e.jti.iter().chain(&e.parent) {
-                    tokens.insert((jti.as_str(), id), m).map_err(backend)?;
-                }
-                if let Some(hash) = &e.hash {
-                    heads.insert(e.chain_key().as_u128(), hash.as_str()).map_err(backend)?;
-                }
-            }
-            Ok(())
-        })
-        .await
+        self.write_traces(move |txn| insert_events(txn, &events)).await
     }
 
     async fn trace_head(&self, mas_id: Uuid) -> Result<Option<String>, StoreError> {
-        self.run(move |db| {
+        self.run_traces(move |db| {
             let txn = db.begin_read().map_err(backend)?;
             let table = txn.open_table(TRACE_HEADS).map_err(backend)?;
             let found = table.get(mas_id.as_u128()).map_err(backend)?;
@@ -512,7 +571,7 @@ impl Store for EmbeddedStore {
         before: Option<Uuid>,
         limit: usize,
     ) -> Result<Vec<TraceEvent>, StoreError> {
-        self.run(move |db| {
+        self.run_traces(move |db| {
             let txn = db.begin_read().map_err(backend)?;
             let traces = txn.open_table(TRACES).map_err(backend)?;
             let upper = before.map_or(u128::MAX, |b| b.as_u128());
@@ -541,7 +600,7 @@ impl Store for EmbeddedStore {
 
     async fn purge_traces(&self, cutoff: OffsetDateTime, limit: usize) -> Result<usize, StoreError> {
         let below = v7_floor(cutoff);
-        self.write(move |txn| {
+        self.write_traces(move |txn| {
             let mut order = txn.open_table(TRACE_ORDER).map_err(backend)?;
             let mut traces = txn.open_table(TRACES).map_err(backend)?;
             let mut sessions = txn.open_table(TRACE_SESSIONS).map_err(backend)?;
@@ -611,7 +670,7 @@ impl Store for EmbeddedStore {
 
     async fn session_traces(&self, user_input_id: &str) -> Result<Vec<TraceEvent>, StoreError> {
         let uiid = user_input_id.to_string();
-        self.run(move |db| {
+        self.run_traces(move |db| {
             let txn = db.begin_read().map_err(backend)?;
             let traces = txn.open_table(TRACES).map_err(backend)?;
             let sessions = txn.open_table(TRACE_SESSIONS).map_err(backend)?;
@@ -629,7 +688,7 @@ impl Store for EmbeddedStore {
 
     async fn token_traces(&self, jti: &str) -> Result<Vec<TraceEvent>, StoreError> {
         let jti = jti.to_string();
-        self.run(move |db| {
+        self.run_traces(move |db| {
             let txn = db.begin_read().map_err(backend)?;
             let traces = txn.open_table(TRACES).map_err(backend)?;
             let tokens = txn.open_table(TRACE_TOKENS).map_err(backend)?;
@@ -669,6 +728,7 @@ impl Store for EmbeddedStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use redb::TableHandle;
 
     #[test]
     fn a_store_from_a_newer_casa_is_refused() {
@@ -719,6 +779,87 @@ mod tests {
         let secret = hex::encode(key.signing_key().to_bytes());
         assert!(!file.windows(secret.len()).any(|w| w == secret.as_bytes()), "the private key is in the file");
         assert!(!file.windows(32).any(|w| w == key.signing_key().to_bytes()), "the private key is in the file");
+    }
+
+    /// Five chained events of one MAS and session, the first naming token `t-1`.
+    fn trail(mas: Uuid) -> Vec<TraceEvent> {
+        let mut prev: Option<String> = None;
+        let first = Uuid::now_v7().as_u128();
+        (0..5)
+            .map(|i| {
+                let mut e = TraceEvent::new(mas, crate::trace::EventKind::Introspection { active: true });
+                e.id = Uuid::from_u128(first + i); // in order, whatever the clock's resolution
+                e.user_input_id = Some("s-1".into());
+                if i == 0 {
+                    e.jti = Some("t-1".into());
+                } else {
+                    e.parent = Some("t-1".into());
+                }
+                e.prev_hash = prev.clone();
+                e.hash = Some(e.chain_hash(prev.as_deref()));
+                prev = e.hash.clone();
+                e
+            })
+            .collect()
+    }
+
+    /// A data dir as casa wrote it before the split: schema 1, the trail in `casa.redb`.
+    fn schema_one_dir(events: &[TraceEvent]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::create(dir.path().join(FILE_NAME)).unwrap();
+        write_in(&db, |txn| {
+            txn.open_table(META).unwrap().insert("schema_version", "1").unwrap();
+            insert_events(txn, events)
+        })
+        .unwrap();
+        dir
+    }
+
+    async fn assert_trail_moved(store: &EmbeddedStore, dir: &Path, mas: Uuid, events: &[TraceEvent]) {
+        let mut newest_first = events.to_vec();
+        newest_first.reverse();
+        assert_eq!(store.traces(None, None, 100).await.unwrap(), newest_first);
+        assert_eq!(store.traces(Some(mas), None, 100).await.unwrap(), newest_first);
+        assert_eq!(store.session_traces("s-1").await.unwrap(), events);
+        assert_eq!(store.token_traces("t-1").await.unwrap(), events);
+        assert_eq!(store.trace_head(mas).await.unwrap(), events.last().unwrap().hash);
+        assert_eq!(store.get_meta("schema_version").await.unwrap().as_deref(), Some("2"));
+        let main = store.db.begin_write().unwrap();
+        let left: Vec<String> = main.list_tables().unwrap().map(|t| t.name().to_string()).collect();
+        assert!(left.iter().all(|t| !t.starts_with("trace")), "trace tables left in casa.redb: {left:?}");
+        main.abort().unwrap();
+        assert!(dir.join(trace_file::FILE_NAME).exists());
+    }
+
+    #[tokio::test]
+    async fn a_schema_one_trail_moves_to_its_own_file_on_open() {
+        let mas = Uuid::now_v7();
+        let events = trail(mas);
+        let dir = schema_one_dir(&events);
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        assert_trail_moved(&store, dir.path(), mas, &events).await;
+        // The chain goes on from the moved head, in the new file.
+        let mut next = TraceEvent::new(mas, crate::trace::EventKind::Introspection { active: false });
+        next.prev_hash = events[4].hash.clone();
+        next.hash = Some(next.chain_hash(next.prev_hash.as_deref()));
+        store.append_traces(std::slice::from_ref(&next)).await.unwrap();
+        drop(store);
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        assert_eq!(store.trace_head(mas).await.unwrap(), next.hash);
+        assert_eq!(store.traces(Some(mas), None, 100).await.unwrap().len(), 6);
+    }
+
+    #[tokio::test]
+    async fn a_move_cut_short_by_a_crash_is_finished_without_duplicates() {
+        let mas = Uuid::now_v7();
+        let events = trail(mas);
+        let dir = schema_one_dir(&events);
+        // The first rows reached traces.redb, casa.redb still has them all (a crash between the two commits).
+        let traces = Database::create(dir.path().join(trace_file::FILE_NAME)).unwrap();
+        write_in(&traces, |txn| insert_events(txn, &events[..2])).unwrap();
+        drop(traces);
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        assert_trail_moved(&store, dir.path(), mas, &events).await;
     }
 
     #[test]

@@ -18,13 +18,16 @@ pub mod embedded;
 mod group_commit;
 pub mod scylla;
 pub mod sealing;
+mod trace_file;
 
 pub use self::scylla::ScyllaStore;
 pub use embedded::EmbeddedStore;
 pub use sealing::{KeySeal, KeyWrap, LocalKek};
 
 /// The schema this binary writes. A store written by a newer binary is refused.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: the embedded store keeps its trail in `traces.redb` (schema-1 data dirs
+/// are moved on open); the CQL schema is unchanged.
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -1,4 +1,4 @@
-//! `tamper-store DATA_DIR MAS_ID EVENT_ID FROM TO`: in the redb file of the
+//! `tamper-store DATA_DIR MAS_ID EVENT_ID FROM TO`: in the trace file of the
 //! copied data dir, replaces the first `FROM` with `TO` in the stored JSON of
 //! one trace event (and nothing else: its recorded hashes stay as they were).
 //! Exits 1 when the event is missing or `FROM` is not in it.
@@ -17,7 +17,7 @@ fn main() {
         eprintln!("usage: tamper-store DATA_DIR MAS_ID EVENT_ID FROM TO");
         std::process::exit(2);
     };
-    let db = Database::open(std::path::Path::new(dir).join("casa.redb")).expect("open the copied store");
+    let db = Database::open(std::path::Path::new(dir).join("traces.redb")).expect("open the copied store");
     let key = (uuid(mas), uuid(event));
     let txn = db.begin_write().expect("write transaction");
     {
