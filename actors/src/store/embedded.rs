@@ -52,6 +52,8 @@ pub struct EmbeddedStore {
     keys: KeySeal,
     /// Concurrent user inputs share one durable commit.
     user_inputs: Arc<GroupCommit>,
+    /// Commits trace batches on a thread of its own, below request priority.
+    appender: Arc<trace_file::Appender>,
 }
 
 /// The page cache of a store opened without a size (both files together).
@@ -157,9 +159,10 @@ impl EmbeddedStore {
             txn.open_table(TRACE_TOKENS).map_err(backend)?;
             Ok(())
         })?;
-        let db = Arc::new(db);
+        let (db, traces) = (Arc::new(db), Arc::new(traces));
         let user_inputs = Arc::new(GroupCommit::start(Arc::downgrade(&db), (USER_INPUTS, USER_INPUT_MAS)));
-        Ok(Self { db, traces: Arc::new(traces), keys: KeySeal::default(), user_inputs })
+        let appender = trace_file::Appender::start(Arc::downgrade(&traces));
+        Ok(Self { db, traces, keys: KeySeal::default(), user_inputs, appender })
     }
 
     /// Realm keys written from now on are sealed with `keys` (and sealed ones need it to be read).
@@ -552,7 +555,7 @@ impl Store for EmbeddedStore {
 
     async fn append_traces(&self, events: &[TraceEvent]) -> Result<(), StoreError> {
         let events = events.to_vec();
-        self.write_traces(move |txn| insert_events(txn, &events)).await
+        self.appender.run(move |db| write_in(db, |txn| insert_events(txn, &events))).await
     }
 
     async fn trace_head(&self, mas_id: Uuid) -> Result<Option<String>, StoreError> {
