@@ -313,6 +313,33 @@ fn wire_tool_not_in_token() {
 }
 
 #[test]
+fn a_realm_registered_while_the_collector_runs_is_judged_from_its_first_request() {
+    if skip("a_realm_registered_while_the_collector_runs_is_judged_from_its_first_request") {
+        return;
+    }
+    let w = start("lo", None, json!({}));
+    // A second MAS, its tool server and apps, registered after the collector read its directory:
+    // the first request goes out well within the 2 s periodic refresh.
+    let at = tool_server("127.0.0.1:0");
+    let mas = w.casa.create_mas(json!({"name": "late", "enabled_checks": ["DETERMINISTIC_TOOL_SELECTED"]}));
+    let mas_id = mas["id"].as_str().unwrap();
+    let mut server = common::mcp_server(mas_id, "late-files", &["fs:read", "fs:write"]);
+    server["base_url"] = json!(format!("http://{at}/mcp"));
+    w.casa.create_app(server);
+    let client = Client::of(&w.casa.create_app(
+        json!({"mas_id": mas_id, "name": "late-chat", "type": "client", "allowed_tools": ["fs:read", "fs:write"]}),
+    ));
+    let agent = Client::of(&w.casa.create_app(common::agent(mas_id, "late-planner", &["fs:read", "fs:write"])));
+    let t = w.casa.access_token(&client, "read the quarterly report", Some("fs:read"));
+    let x = w.casa.exchanged_token(&agent, &t, "fs:read");
+    send(at, &[call(Some(&x), "fs:write", "Authorization")]);
+    let late = World { mas_id: mas_id.into(), ..w };
+    let e = late.events("wire_tool_not_in_token", 1);
+    assert_eq!(e.len(), 1, "the first request of a new realm was not judged");
+    assert_eq!(e[0]["tool"], "fs:write");
+}
+
+#[test]
 fn wire_unauthenticated_tool_call() {
     if skip("wire_unauthenticated_tool_call") {
         return;

@@ -28,6 +28,11 @@ pub trait Authority: Send + Sync + 'static {
     async fn snapshot(&self) -> Result<Snapshot, String>;
     /// One realm's revocation rules, read fresh.
     async fn revocations(&self, mas_id: uuid::Uuid) -> Result<Vec<Revocation>, String>;
+    /// [`Store::local_changes`] of the store snapshots come from, when this
+    /// process makes every change to it; `None` when others may.
+    fn local_changes(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// The store every node of a cluster shares: a node judges every realm's
@@ -45,6 +50,9 @@ impl Authority for StoreAuthority {
     }
     async fn revocations(&self, mas_id: uuid::Uuid) -> Result<Vec<Revocation>, String> {
         self.store.revocations(mas_id).await.map_err(|e| e.to_string())
+    }
+    fn local_changes(&self) -> Option<u64> {
+        self.store.local_changes()
     }
 }
 
@@ -421,6 +429,7 @@ async fn run(
     }
     tracing::info!(interfaces = ?cfg.interfaces, load_attach_ms = load_attach.as_millis() as u64, "the wire collector is attached");
     let cgroup2 = casa_ebpf::sensor::cgroup2_root();
+    let mut dir_changes = authority.local_changes();
     let mut dir = load_directory(&*authority, &status).await.unwrap_or_default();
     let mut judge = Judge::new(cfg.node.clone());
     let mut flows = Reassembler::default();
@@ -445,8 +454,9 @@ async fn run(
                 return "stopped".into();
             }
             _ = refresh.tick() => {
+                let changes = authority.local_changes();
                 if let Some(d) = load_directory(&*authority, &status).await {
-                    dir = d;
+                    (dir, dir_changes) = (d, changes);
                     judge.directory_changed();
                 }
             }
@@ -498,23 +508,26 @@ async fn run(
             }
             fresh.push(e);
         }
-        // Revocations acknowledged before these requests were drained are in
-        // the store now: re-read the rules of every realm they involve.
-        let issuers: HashSet<String> = fresh
-            .iter()
-            .filter_map(|e| match e {
-                Event::Request(r) => r.token.as_deref(),
-                _ => None,
-            })
-            .filter_map(|t| std::str::from_utf8(t).ok().and_then(crate::token::claimed_issuer))
-            .collect();
         let now = now_unix();
-        for iss in issuers {
-            let Some(mas_id) = dir.realms.get(&iss).map(|r| r.mas_id) else { continue };
-            match authority.revocations(mas_id).await {
-                Ok(rules) => dir.set_revocations(&iss, rules, now),
-                Err(e) => tracing::warn!(error = %e, "the collector could not re-read revocations"),
+        let changes = authority.local_changes();
+        if changes.is_some() {
+            // This process makes every change: MAS, apps, keys and revocations
+            // acknowledged before these requests were drained are in the
+            // directory once it is re-read after any change, and only then.
+            if changes != dir_changes {
+                // A failed read is not retried per batch: the refresh tick
+                // retries it, and the status names the error meanwhile.
+                if let Some(d) = load_directory(&*authority, &status).await {
+                    dir = d;
+                    judge.directory_changed();
+                }
+                dir_changes = changes;
             }
+        } else {
+            // Revocations acknowledged (on any node) before these requests
+            // were drained are in the store now: re-read the rules of every
+            // realm they involve.
+            refresh_revocations(&fresh, &mut dir, &*authority, now).await;
         }
         let (mut requests, mut truncated, mut found) = (0u64, 0u64, BTreeMap::<String, u64>::new());
         let mut seen_at = Vec::with_capacity(fresh.len());
@@ -547,6 +560,25 @@ async fn run(
             for (k, v) in found {
                 *st.findings.entry(k).or_default() += v;
             }
+        }
+    }
+}
+
+/// Re-reads the revocation rules of every realm whose tokens are in `events`.
+async fn refresh_revocations(events: &[Event], dir: &mut Directory, authority: &dyn Authority, now: i64) {
+    let issuers: HashSet<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Request(r) => r.token.as_deref(),
+            _ => None,
+        })
+        .filter_map(|t| std::str::from_utf8(t).ok().and_then(crate::token::claimed_issuer))
+        .collect();
+    for iss in issuers {
+        let Some(mas_id) = dir.realms.get(&iss).map(|r| r.mas_id) else { continue };
+        match authority.revocations(mas_id).await {
+            Ok(rules) => dir.set_revocations(&iss, rules, now),
+            Err(e) => tracing::warn!(error = %e, "the collector could not re-read revocations"),
         }
     }
 }

@@ -9,6 +9,7 @@
 //! across files.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -54,6 +55,8 @@ pub struct EmbeddedStore {
     user_inputs: Arc<GroupCommit>,
     /// Commits trace batches on a thread of its own, below request priority.
     appender: Arc<trace_file::Appender>,
+    /// See [`Store::local_changes`]: the file is locked to this process.
+    changes: Arc<AtomicU64>,
 }
 
 /// The page cache of a store opened without a size (both files together).
@@ -162,7 +165,7 @@ impl EmbeddedStore {
         let (db, traces) = (Arc::new(db), Arc::new(traces));
         let user_inputs = Arc::new(GroupCommit::start(Arc::downgrade(&db), (USER_INPUTS, USER_INPUT_MAS)));
         let appender = trace_file::Appender::start(Arc::downgrade(&traces));
-        Ok(Self { db, traces, keys: KeySeal::default(), user_inputs, appender })
+        Ok(Self { db, traces, keys: KeySeal::default(), user_inputs, appender, changes: Arc::default() })
     }
 
     /// Realm keys written from now on are sealed with `keys` (and sealed ones need it to be read).
@@ -185,6 +188,17 @@ impl EmbeddedStore {
         f: impl FnOnce(&redb::WriteTransaction) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         run_on(self.db.clone(), |db| write_in(db, f)).await
+    }
+
+    /// [`Self::write`] of MAS, apps, keys or revocations: counted once
+    /// committed (and when it failed, which only costs a reader a re-read).
+    async fn write_registry<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&redb::WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let out = self.write(f).await;
+        self.changes.fetch_add(1, Ordering::Release);
+        out
     }
 
     /// [`Self::run`] on `traces.redb`.
@@ -301,7 +315,7 @@ impl Store for EmbeddedStore {
 
     async fn create_mas(&self, mas: &MasRecord, key: &RealmKey) -> Result<(), StoreError> {
         let (mas, key, seal) = (mas.clone(), key.clone(), self.keys.clone());
-        self.write(move |txn| {
+        self.write_registry(move |txn| {
             let bytes = encode(&mas)?;
             txn.open_table(MAS).map_err(backend)?.insert(mas.id.as_u128(), bytes.as_slice()).map_err(backend)?;
             put_keys_in(txn, &seal, mas.id, std::slice::from_ref(&key))
@@ -311,7 +325,7 @@ impl Store for EmbeddedStore {
 
     async fn update_mas(&self, mas: &MasRecord) -> Result<(), StoreError> {
         let mas = mas.clone();
-        self.write(move |txn| {
+        self.write_registry(move |txn| {
             let bytes = encode(&mas)?;
             txn.open_table(MAS).map_err(backend)?.insert(mas.id.as_u128(), bytes.as_slice()).map_err(backend)?;
             Ok(())
@@ -347,7 +361,7 @@ impl Store for EmbeddedStore {
     }
 
     async fn delete_mas(&self, id: Uuid) -> Result<bool, StoreError> {
-        self.write(move |txn| {
+        self.write_registry(move |txn| {
             let existed = txn.open_table(MAS).map_err(backend)?.remove(id.as_u128()).map_err(backend)?.is_some();
             let mut by_mas = txn.open_table(APPS_BY_MAS).map_err(backend)?;
             let mut apps = txn.open_table(APPS).map_err(backend)?;
@@ -385,7 +399,7 @@ impl Store for EmbeddedStore {
 
     async fn put_keys(&self, mas_id: Uuid, keys: &[RealmKey]) -> Result<(), StoreError> {
         let (keys, seal) = (keys.to_vec(), self.keys.clone());
-        self.write(move |txn| put_keys_in(txn, &seal, mas_id, &keys)).await
+        self.write_registry(move |txn| put_keys_in(txn, &seal, mas_id, &keys)).await
     }
 
     async fn realm_keys(&self, mas_id: Uuid) -> Result<Vec<RealmKey>, StoreError> {
@@ -405,7 +419,7 @@ impl Store for EmbeddedStore {
 
     async fn put_app(&self, app: &AppRecord) -> Result<(), StoreError> {
         let app = app.clone();
-        self.write(move |txn| put_app_in(txn, &app)).await
+        self.write_registry(move |txn| put_app_in(txn, &app)).await
     }
 
     async fn get_app(&self, id: Uuid) -> Result<Option<AppRecord>, StoreError> {
@@ -459,7 +473,7 @@ impl Store for EmbeddedStore {
     }
 
     async fn delete_app(&self, id: Uuid) -> Result<bool, StoreError> {
-        self.write(move |txn| {
+        self.write_registry(move |txn| {
             let mut apps = txn.open_table(APPS).map_err(backend)?;
             let app: AppRecord = match apps.remove(id.as_u128()).map_err(backend)? {
                 Some(bytes) => decode(bytes.value())?,
@@ -528,7 +542,7 @@ impl Store for EmbeddedStore {
 
     async fn put_revocation(&self, mas_id: Uuid, rule: &Revocation) -> Result<(), StoreError> {
         let rule = rule.clone();
-        self.write(move |txn| {
+        self.write_registry(move |txn| {
             let bytes = encode(&rule)?;
             txn.open_table(REVOCATIONS)
                 .map_err(backend)?
@@ -628,7 +642,7 @@ impl Store for EmbeddedStore {
     }
 
     async fn purge_revocations(&self, now: i64) -> Result<usize, StoreError> {
-        self.write(move |txn| {
+        self.write_registry(move |txn| {
             let mut rules = txn.open_table(REVOCATIONS).map_err(backend)?;
             let mut gone = Vec::new();
             for entry in rules.iter().map_err(backend)? {
@@ -705,6 +719,10 @@ impl Store for EmbeddedStore {
             Ok(out)
         })
         .await
+    }
+
+    fn local_changes(&self) -> Option<u64> {
+        Some(self.changes.load(Ordering::Acquire))
     }
 
     async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -863,6 +881,31 @@ mod tests {
         drop(traces);
         let store = EmbeddedStore::open(dir.path()).unwrap();
         assert_trail_moved(&store, dir.path(), mas, &events).await;
+    }
+
+    #[tokio::test]
+    async fn registry_writes_are_counted_and_trail_and_session_writes_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let count = || store.local_changes().unwrap();
+        assert_eq!(count(), 0);
+        let mas = crate::testsuite::mas("counted");
+        store.create_mas(&mas, &RealmKey::generate(OffsetDateTime::now_utc())).await.unwrap();
+        let app = crate::testsuite::app(mas.id, "a");
+        store.put_app(&app).await.unwrap();
+        let rule = Revocation {
+            target: crate::revocation::RevocationTarget::Token("t".into()),
+            revoked_at: 1,
+            expires_at: i64::MAX,
+        };
+        store.put_revocation(mas.id, &rule).await.unwrap();
+        assert_eq!(count(), 3);
+        store.append_traces(&trail(mas.id)).await.unwrap();
+        store.put_meta("k", "v").await.unwrap();
+        assert_eq!(count(), 3, "only what a reader of the registry holds is counted");
+        store.delete_app(app.id).await.unwrap();
+        store.delete_mas(mas.id).await.unwrap();
+        assert_eq!(count(), 5);
     }
 
     #[test]

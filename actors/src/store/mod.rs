@@ -128,6 +128,15 @@ pub trait Store: Send + Sync + 'static {
     /// issuance, introspections, revocation) or as `parent` (exchanges from it).
     async fn token_traces(&self, jti: &str) -> Result<Vec<TraceEvent>, StoreError>;
 
+    /// How many writes of MAS, apps, realm keys or revocations this process
+    /// has committed, when those are every such write (a store no other
+    /// process writes): a reader of those tables that kept the count it saw
+    /// knows without reading again whether anything changed since. `None` for
+    /// a store other nodes write too.
+    fn local_changes(&self) -> Option<u64> {
+        None
+    }
+
     /// Node-level settings, such as the admin token digest.
     async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError>;
     async fn put_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;
