@@ -65,20 +65,15 @@ fn request(r: &Record, line: Vec<u8>, host: Vec<u8>, body: Vec<u8>, token: Vec<u
 }
 
 impl Reassembler {
-    pub fn push(&mut self, r: Record, out: &mut Vec<Event>) {
+    pub fn push(&mut self, mut r: Record, out: &mut Vec<Event>) {
         let key = (r.ifindex, r.direction(), r.src, r.dst);
-        let (line, host, body, token) = match &r.kind {
+        // The fields move into the request: a record is 1 KiB or more with its token.
+        let (line, host, body, token) = match std::mem::replace(&mut r.kind, Kind::Response { status: 0 }) {
             Kind::Response { status } => {
-                out.push(Event::Response {
-                    ts_ns: r.ts_ns,
-                    direction: r.direction(),
-                    src: r.src,
-                    dst: r.dst,
-                    status: *status,
-                });
+                out.push(Event::Response { ts_ns: r.ts_ns, direction: r.direction(), src: r.src, dst: r.dst, status });
                 return;
             }
-            Kind::Request { line, host, body, token } => (line.clone(), host.clone(), body.clone(), token.clone()),
+            Kind::Request { line, host, body, token } => (line, host, body, token),
         };
         let req = match (r.has(F_CONTINUED), self.pending.remove(&key)) {
             (true, Some(mut p)) => {
