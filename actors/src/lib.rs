@@ -5,6 +5,7 @@
 //! Nothing here knows HTTP: the `casa` crate translates requests into calls on
 //! [`node::Node`].
 
+pub mod background;
 pub mod backoff;
 pub mod cache;
 pub mod cluster;

@@ -15,6 +15,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use crate::background::Background;
 use crate::backoff::Backoff;
 use crate::error::{CoreError, Retry};
 use crate::events::{TraceEventDropped, TraceEventsLost};
@@ -151,6 +152,7 @@ async fn write_loop(
 ) {
     // Held for this life; a panic releases it with the queue intact.
     let mut rx = backlog.rx.lock().await;
+    let linker = Background::start("casa-trace-link");
     // Heads by chain key. A segment is only ever extended by this writer, so
     // its cached head is authoritative; a lone node's chain starts from the store.
     let mut heads: HashMap<Uuid, Option<String>> = HashMap::new();
@@ -159,11 +161,11 @@ async fn write_loop(
     loop {
         let batch = match leftover.take() {
             Some(InFlight::Chained(batch)) => batch,
-            Some(InFlight::Unchained(events)) => link(&*store, &backlog, events, &mut heads, &chain).await,
+            Some(InFlight::Unchained(events)) => link(&*store, &linker, &backlog, events, &mut heads, &chain).await,
             None => {
                 let Some(first) = rx.recv().await else { return };
                 let events = collect(first, &mut rx, &config).await;
-                link(&*store, &backlog, events, &mut heads, &chain).await
+                link(&*store, &linker, &backlog, events, &mut heads, &chain).await
             }
         };
         backlog.park(InFlight::Chained(batch.clone()));
@@ -221,6 +223,7 @@ async fn collect(first: TraceEvent, rx: &mut mpsc::Receiver<TraceEvent>, config:
 /// Links each event of a batch to its chain's head.
 async fn link(
     store: &dyn Store,
+    linker: &Background,
     backlog: &Backlog,
     mut batch: Vec<TraceEvent>,
     heads: &mut HashMap<Uuid, Option<String>>,
@@ -244,14 +247,25 @@ async fn link(
             batch = parked;
         }
     }
-    for event in &mut batch {
-        event.chain = chain.clone();
-        let key = event.chain_key();
-        let head = heads.get(&key).cloned().flatten();
-        event.prev_hash = head.clone();
-        event.hash = Some(event.chain_hash(head.as_deref()));
-        heads.insert(key, event.hash.clone());
-    }
+    // Encoding and hashing a batch takes a millisecond or more: on the
+    // background thread, not an async worker that has requests to answer.
+    let (chain, mut known) = (chain.clone(), std::mem::take(heads));
+    let linked = linker
+        .run(move || {
+            for event in &mut batch {
+                event.chain = chain.clone();
+                let key = event.chain_key();
+                let head = known.get(&key).cloned().flatten();
+                let hash = event.chain_hash(head.as_deref());
+                (event.prev_hash, event.hash) = (head, Some(hash));
+                known.insert(key, event.hash.clone());
+            }
+            (batch, known)
+        })
+        .await;
+    // Hashing our own events cannot fail; if it did, the supervisor restarts the loop.
+    let (batch, known) = linked.unwrap_or_else(|e| panic!("{e}"));
+    *heads = known;
     Arc::new(batch)
 }
 

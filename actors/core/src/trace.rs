@@ -126,13 +126,18 @@ pub fn chain_key(mas_id: Uuid, chain: Option<&str>) -> Uuid {
 impl TraceEvent {
     /// This event's link in its MAS's hash chain.
     pub fn chain_hash(&self, prev: Option<&str>) -> String {
-        let mut bare = self.clone();
-        bare.prev_hash = None;
-        bare.hash = None;
         let mut h = Sha256::new();
         h.update(prev.unwrap_or("").as_bytes());
         h.update([0]);
-        h.update(serde_json::to_vec(&bare).expect("events encode"));
+        if self.prev_hash.is_none() && self.hash.is_none() {
+            // A new event, not linked yet (the writer's case): no copy needed.
+            h.update(serde_json::to_vec(self).expect("events encode"));
+        } else {
+            let mut bare = self.clone();
+            bare.prev_hash = None;
+            bare.hash = None;
+            h.update(serde_json::to_vec(&bare).expect("events encode"));
+        }
         hex::encode(h.finalize())
     }
 

@@ -21,6 +21,7 @@ use super::group_commit::{GroupCommit, Row};
 use super::sealing::KeySeal;
 use super::trace_file;
 use super::{decode, encode, Store, StoreError, SCHEMA_VERSION};
+use crate::background::Background;
 use crate::model::{AppRecord, MasRecord, Page, PageRequest};
 use crate::realm::RealmKey;
 use crate::revocation::Revocation;
@@ -53,8 +54,9 @@ pub struct EmbeddedStore {
     keys: KeySeal,
     /// Concurrent user inputs share one durable commit.
     user_inputs: Arc<GroupCommit>,
-    /// Commits trace batches on a thread of its own, below request priority.
-    appender: Arc<trace_file::Appender>,
+    /// Commits trace batches on a thread of its own, below request priority
+    /// (its own file's lock: the priority delays no issuance).
+    appender: Arc<Background>,
     /// See [`Store::local_changes`]: the file is locked to this process.
     changes: Arc<AtomicU64>,
 }
@@ -164,7 +166,7 @@ impl EmbeddedStore {
         })?;
         let (db, traces) = (Arc::new(db), Arc::new(traces));
         let user_inputs = Arc::new(GroupCommit::start(Arc::downgrade(&db), (USER_INPUTS, USER_INPUT_MAS)));
-        let appender = trace_file::Appender::start(Arc::downgrade(&traces));
+        let appender = Arc::new(Background::start("casa-traces"));
         Ok(Self { db, traces, keys: KeySeal::default(), user_inputs, appender, changes: Arc::default() })
     }
 
@@ -569,7 +571,9 @@ impl Store for EmbeddedStore {
 
     async fn append_traces(&self, events: &[TraceEvent]) -> Result<(), StoreError> {
         let events = events.to_vec();
-        self.appender.run(move |db| write_in(db, |txn| insert_events(txn, &events))).await
+        let db = self.traces.clone();
+        let written = self.appender.run(move || write_in(&db, |txn| insert_events(txn, &events))).await;
+        written.map_err(|e| StoreError::Backend(e.to_string()))?
     }
 
     async fn trace_head(&self, mas_id: Uuid) -> Result<Option<String>, StoreError> {
@@ -906,6 +910,14 @@ mod tests {
         store.delete_app(app.id).await.unwrap();
         store.delete_mas(mas.id).await.unwrap();
         assert_eq!(count(), 5);
+    }
+
+    #[tokio::test]
+    async fn trace_batches_are_committed_below_request_priority() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        store.append_traces(&trail(Uuid::now_v7())).await.unwrap();
+        assert_eq!(crate::background::tests::nice_of("casa-traces"), Some(crate::background::NICE));
     }
 
     #[test]
