@@ -198,17 +198,37 @@ impl Worker {
     }
 }
 
+/// The worker runs on a thread and runtime of its own: at saturation judging
+/// a batch takes a millisecond or more, which on the node's async workers
+/// delayed the requests queued behind it.
 fn spawn_worker(me: ActorRef<CollectorMsg>, s: &CollectorState) -> Worker {
     let (cfg, authority, trace, status) =
         (s.args.config.clone(), s.args.authority.clone(), s.args.trace.clone(), s.status.clone());
     let (stop, stopped) = tokio::sync::oneshot::channel();
-    let inner = tokio::spawn(run(cfg, authority, trace, status, stopped));
-    let task = inner.abort_handle();
+    let (ended, why) = tokio::sync::oneshot::channel();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+    let task = match runtime {
+        Ok(rt) => {
+            let inner = rt.spawn(run(cfg, authority, trace, status, stopped));
+            let task = inner.abort_handle();
+            let thread = std::thread::Builder::new().name("casa-collector".into()).spawn(move || {
+                let why = rt.block_on(inner).unwrap_or_else(|e| format!("the worker failed: {e}"));
+                let _ = ended.send(why);
+            });
+            if let Err(e) = thread {
+                // Its end is reported below (the sender went with the closure).
+                tracing::error!(error = %e, "starting the collector thread");
+            }
+            task
+        }
+        Err(e) => {
+            // Nothing runs: the supervisor hears why and backs off.
+            let _ = ended.send(format!("starting the collector's runtime: {e}"));
+            tokio::spawn(async {}).abort_handle()
+        }
+    };
     tokio::spawn(async move {
-        let why = match inner.await {
-            Ok(why) => why,
-            Err(e) => format!("the worker failed: {e}"),
-        };
+        let why = why.await.unwrap_or_else(|_| "the collector thread ended".into());
         let _ = me.cast(CollectorMsg::WorkerEnded(why));
     });
     Worker { stop, task }
