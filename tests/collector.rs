@@ -105,25 +105,34 @@ fn world(opts: Options, tools: Option<SocketAddr>, settings: Value) -> World {
     let tmp = tempfile::tempdir().unwrap();
     let mut casa = Casa::start_in(tmp.path(), opts);
     std::mem::forget(tmp); // the node's logs stay for a failed test
-    let mut body = json!({"name": "wire", "enabled_checks": ["DETERMINISTIC_TOOL_SELECTED"]});
+    let (mas_id, tools_app, client, agent) = realm(&casa, "wire", settings, tools);
+    casa.create_app(mcp_server_at(&mas_id, "search", other, &["web:search"]));
+    casa.admin = common::ADMIN.into();
+    World { casa, mas_id, client, agent, tools, other, tools_id: tools_app["client_id"].as_str().unwrap().into() }
+}
+
+/// The registration of an `mcp_server` app serving `tools` at `at`.
+fn mcp_server_at(mas_id: &str, name: &str, at: SocketAddr, tools: &[&str]) -> Value {
+    let mut b = common::mcp_server(mas_id, name, tools);
+    b["base_url"] = json!(format!("http://{at}/mcp"));
+    b
+}
+
+/// A MAS `name` (with `settings`), its tool server `files` at `files_at`
+/// (fs:read, fs:write), a client `chat` and an agent `planner` allowed both:
+/// (MAS id, the tool server's app, client, agent).
+fn realm(casa: &Casa, name: &str, settings: Value, files_at: SocketAddr) -> (String, Value, Client, Client) {
+    let mut body = json!({"name": name, "enabled_checks": ["DETERMINISTIC_TOOL_SELECTED"]});
     for (k, v) in settings.as_object().unwrap() {
         body[k] = v.clone();
     }
-    let mas = casa.create_mas(body);
-    let mas_id = mas["id"].as_str().unwrap().to_string();
-    let server = |name: &str, at: SocketAddr, tools: &[&str]| {
-        let mut b = common::mcp_server(&mas_id, name, tools);
-        b["base_url"] = json!(format!("http://{at}/mcp"));
-        b
-    };
-    let tools_app = casa.create_app(server("files", tools, &["fs:read", "fs:write"]));
-    casa.create_app(server("search", other, &["web:search"]));
+    let mas_id = casa.create_mas(body)["id"].as_str().unwrap().to_string();
+    let tools_app = casa.create_app(mcp_server_at(&mas_id, "files", files_at, &["fs:read", "fs:write"]));
     let client = Client::of(&casa.create_app(
         json!({"mas_id": mas_id, "name": "chat", "type": "client", "allowed_tools": ["fs:read", "fs:write"]}),
     ));
     let agent = Client::of(&casa.create_app(common::agent(&mas_id, "planner", &["fs:read", "fs:write"])));
-    casa.admin = common::ADMIN.into();
-    World { casa, mas_id, client, agent, tools, other, tools_id: tools_app["client_id"].as_str().unwrap().into() }
+    (mas_id, tools_app, client, agent)
 }
 
 impl World {
@@ -321,19 +330,11 @@ fn a_realm_registered_while_the_collector_runs_is_judged_from_its_first_request(
     // A second MAS, its tool server and apps, registered after the collector read its directory:
     // the first request goes out well within the 2 s periodic refresh.
     let at = tool_server("127.0.0.1:0");
-    let mas = w.casa.create_mas(json!({"name": "late", "enabled_checks": ["DETERMINISTIC_TOOL_SELECTED"]}));
-    let mas_id = mas["id"].as_str().unwrap();
-    let mut server = common::mcp_server(mas_id, "late-files", &["fs:read", "fs:write"]);
-    server["base_url"] = json!(format!("http://{at}/mcp"));
-    w.casa.create_app(server);
-    let client = Client::of(&w.casa.create_app(
-        json!({"mas_id": mas_id, "name": "late-chat", "type": "client", "allowed_tools": ["fs:read", "fs:write"]}),
-    ));
-    let agent = Client::of(&w.casa.create_app(common::agent(mas_id, "late-planner", &["fs:read", "fs:write"])));
+    let (mas_id, _, client, agent) = realm(&w.casa, "late", json!({}), at);
     let t = w.casa.access_token(&client, "read the quarterly report", Some("fs:read"));
     let x = w.casa.exchanged_token(&agent, &t, "fs:read");
     send(at, &[call(Some(&x), "fs:write", "Authorization")]);
-    let late = World { mas_id: mas_id.into(), ..w };
+    let late = World { mas_id, ..w };
     let e = late.events("wire_tool_not_in_token", 1);
     assert_eq!(e.len(), 1, "the first request of a new realm was not judged");
     assert_eq!(e[0]["tool"], "fs:write");
