@@ -893,10 +893,12 @@ mod tests {
         let store = EmbeddedStore::open(dir.path()).unwrap();
         let count = || store.local_changes().unwrap();
         assert_eq!(count(), 0);
-        let mas = crate::testsuite::mas("counted");
-        store.create_mas(&mas, &RealmKey::generate(OffsetDateTime::now_utc())).await.unwrap();
-        let app = crate::testsuite::app(mas.id, "a");
-        store.put_app(&app).await.unwrap();
+        let now = OffsetDateTime::now_utc();
+        let new = crate::model::NewMas { name: "counted".into(), ..Default::default() };
+        let settings = crate::validate::new_mas(new, crate::model::Capabilities::default()).unwrap();
+        let mas = MasRecord { id: Uuid::now_v7(), settings, created_at: now, updated_at: now };
+        store.create_mas(&mas, &RealmKey::generate(now)).await.unwrap();
+        store.put_keys(mas.id, &[RealmKey::generate(now)]).await.unwrap();
         let rule = Revocation {
             target: crate::revocation::RevocationTarget::Token("t".into()),
             revoked_at: 1,
@@ -907,7 +909,7 @@ mod tests {
         store.append_traces(&trail(mas.id)).await.unwrap();
         store.put_meta("k", "v").await.unwrap();
         assert_eq!(count(), 3, "only what a reader of the registry holds is counted");
-        store.delete_app(app.id).await.unwrap();
+        store.update_mas(&mas).await.unwrap();
         store.delete_mas(mas.id).await.unwrap();
         assert_eq!(count(), 5);
     }
