@@ -341,6 +341,23 @@ fn a_realm_registered_while_the_collector_runs_is_judged_from_its_first_request(
 }
 
 #[test]
+fn the_judge_runs_on_a_thread_of_its_own() {
+    if skip("the_judge_runs_on_a_thread_of_its_own") {
+        return;
+    }
+    // Judging a batch takes a millisecond or more at saturation: not on the node's async workers.
+    let w = start("lo", None, json!({}));
+    let pid = w.casa.child.as_ref().unwrap().id();
+    let threads: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+        .map(|c| c.trim().to_string())
+        .collect();
+    assert!(threads.iter().any(|t| t == "casa-collector"), "{threads:?}");
+}
+
+#[test]
 fn wire_unauthenticated_tool_call() {
     if skip("wire_unauthenticated_tool_call") {
         return;
