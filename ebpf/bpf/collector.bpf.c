@@ -669,6 +669,13 @@ static __always_inline int handle(struct __sk_buff *skb, int egress)
 	if (load_tuple(skb, r, &off, &plen))
 		return TCX_NEXT_ACT;
 	count(CASA_C_PAYLOADS);
+	/* On the loopback device (ifindex 1 in every namespace) a packet that
+	 * arrives is one the egress hook has just seen leave: count the copy,
+	 * do not scan it again (half of lo's work). */
+	if (!egress && skb->ifindex == 1) {
+		count(CASA_C_LOOPBACK_COPIES);
+		return TCX_NEXT_ACT;
+	}
 
 	__u8 head[8] = {};
 	if (bpf_skb_load_bytes(skb, off, head, plen < 8 ? 1 : 8))

@@ -87,6 +87,9 @@ pub struct Counters {
     pub payloads: u64,
     /// SSL_write calls the TLS uprobes ran on.
     pub tls_writes: u64,
+    /// Payloads arriving on lo: the egress hook saw each leave, so they are
+    /// counted and not scanned again (records + copies = both directions).
+    pub loopback_copies: u64,
 }
 
 /// Whether the kernel's BTF could be read, and what that means here.
@@ -281,6 +284,7 @@ impl Sensor {
             packets: get(6),
             payloads: get(7),
             tls_writes: get(8),
+            loopback_copies: get(9),
         }
     }
 

@@ -154,8 +154,12 @@ fn header_case_variants_on_lo() {
             1,
         );
     }
-    let got = collect(&mut sensor, to.port(), variants.len() * 2);
-    assert_eq!(got.len(), variants.len() * 2, "one per request per direction on lo: {got:?}");
+    let got = collect(&mut sensor, to.port(), variants.len());
+    assert_eq!(
+        got.len(),
+        variants.len(),
+        "one per request on lo (seen leaving; its arrival is a counted copy): {got:?}"
+    );
     for r in &got {
         assert_eq!(token(r), "tok-1");
         assert_eq!(r.line, b"GET /a HTTP/1.1");
@@ -164,7 +168,7 @@ fn header_case_variants_on_lo() {
     }
     assert_eq!(egress(&got).len(), variants.len());
     let c = sensor.counters();
-    assert!(c.matched >= 10 && c.reserve_failures == 0, "{c:?}");
+    assert!(c.matched >= 5 && c.reserve_failures == 0 && c.loopback_copies >= 10, "{c:?}");
 }
 
 #[test]
@@ -175,7 +179,7 @@ fn sock_ops_names_the_sender() {
     let mut sensor = start(&["lo"]);
     let to = local_server("127.0.0.1:0");
     send(to, &[b"GET / HTTP/1.1\r\nAuthorization: Bearer who\r\n\r\n"], 1);
-    let got = collect(&mut sensor, to.port(), 2);
+    let got = collect(&mut sensor, to.port(), 1);
     let out = egress(&got);
     let s = out[0].sender.as_ref().expect("egress is attributed");
     assert_eq!(s.pid, std::process::id());
@@ -195,7 +199,7 @@ fn a_header_split_over_two_writes_is_found() {
     send(to, &[b"GET /s2 HTTP/1.1\r\nAuthorization: Bea", b"rer split-two\r\n\r\n"], 1);
     send(to, &[b"GET /s3 HTTP/1.1\r\nAuthorization: Bearer split-", b"three\r\nHost: h\r\n\r\n"], 1);
     send(to, &[b"GET /s4 HT", b"TP/1.1\r\nAuthorization: Bearer split-four\r\n\r\n"], 1);
-    let got = collect(&mut sensor, to.port(), 8);
+    let got = collect(&mut sensor, to.port(), 4);
     let tokens: Vec<(&str, &str)> =
         egress(&got).iter().map(|r| (std::str::from_utf8(&r.line).unwrap(), token(r))).collect();
     assert_eq!(
@@ -208,7 +212,7 @@ fn a_header_split_over_two_writes_is_found() {
         ]
     );
     assert!(got.iter().all(|r| r.joined && !r.truncated));
-    assert!(sensor.counters().continued >= 8);
+    assert!(sensor.counters().continued >= 4);
 }
 
 #[test]
@@ -226,14 +230,14 @@ fn an_8_kib_token_is_whole_and_a_longer_one_is_counted_truncated() {
         1,
     );
     send(to, &[format!("GET /bigger HTTP/1.1\r\nAuthorization: Bearer {t9k}\r\n\r\n").as_bytes()], 1);
-    let got = collect(&mut sensor, to.port(), 4);
+    let got = collect(&mut sensor, to.port(), 2);
     let out = egress(&got);
     assert_eq!(token(out[0]), t8k);
     assert!(!out[0].truncated);
     assert_eq!(out[0].body, b"{}");
     assert!(out[1].truncated, "a 9000-byte token is flagged");
     assert_eq!(token(out[1]).len(), 8192);
-    assert!(sensor.counters().truncated >= 2);
+    assert!(sensor.counters().truncated >= 1);
 }
 
 #[test]
@@ -257,7 +261,7 @@ fn pipelined_keep_alive_requests_each_count() {
         ],
         2,
     );
-    let got = collect(&mut sensor, to.port(), 10);
+    let got = collect(&mut sensor, to.port(), 5);
     let seen: Vec<&str> = egress(&got).iter().map(|r| token(r)).collect();
     assert_eq!(seen, ["pipe-0", "pipe-1", "pipe-2", "keep-0", "keep-1"]);
 }
@@ -272,7 +276,7 @@ fn ipv6_loopback_and_requests_without_a_token() {
     send(to, &[b"GET /v6 HTTP/1.1\r\nAuthorization: Bearer six\r\n\r\n"], 1);
     send(to, &[b"POST /mcp HTTP/1.1\r\nAuthorization: Basic dTpw\r\ncontent-length: 2\r\n\r\n{}"], 1);
     send(to, &[b"GET /none HTTP/1.1\r\nHost: h\r\n\r\n"], 1);
-    let got = collect(&mut sensor, to.port(), 6);
+    let got = collect(&mut sensor, to.port(), 3);
     let out = egress(&got);
     assert!(out[0].src.is_ipv6() && token(out[0]) == "six");
     assert!(out[1].token.is_none() && out[1].other_scheme);
@@ -297,7 +301,7 @@ fn near_miss_header_names_and_schemes_are_not_matched() {
     for r in requests {
         send(to, &[r], 1);
     }
-    let got = collect(&mut sensor, to.port(), requests.len() * 2);
+    let got = collect(&mut sensor, to.port(), requests.len());
     let out = egress(&got);
     assert_eq!(out.len(), requests.len(), "{got:?}");
     assert!(out[0].token.is_none() && out[0].host.is_empty(), "{:?}", out[0]);
@@ -589,7 +593,7 @@ fn without_kernel_btf_every_hook_attaches_and_the_status_says_so() {
     }
     let to = local_server("127.0.0.1:0");
     send(to, &[b"GET /x HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer no-btf\r\n\r\n"], 1);
-    let got = collect(&mut sensor, to.port(), 2);
+    let got = collect(&mut sensor, to.port(), 1);
     assert!(!got.is_empty() && got.iter().all(|r| token(r) == "no-btf"), "{got:?}");
 }
 
@@ -668,9 +672,10 @@ fn a_full_ring_buffer_degrades_the_hooks_and_counts_every_lost_record() {
     });
     assert!(c.reserve_failures > 0, "{c:?}");
     assert_eq!(broken, 0);
-    // Nothing silent: each request both ways and each response is a record, or counted lost.
+    // Nothing silent: each request and each response is a record, or counted lost; their
+    // arrivals on lo are counted copies.
     assert_eq!(arrived + c.reserve_failures, c.scanned + c.responses, "{c:?}");
-    assert_eq!(c.scanned, 2 * n as u64, "{c:?}");
+    assert_eq!((c.scanned, c.responses, c.loopback_copies), (n as u64, n as u64, 2 * n as u64), "{c:?}");
     for h in hooks.iter().filter(|h| h.name.starts_with("tcx_")) {
         match &h.state {
             HookState::Degraded { reason, lost } => {
@@ -723,5 +728,5 @@ fn without_tracefs_tcx_sock_ops_and_uprobes_attach() {
     let mut sensor = start(&["lo"]); // every TCX and sock_ops hook attached, asserted inside
     let to = local_server("127.0.0.1:0");
     send(to, &[b"GET / HTTP/1.1\r\nAuthorization: Bearer t\r\n\r\n"], 1);
-    assert!(!collect(&mut sensor, to.port(), 2).is_empty());
+    assert!(!collect(&mut sensor, to.port(), 1).is_empty());
 }
