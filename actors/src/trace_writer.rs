@@ -15,7 +15,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::background::Background;
+use crate::background::{self, Background};
 use crate::backoff::Backoff;
 use crate::error::{CoreError, Retry};
 use crate::events::{TraceEventDropped, TraceEventsLost};
@@ -41,8 +41,17 @@ impl Default for WriterConfig {
     }
 }
 
+impl WriterConfig {
+    /// More than two batches waiting: idle time is not keeping up.
+    fn behind_at(&self) -> usize {
+        (2 * self.batch).min(self.buffer / 2).max(1)
+    }
+}
+
 pub struct TraceWriter {
     queue: RwLock<Option<mpsc::Sender<TraceEvent>>>,
+    /// Queued events from which the background threads are behind (see [`background`]).
+    behind_at: usize,
     live: broadcast::Sender<TraceEvent>,
     dropped: AtomicU64,
     /// The supervisor of the write loop (see [`crate::supervise`]).
@@ -104,6 +113,7 @@ impl TraceWriter {
         });
         Arc::new(Self {
             queue: RwLock::new(Some(tx)),
+            behind_at: config.behind_at(),
             live,
             dropped: AtomicU64::new(0),
             worker: tokio::sync::Mutex::new(Some(worker)),
@@ -137,6 +147,9 @@ impl TraceSink for TraceWriter {
         let Some(tx) = queue.as_ref() else { return };
         if tx.try_send(event).is_err() {
             TraceEventDropped { dropped: self.dropped.fetch_add(1, Ordering::Relaxed) + 1 }.emit();
+        }
+        if !background::is_behind() && tx.max_capacity() - tx.capacity() >= self.behind_at {
+            background::behind(true);
         }
     }
 }
@@ -197,6 +210,9 @@ async fn write_loop(
             continue;
         }
         metrics::counter!(crate::telemetry::TRACE_EVENTS_WRITTEN.name).increment(batch.len() as u64);
+        if rx.len() < config.batch {
+            background::behind(false);
+        }
         for event in Arc::try_unwrap(batch).unwrap_or_else(|shared| (*shared).clone()) {
             let _ = live.send(event);
         }

@@ -61,6 +61,7 @@ catalog! {
     TRACE_REJECTIONS_NOT_RECORDED = counter("casa_trace_rejections_not_recorded_total", "Rejected requests a MAS did not write to its trail because they came faster than its budget (a flood)");
     SESSION_QUOTA_REFUSALS = counter("casa_session_quota_refusals_total", "New sessions refused with 429 because their app was over its MAS's sessions_per_app_per_second");
     TRACE_EVENTS_PURGED = counter("casa_trace_events_purged_total", "Trace events deleted by the retention purge (embedded store; a CQL store expires them by TTL)");
+    BACKGROUND_BEHIND = counter("casa_background_behind_total", "Times background work (the trail's hash chain and commits) fell behind and left idle time to run at nice 10");
     TASK_RESTARTS = counter("casa_task_restarts_total", "Supervised background tasks restarted after a panic, by task");
     MAS_ACTORS = gauge("casa_mas_actors", "MAS actors running on this node");
     MAS_ACTOR_RESTARTS = counter("casa_mas_actor_restarts_total", "MAS actors restarted after a failure");

@@ -919,7 +919,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = EmbeddedStore::open(dir.path()).unwrap();
         store.append_traces(&trail(Uuid::now_v7())).await.unwrap();
-        assert_eq!(crate::background::tests::nice_of("casa-traces"), Some(crate::background::NICE));
+        crate::background::tests::assert_below_requests("casa-traces");
     }
 
     #[test]
