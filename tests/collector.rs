@@ -230,6 +230,10 @@ fn wire_token_seen_is_aggregated_and_joined_to_its_exchange() {
     assert_eq!(allowed["items"][0]["token_digest"], e["token_digest"], "the sighting maps to its exchange by digest");
     assert_eq!(allowed["items"][0]["jti"], e["jti"]);
     assert!(w.anomalies().is_empty(), "a valid token to its audience: no anomaly: {:?}", w.anomalies());
+    // On lo each request leaves (scanned) and arrives (a counted copy, not scanned again).
+    let k = &w.casa.get("/collector").json()["kernel"];
+    assert!(k["scanned"].as_u64() >= Some(3) && k["loopback_copies"].as_u64() >= Some(3), "{k}");
+    assert!(k["packets"].as_u64() >= k["payloads"].as_u64() && k["payloads"].as_u64() >= k["scanned"].as_u64(), "{k}");
 }
 
 #[test]

@@ -75,7 +75,16 @@ pub struct CollectorKernelCounters {
     pub truncated: u64,
     /// Packets that continued a request begun in an earlier one.
     pub continued: u64,
+    /// HTTP responses seen (their status answers the flow's last request).
     pub responses: u64,
+    /// Packets the classifiers ran on, and those with a TCP payload.
+    pub packets: u64,
+    pub payloads: u64,
+    /// `SSL_write` calls the TLS uprobes ran on.
+    pub tls_writes: u64,
+    /// Payloads arriving on `lo`: the egress hook saw each leave, so they are
+    /// counted, not scanned again (records + copies account for both directions).
+    pub loopback_copies: u64,
 }
 
 #[derive(Debug, Clone, Object)]
@@ -137,6 +146,10 @@ impl From<CollectorStatus> for CollectorReport {
                 truncated: k.truncated,
                 continued: k.continued,
                 responses: k.responses,
+                packets: k.packets,
+                payloads: k.payloads,
+                tls_writes: k.tls_writes,
+                loopback_copies: k.loopback_copies,
             },
             observations: s.observations,
             requests: s.requests,

@@ -568,15 +568,28 @@ type CollectorKernelCounters struct {
 	// Continued Packets that continued a request begun in an earlier one.
 	Continued uint64 `json:"continued"`
 
+	// LoopbackCopies Payloads arriving on `lo`: the egress hook saw each leave, so they are
+	// counted, not scanned again (records + copies account for both directions).
+	LoopbackCopies uint64 `json:"loopback_copies"`
+
 	// Matched Authorization: Bearer headers found.
 	Matched uint64 `json:"matched"`
 
+	// Packets Packets the classifiers ran on, and those with a TCP payload.
+	Packets  uint64 `json:"packets"`
+	Payloads uint64 `json:"payloads"`
+
 	// ReserveFailures Records the ring buffer had no room for (lost).
 	ReserveFailures uint64 `json:"reserve_failures"`
-	Responses       uint64 `json:"responses"`
+
+	// Responses HTTP responses seen (their status answers the flow's last request).
+	Responses uint64 `json:"responses"`
 
 	// Scanned HTTP request packets scanned.
 	Scanned uint64 `json:"scanned"`
+
+	// TlsWrites `SSL_write` calls the TLS uprobes ran on.
+	TlsWrites uint64 `json:"tls_writes"`
 
 	// Truncated Requests only partly seen (scan window, 8 KiB token cap).
 	Truncated uint64 `json:"truncated"`

@@ -713,21 +713,42 @@ export interface components {
             continued: number;
             /**
              * Format: uint64
+             * @description Payloads arriving on `lo`: the egress hook saw each leave, so they are
+             *     counted, not scanned again (records + copies account for both directions).
+             */
+            loopback_copies: number;
+            /**
+             * Format: uint64
              * @description Authorization: Bearer headers found.
              */
             matched: number;
             /**
              * Format: uint64
+             * @description Packets the classifiers ran on, and those with a TCP payload.
+             */
+            packets: number;
+            /** Format: uint64 */
+            payloads: number;
+            /**
+             * Format: uint64
              * @description Records the ring buffer had no room for (lost).
              */
             reserve_failures: number;
-            /** Format: uint64 */
+            /**
+             * Format: uint64
+             * @description HTTP responses seen (their status answers the flow's last request).
+             */
             responses: number;
             /**
              * Format: uint64
              * @description HTTP request packets scanned.
              */
             scanned: number;
+            /**
+             * Format: uint64
+             * @description `SSL_write` calls the TLS uprobes ran on.
+             */
+            tls_writes: number;
             /**
              * Format: uint64
              * @description Requests only partly seen (scan window, 8 KiB token cap).

@@ -23,18 +23,27 @@ class CollectorKernelCounters:
     """ 
         Attributes:
             continued (int): Packets that continued a request begun in an earlier one.
+            loopback_copies (int): Payloads arriving on `lo`: the egress hook saw each leave, so they are
+                counted, not scanned again (records + copies account for both directions).
             matched (int): Authorization: Bearer headers found.
+            packets (int): Packets the classifiers ran on, and those with a TCP payload.
+            payloads (int):
             reserve_failures (int): Records the ring buffer had no room for (lost).
-            responses (int):
+            responses (int): HTTP responses seen (their status answers the flow's last request).
             scanned (int): HTTP request packets scanned.
+            tls_writes (int): `SSL_write` calls the TLS uprobes ran on.
             truncated (int): Requests only partly seen (scan window, 8 KiB token cap).
      """
 
     continued: int
+    loopback_copies: int
     matched: int
+    packets: int
+    payloads: int
     reserve_failures: int
     responses: int
     scanned: int
+    tls_writes: int
     truncated: int
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -45,13 +54,21 @@ class CollectorKernelCounters:
     def to_dict(self) -> dict[str, Any]:
         continued = self.continued
 
+        loopback_copies = self.loopback_copies
+
         matched = self.matched
+
+        packets = self.packets
+
+        payloads = self.payloads
 
         reserve_failures = self.reserve_failures
 
         responses = self.responses
 
         scanned = self.scanned
+
+        tls_writes = self.tls_writes
 
         truncated = self.truncated
 
@@ -60,10 +77,14 @@ class CollectorKernelCounters:
         field_dict.update(self.additional_properties)
         field_dict.update({
             "continued": continued,
+            "loopback_copies": loopback_copies,
             "matched": matched,
+            "packets": packets,
+            "payloads": payloads,
             "reserve_failures": reserve_failures,
             "responses": responses,
             "scanned": scanned,
+            "tls_writes": tls_writes,
             "truncated": truncated,
         })
 
@@ -76,7 +97,13 @@ class CollectorKernelCounters:
         d = dict(src_dict)
         continued = d.pop("continued")
 
+        loopback_copies = d.pop("loopback_copies")
+
         matched = d.pop("matched")
+
+        packets = d.pop("packets")
+
+        payloads = d.pop("payloads")
 
         reserve_failures = d.pop("reserve_failures")
 
@@ -84,14 +111,20 @@ class CollectorKernelCounters:
 
         scanned = d.pop("scanned")
 
+        tls_writes = d.pop("tls_writes")
+
         truncated = d.pop("truncated")
 
         collector_kernel_counters = cls(
             continued=continued,
+            loopback_copies=loopback_copies,
             matched=matched,
+            packets=packets,
+            payloads=payloads,
             reserve_failures=reserve_failures,
             responses=responses,
             scanned=scanned,
+            tls_writes=tls_writes,
             truncated=truncated,
         )
 
