@@ -33,8 +33,9 @@ pub struct CollectorArgs {
     #[arg(long, env = "CASA_COLLECTOR_SCAN_BYTES", value_name = "BYTES", default_value_t = 16384,
           value_parser = clap::value_parser!(u32).range(64..=16384))]
     pub collector_scan_bytes: u32,
-    /// Ring buffer size in MiB (a power of two)
-    #[arg(long, env = "CASA_COLLECTOR_RING_MIB", value_name = "MIB", default_value_t = 16,
+    /// Ring buffer size in MiB (a power of two). casa maps it twice (records
+    /// wrap around its end), so the node's RSS grows by twice this
+    #[arg(long, env = "CASA_COLLECTOR_RING_MIB", value_name = "MIB", default_value_t = 8,
           value_parser = parse_ring_mib)]
     pub collector_ring_mib: u32,
     /// Seconds over which sightings of a token (per sender and destination) become one wire_token_seen

@@ -32,7 +32,7 @@ const volatile __u32 scan_limit = 16384;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 << 20);
+	__uint(max_entries, 8 << 20);
 } records SEC(".maps");
 
 struct {

@@ -23,7 +23,8 @@ pub fn object_built() -> bool {
 
 pub const DEFAULT_SCAN_LIMIT: u32 = 16 * 1024;
 pub const MAX_SCAN_LIMIT: u32 = 16 * 1024;
-pub const DEFAULT_RING_BYTES: u32 = 16 << 20;
+/// 8 MiB: user space maps the ring twice (it wraps), so it counts twice in RSS.
+pub const DEFAULT_RING_BYTES: u32 = 8 << 20;
 
 #[derive(Clone, Debug)]
 pub struct SensorConfig {
