@@ -25,7 +25,10 @@ use crate::trace::{EventKind, TraceEvent, TraceSink};
 use crate::validate;
 
 mod handle;
+mod running;
 pub use handle::RegistryHandle;
+use running::Published;
+pub use running::RunningActors;
 
 /// A failing MAS is restarted at most this often within [`RESTART_WINDOW`];
 /// past that it stays down until the next request starts it again.
@@ -71,13 +74,15 @@ pub struct RegistryArgs {
     pub view: Option<watch::Receiver<Arc<View>>>,
     /// MAS actors running, shared with the cluster heartbeat.
     pub active: Arc<AtomicUsize>,
+    /// The running actors, published for requests to reach directly.
+    pub running: Arc<RunningActors>,
 }
 
 pub struct MasRegistry;
 
 struct Running {
-    actor: ActorRef<MasMsg>,
-    last_used: Instant,
+    /// The actor, as requests find it (and note their use of it).
+    published: Arc<Published>,
     restarts: VecDeque<Instant>,
 }
 
@@ -104,6 +109,8 @@ impl Actor for MasRegistry {
     ) -> Result<RegistryState, ActorProcessingErr> {
         let tick = (args.idle_timeout / 4).clamp(Duration::from_millis(50), Duration::from_secs(30));
         me.send_interval(tick, || RegistryMsg::EvictIdle);
+        // The actors a registry before this one published stopped with it.
+        args.running.clear();
         if let Some(mut view) = args.view.clone() {
             let me = me.clone();
             tokio::spawn(async move {
@@ -190,7 +197,8 @@ impl RegistryState {
             .await
             .map_err(|e| CoreError::internal(Cause::because("starting the MAS actor", &e)))?;
         self.by_actor.insert(actor.get_id(), id);
-        self.running.insert(id, Running { actor: actor.clone(), last_used: Instant::now(), restarts: VecDeque::new() });
+        let published = self.args.running.publish(id, actor.clone());
+        self.running.insert(id, Running { published, restarts: VecDeque::new() });
         self.count_changed();
         Ok(actor)
     }
@@ -198,9 +206,10 @@ impl RegistryState {
     fn forget(&mut self, actor: ActorId) -> Option<Uuid> {
         let id = self.by_actor.remove(&actor)?;
         // Only drop the entry if it still belongs to this actor (not to a restarted one).
-        if self.running.get(&id).is_some_and(|r| r.actor.get_id() == actor) {
+        if self.running.get(&id).is_some_and(|r| r.published.actor.get_id() == actor) {
             self.running.remove(&id);
         }
+        self.args.running.withdraw(id, actor);
         self.count_changed();
         Some(id)
     }
@@ -210,9 +219,9 @@ impl RegistryState {
             let _ = reply.send(Err(e));
             return;
         }
-        if let Some(running) = self.running.get_mut(&id) {
-            running.last_used = Instant::now();
-            let _ = reply.send(Ok(running.actor.clone()));
+        if let Some(running) = self.running.get(&id) {
+            self.args.running.touch(&running.published);
+            let _ = reply.send(Ok(running.published.actor.clone()));
             return;
         }
         if let Some(waiting) = self.loading.get_mut(&id) {
@@ -240,7 +249,7 @@ impl RegistryState {
                 Err(CoreError::not_found("MAS", id))
             }
             // Started meanwhile (created here): the running actor wins.
-            (Ok(()), Ok(Some(_))) if self.running.contains_key(&id) => Ok(self.running[&id].actor.clone()),
+            (Ok(()), Ok(Some(_))) if self.running.contains_key(&id) => Ok(self.running[&id].published.actor.clone()),
             (Ok(()), Ok(Some(snapshot))) => self.spawn(me, snapshot).await,
         };
         for reply in waiting {
@@ -274,7 +283,9 @@ impl RegistryState {
         let Some(old) = self.running.remove(&id) else {
             return;
         };
-        self.by_actor.remove(&old.actor.get_id());
+        let old_actor = old.published.actor.get_id();
+        self.by_actor.remove(&old_actor);
+        self.args.running.withdraw(id, old_actor);
         let now = Instant::now();
         let mut restarts = old.restarts;
         restarts.retain(|t| now.duration_since(*t) < RESTART_WINDOW);
@@ -304,8 +315,10 @@ impl RegistryState {
     fn retire(&mut self, id: Uuid, why: &str) {
         if let Some(running) = self.running.remove(&id) {
             tracing::debug!(mas_id = %id, why, "retiring MAS actor");
-            if running.actor.drain().is_err() {
-                running.actor.stop(Some(why.into()));
+            let actor = &running.published.actor;
+            self.args.running.withdraw(id, actor.get_id());
+            if actor.drain().is_err() {
+                actor.stop(Some(why.into()));
             }
         }
         self.count_changed();
@@ -337,10 +350,11 @@ impl RegistryState {
 
     fn evict_idle(&mut self) {
         let timeout = self.args.idle_timeout;
-        // Lookups and eviction share this mailbox, so an actor idle this long
-        // has no caller still holding a fresh reference to it.
+        // A request that found the actor just before it was withdrawn finds
+        // it draining: its call is refused undelivered, and it asks again here.
+        let running = &self.args.running;
         let idle: Vec<Uuid> =
-            self.running.iter().filter(|(_, r)| r.last_used.elapsed() >= timeout).map(|(id, _)| *id).collect();
+            self.running.iter().filter(|(_, r)| running.idle_for(&r.published) >= timeout).map(|(id, _)| *id).collect();
         for id in idle {
             self.retire(id, "idle");
         }

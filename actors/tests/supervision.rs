@@ -115,6 +115,23 @@ async fn idle_mas_actors_stop_and_start_again_on_demand() {
 }
 
 #[tokio::test]
+async fn a_mas_in_use_is_not_stopped_as_idle() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+    let config = NodeConfig { idle_timeout: Duration::from_millis(200), ..NodeConfig::default() };
+    let node = Node::start(store, Arc::new(casa_actors::trace::LogSink), config).await.unwrap();
+    let a = node.create_mas(NewMas { name: "busy".into(), ..Default::default() }).await.unwrap();
+    // Requests reach a running actor without the registry: their use must
+    // still count, or the actor is stopped every 200 ms under them.
+    for _ in 0..25 {
+        assert_eq!(node.get_mas(a.mas.id).await.unwrap(), a);
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        assert_eq!(node.mas_actor_count().await, 1, "a MAS in use was stopped as idle");
+    }
+    node.shutdown().await;
+}
+
+#[tokio::test]
 async fn tenants_are_isolated_and_names_unique_per_mas() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(

@@ -239,16 +239,23 @@ impl Node {
         self.registry.call(build, self.config.call_timeout).await
     }
 
-    /// Sends a call to the MAS's actor on this node. If the actor stopped
-    /// between lookup and delivery (idle eviction, deletion), the message was
-    /// never delivered, so one retry on a fresh lookup is safe.
+    /// Sends a call to the MAS's actor on this node: a running one as the
+    /// registry published it, else the registry's (it starts a cold one). If
+    /// the actor stopped between lookup and delivery (idle eviction,
+    /// deletion), the message was never delivered, so one retry on the
+    /// registry's answer is safe.
     async fn call_local<T: Send + 'static>(
         &self,
         mas_id: Uuid,
         build: &impl Fn(ractor::RpcReplyPort<Reply<T>>) -> MasMsg,
     ) -> Result<T> {
-        for _ in 0..2 {
-            let actor = self.registry_call(|port| RegistryMsg::Lookup(mas_id, port)).await?;
+        let mut published = self.registry.running.get(mas_id);
+        // A stale published actor costs no registry attempt.
+        for _ in 0..2 + usize::from(published.is_some()) {
+            let actor = match published.take() {
+                Some(actor) => actor,
+                None => self.registry_call(|port| RegistryMsg::Lookup(mas_id, port)).await?,
+            };
             match ask(&actor, build, self.config.call_timeout).await {
                 Ok(value) => return Ok(value),
                 Err(CallFailure::Failed(err)) => return Err(err),

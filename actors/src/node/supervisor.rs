@@ -32,6 +32,7 @@ impl NodeSupervisor {
             idle_timeout: args.config.idle_timeout,
             view: args.view.clone(),
             active: args.active.clone(),
+            running: args.registry.running.clone(),
         };
         let (registry, _) = Actor::spawn_linked(None, MasRegistry, registry_args, me.get_cell()).await?;
         args.registry.serve(registry);

@@ -8,25 +8,29 @@ use std::time::Duration;
 use ractor::rpc::CallResult;
 use ractor::{ActorId, ActorRef, RpcReplyPort};
 
-use super::RegistryMsg;
+use super::{RegistryMsg, RunningActors};
 use crate::error::{Cause, CoreError};
 
 #[derive(Clone, Default)]
-pub struct RegistryHandle(Arc<RwLock<Option<ActorRef<RegistryMsg>>>>);
+pub struct RegistryHandle {
+    registry: Arc<RwLock<Option<ActorRef<RegistryMsg>>>>,
+    /// What the registry in service publishes of its running actors.
+    pub running: Arc<RunningActors>,
+}
 
 impl RegistryHandle {
     /// Puts a (re)started registry in service.
     pub fn serve(&self, registry: ActorRef<RegistryMsg>) {
-        *self.0.write().expect("registry slot poisoned") = Some(registry);
+        *self.registry.write().expect("registry slot poisoned") = Some(registry);
     }
 
     /// Is `actor` the registry in service?
     pub fn is(&self, actor: ActorId) -> bool {
-        self.0.read().expect("registry slot poisoned").as_ref().is_some_and(|r| r.get_id() == actor)
+        self.registry.read().expect("registry slot poisoned").as_ref().is_some_and(|r| r.get_id() == actor)
     }
 
     pub fn actor(&self) -> Result<ActorRef<RegistryMsg>, CoreError> {
-        self.0
+        self.registry
             .read()
             .expect("registry slot poisoned")
             .clone()
