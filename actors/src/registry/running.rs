@@ -89,3 +89,55 @@ impl Published {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use ractor::{Actor, ActorProcessingErr};
+
+    use super::*;
+
+    /// An actor that takes MAS messages and does nothing with them.
+    struct Silent;
+
+    impl Actor for Silent {
+        type Msg = MasMsg;
+        type State = ();
+        type Arguments = ();
+
+        async fn pre_start(&self, _: ActorRef<MasMsg>, _: ()) -> Result<(), ActorProcessingErr> {
+            Ok(())
+        }
+    }
+
+    async fn actor() -> ActorRef<MasMsg> {
+        Actor::spawn(None, Silent, ()).await.unwrap().0
+    }
+
+    #[tokio::test]
+    async fn withdrawing_a_replaced_actor_keeps_its_successor() {
+        let running = RunningActors::default();
+        let mas = Uuid::now_v7();
+        let (old, new) = (actor().await, actor().await);
+        running.publish(mas, old.clone());
+        running.publish(mas, new.clone());
+        // The old actor's stop is heard after its successor started.
+        running.withdraw(mas, old.get_id());
+        assert_eq!(running.get(mas).map(|a| a.get_id()), Some(new.get_id()));
+        running.withdraw(mas, new.get_id());
+        assert!(running.get(mas).is_none());
+        assert!(running.get(Uuid::now_v7()).is_none(), "another MAS");
+    }
+
+    #[tokio::test]
+    async fn a_request_resets_the_idle_time_and_clear_forgets_everything() {
+        let running = RunningActors::default();
+        let mas = Uuid::now_v7();
+        let published = running.publish(mas, actor().await);
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(running.idle_for(&published) >= Duration::from_millis(30));
+        running.get(mas).unwrap();
+        assert!(running.idle_for(&published) < Duration::from_millis(30));
+        running.clear();
+        assert!(running.get(mas).is_none());
+    }
+}
