@@ -22,23 +22,20 @@ pub struct Published {
     used_ms: AtomicU64,
 }
 
-#[derive(Default)]
 pub struct RunningActors {
     actors: RwLock<HashMap<Uuid, Arc<Published>>>,
-    epoch: Epoch,
+    epoch: Instant,
 }
 
-struct Epoch(Instant);
-
-impl Default for Epoch {
+impl Default for RunningActors {
     fn default() -> Self {
-        Self(Instant::now())
+        Self { actors: RwLock::default(), epoch: Instant::now() }
     }
 }
 
 impl RunningActors {
     fn now_ms(&self) -> u64 {
-        self.epoch.0.elapsed().as_millis() as u64
+        self.epoch.elapsed().as_millis() as u64
     }
 
     /// The running actor of `mas`, noted as used now.
