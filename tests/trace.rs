@@ -228,6 +228,35 @@ fn management_changes_and_key_rotations_are_audited_without_secrets() {
 }
 
 #[test]
+fn concurrent_issuances_and_exchanges_leave_an_intact_chain() {
+    // An issuance is recorded after its user input's fsync, off the MAS actor,
+    // so its event reaches the writer after exchanges decided later.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut casa = Casa::start_in(tmp.path(), Options::default());
+    let fleet = Fleet::create(&casa, json!({}));
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let (casa, fleet) = (&casa, &fleet);
+            s.spawn(move || {
+                for i in 0..25 {
+                    let subject = casa.access_token(&fleet.client, &format!("task {t}-{i}"), None);
+                    assert_eq!(casa.exchange(&fleet.agent, &subject, "fs:read").status, 200);
+                }
+            });
+        }
+    });
+    assert_eq!(casa.terminate().code(), Some(0));
+    let out = std::process::Command::new(casa_bin())
+        .args(["audit", "verify", "--mas", &fleet.mas_id, "--data-dir"])
+        .arg(tmp.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    // 5 admin changes (the MAS, 4 apps), 100 tokens, 100 exchanges.
+    assert!(String::from_utf8_lossy(&out.stdout).contains("intact: 205 events"), "{out:?}");
+}
+
+#[test]
 fn kill_9_during_a_stream_of_decisions_leaves_a_sound_trail() {
     let tmp = tempfile::tempdir().unwrap();
     let opts = || Options { extra_args: vec!["--public-url".into(), "http://casa.test".into()], ..Options::default() };

@@ -269,6 +269,11 @@ async fn link(
     let linked = linker
         .run(move || {
             for event in &mut batch {
+                // An event's id is its place in the chain, taken here: events reach the
+                // queue in another order than they were created (an issuance is recorded
+                // after its fsync, off the MAS actor), and `casa audit verify`, retention
+                // and the live stream's resume all walk the trail in id order.
+                event.id = Uuid::now_v7();
                 event.chain = chain.clone();
                 let key = event.chain_key();
                 let head = known.get(&key).cloned().flatten();
@@ -451,6 +456,32 @@ mod tests {
         // After stopping, events are ignored rather than lost silently in a queue.
         writer.record(TraceEvent::new(mas, EventKind::Introspection { active: true }));
         assert_eq!(store.traces(Some(mas), None, 100).await.unwrap().len(), 10);
+    }
+
+    #[tokio::test]
+    async fn events_recorded_out_of_creation_order_still_form_an_intact_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+        let writer =
+            TraceWriter::start(store.clone(), WriterConfig { interval: Duration::from_secs(60), ..Default::default() });
+        let mut live = writer.subscribe();
+        let mas = Uuid::now_v7();
+        // Created first, recorded last: an issuance completed after its fsync.
+        let late = TraceEvent::new(mas, EventKind::Introspection { active: true });
+        for _ in 0..3 {
+            writer.record(TraceEvent::new(mas, EventKind::Introspection { active: false }));
+        }
+        writer.record(late);
+        writer.flush_and_stop().await;
+        let report = verify_chain(&*store, mas, Retention::Forever).await.unwrap();
+        assert_eq!(report.map(|r| r.events), Ok(4));
+        // The live stream sees them in id order too (a reader resumes after an id).
+        let mut ids = Vec::new();
+        while let Ok(e) = live.try_recv() {
+            ids.push(e.id);
+        }
+        assert_eq!(ids.len(), 4);
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
     }
 
     #[tokio::test]
