@@ -81,6 +81,42 @@ impl<K: Eq + Hash + Clone, V: Footprint + Clone> Bounded<K, V> {
     }
 }
 
+/// [`Bounded`], shared: an actor and the tasks it hands work to (a MAS's
+/// tokens are signed off its actor and remembered as verified from there).
+pub struct SharedBounded<K, V> {
+    entries: quick_cache::sync::Cache<K, Weighed<V>, ByFootprint>,
+}
+
+impl<K: Eq + Hash + Clone, V: Footprint + Clone> SharedBounded<K, V> {
+    /// `typical` is an entry's usual footprint: it sizes the index, not the bound.
+    pub fn new(budget: usize, typical: usize) -> Self {
+        let items = (budget / typical.max(1)).max(16);
+        Self { entries: quick_cache::sync::Cache::with_weighter(items, budget as u64, ByFootprint) }
+    }
+
+    pub fn get(&self, key: &K) -> Option<V> {
+        self.entries.get(key).map(|w| w.value)
+    }
+
+    pub fn insert(&self, key: K, value: V) {
+        let bytes = (value.footprint() as u64).max(1);
+        self.entries.insert(key, Weighed { value, bytes });
+    }
+
+    /// The bytes held now (never more than the budget).
+    pub fn bytes(&self) -> u64 {
+        self.entries.weight()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

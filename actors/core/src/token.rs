@@ -8,7 +8,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use ed25519_dalek::{Signature, Signer};
+use ed25519_dalek::{Signature, Signer, SigningKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -123,12 +123,31 @@ pub fn digest(token: &str) -> String {
 }
 
 pub fn sign(claims: &Claims, key: &RealmKey) -> String {
+    finish(signing_input(claims, key), &key.signing_key())
+}
+
+/// How many bytes [`finish`] appends: a dot and 64 signature bytes in base64url.
+pub const SIGNATURE_SUFFIX_BYTES: usize = 1 + 86;
+
+/// A token's `header.payload`, for [`finish`] to sign (possibly elsewhere:
+/// the signature is most of a token's cost, the rest is decided here).
+pub fn signing_input(claims: &Claims, key: &RealmKey) -> String {
     let header = Header { alg: ALG.into(), typ: TYP.into(), kid: key.kid.clone() };
     let header = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).expect("header encodes"));
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims encode"));
-    let signing_input = format!("{header}.{payload}");
-    let signature = key.signing_key().sign(signing_input.as_bytes());
-    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+    let mut input = String::with_capacity(header.len() + 1 + payload.len() + SIGNATURE_SUFFIX_BYTES);
+    input.push_str(&header);
+    input.push('.');
+    input.push_str(&payload);
+    input
+}
+
+/// The token: `signing_input` signed with `key`.
+pub fn finish(mut signing_input: String, key: &SigningKey) -> String {
+    let signature = key.sign(signing_input.as_bytes());
+    signing_input.push('.');
+    URL_SAFE_NO_PAD.encode_string(signature.to_bytes(), &mut signing_input);
+    signing_input
 }
 
 /// The three parts, decoded, without any verification.
@@ -264,6 +283,17 @@ mod tests {
         assert_eq!(claimed_issuer(&token).as_deref(), Some(c.iss.as_str()));
         assert_eq!(c.depth(), 2);
         assert_eq!(c.act.as_ref().unwrap().subjects(), ["b", "a"]);
+    }
+
+    #[test]
+    fn a_token_signed_in_two_steps_is_its_signing_input_and_the_announced_suffix() {
+        let ring = ring();
+        let c = claims(1_800_000_000);
+        let input = signing_input(&c, ring.active());
+        let token = finish(input.clone(), &ring.active().signing_key());
+        assert_eq!(token.len(), input.len() + SIGNATURE_SUFFIX_BYTES);
+        assert!(token.starts_with(&format!("{input}.")));
+        assert_eq!(verify(&token, &ring, &c.iss, 1_800_000_000).unwrap(), c);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::quotas::SessionQuotas;
-use super::tokens::now;
+use super::tokens::{now, Unsigned, VerifiedTokens};
 use super::{exchange, CoreResult, MasState};
 use crate::checks::{self, IntentMatch};
 use crate::error::CoreError;
@@ -63,6 +63,37 @@ impl IssueDecision {
         }
         emit(&*self.trace, self.event, self.started);
         Ok(self.token)
+    }
+}
+
+/// What the actor made of an exchange: an outcome, or an allowed exchange
+/// whose token is still to be signed.
+#[allow(clippy::large_enum_variant)] // moved once per exchange; `Allowed` is the common case, unboxed
+pub(crate) enum Exchanged {
+    Decided(ExchangeOutcome),
+    Allowed(Signing),
+}
+
+/// An exchange the actor allowed. [`Signing::complete`] signs its token and
+/// records the decision: the signature is most of an exchange's cost, and
+/// signed off the actor, one MAS's exchanges are signed in parallel.
+pub(crate) struct Signing {
+    unsigned: Unsigned,
+    /// The answer, but for its `access_token`.
+    token: IssuedToken,
+    event: TraceEvent,
+    started: Instant,
+    trace: Arc<dyn TraceSink>,
+}
+
+impl Signing {
+    pub(crate) fn complete(self) -> IssuedToken {
+        let (access_token, digest) = self.unsigned.sign();
+        let mut event = self.event;
+        // The minted token's digest: a wire sighting maps to its exchange without decoding.
+        event.token_digest = Some(hex::encode(digest));
+        emit(&*self.trace, event, self.started);
+        IssuedToken { access_token, ..self.token }
     }
 }
 
@@ -210,7 +241,7 @@ impl MasState {
         exchange::tool_server(&self.apps, tool)
     }
 
-    pub(crate) async fn exchange(&mut self, req: ExchangeRequest) -> CoreResult<ExchangeOutcome> {
+    pub(crate) async fn exchange(&mut self, req: ExchangeRequest) -> CoreResult<Exchanged> {
         let started = Instant::now();
         let result = self.decide_exchange(req, started).await;
         // A denial is a decision and always recorded (by the decision); a rejection within the budget.
@@ -228,7 +259,7 @@ impl MasState {
         result
     }
 
-    async fn decide_exchange(&mut self, mut req: ExchangeRequest, started: Instant) -> CoreResult<ExchangeOutcome> {
+    async fn decide_exchange(&mut self, mut req: ExchangeRequest, started: Instant) -> CoreResult<Exchanged> {
         let now = now();
         // The record's id, never the caller's spelling of it (`{ID}`, `urn:uuid:`...):
         // revocation and trail filters match the canonical form.
@@ -258,8 +289,9 @@ impl MasState {
         let tools = dedupe(req.tools);
 
         // 1. The subject token (and the actor token) are valid in this realm.
+        let subject_key = VerifiedTokens::key(&req.subject_token);
         let subject = self
-            .validate(&req.subject_token, now)
+            .validate_keyed(&req.subject_token, subject_key, now)
             .map_err(|e| OAuthError::InvalidGrant(format!("subject_token: {e}")))?;
         if let Some(actor_token) = &req.actor_token {
             let claims =
@@ -298,7 +330,7 @@ impl MasState {
         };
         if uses(CheckName::SemanticIntentMatch) {
             if let Some(ask) = self.missing_embeddings(&subject.uiid, session.as_deref()) {
-                return Ok(ExchangeOutcome::NeedsEmbeddings(ask));
+                return Ok(Exchanged::Decided(ExchangeOutcome::NeedsEmbeddings(ask)));
             }
         }
         let intent = match session.as_deref().and_then(|s| Some((s.embedding.as_ref()?, s.words()))) {
@@ -337,7 +369,7 @@ impl MasState {
         let mut event_base = self.event(EventKind::Introspection { active: false });
         event_base.user_input_id = Some(subject.uiid.clone());
         event_base.parent = Some(subject.jti.clone());
-        event_base.token_digest = Some(token::digest(&req.subject_token));
+        event_base.token_digest = Some(hex::encode(subject_key));
 
         if !denials.is_empty() {
             let description = format!("{} of {} requested tools denied", denials.len(), tools.len());
@@ -371,7 +403,8 @@ impl MasState {
                     digest: crate::intent::tool_digest(d),
                 })
                 .collect();
-            return Ok(ExchangeOutcome::NeedsJudgement(JudgeRequest { task, intent_digest, tools: judge_tools }));
+            let ask = JudgeRequest { task, intent_digest, tools: judge_tools };
+            return Ok(Exchanged::Decided(ExchangeOutcome::NeedsJudgement(ask)));
         }
         let audience = match audience {
             Some(a) => self.apps.get(&a).ok_or_else(gone)?.client_id.clone(),
@@ -398,22 +431,20 @@ impl MasState {
         let claims = exchange::exchanged_claims(&subject, grant);
         let exp = claims.exp;
         let jti = claims.jti.clone();
-        let access_token = self.mint(claims)?;
+        let unsigned = self.unsigned(claims)?;
         let mut event = event_base;
         event.kind = EventKind::ExchangeAllowed { tools: tools.clone(), audience: audience.clone(), checks: results };
         event.app_ids = vec![subject.sub.clone(), actor_id, audience];
         event.jti = Some(jti.clone());
-        // The minted token's digest: a wire sighting maps to its exchange without decoding.
-        event.token_digest = Some(token::digest(&access_token));
-        self.emit(event, started);
-        Ok(ExchangeOutcome::Issued(IssuedToken {
-            access_token,
+        let token = IssuedToken {
+            access_token: String::new(),
             expires_in: exp - now,
             scope: EXCHANGED_SCOPE.into(),
             tools,
             user_input_id: subject.uiid.clone(),
             jti,
-        }))
+        };
+        Ok(Exchanged::Allowed(Signing { unsigned, token, event, started, trace: self.trace.clone() }))
     }
 }
 

@@ -40,7 +40,7 @@ use crate::store::{Store, StoreError};
 use crate::trace::{EventKind, TraceEvent, TraceSink};
 use crate::validate;
 use crate::wire::{Reply, Wire};
-use grants::Issuance;
+use grants::{Exchanged, Issuance};
 
 type CoreResult<T> = std::result::Result<T, CoreError>;
 
@@ -205,7 +205,7 @@ pub struct MasState {
     /// This realm's `iss`.
     issuer: String,
     revocations: RevocationSet,
-    verified: tokens::VerifiedTokens,
+    verified: Arc<tokens::VerifiedTokens>,
     /// The tools' embeddings, for the semantic check.
     tool_index: ToolIndex,
     /// Sessions' tasks and intents, as loaded from the store.
@@ -329,9 +329,20 @@ impl Actor for MasActor {
                     let _ = reply.send(Err(e).into());
                 }
             },
-            MasMsg::Exchange(Wire(req), reply) => {
-                let _ = reply.send(state.exchange(req).await.into());
-            }
+            MasMsg::Exchange(Wire(req), reply) => match state.exchange(req).await {
+                // Signed off the mailbox: the actor goes on to its next request meanwhile.
+                Ok(Exchanged::Allowed(signing)) => {
+                    tokio::spawn(async move {
+                        let _ = reply.send(Ok(ExchangeOutcome::Issued(signing.complete())).into());
+                    });
+                }
+                Ok(Exchanged::Decided(outcome)) => {
+                    let _ = reply.send(Ok(outcome).into());
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e).into());
+                }
+            },
             MasMsg::Introspect(Wire(req), reply) => {
                 let _ = reply.send(state.introspect(req).into());
             }

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{CoreResult, MasState};
-use crate::cache::{Bounded, Footprint};
+use crate::cache::{Bounded, Footprint, SharedBounded};
 use crate::model::AppRecord;
 use crate::oauth::{ClientCredentials, OAuthError, SessionIntent};
 use crate::secret;
@@ -65,8 +65,9 @@ impl Sessions {
     }
 }
 
-/// Verified claims by token digest, bounded in bytes.
-pub struct VerifiedTokens(Bounded<[u8; 32], Arc<Claims>>);
+/// Verified claims by token digest, bounded in bytes; shared with the tasks
+/// that sign this realm's tokens off its actor.
+pub struct VerifiedTokens(SharedBounded<[u8; 32], Arc<Claims>>);
 
 const VERIFIED_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
@@ -90,22 +91,43 @@ impl Footprint for Claims {
 
 impl Default for VerifiedTokens {
     fn default() -> Self {
-        Self(Bounded::new(VERIFIED_CACHE_BYTES, 512))
+        Self(SharedBounded::new(VERIFIED_CACHE_BYTES, 512))
     }
 }
 
 impl VerifiedTokens {
-    fn key(token: &str) -> [u8; 32] {
+    /// SHA-256 of the token: the cache's key, and (in hex) the digest traces hold.
+    pub(super) fn key(token: &str) -> [u8; 32] {
         use sha2::Digest;
         sha2::Sha256::digest(token.as_bytes()).into()
     }
 
-    pub(super) fn get(&self, token: &str) -> Option<Arc<Claims>> {
-        self.0.get(&Self::key(token)).cloned()
+    fn get(&self, key: &[u8; 32]) -> Option<Arc<Claims>> {
+        self.0.get(key)
     }
 
-    pub(super) fn insert(&mut self, token: &str, claims: Arc<Claims>) {
-        self.0.insert(Self::key(token), claims);
+    fn insert(&self, key: [u8; 32], claims: Arc<Claims>) {
+        self.0.insert(key, claims);
+    }
+}
+
+/// A token of this realm, decided and encoded, still to be signed:
+/// [`Unsigned::sign`] may run anywhere (off the MAS actor, in parallel with
+/// its next requests) and remembers the token as verified.
+pub(crate) struct Unsigned {
+    signing_input: String,
+    key: ed25519_dalek::SigningKey,
+    claims: Arc<Claims>,
+    verified: Arc<VerifiedTokens>,
+}
+
+impl Unsigned {
+    /// The token and its digest key ([`VerifiedTokens::key`]).
+    pub(crate) fn sign(self) -> (String, [u8; 32]) {
+        let token = token::finish(self.signing_input, &self.key);
+        let key = VerifiedTokens::key(&token);
+        self.verified.insert(key, self.claims);
+        (token, key)
     }
 }
 
@@ -125,7 +147,12 @@ impl MasState {
     /// A token of this realm that is valid now: signature (once), issuer,
     /// time, revocation, and its apps still exist.
     pub(crate) fn validate(&mut self, token: &str, now: i64) -> Result<Arc<Claims>, Invalid> {
-        let claims = match self.verified.get(token) {
+        self.validate_keyed(token, VerifiedTokens::key(token), now)
+    }
+
+    /// [`Self::validate`] of a token whose digest key the caller has computed.
+    pub(super) fn validate_keyed(&mut self, token: &str, key: [u8; 32], now: i64) -> Result<Arc<Claims>, Invalid> {
+        let claims = match self.verified.get(&key) {
             Some(c) => {
                 token::check_claims(&c, &self.issuer, now).map_err(Invalid::Token)?;
                 c
@@ -134,7 +161,7 @@ impl MasState {
                 let max = self.max_token_lifetime();
                 let c =
                     Arc::new(token::verify_live(token, &self.keyring, &self.issuer, now, max).map_err(Invalid::Token)?);
-                self.verified.insert(token, c.clone());
+                self.verified.insert(key, c.clone());
                 c
             }
         };
@@ -149,15 +176,21 @@ impl MasState {
 
     /// Signs a token, unless it would be too large for any verifier to accept.
     pub(super) fn mint(&mut self, claims: Claims) -> Result<String, OAuthError> {
-        let token = token::sign(&claims, self.keyring.active());
-        if token.len() > token::MAX_TOKEN_BYTES {
+        Ok(self.unsigned(claims)?.sign().0)
+    }
+
+    /// A token to sign, unless it would be too large for any verifier to accept.
+    pub(super) fn unsigned(&self, claims: Claims) -> Result<Unsigned, OAuthError> {
+        let active = self.keyring.active();
+        let signing_input = token::signing_input(&claims, active);
+        if signing_input.len() + token::SIGNATURE_SUFFIX_BYTES > token::MAX_TOKEN_BYTES {
             return Err(OAuthError::InvalidScope(format!(
                 "the token would be larger than {} bytes: ask for fewer tools",
                 token::MAX_TOKEN_BYTES
             )));
         }
-        self.verified.insert(&token, Arc::new(claims));
-        Ok(token)
+        let (key, verified) = (active.signing_key(), self.verified.clone());
+        Ok(Unsigned { signing_input, key, claims: Arc::new(claims), verified })
     }
 
     /// The session's task and intent (cached).
@@ -196,7 +229,7 @@ mod tests {
 
     #[test]
     fn the_verified_cache_is_bounded_in_bytes_not_only_entries() {
-        let mut cache = VerifiedTokens::default();
+        let cache = VerifiedTokens::default();
         let claims = |i: usize| Claims {
             iss: "i".into(),
             sub: "s".into(),
@@ -214,7 +247,7 @@ mod tests {
             lineage: Vec::new(),
         };
         for i in 0..12_000 {
-            cache.insert(&i.to_string(), Arc::new(claims(i)));
+            cache.insert(VerifiedTokens::key(&i.to_string()), Arc::new(claims(i)));
             assert!(cache.0.bytes() <= VERIFIED_CACHE_BYTES as u64, "{}", cache.0.bytes());
         }
         assert!(cache.0.len() < 12_000);
