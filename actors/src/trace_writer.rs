@@ -185,7 +185,7 @@ async fn write_loop(
         let mut written = false;
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_millis(400));
         for attempt in 0..3u32 {
-            match store.append_traces(&batch).await {
+            match store.append_trace_batch(batch.clone()).await {
                 Ok(()) => {
                     written = true;
                     break;

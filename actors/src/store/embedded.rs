@@ -8,6 +8,7 @@
 //! transaction per trait method; split, a reader would chase one trait
 //! across files.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -278,6 +279,8 @@ fn insert_events(txn: &redb::WriteTransaction, events: &[TraceEvent]) -> Result<
     let mut sessions = txn.open_table(TRACE_SESSIONS).map_err(backend)?;
     let mut heads = txn.open_table(TRACE_HEADS).map_err(backend)?;
     let mut tokens = txn.open_table(TRACE_TOKENS).map_err(backend)?;
+    // A chain's head moves once per batch, to its last event here.
+    let mut moved: HashMap<u128, &str> = HashMap::new();
     for e in events {
         let (m, id) = (e.mas_id.as_u128(), e.id.as_u128());
         traces.insert((m, id), encode(e)?.as_slice()).map_err(backend)?;
@@ -289,8 +292,11 @@ fn insert_events(txn: &redb::WriteTransaction, events: &[TraceEvent]) -> Result<
             tokens.insert((jti.as_str(), id), m).map_err(backend)?;
         }
         if let Some(hash) = &e.hash {
-            heads.insert(e.chain_key().as_u128(), hash.as_str()).map_err(backend)?;
+            moved.insert(e.chain_key().as_u128(), hash);
         }
+    }
+    for (key, hash) in moved {
+        heads.insert(key, hash).map_err(backend)?;
     }
     Ok(())
 }
@@ -570,7 +576,10 @@ impl Store for EmbeddedStore {
     }
 
     async fn append_traces(&self, events: &[TraceEvent]) -> Result<(), StoreError> {
-        let events = events.to_vec();
+        self.append_trace_batch(Arc::new(events.to_vec())).await
+    }
+
+    async fn append_trace_batch(&self, events: Arc<Vec<TraceEvent>>) -> Result<(), StoreError> {
         let db = self.traces.clone();
         let written = self.appender.run(move || write_in(&db, |txn| insert_events(txn, &events))).await;
         written.map_err(|e| StoreError::Backend(e.to_string()))?

@@ -4,6 +4,8 @@
 //! Writes are durable when the call returns: callers acknowledge a request
 //! only after the store has it.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -99,6 +101,12 @@ pub trait Store: Send + Sync + 'static {
     /// Appends chained events and moves each MAS's chain head, atomically.
     /// Events outlive their MAS: they are the audit trail.
     async fn append_traces(&self, events: &[TraceEvent]) -> Result<(), StoreError>;
+    /// [`Self::append_traces`] of a batch the caller shares (the trace writer
+    /// keeps it until it is written): a store that writes on a thread of its
+    /// own takes it without copying every event.
+    async fn append_trace_batch(&self, events: Arc<Vec<TraceEvent>>) -> Result<(), StoreError> {
+        self.append_traces(&events).await
+    }
     /// The hash of the newest event of a chain, by its key: a MAS's id for its
     /// lone-node chain, else [`crate::trace::chain_key`] of the MAS and segment.
     async fn trace_head(&self, chain_key: Uuid) -> Result<Option<String>, StoreError>;
