@@ -87,6 +87,15 @@ fn pages_follow_the_cursor_newest_first() {
     assert_eq!(seen, sorted, "newest first");
 }
 
+/// `casa audit verify` of a MAS on the data dir of a stopped node started in `dir`.
+fn audit_verify(mas_id: &str, dir: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(casa_bin())
+        .args(["audit", "verify", "--mas", mas_id, "--data-dir"])
+        .arg(dir.join("data"))
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn sigterm_loses_no_event_and_tampering_breaks_the_audit() {
     let tmp = tempfile::tempdir().unwrap();
@@ -99,13 +108,7 @@ fn sigterm_loses_no_event_and_tampering_breaks_the_audit() {
     // No wait: the last events are still in the writer's window when SIGTERM comes.
     assert_eq!(casa.terminate().code(), Some(0));
 
-    let verify = || {
-        std::process::Command::new(casa_bin())
-            .args(["audit", "verify", "--mas", &fleet.mas_id, "--data-dir"])
-            .arg(tmp.path().join("data"))
-            .output()
-            .unwrap()
-    };
+    let verify = || audit_verify(&fleet.mas_id, tmp.path());
     let ok = verify();
     assert!(ok.status.success(), "{ok:?}");
     // 5 admin changes (the MAS, 4 apps), 1 token, 20 exchanges.
@@ -246,11 +249,7 @@ fn concurrent_issuances_and_exchanges_leave_an_intact_chain() {
         }
     });
     assert_eq!(casa.terminate().code(), Some(0));
-    let out = std::process::Command::new(casa_bin())
-        .args(["audit", "verify", "--mas", &fleet.mas_id, "--data-dir"])
-        .arg(tmp.path().join("data"))
-        .output()
-        .unwrap();
+    let out = audit_verify(&fleet.mas_id, tmp.path());
     assert!(out.status.success(), "{out:?}");
     // 5 admin changes (the MAS, 4 apps), 100 tokens, 100 exchanges.
     assert!(String::from_utf8_lossy(&out.stdout).contains("intact: 205 events"), "{out:?}");
@@ -298,11 +297,7 @@ fn kill_9_during_a_stream_of_decisions_leaves_a_sound_trail() {
     assert!(allowed <= answered && allowed + 1024 >= answered, "{allowed} of {answered} exchanges traced");
     let mut casa = casa;
     casa.terminate();
-    let out = std::process::Command::new(casa_bin())
-        .args(["audit", "verify", "--mas", &fleet.mas_id, "--data-dir"])
-        .arg(tmp.path().join("data"))
-        .output()
-        .unwrap();
+    let out = audit_verify(&fleet.mas_id, tmp.path());
     assert!(out.status.success(), "{out:?}");
 }
 

@@ -32,6 +32,13 @@ struct Weighed<V> {
     bytes: u64,
 }
 
+impl<V: Footprint> Weighed<V> {
+    fn of(value: V) -> Self {
+        let bytes = (value.footprint() as u64).max(1);
+        Self { value, bytes }
+    }
+}
+
 #[derive(Clone, Default)]
 struct ByFootprint;
 
@@ -59,8 +66,7 @@ impl<K: Eq + Hash + Clone, V: Footprint + Clone> Bounded<K, V> {
     }
 
     pub fn insert(&mut self, key: K, value: V) {
-        let bytes = (value.footprint() as u64).max(1);
-        self.entries.insert(key, Weighed { value, bytes });
+        self.entries.insert(key, Weighed::of(value));
     }
 
     /// The bytes held now (never more than the budget).
@@ -99,8 +105,7 @@ impl<K: Eq + Hash + Clone, V: Footprint + Clone> SharedBounded<K, V> {
     }
 
     pub fn insert(&self, key: K, value: V) {
-        let bytes = (value.footprint() as u64).max(1);
-        self.entries.insert(key, Weighed { value, bytes });
+        self.entries.insert(key, Weighed::of(value));
     }
 
     /// The bytes held now (never more than the budget).

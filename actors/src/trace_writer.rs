@@ -435,12 +435,18 @@ mod tests {
     use crate::store::EmbeddedStore;
     use crate::trace::EventKind;
 
-    #[tokio::test]
-    async fn events_are_chained_batched_and_flushed_on_stop() {
+    /// A writer on a fresh embedded store whose batches wait for `flush_and_stop`.
+    fn flushed_on_stop() -> (tempfile::TempDir, Arc<dyn Store>, Arc<TraceWriter>) {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
         let writer =
             TraceWriter::start(store.clone(), WriterConfig { interval: Duration::from_secs(60), ..Default::default() });
+        (dir, store, writer)
+    }
+
+    #[tokio::test]
+    async fn events_are_chained_batched_and_flushed_on_stop() {
+        let (_dir, store, writer) = flushed_on_stop();
         let mut live = writer.subscribe();
         let mas = Uuid::now_v7();
         for i in 0..10 {
@@ -460,10 +466,7 @@ mod tests {
 
     #[tokio::test]
     async fn events_recorded_out_of_creation_order_still_form_an_intact_chain() {
-        let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
-        let writer =
-            TraceWriter::start(store.clone(), WriterConfig { interval: Duration::from_secs(60), ..Default::default() });
+        let (_dir, store, writer) = flushed_on_stop();
         let mut live = writer.subscribe();
         let mas = Uuid::now_v7();
         // Created first, recorded last: an issuance completed after its fsync.

@@ -119,7 +119,12 @@ pub fn new_jti() -> String {
 
 /// SHA-256 of a token, hex: what traces and caches hold instead of the token.
 pub fn digest(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    hex::encode(digest_bytes(token))
+}
+
+/// [`digest`] before hex: what caches key a token by.
+pub fn digest_bytes(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
 }
 
 pub fn sign(claims: &Claims, key: &RealmKey) -> String {

@@ -96,10 +96,9 @@ impl Default for VerifiedTokens {
 }
 
 impl VerifiedTokens {
-    /// SHA-256 of the token: the cache's key, and (in hex) the digest traces hold.
+    /// The cache's key: [`token::digest_bytes`], what traces hold in hex.
     pub(super) fn key(token: &str) -> [u8; 32] {
-        use sha2::Digest;
-        sha2::Sha256::digest(token.as_bytes()).into()
+        token::digest_bytes(token)
     }
 
     fn get(&self, key: &[u8; 32]) -> Option<Arc<Claims>> {
@@ -175,7 +174,7 @@ impl MasState {
     }
 
     /// Signs a token, unless it would be too large for any verifier to accept.
-    pub(super) fn mint(&mut self, claims: Claims) -> Result<String, OAuthError> {
+    pub(super) fn mint(&self, claims: Claims) -> Result<String, OAuthError> {
         Ok(self.unsigned(claims)?.sign().0)
     }
 
