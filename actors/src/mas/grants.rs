@@ -50,19 +50,23 @@ pub(crate) struct IssueDecision {
 }
 
 impl IssueDecision {
-    /// Whether completing it writes to the store (and is better done off the actor).
-    pub(crate) fn writes(&self) -> bool {
-        self.input.is_some()
-    }
-
-    /// Stores the user input (durably, or the token is not handed out), then
-    /// records the issuance.
-    pub(crate) async fn complete(self) -> CoreResult<IssuedToken> {
-        if let Some(input) = &self.input {
-            self.store.put_user_input(input).await?;
+    /// Hands the token to `answer` once its new user input is durably stored
+    /// (or the error: no token is handed out without it) and the issuance
+    /// recorded. Without a new input, at once; with one, from the store's
+    /// write, so the MAS goes on meanwhile and no task waits in between.
+    pub(crate) fn complete(self, answer: impl FnOnce(CoreResult<IssuedToken>) + Send + 'static) {
+        let IssueDecision { token, input, event, started, store, trace } = self;
+        let finish = move || {
+            emit(&*trace, event, started);
+            token
+        };
+        match input {
+            None => answer(Ok(finish())),
+            Some(input) => store.put_user_input_then(
+                input,
+                Box::new(move |written| answer(written.map(|()| finish()).map_err(Into::into))),
+            ),
         }
-        emit(&*self.trace, self.event, self.started);
-        Ok(self.token)
     }
 }
 

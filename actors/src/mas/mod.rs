@@ -314,13 +314,8 @@ impl Actor for MasActor {
             }
             MasMsg::IssueToken(Wire(req), reply) => match state.issue(req).await {
                 // The fsync of the user input happens off the mailbox.
-                Ok(Issuance::Decided(decision)) if decision.writes() => {
-                    tokio::spawn(async move {
-                        let _ = reply.send(decision.complete().await.map(IssueOutcome::Issued).into());
-                    });
-                }
                 Ok(Issuance::Decided(decision)) => {
-                    let _ = reply.send(decision.complete().await.map(IssueOutcome::Issued).into());
+                    decision.complete(move |issued| drop(reply.send(issued.map(IssueOutcome::Issued).into())))
                 }
                 Ok(Issuance::NeedsIntent { embed }) => {
                     let _ = reply.send(Ok(IssueOutcome::NeedsIntent { embed }).into());

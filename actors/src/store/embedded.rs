@@ -501,6 +501,15 @@ impl Store for EmbeddedStore {
         self.user_inputs.put(row).await
     }
 
+    fn put_user_input_then(self: Arc<Self>, input: UserInput, then: super::WriteDone) {
+        match encode(&input) {
+            Ok(bytes) => {
+                self.user_inputs.put_then(Row { key: (input.mas_id.as_u128(), input.id.as_u128()), bytes }, then)
+            }
+            Err(e) => then(Err(e)),
+        }
+    }
+
     async fn get_user_input(&self, mas_id: Uuid, id: Uuid) -> Result<Option<UserInput>, StoreError> {
         self.run(move |db| {
             let txn = db.begin_read().map_err(backend)?;

@@ -12,7 +12,7 @@ use std::sync::Weak;
 use redb::{Database, TableDefinition};
 use tokio::sync::oneshot;
 
-use super::StoreError;
+use super::{StoreError, WriteDone};
 
 /// The most inputs one commit takes (bounds a transaction's size).
 const MAX_BATCH: usize = 1024;
@@ -26,7 +26,8 @@ pub(super) struct Row {
 
 struct Pending {
     row: Row,
-    done: oneshot::Sender<Result<(), String>>,
+    /// Told the commit's outcome, on the writer thread.
+    done: WriteDone,
 }
 
 /// The queue in front of the writer thread, which stops when this is dropped.
@@ -51,10 +52,21 @@ impl GroupCommit {
     /// Returns once `row` is durably stored (with every row queued beside it).
     pub(super) async fn put(&self, row: Row) -> Result<(), StoreError> {
         let (done, committed) = oneshot::channel();
-        let stopped = || StoreError::Backend("the user input writer stopped".into());
-        self.queue.send(Pending { row, done }).map_err(|_| stopped())?;
-        committed.await.map_err(|_| stopped())?.map_err(StoreError::Backend)
+        self.put_then(row, Box::new(move |result| drop(done.send(result))));
+        committed.await.unwrap_or_else(|_| Err(stopped()))
     }
+
+    /// Calls `done` on the writer thread once `row` is durably stored (or
+    /// with the error), or here at once if the writer is gone.
+    pub(super) fn put_then(&self, row: Row, done: WriteDone) {
+        if let Err(mpsc::SendError(p)) = self.queue.send(Pending { row, done }) {
+            (p.done)(Err(stopped()));
+        }
+    }
+}
+
+fn stopped() -> StoreError {
+    StoreError::Backend("the user input writer stopped".into())
 }
 
 fn write_batches(db: &Weak<Database>, tables: Tables, pending: Receiver<Pending>) {
@@ -70,7 +82,7 @@ fn write_batches(db: &Weak<Database>, tables: Tables, pending: Receiver<Pending>
             metrics::counter!(crate::telemetry::USER_INPUTS_COMMITTED.name).increment(batch.len() as u64);
         }
         for p in batch {
-            let _ = p.done.send(result.clone());
+            (p.done)(result.clone().map_err(StoreError::Backend));
         }
     }
 }

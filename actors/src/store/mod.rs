@@ -56,6 +56,9 @@ impl From<StoreError> for crate::CoreError {
     }
 }
 
+/// What runs once a write is durable (or failed): see [`Store::put_user_input_then`].
+pub type WriteDone = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Cheap round trip, for readiness probes.
@@ -86,6 +89,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores a session's user input.
     async fn put_user_input(&self, input: &UserInput) -> Result<(), StoreError>;
+    /// Stores a user input, then hands the outcome to `then`, on whichever
+    /// thread finished the write: an issuance waiting on its input's fsync
+    /// is answered from there, without a task of its own to wake first.
+    fn put_user_input_then(self: Arc<Self>, input: UserInput, then: WriteDone) {
+        tokio::spawn(async move { then(self.put_user_input(&input).await) });
+    }
     /// A user input of one MAS; another MAS's id is absent.
     async fn get_user_input(&self, mas_id: Uuid, id: Uuid) -> Result<Option<UserInput>, StoreError>;
     /// The MAS a user input belongs to (for admin lookups by id alone).
