@@ -112,9 +112,16 @@ pub enum TokenError {
     TooLong,
 }
 
-/// A new random token id: 128 bits, base64url.
+/// A new token id, base64url of 128 bits: the Unix time in milliseconds (48
+/// bits, big-endian), then 80 random bits. Ids made close in time share a
+/// prefix, so the trail's index by token id takes each batch's ids into a few
+/// pages instead of one random page each (what the index's fsync costs).
 pub fn new_jti() -> String {
-    URL_SAFE_NO_PAD.encode(&crate::secret::random_bytes()[..16])
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+    let mut id = [0u8; 16];
+    id[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+    id[6..].copy_from_slice(&crate::secret::random_bytes()[..10]);
+    URL_SAFE_NO_PAD.encode(id)
 }
 
 /// SHA-256 of a token, hex: what traces and caches hold instead of the token.
@@ -276,6 +283,22 @@ mod tests {
 
     fn ring() -> Keyring {
         Keyring::new(vec![RealmKey::generate(OffsetDateTime::now_utc())]).unwrap()
+    }
+
+    #[test]
+    fn a_token_id_carries_its_time_then_80_random_bits() {
+        let ms = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+        let before = ms();
+        let ids: Vec<String> = (0..1000).map(|_| new_jti()).collect();
+        let after = ms();
+        let mut tails = std::collections::HashSet::new();
+        for id in &ids {
+            let raw = URL_SAFE_NO_PAD.decode(id).unwrap();
+            assert_eq!((id.len(), raw.len()), (22, 16));
+            let at = u64::from_be_bytes([0, 0, raw[0], raw[1], raw[2], raw[3], raw[4], raw[5]]);
+            assert!((before..=after).contains(&at), "{at} not in {before}..={after}");
+            assert!(tails.insert(raw[6..].to_vec()), "a repeated random part");
+        }
     }
 
     #[test]
