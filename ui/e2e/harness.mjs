@@ -2,7 +2,7 @@
 // fresh data dir, seeded through its real API, and Debian's Chromium driven
 // by playwright-core.
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -32,6 +32,8 @@ export async function startCasa(extraEnv = {}, dataDir = null) {
   const bin = process.env.CASA_BIN ?? join(REPO, "target/release/casa");
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "casa-e2e-"));
+  // Each run's data dirs (with their key-encryption keys) go when the test process ends.
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }));
   const data = dataDir ?? join(dir, "data");
   const child = spawn(bin, ["serve", "--listen", `127.0.0.1:${port}`, "--data-dir", data], {
     cwd: REPO,
