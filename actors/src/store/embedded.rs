@@ -240,6 +240,11 @@ fn write_in<T>(
     Ok(out)
 }
 
+/// A user input as the group commit writes it: keyed by (MAS, input id).
+fn user_input_row(input: &UserInput) -> Result<Row, StoreError> {
+    Ok(Row { key: (input.mas_id.as_u128(), input.id.as_u128()), bytes: encode(input)? })
+}
+
 fn put_app_in(txn: &redb::WriteTransaction, app: &AppRecord) -> Result<(), StoreError> {
     let bytes = encode(app)?;
     txn.open_table(APPS).map_err(backend)?.insert(app.id.as_u128(), bytes.as_slice()).map_err(backend)?;
@@ -497,15 +502,12 @@ impl Store for EmbeddedStore {
     }
 
     async fn put_user_input(&self, input: &UserInput) -> Result<(), StoreError> {
-        let row = Row { key: (input.mas_id.as_u128(), input.id.as_u128()), bytes: encode(input)? };
-        self.user_inputs.put(row).await
+        self.user_inputs.put(user_input_row(input)?).await
     }
 
     fn put_user_input_then(self: Arc<Self>, input: UserInput, then: super::WriteDone) {
-        match encode(&input) {
-            Ok(bytes) => {
-                self.user_inputs.put_then(Row { key: (input.mas_id.as_u128(), input.id.as_u128()), bytes }, then)
-            }
+        match user_input_row(&input) {
+            Ok(row) => self.user_inputs.put_then(row, then),
             Err(e) => then(Err(e)),
         }
     }
