@@ -317,33 +317,69 @@ fn publish_hooks(hooks: &[Hook]) {
     }
 }
 
-/// Who sent a request: the kernel's attribution, else /proc, else the address.
-fn sender_of(
-    r: &Request,
-    owners: &mut HashMap<(SocketAddr, SocketAddr), Option<Sender>>,
-    cg: Option<&std::path::Path>,
-) -> (String, String) {
-    let owner = r.sender.clone().or_else(|| {
-        if r.direction != Direction::Egress || r.cookie == 0 {
-            return None;
+/// A sender's (key, label), as observations carry them.
+type SenderLabels = (Arc<str>, Arc<str>);
+
+/// Who sends on each flow: the kernel's attribution, else /proc, else the
+/// address. A flow's requests share the labels made for its sender rather
+/// than formatting them once per request.
+#[derive(Default)]
+struct Senders {
+    /// /proc lookups for flows the kernel did not attribute.
+    owners: HashMap<(SocketAddr, SocketAddr), Option<Sender>>,
+    /// Per flow, the sender its labels were made for, and those labels.
+    labels: HashMap<(SocketAddr, SocketAddr), (Option<Sender>, SenderLabels)>,
+}
+
+/// Flows whose senders are remembered; past it they are looked up again.
+const SENDER_FLOWS_MAX: usize = 65_536;
+
+impl Senders {
+    fn of(&mut self, r: &Request, cg: Option<&std::path::Path>) -> SenderLabels {
+        let flow = (r.src, r.dst);
+        let owner = match &r.sender {
+            Some(s) => Some(s),
+            None if r.direction != Direction::Egress || r.cookie == 0 => None,
+            None => {
+                if self.owners.len() > SENDER_FLOWS_MAX {
+                    self.owners.clear();
+                }
+                self.owners.entry(flow).or_insert_with(|| procfs::socket_owner(r.src, r.dst, cg)).as_ref()
+            }
+        };
+        if let Some((made_for, labels)) = self.labels.get(&flow) {
+            if made_for.as_ref() == owner {
+                return labels.clone();
+            }
         }
-        if owners.len() > 65_536 {
-            owners.clear();
+        let labels: SenderLabels = match owner {
+            Some(s) => (
+                format!("cgroup {} {}", s.cgroup_id, s.comm).into(),
+                format!("pid {} ({}) cgroup {}", s.pid, s.comm, s.cgroup_id).into(),
+            ),
+            None => (format!("ip {}", r.src.ip()).into(), r.src.ip().to_string().into()),
+        };
+        if self.labels.len() > SENDER_FLOWS_MAX {
+            self.labels.clear();
         }
-        owners.entry((r.src, r.dst)).or_insert_with(|| procfs::socket_owner(r.src, r.dst, cg)).clone()
-    });
-    match owner {
-        Some(s) => {
-            (format!("cgroup {} {}", s.cgroup_id, s.comm), format!("pid {} ({}) cgroup {}", s.pid, s.comm, s.cgroup_id))
-        }
-        None => (format!("ip {}", r.src.ip()), format!("{}", r.src.ip())),
+        self.labels.insert(flow, (owner.cloned(), labels.clone()));
+        labels
     }
 }
 
-fn observation(r: &Request, sender: (String, String)) -> Observation {
+/// Bytes off the wire as text: valid UTF-8 (every well-formed header) is
+/// copied as is, without the slower lossy scan.
+fn text_of(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
+fn observation(r: &Request, sender: SenderLabels) -> Observation {
     let line = http::request_line(&r.line);
     let target = line.map(|(_, t)| t);
-    let text = |b: &[u8]| (!b.is_empty()).then(|| String::from_utf8_lossy(b).into_owned());
+    let text = |b: &[u8]| (!b.is_empty()).then(|| text_of(b));
     Observation {
         src: (!r.tls).then_some(r.src),
         dst: (!r.tls).then_some(r.dst),
@@ -352,7 +388,7 @@ fn observation(r: &Request, sender: (String, String)) -> Observation {
         method: line.map(|(m, _)| m.to_string()),
         path: target.map(|t| http::path(t).to_string()),
         host: text(&r.host),
-        token: r.token.as_ref().map(|t| Zeroizing::new(String::from_utf8_lossy(t).into_owned())),
+        token: r.token.as_ref().map(|t| Zeroizing::new(text_of(t))),
         query_token: target.and_then(http::query_token).map(Zeroizing::new),
         tool_call: if line.is_some_and(|(m, _)| m == "POST") { http::tool_call(&r.body) } else { None },
         truncated: r.truncated,
@@ -454,7 +490,7 @@ async fn run(
     let mut judge = Judge::new(cfg.node.clone());
     let mut flows = Reassembler::default();
     let mut egress_seen: HashMap<(SocketAddr, SocketAddr), Instant> = HashMap::new();
-    let mut owners = HashMap::new();
+    let mut senders = Senders::default();
     let mut window = tokio::time::interval(cfg.window);
     let mut refresh = tokio::time::interval(cfg.refresh);
     let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -557,7 +593,7 @@ async fn run(
                     requests += 1;
                     seen_at.push(r.ts_ns);
                     truncated += r.truncated as u64;
-                    let sender = sender_of(&r, &mut owners, cgroup2.as_deref());
+                    let sender = senders.of(&r, cgroup2.as_deref());
                     judge.observe(&observation(&r, sender), &dir, now)
                 }
                 Event::Response { src, dst, status, .. } => judge.response(src, dst, status).into_iter().collect(),
@@ -609,4 +645,54 @@ fn monotonic_ns() -> u64 {
     // SAFETY: clock_gettime writes the timespec it is given.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(sender: Option<Sender>) -> Request {
+        Request {
+            ts_ns: 0,
+            ifindex: 1,
+            direction: Direction::Ingress,
+            src: "127.0.0.1:40000".parse().unwrap(),
+            dst: "127.0.0.1:9001".parse().unwrap(),
+            cookie: 0,
+            sender,
+            line: b"GET / HTTP/1.1".to_vec(),
+            host: Vec::new(),
+            body: Vec::new(),
+            token: None,
+            other_scheme: false,
+            truncated: false,
+            joined: false,
+            tls: false,
+        }
+    }
+
+    fn agent(pid: u32) -> Option<Sender> {
+        Some(Sender { pid, comm: "agent".into(), cgroup_id: 7 })
+    }
+
+    #[test]
+    fn a_flow_keeps_its_sender_labels_until_its_sender_changes() {
+        let mut senders = Senders::default();
+        let first = senders.of(&request(agent(1)), None);
+        assert_eq!((&*first.0, &*first.1), ("cgroup 7 agent", "pid 1 (agent) cgroup 7"));
+        let again = senders.of(&request(agent(1)), None);
+        assert!(Arc::ptr_eq(&first.1, &again.1), "one flow, one sender: the labels are shared");
+        // The port was reused by another process: new labels, never the old ones.
+        let reused = senders.of(&request(agent(2)), None);
+        assert_eq!(&*reused.1, "pid 2 (agent) cgroup 7");
+        let unknown = senders.of(&request(None), None);
+        assert_eq!((&*unknown.0, &*unknown.1), ("ip 127.0.0.1", "127.0.0.1"));
+    }
+
+    #[test]
+    fn wire_text_is_copied_when_valid_and_replaced_when_not() {
+        assert_eq!(text_of(b"Bearer eyJ.a.b"), "Bearer eyJ.a.b");
+        assert_eq!(text_of(b"a\xffb"), "a\u{fffd}b");
+        assert_eq!(text_of(b""), "");
+    }
 }

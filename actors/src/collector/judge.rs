@@ -28,9 +28,9 @@ pub struct Observation {
     pub src: Option<SocketAddr>,
     pub dst: Option<SocketAddr>,
     /// Identity used to tell senders apart (cgroup, else source address).
-    pub sender_key: String,
+    pub sender_key: Arc<str>,
     /// Human-readable sender (pid, comm, cgroup or address).
-    pub sender: String,
+    pub sender: Arc<str>,
     pub method: Option<String>,
     pub path: Option<String>,
     pub host: Option<String>,
@@ -44,6 +44,12 @@ pub struct Observation {
 }
 
 impl Observation {
+    /// Whether this went where an earlier observation with `dst` and `host`
+    /// went (what [`Self::destination`] names), without naming it.
+    fn same_destination_as(&self, dst: Option<SocketAddr>, host: Option<&str>) -> bool {
+        self.dst == dst && (dst.is_some() || self.host.as_deref() == host)
+    }
+
     /// The destination address, or for a libssl write its `tls:` Host.
     fn destination(&self) -> String {
         match (self.dst, &self.host) {
@@ -81,14 +87,28 @@ const TLS_PORT: u16 = 443;
 const FLOWS_MAX: usize = 65_536;
 const PENDING_PER_FLOW: usize = 64;
 
+/// SHA-256 of a token, as caches key it (hex only in the events).
+type Digest = [u8; 32];
+
+/// A window's sightings of one token from one sender at one destination.
+struct Sighting {
+    /// The first observation's sender and destination, which later ones match.
+    sender_key: Arc<str>,
+    dst: Option<SocketAddr>,
+    host: Option<String>,
+    event: TraceEvent,
+}
+
 pub struct Judge {
     node: String,
-    /// digest → (verdict, unix second it holds until); a full cache evicts its cold entries.
-    cache: quick_cache::unsync::Cache<String, (Verdict, i64)>,
+    /// token digest → (verdict, unix second it holds until); a full cache evicts its cold entries.
+    cache: quick_cache::unsync::Cache<Digest, (Verdict, i64)>,
     /// jti → (first sender key, its label, until exp).
-    first_sender: HashMap<String, (String, String, i64)>,
-    /// (jti, sender key, destination) → aggregated wire_token_seen.
-    seen: HashMap<(String, String, String), TraceEvent>,
+    first_sender: HashMap<String, (Arc<str>, Arc<str>, i64)>,
+    /// token digest → its aggregated wire_token_seen per (sender key, destination).
+    /// Keyed by digest so that a repeated sighting, the common case, is
+    /// counted without building a key: a valid token's digest names its jti.
+    seen: HashMap<Digest, Vec<Sighting>>,
     /// (client, server) → per pipelined request, the invalid finding if any.
     flows: HashMap<(SocketAddr, SocketAddr), VecDeque<Option<TraceEvent>>>,
     pub cache_hits: u64,
@@ -120,7 +140,7 @@ impl Judge {
         self.cache.retain(|_, (v, _)| !matches!(v, Verdict::Unverifiable { .. }));
     }
 
-    fn verdict(&mut self, token: &str, digest: &str, dir: &Directory, now: i64) -> Verdict {
+    fn verdict(&mut self, token: &str, digest: &Digest, dir: &Directory, now: i64) -> Verdict {
         if let Some((v, until)) = self.cache.get(digest) {
             if now < *until {
                 self.cache_hits += 1;
@@ -129,7 +149,7 @@ impl Judge {
         }
         self.verifications += 1;
         let (v, until) = Self::verify(token, dir, now);
-        self.cache.insert(digest.to_string(), (v.clone(), until));
+        self.cache.insert(*digest, (v.clone(), until));
         v
     }
 
@@ -163,7 +183,7 @@ impl Judge {
     fn detail(&self, o: &Observation, dest: &Destination) -> WireDetail {
         WireDetail {
             node: self.node.clone(),
-            sender: o.sender.clone(),
+            sender: o.sender.to_string(),
             source: o.src.map(|a| a.to_string()).unwrap_or_default(),
             destination: o.destination(),
             destination_app: match dest {
@@ -180,9 +200,9 @@ impl Judge {
         }
     }
 
-    fn event(mas_id: Uuid, kind: EventKind, digest: &str, claims: Option<&Claims>) -> TraceEvent {
+    fn event(mas_id: Uuid, kind: EventKind, digest: Option<&Digest>, claims: Option<&Claims>) -> TraceEvent {
         let mut e = TraceEvent::new(mas_id, kind);
-        e.token_digest = (!digest.is_empty()).then(|| digest.to_string());
+        e.token_digest = digest.map(hex::encode);
         if let Some(c) = claims {
             e.jti = Some(c.jti.clone());
             e.parent = c.parent.clone();
@@ -208,12 +228,17 @@ impl Judge {
         };
         let mut out = Vec::new();
         if let Some(q) = &o.query_token {
-            let digest = token::digest(q);
+            let digest = token::digest_bytes(q);
             let (mas, claims) = match self.verdict(q, &digest, dir, now) {
                 Verdict::Valid { mas_id, claims } | Verdict::Expired { mas_id, claims } => (mas_id, Some(claims)),
                 Verdict::Unverifiable { mas_id, .. } => (mas_id.unwrap_or_else(|| dest_mas(&dest)), None),
             };
-            out.push(Self::event(mas, EventKind::WireTokenInQuery(self.detail(o, &dest)), &digest, claims.as_deref()));
+            out.push(Self::event(
+                mas,
+                EventKind::WireTokenInQuery(self.detail(o, &dest)),
+                Some(&digest),
+                claims.as_deref(),
+            ));
         }
         match &o.token {
             None => {
@@ -221,7 +246,7 @@ impl Judge {
                     if app.app_type == AppType::McpServer {
                         let mut d = self.detail(o, &dest);
                         d.tool = tool.clone();
-                        out.push(Self::event(app.mas_id, EventKind::WireUnauthenticatedToolCall(d), "", None));
+                        out.push(Self::event(app.mas_id, EventKind::WireUnauthenticatedToolCall(d), None, None));
                     }
                 }
             }
@@ -249,7 +274,7 @@ impl Judge {
         now: i64,
         out: &mut Vec<TraceEvent>,
     ) {
-        let digest = token::digest(t);
+        let digest = token::digest_bytes(t);
         let verdict = self.verdict(t, &digest, dir, now);
         // casa judges the credentials sent to it itself (admin tokens,
         // introspection of dead tokens); a token casa cannot place, sent
@@ -264,18 +289,19 @@ impl Judge {
                 let mut d = self.detail(o, dest);
                 d.reason = Some(reason.into());
                 let mas = mas_id.unwrap_or_else(|| dest_mas(dest));
-                out.push(Self::event(mas, EventKind::WireTokenUnverifiable(d), &digest, None));
+                out.push(Self::event(mas, EventKind::WireTokenUnverifiable(d), Some(&digest), None));
                 return;
             }
             Verdict::Expired { mas_id, claims } => {
                 let d = self.claims_detail(o, dest, &claims);
-                out.push(Self::event(mas_id, EventKind::WireTokenExpired(d), &digest, Some(&claims)));
+                out.push(Self::event(mas_id, EventKind::WireTokenExpired(d), Some(&digest), Some(&claims)));
                 return;
             }
             Verdict::Valid { mas_id, claims } => (mas_id, claims),
         };
         let c = &*claims;
-        let ev = |kind: fn(WireDetail) -> EventKind, d: WireDetail| Self::event(mas_id, kind(d), &digest, Some(c));
+        let ev =
+            |kind: fn(WireDetail) -> EventKind, d: WireDetail| Self::event(mas_id, kind(d), Some(&digest), Some(c));
         let revoked = dir.realms.get(&c.iss).and_then(|r| r.revocations.revoked_by(c));
         if let Some(by) = revoked.filter(|_| *dest != Destination::Casa) {
             let mut d = self.claims_detail(o, dest, c);
@@ -312,17 +338,17 @@ impl Judge {
                 self.first_sender.insert(c.jti.clone(), (o.sender_key.clone(), o.sender.clone(), c.exp));
             }
         }
-        let destination = o.destination();
-        let key = (c.jti.clone(), o.sender_key.clone(), destination);
-        if let Some(e) = self.seen.get_mut(&key) {
-            if let EventKind::WireTokenSeen(d) = &mut e.kind {
+        let same = |s: &&mut Sighting| s.sender_key == o.sender_key && o.same_destination_as(s.dst, s.host.as_deref());
+        if let Some(s) = self.seen.get_mut(&digest).and_then(|all| all.iter_mut().find(same)) {
+            if let EventKind::WireTokenSeen(d) = &mut s.event.kind {
                 d.count += 1;
                 d.truncated |= o.truncated;
             }
-        } else {
-            let e = ev(EventKind::WireTokenSeen, self.claims_detail(o, dest, c));
-            self.seen.insert(key, e);
+            return;
         }
+        let event = ev(EventKind::WireTokenSeen, self.claims_detail(o, dest, c));
+        let sighting = Sighting { sender_key: o.sender_key.clone(), dst: o.dst, host: o.host.clone(), event };
+        self.seen.entry(digest).or_default().push(sighting);
     }
 
     fn claims_detail(&self, o: &Observation, dest: &Destination, c: &Claims) -> WireDetail {
@@ -353,11 +379,11 @@ impl Judge {
 
     /// The aggregated wire_token_seen events of the window, which restarts.
     pub fn flush(&mut self) -> Vec<TraceEvent> {
-        self.seen.drain().map(|(_, e)| e).collect()
+        self.seen.drain().flat_map(|(_, s)| s.into_iter().map(|s| s.event)).collect()
     }
 
     pub fn pending_sightings(&self) -> usize {
-        self.seen.len()
+        self.seen.values().map(Vec::len).sum()
     }
 }
 
@@ -467,6 +493,50 @@ mod tests {
 
     fn kinds(events: &[TraceEvent]) -> Vec<&'static str> {
         events.iter().map(|e| e.type_name()).collect()
+    }
+
+    #[test]
+    fn sightings_of_one_token_are_counted_apart_per_sender_and_destination() {
+        let w = world();
+        let mut j = Judge::new("n1");
+        let t = token::sign(&claims(true), w.ring.active());
+        let mut other_sender = obs(TOOLS, Some(&t));
+        (other_sender.sender_key, other_sender.sender) = ("cgroup 8".into(), "pid 2 (agent) cgroup 8".into());
+        let tls = |host: &str| {
+            let mut o = obs(TOOLS, Some(&t));
+            (o.src, o.dst, o.host) = (None, None, Some(host.into()));
+            o
+        };
+        let (tls_a, tls_b) = (tls("a.example"), tls("b.example"));
+        let plan =
+            [(obs(TOOLS, Some(&t)), 3), (obs(OTHER_TOOLS, Some(&t)), 2), (other_sender, 1), (tls_a, 4), (tls_b, 5)];
+        for (o, n) in &plan {
+            for _ in 0..*n {
+                j.observe(o, &w.dir, NOW);
+            }
+        }
+        assert_eq!(j.pending_sightings(), 5);
+        let mut counts: Vec<(String, String, u64)> = j
+            .flush()
+            .iter()
+            .map(|e| {
+                let d = wire_detail(&e.kind).unwrap();
+                (d.sender.clone(), d.destination.clone(), d.count)
+            })
+            .collect();
+        counts.sort();
+        let label = "pid 1 (agent) cgroup 7".to_string();
+        assert_eq!(
+            counts,
+            [
+                (label.clone(), TOOLS.into(), 3),
+                (label.clone(), OTHER_TOOLS.into(), 2),
+                (label.clone(), "tls:a.example".into(), 4),
+                (label, "tls:b.example".into(), 5),
+                ("pid 2 (agent) cgroup 8".into(), TOOLS.into(), 1),
+            ]
+        );
+        assert_eq!(j.pending_sightings(), 0, "a flush starts a new window");
     }
 
     #[test]
