@@ -100,3 +100,49 @@ fn commit(db: &Database, (inputs, input_mas): Tables, batch: &[Pending]) -> Resu
     txn.commit()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use redb::{ReadableDatabase, TableDefinition};
+
+    use super::*;
+
+    const INPUTS: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("inputs");
+    const INPUT_MAS: TableDefinition<u128, u128> = TableDefinition::new("input_mas");
+
+    fn writer() -> (tempfile::TempDir, Arc<Database>, GroupCommit) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(Database::create(dir.path().join("db.redb")).unwrap());
+        let writer = GroupCommit::start(Arc::downgrade(&db), (INPUTS, INPUT_MAS));
+        (dir, db, writer)
+    }
+
+    /// `put_then`'s answer, waited for here.
+    async fn put_then(writer: &GroupCommit, row: Row) -> Result<(), StoreError> {
+        let (done, answered) = oneshot::channel();
+        writer.put_then(row, Box::new(move |result| drop(done.send(result))));
+        answered.await.expect("the writer answers every row")
+    }
+
+    #[tokio::test]
+    async fn a_row_is_readable_once_its_writer_answers() {
+        let (_dir, db, writer) = writer();
+        put_then(&writer, Row { key: (1, 2), bytes: b"input".to_vec() }).await.unwrap();
+        let txn = db.begin_read().unwrap();
+        let inputs = txn.open_table(INPUTS).unwrap();
+        assert_eq!(inputs.get((1, 2)).unwrap().unwrap().value(), b"input");
+        assert_eq!(txn.open_table(INPUT_MAS).unwrap().get(2).unwrap().unwrap().value(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_row_the_writer_cannot_commit_is_answered_with_the_error() {
+        let (_dir, db, writer) = writer();
+        drop(db); // the store closed under its writer: the commit cannot happen
+        let err = put_then(&writer, Row { key: (1, 2), bytes: b"input".to_vec() }).await.unwrap_err();
+        assert!(err.to_string().contains("the store is closed"), "{err}");
+        let err = writer.put(Row { key: (1, 3), bytes: b"input".to_vec() }).await.unwrap_err();
+        assert!(err.to_string().contains("the store is closed"), "{err}");
+    }
+}
