@@ -20,7 +20,7 @@ use crate::backoff::Backoff;
 use crate::error::{CoreError, Retry};
 use crate::events::{TraceEventDropped, TraceEventsLost};
 use crate::retention::Retention;
-use crate::store::Store;
+use crate::store::{LinkedBatch, Store};
 use crate::supervise::supervised;
 use crate::telemetry::Emit;
 use crate::trace::{chain_key, TraceEvent, TraceSink};
@@ -72,7 +72,7 @@ enum InFlight {
     /// Taken from the queue, not linked yet.
     Unchained(Vec<TraceEvent>),
     /// Linked; written (or partly written) as it is, so the chain holds.
-    Chained(Arc<Vec<TraceEvent>>),
+    Chained(Arc<LinkedBatch>),
 }
 
 impl Backlog {
@@ -192,7 +192,7 @@ async fn write_loop(
                 }
                 Err(e) => {
                     let err = CoreError::from(e);
-                    tracing::error!(error = %err.report(), attempt, events = batch.len(), "writing trace events");
+                    tracing::error!(error = %err.report(), attempt, events = batch.events.len(), "writing trace events");
                     if err.retry() == Retry::Never {
                         break; // refused data is refused again
                     }
@@ -202,18 +202,19 @@ async fn write_loop(
         }
         backlog.unpark();
         if !written {
-            TraceEventsLost { events: batch.len() }.emit();
+            TraceEventsLost { events: batch.events.len() }.emit();
             // Part of the batch may be stored: a lone node's chain continues
             // from what the store has, a cluster node's in a new segment.
             heads.clear();
             chain = backlog.next_chain(segment.as_deref());
             continue;
         }
-        metrics::counter!(crate::telemetry::TRACE_EVENTS_WRITTEN.name).increment(batch.len() as u64);
+        metrics::counter!(crate::telemetry::TRACE_EVENTS_WRITTEN.name).increment(batch.events.len() as u64);
         if rx.len() < config.batch {
             background::behind(false);
         }
-        for event in Arc::try_unwrap(batch).unwrap_or_else(|shared| (*shared).clone()) {
+        let events = Arc::try_unwrap(batch).map(|b| b.events).unwrap_or_else(|shared| shared.events.clone());
+        for event in events {
             let _ = live.send(event);
         }
     }
@@ -244,7 +245,7 @@ async fn link(
     mut batch: Vec<TraceEvent>,
     heads: &mut HashMap<Uuid, Option<String>>,
     chain: &Option<String>,
-) -> Arc<Vec<TraceEvent>> {
+) -> Arc<LinkedBatch> {
     if chain.is_none() {
         // Heads read from the store; the batch is parked meanwhile, so a
         // store that panics here loses none of it.
@@ -268,6 +269,7 @@ async fn link(
     let (chain, mut known) = (chain.clone(), std::mem::take(heads));
     let linked = linker
         .run(move || {
+            let mut encoded = Vec::with_capacity(batch.len());
             for event in &mut batch {
                 // An event's id is its place in the chain, taken here: events reach the
                 // queue in another order than they were created (an issuance is recorded
@@ -277,11 +279,10 @@ async fn link(
                 event.chain = chain.clone();
                 let key = event.chain_key();
                 let head = known.get(&key).cloned().flatten();
-                let hash = event.chain_hash(head.as_deref());
-                (event.prev_hash, event.hash) = (head, Some(hash));
+                encoded.push(event.link(head));
                 known.insert(key, event.hash.clone());
             }
-            (batch, known)
+            (LinkedBatch { events: batch, encoded }, known)
         })
         .await;
     // Hashing our own events cannot fail; if it did, the supervisor restarts the loop.

@@ -126,18 +126,46 @@ pub fn chain_key(mas_id: Uuid, chain: Option<&str>) -> Uuid {
 impl TraceEvent {
     /// This event's link in its MAS's hash chain.
     pub fn chain_hash(&self, prev: Option<&str>) -> String {
+        if self.prev_hash.is_none() && self.hash.is_none() {
+            // A new event, not linked yet: no copy needed.
+            return Self::hash_over(prev, &serde_json::to_vec(self).expect("events encode"));
+        }
+        let mut bare = self.clone();
+        bare.prev_hash = None;
+        bare.hash = None;
+        Self::hash_over(prev, &serde_json::to_vec(&bare).expect("events encode"))
+    }
+
+    /// Links this event after `prev` (replacing any earlier link) and returns
+    /// its stored encoding: the JSON its hash covers, with both hashes filled
+    /// in. One serialization serves the hash and the store; equal to
+    /// `serde_json::to_vec` of the linked event.
+    pub fn link(&mut self, prev: Option<String>) -> Vec<u8> {
+        (self.prev_hash, self.hash) = (None, None);
+        let bare = serde_json::to_vec(self).expect("events encode");
+        let hash = Self::hash_over(prev.as_deref(), &bare);
+        // The unset hashes serialize as this run, the last top-level fields
+        // but `chain`. Inside a string value every quote is escaped, so no
+        // value can contain it: its last occurrence is the slot.
+        const SLOT: &[u8] = br#","prev_hash":null,"hash":null"#;
+        let at = bare.windows(SLOT.len()).rposition(|w| w == SLOT).expect("an unlinked event has empty hash slots");
+        let mut encoded = Vec::with_capacity(bare.len() + 2 * 64 + 4);
+        encoded.extend_from_slice(&bare[..at]);
+        encoded.extend_from_slice(br#","prev_hash":"#);
+        serde_json::to_writer(&mut encoded, &prev).expect("a hash encodes");
+        encoded.extend_from_slice(br#","hash":""#);
+        encoded.extend_from_slice(hash.as_bytes()); // hex: nothing to escape
+        encoded.push(b'"');
+        encoded.extend_from_slice(&bare[at + SLOT.len()..]);
+        (self.prev_hash, self.hash) = (prev, Some(hash));
+        encoded
+    }
+
+    fn hash_over(prev: Option<&str>, bare: &[u8]) -> String {
         let mut h = Sha256::new();
         h.update(prev.unwrap_or("").as_bytes());
         h.update([0]);
-        if self.prev_hash.is_none() && self.hash.is_none() {
-            // A new event, not linked yet (the writer's case): no copy needed.
-            h.update(serde_json::to_vec(self).expect("events encode"));
-        } else {
-            let mut bare = self.clone();
-            bare.prev_hash = None;
-            bare.hash = None;
-            h.update(serde_json::to_vec(&bare).expect("events encode"));
-        }
+        h.update(bare);
         hex::encode(h.finalize())
     }
 
@@ -263,9 +291,8 @@ impl TraceSink for MemorySink {
 mod tests {
     use super::*;
 
-    #[test]
-    fn type_names_are_the_serialized_tags() {
-        let kinds = [
+    fn every_kind() -> Vec<EventKind> {
+        vec![
             EventKind::TokenIssued { tools: vec![] },
             EventKind::ExchangeAllowed { tools: vec![], audience: String::new(), checks: vec![] },
             EventKind::ExchangeDenied { requested: vec![], denials: vec![], checks: vec![] },
@@ -287,7 +314,33 @@ mod tests {
             EventKind::WireTokenExfiltration(WireDetail::default()),
             EventKind::WireTokenInQuery(WireDetail::default()),
             EventKind::WireInvalidTokenAccepted(WireDetail::default()),
-        ];
+        ]
+    }
+
+    #[test]
+    fn linking_encodes_once_what_the_store_and_the_chain_hash_see() {
+        // Hostile text where the hashes' slot is looked for: escaped, never matched.
+        let slot = r#","prev_hash":null,"hash":null"#;
+        let mut prev = None;
+        for (i, mut kind) in every_kind().into_iter().enumerate() {
+            if let EventKind::ExchangeRejected { description, .. } = &mut kind {
+                *description = format!("{slot}}}");
+            }
+            let mut e = TraceEvent::new(Uuid::now_v7(), kind);
+            e.user_input_id = Some(slot.into());
+            e.chain = (i % 2 == 1).then(|| format!("node-a{slot}"));
+            e.link(Some("a link made before".into()));
+            let encoded = e.link(prev.clone());
+            assert_eq!(e.prev_hash, prev, "{}: linked again, the new link holds", e.type_name());
+            assert_eq!(String::from_utf8(encoded).unwrap(), serde_json::to_string(&e).unwrap(), "{}", e.type_name());
+            assert_eq!(e.hash.as_deref(), Some(e.chain_hash(prev.as_deref()).as_str()), "{}", e.type_name());
+            prev = e.hash.clone();
+        }
+    }
+
+    #[test]
+    fn type_names_are_the_serialized_tags() {
+        let kinds = every_kind();
         assert_eq!(kinds.len(), TraceEvent::TYPE_NAMES.len(), "every type is listed once");
         for kind in kinds {
             let e = TraceEvent::new(Uuid::nil(), kind);

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use super::group_commit::{GroupCommit, Row};
 use super::sealing::KeySeal;
 use super::trace_file;
-use super::{decode, encode, Store, StoreError, SCHEMA_VERSION};
+use super::{decode, encode, LinkedBatch, Store, StoreError, SCHEMA_VERSION};
 use crate::background::Background;
 use crate::model::{AppRecord, MasRecord, Page, PageRequest};
 use crate::realm::RealmKey;
@@ -277,8 +277,9 @@ fn remove_range<'r, K: redb::Key + 'static, V: redb::Value + 'static>(
     table.retain_in(range, |_, _| false).map_err(backend)
 }
 
-/// Stores events with their index entries and moves their chains' heads.
-fn insert_events(txn: &redb::WriteTransaction, events: &[TraceEvent]) -> Result<(), StoreError> {
+/// Stores events (as encoded) with their index entries and moves their chains' heads.
+fn insert_events(txn: &redb::WriteTransaction, batch: &LinkedBatch) -> Result<(), StoreError> {
+    let events = &batch.events;
     let mut traces = txn.open_table(TRACES).map_err(backend)?;
     let mut order = txn.open_table(TRACE_ORDER).map_err(backend)?;
     let mut sessions = txn.open_table(TRACE_SESSIONS).map_err(backend)?;
@@ -286,9 +287,9 @@ fn insert_events(txn: &redb::WriteTransaction, events: &[TraceEvent]) -> Result<
     let mut tokens = txn.open_table(TRACE_TOKENS).map_err(backend)?;
     // A chain's head moves once per batch, to its last event here.
     let mut moved: HashMap<u128, &str> = HashMap::new();
-    for e in events {
+    for (e, bytes) in events.iter().zip(&batch.encoded) {
         let (m, id) = (e.mas_id.as_u128(), e.id.as_u128());
-        traces.insert((m, id), encode(e)?.as_slice()).map_err(backend)?;
+        traces.insert((m, id), bytes.as_slice()).map_err(backend)?;
         order.insert(id, m).map_err(backend)?;
         if let Some(uiid) = &e.user_input_id {
             sessions.insert((uiid.as_str(), id), m).map_err(backend)?;
@@ -587,12 +588,12 @@ impl Store for EmbeddedStore {
     }
 
     async fn append_traces(&self, events: &[TraceEvent]) -> Result<(), StoreError> {
-        self.append_trace_batch(Arc::new(events.to_vec())).await
+        self.append_trace_batch(Arc::new(LinkedBatch::encode(events.to_vec())?)).await
     }
 
-    async fn append_trace_batch(&self, events: Arc<Vec<TraceEvent>>) -> Result<(), StoreError> {
+    async fn append_trace_batch(&self, batch: Arc<LinkedBatch>) -> Result<(), StoreError> {
         let db = self.traces.clone();
-        let written = self.appender.run(move || write_in(&db, |txn| insert_events(txn, &events))).await;
+        let written = self.appender.run(move || write_in(&db, |txn| insert_events(txn, &batch))).await;
         written.map_err(|e| StoreError::Backend(e.to_string()))?
     }
 
@@ -854,7 +855,7 @@ mod tests {
         let db = Database::create(dir.path().join(FILE_NAME)).unwrap();
         write_in(&db, |txn| {
             txn.open_table(META).unwrap().insert("schema_version", "1").unwrap();
-            insert_events(txn, events)
+            insert_events(txn, &LinkedBatch::encode(events.to_vec()).unwrap())
         })
         .unwrap();
         dir
@@ -901,7 +902,7 @@ mod tests {
         let dir = schema_one_dir(&events);
         // The first rows reached traces.redb, casa.redb still has them all (a crash between the two commits).
         let traces = Database::create(dir.path().join(trace_file::FILE_NAME)).unwrap();
-        write_in(&traces, |txn| insert_events(txn, &events[..2])).unwrap();
+        write_in(&traces, |txn| insert_events(txn, &LinkedBatch::encode(events[..2].to_vec()).unwrap())).unwrap();
         drop(traces);
         let store = EmbeddedStore::open(dir.path()).unwrap();
         assert_trail_moved(&store, dir.path(), mas, &events).await;

@@ -112,9 +112,10 @@ pub trait Store: Send + Sync + 'static {
     async fn append_traces(&self, events: &[TraceEvent]) -> Result<(), StoreError>;
     /// [`Self::append_traces`] of a batch the caller shares (the trace writer
     /// keeps it until it is written): a store that writes on a thread of its
-    /// own takes it without copying every event.
-    async fn append_trace_batch(&self, events: Arc<Vec<TraceEvent>>) -> Result<(), StoreError> {
-        self.append_traces(&events).await
+    /// own takes it without copying every event, and one that stores events
+    /// as their JSON takes the encodings made when they were linked.
+    async fn append_trace_batch(&self, batch: Arc<LinkedBatch>) -> Result<(), StoreError> {
+        self.append_traces(&batch.events).await
     }
     /// The hash of the newest event of a chain, by its key: a MAS's id for its
     /// lone-node chain, else [`crate::trace::chain_key`] of the MAS and segment.
@@ -157,6 +158,22 @@ pub trait Store: Send + Sync + 'static {
     /// Node-level settings, such as the admin token digest.
     async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError>;
     async fn put_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;
+}
+
+/// Linked trace events and each one's stored encoding (its JSON,
+/// [`TraceEvent::link`]): made once, for the chain hash and the store.
+pub struct LinkedBatch {
+    pub events: Vec<TraceEvent>,
+    /// `encoded[i]` is `events[i]` as JSON.
+    pub encoded: Vec<Vec<u8>>,
+}
+
+impl LinkedBatch {
+    /// A batch of events linked earlier, encoded now.
+    pub fn encode(events: Vec<TraceEvent>) -> Result<Self, StoreError> {
+        let encoded = events.iter().map(encode).collect::<Result<_, _>>()?;
+        Ok(Self { events, encoded })
+    }
 }
 
 pub(crate) fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
