@@ -6,14 +6,18 @@ use std::borrow::Cow;
 
 use super::error::ApiError;
 
-fn decode(raw: &[u8], what: &str) -> Result<String, ApiError> {
+/// Decodes one name or value; None when it is not UTF-8 once decoded.
+fn decode(raw: &[u8]) -> Option<String> {
+    if !raw.iter().any(|&b| b == b'+' || b == b'%') {
+        // Nothing encoded (tokens, ids, grant types): validated and copied at once.
+        return std::str::from_utf8(raw).ok().map(str::to_owned);
+    }
     let plus_as_space: Cow<[u8]> = if raw.contains(&b'+') {
         Cow::Owned(raw.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect())
     } else {
         Cow::Borrowed(raw)
     };
-    let bytes: Vec<u8> = percent_encoding::percent_decode(&plus_as_space).collect();
-    String::from_utf8(bytes).map_err(|_| ApiError::bad_request(None, format!("{what} is not valid UTF-8")))
+    percent_encoding::percent_decode(&plus_as_space).decode_utf8().ok().map(Cow::into_owned)
 }
 
 /// Decodes the pairs of a form, refusing repeated names and non-UTF-8.
@@ -24,8 +28,9 @@ pub fn parse(body: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, 
             Some(i) => (&pair[..i], &pair[i + 1..]),
             None => (pair, &b""[..]),
         };
-        let name = decode(name, "a parameter name")?;
-        let value = decode(value, &format!("parameter {name:?}"))?;
+        let not_utf8 = |what: String| ApiError::bad_request(None, format!("{what} is not valid UTF-8"));
+        let name = decode(name).ok_or_else(|| not_utf8("a parameter name".into()))?;
+        let value = decode(value).ok_or_else(|| not_utf8(format!("parameter {name:?}")))?;
         if fields.contains_key(&name) {
             return Err(ApiError::bad_request(Some(name.clone()), format!("parameter {name:?} is repeated")));
         }
@@ -36,7 +41,7 @@ pub fn parse(body: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, 
 
 /// One form-encoded value (as in HTTP Basic client credentials, RFC 6749 section 2.3.1).
 pub fn decode_value(raw: &str) -> Option<String> {
-    decode(raw.as_bytes(), "a value").ok()
+    decode(raw.as_bytes())
 }
 
 #[cfg(test)]
@@ -56,5 +61,9 @@ mod tests {
         assert!(parse(b"a=\xff").is_err());
         assert!(parse(b"%FF=1").is_err());
         assert_eq!(decode_value("a%3Ab+c").as_deref(), Some("a:b c"));
+        assert_eq!(decode_value("eyJ0.e30.sig-_~").as_deref(), Some("eyJ0.e30.sig-_~"), "nothing to decode");
+        assert_eq!(decode_value("%2B+%25").as_deref(), Some("+ %"), "decoded once, never twice");
+        let err = parse(b"ok=1&bad=%C3").unwrap_err();
+        assert!(format!("{err:?}").contains(r#"parameter \"bad\" is not valid UTF-8"#), "{err:?}");
     }
 }
