@@ -8,15 +8,12 @@ use super::error::ApiError;
 
 /// Decodes one name or value; None when it is not UTF-8 once decoded.
 fn decode(raw: &[u8]) -> Option<String> {
-    if !raw.iter().any(|&b| b == b'+' || b == b'%') {
-        // Nothing encoded (tokens, ids, grant types): validated and copied at once.
-        return std::str::from_utf8(raw).ok().map(str::to_owned);
-    }
     let plus_as_space: Cow<[u8]> = if raw.contains(&b'+') {
         Cow::Owned(raw.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect())
     } else {
         Cow::Borrowed(raw)
     };
+    // Borrowed when nothing is percent-encoded (tokens, ids): validated and copied once.
     percent_encoding::percent_decode(&plus_as_space).decode_utf8().ok().map(Cow::into_owned)
 }
 
