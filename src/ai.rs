@@ -36,7 +36,7 @@ fn uncalibrated(settings: &Settings) -> anyhow::Result<Option<Arc<dyn casa_actor
 #[cfg(feature = "local-model")]
 fn local(settings: &Settings) -> anyhow::Result<Option<Arc<dyn casa_actors::intent::Embedder>>> {
     use casa_semantic::batch::Batching;
-    use casa_semantic::local::LocalModel;
+    use casa_semantic::local::{LocalModel, Precision};
     if !settings.model_dir.join("model.safetensors").exists() {
         tracing::warn!(
             model_dir = %settings.model_dir.display(),
@@ -44,7 +44,11 @@ fn local(settings: &Settings) -> anyhow::Result<Option<Arc<dyn casa_actors::inte
         );
         return Ok(None);
     }
-    let model = LocalModel::load(&settings.model_dir)?;
+    let precision = match settings.model_precision {
+        crate::config::ModelPrecision::Int8 => Precision::Int8,
+        crate::config::ModelPrecision::F32 => Precision::F32,
+    };
+    let model = LocalModel::load_as(&settings.model_dir, precision)?;
     tracing::info!(model = casa_semantic::batch::BlockingEmbedder::model(&model), "local embedder loaded");
     Ok(Some(Arc::new(Batching::start(Arc::new(model)))))
 }

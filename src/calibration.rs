@@ -10,8 +10,10 @@ use casa_actors::intent::{AiError, Embedder};
 use casa_actors::relevance::Calibration;
 
 /// (file, contents) of every shipped calibration.
-const BUILT_IN: &[(&str, &str)] =
-    &[("calibration/intent-all-MiniLM-L6-v2.json", include_str!("../calibration/intent-all-MiniLM-L6-v2.json"))];
+const BUILT_IN: &[(&str, &str)] = &[
+    ("calibration/intent-all-MiniLM-L6-v2.json", include_str!("../calibration/intent-all-MiniLM-L6-v2.json")),
+    ("calibration/intent-all-MiniLM-L6-v2-int8.json", include_str!("../calibration/intent-all-MiniLM-L6-v2-int8.json")),
+];
 
 /// The shipped calibration fitted on `model`, if any.
 pub fn built_in(model: &str) -> Option<Arc<Calibration>> {

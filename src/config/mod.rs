@@ -61,6 +61,16 @@ pub enum EmbedderKind {
     None,
 }
 
+/// How the local model's linear layers compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelPrecision {
+    /// int8 matrix products (about 3× the intents per second of f32 on x86; its own calibration).
+    Int8,
+    /// candle in f32, the reference.
+    F32,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -129,6 +139,9 @@ settings! {
             flag("embedder", "CASA_EMBEDDER", "EMBEDDER");
         model_dir: req PathBuf = "models/all-MiniLM-L6-v2", "The local sentence-transformer's directory",
             flag("model-dir", "CASA_MODEL_DIR", "DIR");
+        model_precision: req ModelPrecision = "int8",
+            "The local model's linear layers: int8 (fast) or f32 (the reference); each has its own calibration",
+            flag("model-precision", "CASA_MODEL_PRECISION", "PRECISION");
         embeddings_base_url: opt String = none,
             "OpenAI-compatible embeddings API, up to the version (e.g. http://127.0.0.1:11434/v1)",
             flag("embeddings-base-url", "CASA_EMBEDDINGS_BASE_URL", "URL");

@@ -15,7 +15,7 @@ use casa_actors::oauth::*;
 use casa_actors::store::EmbeddedStore;
 use casa_actors::trace::LogSink;
 use casa_semantic::batch::{Batching, BlockingEmbedder};
-use casa_semantic::local::LocalModel;
+use casa_semantic::local::{LocalModel, Precision};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 fn model_dir() -> PathBuf {
@@ -27,14 +27,16 @@ fn model_dir() -> PathBuf {
 const PROMPT: &str = "Summarise the quarterly sales report in /shared/reports and email it to the finance team";
 
 fn embedding(c: &mut Criterion) {
-    let model = LocalModel::load(&model_dir()).expect("run scripts/fetch-model");
-    let mut g = c.benchmark_group("local MiniLM embedding");
-    g.sample_size(20);
-    g.bench_function("one prompt", |b| b.iter(|| model.embed_blocking(&[PROMPT.to_string()]).unwrap()));
-    let batch: Vec<String> = (0..32).map(|i| format!("{PROMPT} (variant {i})")).collect();
-    g.throughput(Throughput::Elements(32));
-    g.bench_function("batch of 32 prompts", |b| b.iter(|| model.embed_blocking(&batch).unwrap()));
-    g.finish();
+    for (precision, label) in [(Precision::F32, "f32"), (Precision::Int8, "int8")] {
+        let model = LocalModel::load_as(&model_dir(), precision).expect("run scripts/fetch-model");
+        let mut g = c.benchmark_group(format!("local MiniLM embedding, {label}"));
+        g.sample_size(20);
+        g.bench_function("one prompt", |b| b.iter(|| model.embed_blocking(&[PROMPT.to_string()]).unwrap()));
+        let batch: Vec<String> = (0..32).map(|i| format!("{PROMPT} (variant {i})")).collect();
+        g.throughput(Throughput::Elements(32));
+        g.bench_function("batch of 32 prompts", |b| b.iter(|| model.embed_blocking(&batch).unwrap()));
+        g.finish();
+    }
 }
 
 struct Fleet {

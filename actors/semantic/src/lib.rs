@@ -4,5 +4,7 @@
 
 pub mod batch;
 #[cfg(feature = "local-model")]
+mod int8;
+#[cfg(feature = "local-model")]
 pub mod local;
 pub mod openai;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use casa_actors::intent::Embedder;
 use casa_semantic::batch::{Batching, BlockingEmbedder};
-use casa_semantic::local::LocalModel;
+use casa_semantic::local::{LocalModel, Precision};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -86,4 +86,39 @@ async fn the_batching_service_serves_concurrent_callers() {
     for t in tasks {
         assert_eq!(t.await.unwrap()[0].len(), 384);
     }
+}
+
+/// Varied lengths, topics and punctuation, as tasks and tool texts come.
+const TEXTS: [&str; 8] = [
+    "Read the file notes.txt",
+    "filesystem read: Read the contents of a file",
+    "What is the weather in Paris?",
+    "Book me a table for two tonight at an Italian place near the office, around 8pm, and text Anna the details",
+    "Cha Dri change drink: Modifies the existing drink order by changing its size, temperature or sweetness",
+    "send email",
+    "Summarise the meeting notes in /docs/notes.md and list the action items",
+    "¿Dónde está la estación? 駅はどこですか",
+];
+
+#[test]
+fn the_int8_encoder_agrees_with_f32() {
+    let f32 = LocalModel::load(&model_dir()).unwrap();
+    let int8 = LocalModel::load_as(&model_dir(), Precision::Int8).unwrap();
+    assert_ne!(f32.model(), int8.model(), "the precisions' embeddings must not be mixed");
+    let texts: Vec<String> = TEXTS.iter().map(|t| t.to_string()).collect();
+    let (a, b) = (f32.embed_blocking(&texts).unwrap(), int8.embed_blocking(&texts).unwrap());
+    for (t, (a, b)) in TEXTS.iter().zip(a.iter().zip(&b)) {
+        let c = cosine(a, b);
+        assert!(c > 0.99, "{t:?}: f32 and int8 embeddings have cosine {c}");
+    }
+    // Pairwise cosines (what the semantic check reads) move by little.
+    for i in 0..TEXTS.len() {
+        for j in i + 1..TEXTS.len() {
+            let d = (cosine(&a[i], &a[j]) - cosine(&b[i], &b[j])).abs();
+            assert!(d < 0.02, "{:?} ~ {:?}: cosines differ by {d}", TEXTS[i], TEXTS[j]);
+        }
+    }
+    // A batch pads nothing: a text's embedding does not depend on its batch.
+    let alone = int8.embed_blocking(&texts[3..4]).unwrap();
+    assert!(cosine(&alone[0], &b[3]) > 0.99999);
 }
