@@ -117,6 +117,25 @@ pub async fn mas_listing_pages_and_searches(store: &dyn Store) {
     let one = store.list_mas(Some(&format!("{tag}-3")), page).await.unwrap();
     assert_eq!(one.items.len(), 1);
     assert_eq!(one.items[0].id, ids[3]);
+
+    // Unfiltered (only the page is read): pages walk every MAS once, in the filtered order.
+    let (mut walked, mut page) = (Vec::new(), PageRequest { page: 1, page_size: 2 });
+    loop {
+        let p = store.list_mas(None, page).await.unwrap();
+        assert!(p.items.len() <= 2 && p.total >= 5);
+        if p.items.is_empty() {
+            assert_eq!(p.total as usize, walked.len(), "the total counts what the pages hold");
+            break;
+        }
+        walked.extend(p.items.into_iter().map(|m| m.id));
+        page.page += 1;
+    }
+    let mut unique = walked.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), walked.len(), "no MAS on two pages");
+    let ours: Vec<Uuid> = walked.iter().copied().filter(|id| ids.contains(id)).collect();
+    assert_eq!(ours, ids);
 }
 
 /// `sealed` and `clear` are one backend, with and without a key-encryption

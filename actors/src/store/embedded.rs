@@ -362,10 +362,18 @@ impl Store for EmbeddedStore {
         self.run(move |db| {
             let txn = db.begin_read().map_err(backend)?;
             let table = txn.open_table(MAS).map_err(backend)?;
+            let Some(needle) = needle else {
+                // Only the page's records are decoded: paging through 10,000 MAS
+                // (the readiness scan does) decoded all of them for every page.
+                let Page { items, total, page, page_size } = Page::slice(table.iter().map_err(backend)?, page);
+                let items =
+                    items.into_iter().map(|e| decode(e.map_err(backend)?.1.value())).collect::<Result<_, _>>()?;
+                return Ok(Page { items, total, page, page_size });
+            };
             let mut all = Vec::new();
             for entry in table.iter().map_err(backend)? {
                 let mas: MasRecord = decode(entry.map_err(backend)?.1.value())?;
-                if needle.as_ref().is_none_or(|n| mas.settings.name.to_lowercase().contains(n)) {
+                if mas.settings.name.to_lowercase().contains(&needle) {
                     all.push(mas);
                 }
             }

@@ -237,10 +237,20 @@ impl Store for ScyllaStore {
 
     async fn list_mas(&self, name_contains: Option<&str>, page: PageRequest) -> Result<Page<MasRecord>, StoreError> {
         let needle = name_contains.map(str::to_lowercase);
+        let ids = self.mas_ids().await?;
+        let Some(needle) = needle else {
+            // Only the page's records are read: paging through 10,000 MAS read all of them for every page.
+            let Page { items: page_ids, total, page, page_size } = Page::slice(ids, page);
+            let mut items = Vec::with_capacity(page_ids.len());
+            for id in page_ids {
+                items.extend(self.get_mas(id).await?);
+            }
+            return Ok(Page { items, total, page, page_size });
+        };
         let mut all = Vec::new();
-        for id in self.mas_ids().await? {
+        for id in ids {
             if let Some(mas) = self.get_mas(id).await? {
-                if needle.as_ref().is_none_or(|n| mas.settings.name.to_lowercase().contains(n)) {
+                if mas.settings.name.to_lowercase().contains(&needle) {
                     all.push(mas);
                 }
             }
