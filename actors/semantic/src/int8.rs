@@ -74,7 +74,15 @@ fn vector(weights: &Weights, name: &str) -> candle_core::Result<Vec<f32>> {
 
 impl Norm {
     fn load(w: &Weights, prefix: &str) -> candle_core::Result<Self> {
-        Ok(Self { gamma: vector(w, &format!("{prefix}.weight"))?, beta: vector(w, &format!("{prefix}.bias"))? })
+        let (gamma, beta) = (vector(w, &format!("{prefix}.weight"))?, vector(w, &format!("{prefix}.bias"))?);
+        if gamma.len() != HIDDEN || beta.len() != HIDDEN {
+            return Err(candle_core::Error::Msg(format!(
+                "{prefix}: {} and {} values, want {HIDDEN}",
+                gamma.len(),
+                beta.len()
+            )));
+        }
+        Ok(Self { gamma, beta })
     }
 
     /// In place, each row of `x`.
@@ -93,33 +101,47 @@ impl Norm {
 
 impl Linear {
     /// From PyTorch's `[out, in]` weights (one or several stacked along `out`).
-    fn quantize(gemm: &Int8Gemm, rows: &[Vec<f32>], bias: Vec<f32>, inputs: usize, weight_max: f32) -> Self {
+    fn quantize(gemm: &Int8Gemm, rows: &[Vec<f32>], bias: Vec<f32>, inputs: usize) -> Self {
+        const WEIGHT_MAX: f32 = 127.0;
         let outputs = rows.len();
         let mut scales = Vec::with_capacity(outputs);
         // Column-major for the kernel: [in, out].
         let mut q = vec![0i8; inputs * outputs];
         for (o, row) in rows.iter().enumerate() {
             let top = max_abs(row);
-            let scale = if top > 0.0 { top / weight_max } else { 1.0 };
+            let scale = if top > 0.0 { top / WEIGHT_MAX } else { 1.0 };
             scales.push(scale);
             for (i, v) in row.iter().enumerate() {
-                q[i * outputs + o] = (v / scale).round().clamp(-weight_max, weight_max) as i8;
+                q[i * outputs + o] = (v / scale).round().clamp(-WEIGHT_MAX, WEIGHT_MAX) as i8;
             }
         }
         let weights = gemm.prepack_b(NdTensorView::from_data([inputs, outputs], q.as_slice()));
         Self { weights, scales, bias, zeros: vec![0; outputs] }
     }
 
-    fn load(gemm: &Int8Gemm, w: &Weights, names: &[&str], weight_max: f32) -> candle_core::Result<Self> {
+    /// `names` stacked along the output; each must be `[outputs, inputs]`
+    /// (a file that disagrees is refused here, not at the first product).
+    fn load(
+        gemm: &Int8Gemm,
+        w: &Weights,
+        names: &[&str],
+        (inputs, outputs): (usize, usize),
+    ) -> candle_core::Result<Self> {
         let (mut rows, mut bias) = (Vec::new(), Vec::new());
-        let mut inputs = 0;
         for name in names {
             let t = w.get(&format!("{name}.weight")).ok_or_else(|| candle_core::Error::Msg(format!("no {name}")))?;
-            inputs = t.dim(1)?;
+            let b = vector(w, &format!("{name}.bias"))?;
+            if t.dims() != [outputs, inputs] || b.len() != outputs {
+                return Err(candle_core::Error::Msg(format!(
+                    "{name}: weights {:?} and bias [{}], want [{outputs}, {inputs}] and [{outputs}]",
+                    t.dims(),
+                    b.len()
+                )));
+            }
             rows.extend(t.to_vec2::<f32>()?);
-            bias.extend(vector(w, &format!("{name}.bias"))?);
+            bias.extend(b);
         }
-        Ok(Self::quantize(gemm, &rows, bias, inputs, weight_max))
+        Ok(Self::quantize(gemm, &rows, bias, inputs))
     }
 
     fn outputs(&self) -> usize {
@@ -285,16 +307,17 @@ impl Int8Encoder {
         let layers = (0..LAYERS)
             .map(|l| {
                 let p = format!("encoder.layer.{l}");
-                let linear = |names: &[&str]| {
+                let linear = |names: &[&str], shape| {
                     let names: Vec<String> = names.iter().map(|n| format!("{p}.{n}")).collect();
-                    Linear::load(&gemm, &w, &names.iter().map(String::as_str).collect::<Vec<_>>(), 127.0)
+                    Linear::load(&gemm, &w, &names.iter().map(String::as_str).collect::<Vec<_>>(), shape)
                 };
+                let qkv = ["attention.self.query", "attention.self.key", "attention.self.value"];
                 Ok(Layer {
-                    qkv: linear(&["attention.self.query", "attention.self.key", "attention.self.value"])?,
-                    attention_out: linear(&["attention.output.dense"])?,
+                    qkv: linear(&qkv, (HIDDEN, HIDDEN))?,
+                    attention_out: linear(&["attention.output.dense"], (HIDDEN, HIDDEN))?,
                     attention_norm: Norm::load(&w, &format!("{p}.attention.output.LayerNorm"))?,
-                    up: linear(&["intermediate.dense"])?,
-                    down: linear(&["output.dense"])?,
+                    up: linear(&["intermediate.dense"], (HIDDEN, FFN))?,
+                    down: linear(&["output.dense"], (FFN, HIDDEN))?,
                     output_norm: Norm::load(&w, &format!("{p}.output.LayerNorm"))?,
                 })
             })

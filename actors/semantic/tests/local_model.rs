@@ -153,3 +153,20 @@ fn hostile_text_gives_unit_vectors_in_either_precision() {
         assert!(cosine(&prefix[0], &vectors[5]) > 0.9999, "{precision:?}");
     }
 }
+
+/// A model directory whose weights disagree with the shape int8 runs is refused
+/// at load with the tensor's name, never at the first request.
+#[test]
+fn int8_refuses_weights_of_another_shape() {
+    use candle_core::{Device, Tensor};
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["config.json", "tokenizer.json"] {
+        std::fs::copy(model_dir().join(file), dir.path().join(file)).unwrap();
+    }
+    let mut weights = candle_core::safetensors::load(model_dir().join("model.safetensors"), &Device::Cpu).unwrap();
+    let name = "encoder.layer.3.output.dense.weight";
+    weights.insert(name.into(), Tensor::zeros((384, 1000), candle_core::DType::F32, &Device::Cpu).unwrap());
+    candle_core::safetensors::save(&weights, dir.path().join("model.safetensors")).unwrap();
+    let err = LocalModel::load_as(dir.path(), Precision::Int8).err().expect("refused");
+    assert!(err.to_string().contains("encoder.layer.3.output.dense"), "{err}");
+}
