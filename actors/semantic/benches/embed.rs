@@ -151,28 +151,30 @@ fn tool_defs(round: u64, n: usize) -> Vec<ToolDef> {
 }
 
 fn registration(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let embedder: Arc<dyn Embedder> =
-        rt.block_on(async { Arc::new(Batching::start(Arc::new(LocalModel::load(&model_dir()).unwrap()))) });
-    let checks = vec![CheckName::DeterministicToolSelected, CheckName::SemanticIntentMatch];
-    let f = rt.block_on(fleet(embedder, checks));
-    let mut g = c.benchmark_group("registration");
-    g.sample_size(10);
-    g.throughput(Throughput::Elements(1000));
-    let mut round = 0;
-    g.bench_function("an app of 1,000 tools, semantic check on", |b| {
-        b.to_async(&rt).iter(|| {
-            round += 1;
-            let tools = tool_defs(round, 1000);
-            let node = &f.node;
-            async move {
-                let app = NewApp::new(f.mas, &format!("server {round}"), AppType::McpServer, vec![], tools);
-                node.create_app(app).await.unwrap()
-            }
-        })
-    });
-    g.finish();
-    rt.block_on(f.node.shutdown());
+    for (precision, label) in [(Precision::Int8, "int8"), (Precision::F32, "f32")] {
+        let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+        let model = LocalModel::load_as(&model_dir(), precision).unwrap();
+        let embedder: Arc<dyn Embedder> = rt.block_on(async { Arc::new(Batching::start(Arc::new(model))) });
+        let checks = vec![CheckName::DeterministicToolSelected, CheckName::SemanticIntentMatch];
+        let f = rt.block_on(fleet(embedder, checks));
+        let mut g = c.benchmark_group(format!("registration, {label}"));
+        g.sample_size(10);
+        g.throughput(Throughput::Elements(1000));
+        let mut round = 0;
+        g.bench_function("an app of 1,000 tools, semantic check on", |b| {
+            b.to_async(&rt).iter(|| {
+                round += 1;
+                let tools = tool_defs(round, 1000);
+                let node = &f.node;
+                async move {
+                    let app = NewApp::new(f.mas, &format!("server {round}"), AppType::McpServer, vec![], tools);
+                    node.create_app(app).await.unwrap()
+                }
+            })
+        });
+        g.finish();
+        rt.block_on(f.node.shutdown());
+    }
 }
 
 criterion_group!(benches, embedding, registration, exchange_throughput);
