@@ -1,6 +1,7 @@
-//! The local embedder: a sentence-transformer (all-MiniLM-L6-v2) run with
-//! candle on the CPU. Mean pooling over the attention mask, then L2
-//! normalisation, as sentence-transformers does.
+//! The local embedder: a sentence-transformer (all-MiniLM-L6-v2) on the CPU,
+//! its encoder either candle's in f32 (the reference) or [`crate::int8`]'s.
+//! Mean pooling over the attention mask, then L2 normalisation, as
+//! sentence-transformers does.
 
 use std::path::Path;
 
