@@ -1,5 +1,5 @@
 //! The local embedder: a sentence-transformer (all-MiniLM-L6-v2) on the CPU,
-//! its encoder either candle's in f32 (the reference) or [`crate::int8`]'s.
+//! its encoder either candle's in f32 (the reference) or the int8 one (`int8.rs`).
 //! Mean pooling over the attention mask, then L2 normalisation, as
 //! sentence-transformers does.
 
