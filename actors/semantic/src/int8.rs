@@ -119,16 +119,18 @@ impl Linear {
         Self { weights, scales, bias, zeros: vec![0; outputs] }
     }
 
-    /// `names` stacked along the output; each must be `[outputs, inputs]`
+    /// `layer`'s `names` stacked along the output; each must be `[outputs, inputs]`
     /// (a file that disagrees is refused here, not at the first product).
     fn load(
         gemm: &Int8Gemm,
         w: &Weights,
+        layer: &str,
         names: &[&str],
         (inputs, outputs): (usize, usize),
     ) -> candle_core::Result<Self> {
         let (mut rows, mut bias) = (Vec::new(), Vec::new());
         for name in names {
+            let name = format!("{layer}.{name}");
             let t = w.get(&format!("{name}.weight")).ok_or_else(|| candle_core::Error::Msg(format!("no {name}")))?;
             let b = vector(w, &format!("{name}.bias"))?;
             if t.dims() != [outputs, inputs] || b.len() != outputs {
@@ -307,10 +309,7 @@ impl Int8Encoder {
         let layers = (0..LAYERS)
             .map(|l| {
                 let p = format!("encoder.layer.{l}");
-                let linear = |names: &[&str], shape| {
-                    let names: Vec<String> = names.iter().map(|n| format!("{p}.{n}")).collect();
-                    Linear::load(&gemm, &w, &names.iter().map(String::as_str).collect::<Vec<_>>(), shape)
-                };
+                let linear = |names: &[&str], shape| Linear::load(&gemm, &w, &p, names, shape);
                 let qkv = ["attention.self.query", "attention.self.key", "attention.self.value"];
                 Ok(Layer {
                     qkv: linear(&qkv, (HIDDEN, HIDDEN))?,
@@ -345,8 +344,9 @@ impl Int8Encoder {
     /// Mean-pooled, L2-normalised sentence embeddings of tokenized texts
     /// (`(ids, type ids)` without padding).
     pub fn embed(&self, texts: &[(Vec<u32>, Vec<u32>)]) -> candle_core::Result<Vec<Vec<f32>>> {
-        let chunks: Vec<_> = texts.par_chunks(CHUNK).map(|chunk| self.embed_chunk(chunk)).collect();
-        Ok(chunks.into_iter().collect::<candle_core::Result<Vec<_>>>()?.into_iter().flatten().collect())
+        let chunks: Vec<Vec<Vec<f32>>> =
+            texts.par_chunks(CHUNK).map(|chunk| self.embed_chunk(chunk)).collect::<Result<_, _>>()?;
+        Ok(chunks.into_iter().flatten().collect())
     }
 
     fn embed_chunk(&self, texts: &[(Vec<u32>, Vec<u32>)]) -> candle_core::Result<Vec<Vec<f32>>> {
@@ -365,10 +365,10 @@ impl Int8Encoder {
         for (ids, types) in texts {
             spans.push((x.len() / HIDDEN, ids.len()));
             for (pos, (&id, &ty)) in ids.iter().zip(types).enumerate() {
-                let mut e = row(&self.words, id, "token id")?.to_vec();
-                add(&mut e, row(&self.positions, pos as u32, "position")?);
-                add(&mut e, row(&self.token_type, ty, "token type")?);
-                x.extend(e);
+                let at = x.len();
+                x.extend_from_slice(row(&self.words, id, "token id")?);
+                add(&mut x[at..], row(&self.positions, pos as u32, "position")?);
+                add(&mut x[at..], row(&self.token_type, ty, "token type")?);
             }
         }
         self.embedding_norm.apply(&mut x);
