@@ -423,11 +423,23 @@ static __always_inline long one(struct loopctx *lc, __u32 i)
 	}
 }
 
+/* Whether the 16 bytes at data + at, read in place, are the network
+ * header's first 16 (hdr). */
+static __always_inline int net_header_at(void *data, void *end, __u32 at, const __u64 *hdr)
+{
+	const __u64 *p = data + at;
+	if ((void *)(p + 2) > end)
+		return 0;
+	return p[0] == hdr[0] && p[1] == hdr[1];
+}
+
 static __always_inline int load_tuple(struct __sk_buff *skb, struct casa_record *r, __u32 *payload_off,
 				      __u32 *payload_len)
 {
 	__u32 l4;
 	__u32 total;
+	/* The network header's first 16 bytes: where it starts is found below */
+	__u64 hdr[2];
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
 		struct iphdr ip;
 		if (bpf_skb_load_bytes_relative(skb, 0, &ip, sizeof(ip), BPF_HDR_START_NET))
@@ -441,6 +453,7 @@ static __always_inline int load_tuple(struct __sk_buff *skb, struct casa_record 
 		__builtin_memset(r->daddr, 0, 16);
 		__builtin_memcpy(r->saddr, &ip.saddr, 4);
 		__builtin_memcpy(r->daddr, &ip.daddr, 4);
+		__builtin_memcpy(hdr, &ip, sizeof(hdr));
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr ip6;
 		if (bpf_skb_load_bytes_relative(skb, 0, &ip6, sizeof(ip6), BPF_HDR_START_NET))
@@ -453,24 +466,35 @@ static __always_inline int load_tuple(struct __sk_buff *skb, struct casa_record 
 		r->family = 6;
 		__builtin_memcpy(r->saddr, &ip6.saddr, 16);
 		__builtin_memcpy(r->daddr, &ip6.daddr, 16);
+		__builtin_memcpy(hdr, &ip6, sizeof(hdr));
 	} else {
 		return -1;
 	}
-	struct tcphdr tcp;
-	if (bpf_skb_load_bytes_relative(skb, l4, &tcp, sizeof(tcp), BPF_HDR_START_NET))
-		return -1;
-	/* The payload may sit in page fragments, which only bpf_skb_load_bytes
-	 * reads, relative to the MAC header: find where the network header is
-	 * (14 bytes in for Ethernet and lo, 0 for L3 devices). */
-	__u64 net[2], at[2];
-	if (bpf_skb_load_bytes_relative(skb, 0, net, sizeof(net), BPF_HDR_START_NET))
-		return -1;
+	/* The programs run on every packet (four times per request on lo), so
+	 * what sits in the linear part, as headers do on lo and Ethernet
+	 * devices, is read in place rather than by a helper call each. The
+	 * payload may sit in page fragments, which only bpf_skb_load_bytes
+	 * reads, relative to the MAC header: find where the network header
+	 * is (14 bytes in for Ethernet and lo, 0 for L3 devices). */
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	__u64 at[2];
 	__u32 l2;
-	if (!bpf_skb_load_bytes(skb, ETH_HLEN, at, sizeof(at)) && net[0] == at[0] && net[1] == at[1])
+	if (net_header_at(data, end, ETH_HLEN, hdr))
 		l2 = ETH_HLEN;
-	else if (!bpf_skb_load_bytes(skb, 0, at, sizeof(at)) && net[0] == at[0] && net[1] == at[1])
+	else if (net_header_at(data, end, 0, hdr))
+		l2 = 0;
+	else if (!bpf_skb_load_bytes(skb, ETH_HLEN, at, sizeof(at)) && hdr[0] == at[0] && hdr[1] == at[1])
+		l2 = ETH_HLEN;
+	else if (!bpf_skb_load_bytes(skb, 0, at, sizeof(at)) && hdr[0] == at[0] && hdr[1] == at[1])
 		l2 = 0;
 	else
+		return -1;
+	struct tcphdr tcp;
+	struct tcphdr *th = data + ((l2 + l4) & 127);
+	if ((void *)(th + 1) <= end)
+		tcp = *th;
+	else if (bpf_skb_load_bytes_relative(skb, l4, &tcp, sizeof(tcp), BPF_HDR_START_NET))
 		return -1;
 	__u32 off = l2 + l4 + tcp.doff * 4;
 	/* big GSO packets may carry tot_len 0: bound by the skb then */
@@ -677,8 +701,9 @@ static __always_inline int handle(struct __sk_buff *skb, int egress)
 		return TCX_NEXT_ACT;
 	}
 
-	__u8 head[8] = {};
-	if (bpf_skb_load_bytes(skb, off, head, plen < 8 ? 1 : 8))
+	/* enough for a method, or a status line up to its code */
+	__u8 head[12] = {};
+	if (bpf_skb_load_bytes(skb, off, head, plen >= 12 ? 12 : plen >= 8 ? 8 : 1))
 		return TCX_NEXT_ACT;
 
 	struct flow_key fk = {};
@@ -699,11 +724,8 @@ static __always_inline int handle(struct __sk_buff *skb, int egress)
 	} else if (plen >= 12 && head[0] == 'H' && head[1] == 'T' && head[2] == 'T' && head[3] == 'P' &&
 		   head[4] == '/') {
 		/* a response: status code only, for "was an invalid token accepted" */
-		__u8 st[4] = {};
-		if (bpf_skb_load_bytes(skb, off + 9, st, 3))
-			return TCX_NEXT_ACT;
 		r->kind = CASA_REC_RESPONSE;
-		r->status = (st[0] - '0') * 100 + (st[1] - '0') * 10 + (st[2] - '0');
+		r->status = (head[9] - '0') * 100 + (head[10] - '0') * 10 + (head[11] - '0');
 		r->ts_ns = bpf_ktime_get_ns();
 		r->ifindex = skb->ifindex;
 		r->cookie = 0;

@@ -2,8 +2,9 @@
 //! (a header split over writes): a record flagged MORE waits for the flow's
 //! next one. A request that never gets its rest is still reported, marked
 //! truncated: never a silent miss.
-use std::collections::HashMap;
 use std::net::SocketAddr;
+
+use foldhash::HashMap;
 
 use crate::record::*;
 

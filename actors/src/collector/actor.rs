@@ -3,7 +3,7 @@
 //! judges what they saw and writes `wire_*` trace events; when the worker
 //! fails it is restarted with a back-off. Nothing here can stop a node from
 //! serving: an unavailable kernel feature is a status, not an error.
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -12,7 +12,7 @@ use casa_ebpf::flow::{Event, Reassembler, Request};
 use casa_ebpf::{http, procfs, Counters, Direction, Hook, HookState, KernelBtf, Sender, Sensor, SensorConfig};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde::Serialize;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::directory::{Directory, Snapshot};
 use super::judge::{Judge, Observation};
@@ -326,9 +326,9 @@ type SenderLabels = (Arc<str>, Arc<str>);
 #[derive(Default)]
 struct Senders {
     /// /proc lookups for flows the kernel did not attribute.
-    owners: HashMap<(SocketAddr, SocketAddr), Option<Sender>>,
+    owners: foldhash::HashMap<(SocketAddr, SocketAddr), Option<Sender>>,
     /// Per flow, the sender its labels were made for, and those labels.
-    labels: HashMap<(SocketAddr, SocketAddr), (Option<Sender>, SenderLabels)>,
+    labels: foldhash::HashMap<(SocketAddr, SocketAddr), (Option<Sender>, SenderLabels)>,
 }
 
 /// Flows whose senders are remembered; past it they are looked up again.
@@ -368,18 +368,21 @@ impl Senders {
 }
 
 /// Bytes off the wire as text: valid UTF-8 (every well-formed header) is
-/// copied as is, without the slower lossy scan.
-fn text_of(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_owned(),
-        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
-    }
+/// taken as it is, without a copy or the slower lossy scan.
+fn text_of(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| {
+        let mut bytes = e.into_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        bytes.zeroize(); // it may be a token
+        text
+    })
 }
 
-fn observation(r: &Request, sender: SenderLabels) -> Observation {
+/// The request becomes the observation: its Host and token move into it
+/// rather than being copied (the token's bytes are zeroed when it is dropped).
+fn observation(r: Request, sender: SenderLabels) -> Observation {
     let line = http::request_line(&r.line);
     let target = line.map(|(_, t)| t);
-    let text = |b: &[u8]| (!b.is_empty()).then(|| text_of(b));
     Observation {
         src: (!r.tls).then_some(r.src),
         dst: (!r.tls).then_some(r.dst),
@@ -387,8 +390,8 @@ fn observation(r: &Request, sender: SenderLabels) -> Observation {
         sender: sender.1,
         method: line.map(|(m, _)| m.to_string()),
         path: target.map(|t| http::path(t).to_string()),
-        host: text(&r.host),
-        token: r.token.as_ref().map(|t| Zeroizing::new(text_of(t))),
+        host: (!r.host.is_empty()).then(|| text_of(r.host)),
+        token: r.token.map(|t| Zeroizing::new(text_of(t))),
         query_token: target.and_then(http::query_token).map(Zeroizing::new),
         tool_call: if line.is_some_and(|(m, _)| m == "POST") { http::tool_call(&r.body) } else { None },
         truncated: r.truncated,
@@ -489,7 +492,7 @@ async fn run(
     let mut dir = load_directory(&*authority, &status).await.unwrap_or_default();
     let mut judge = Judge::new(cfg.node.clone());
     let mut flows = Reassembler::default();
-    let mut egress_seen: HashMap<(SocketAddr, SocketAddr), Instant> = HashMap::new();
+    let mut egress_seen: foldhash::HashMap<(SocketAddr, SocketAddr), Instant> = Default::default();
     let mut senders = Senders::default();
     let mut window = tokio::time::interval(cfg.window);
     let mut refresh = tokio::time::interval(cfg.refresh);
@@ -594,7 +597,7 @@ async fn run(
                     seen_at.push(r.ts_ns);
                     truncated += r.truncated as u64;
                     let sender = senders.of(&r, cgroup2.as_deref());
-                    judge.observe(&observation(&r, sender), &dir, now)
+                    judge.observe(&observation(r, sender), &dir, now)
                 }
                 Event::Response { src, dst, status, .. } => judge.response(src, dst, status).into_iter().collect(),
             };
@@ -691,8 +694,8 @@ mod tests {
 
     #[test]
     fn wire_text_is_copied_when_valid_and_replaced_when_not() {
-        assert_eq!(text_of(b"Bearer eyJ.a.b"), "Bearer eyJ.a.b");
-        assert_eq!(text_of(b"a\xffb"), "a\u{fffd}b");
-        assert_eq!(text_of(b""), "");
+        assert_eq!(text_of(b"Bearer eyJ.a.b".to_vec()), "Bearer eyJ.a.b");
+        assert_eq!(text_of(b"a\xffb".to_vec()), "a\u{fffd}b");
+        assert_eq!(text_of(Vec::new()), "");
     }
 }

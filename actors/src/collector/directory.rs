@@ -29,11 +29,12 @@ pub struct AppView {
     pub app_type: AppType,
 }
 
-/// Where a request went.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Destination {
+/// Where a request went: the app is the directory's own (judging a request
+/// copies nothing out of it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination<'a> {
     Casa,
-    App(AppView),
+    App(&'a AppView),
     Unknown,
 }
 
@@ -173,23 +174,23 @@ impl Directory {
 
     /// The destination by address first; by Host only when the address is
     /// not one casa knows (a Host header is the sender's word).
-    pub fn classify(&self, dst: SocketAddr, host: Option<&str>) -> Destination {
+    pub fn classify(&self, dst: SocketAddr, host: Option<&str>) -> Destination<'_> {
         if self.casa_addrs.contains(&dst) || (dst.ip().is_unspecified()) {
             return Destination::Casa;
         }
         if let Some(app) = self.apps_by_addr.get(&dst) {
-            return Destination::App(app.clone());
+            return Destination::App(app);
         }
         self.classify_host(host, dst.port())
     }
 
     /// The destination by Host alone (`port` when it names none).
-    pub fn classify_host(&self, host: Option<&str>, port: u16) -> Destination {
+    pub fn classify_host(&self, host: Option<&str>, port: u16) -> Destination<'_> {
         let Some(host) = host.map(|h| normalise_host(h, port)) else { return Destination::Unknown };
         if self.casa_authorities.contains(&host) {
             return Destination::Casa;
         }
-        self.apps_by_authority.get(&host).cloned().map_or(Destination::Unknown, Destination::App)
+        self.apps_by_authority.get(&host).map_or(Destination::Unknown, Destination::App)
     }
 }
 
