@@ -128,9 +128,10 @@ fn all_unavailable(cfg: &SensorConfig, reason: &str) -> Vec<Hook> {
 }
 
 /// Whether the kernel's BTF is there. The programs use no CO-RE relocation
-/// (they are built from uapi headers), so it is not parsed (that was 12-23 ms
-/// of every start) and its absence is reported, not fatal: only the header's
-/// magic number is read.
+/// (they are built from uapi headers), so casa does not parse it (that was
+/// 12-23 ms of every start; aya 0.14's `EbpfLoader::new()` still parses it
+/// once, with no way around it) and its absence is reported, not fatal: only
+/// the header's magic number is read.
 fn kernel_btf(path: Option<&std::path::Path>) -> KernelBtf {
     use std::io::Read;
     const BTF_MAGIC: [u8; 2] = 0xeb9f_u16.to_ne_bytes();
