@@ -693,7 +693,7 @@ mod tests {
     }
 
     #[test]
-    fn wire_text_is_copied_when_valid_and_replaced_when_not() {
+    fn wire_text_is_kept_when_valid_and_replaced_when_not() {
         assert_eq!(text_of(b"Bearer eyJ.a.b".to_vec()), "Bearer eyJ.a.b");
         assert_eq!(text_of(b"a\xffb".to_vec()), "a\u{fffd}b");
         assert_eq!(text_of(Vec::new()), "");
