@@ -38,6 +38,15 @@ fn local(settings: &Settings) -> anyhow::Result<Option<Arc<dyn casa_actors::inte
     use casa_semantic::batch::Batching;
     use casa_semantic::local::{LocalModel, Precision};
     if !settings.model_dir.join("model.safetensors").exists() {
+        // A directory the operator chose is a mistake to report; only the
+        // default may be absent (set-up fetches it).
+        if settings.model_dir != Settings::default().model_dir {
+            anyhow::bail!(
+                "model_dir {}: no model.safetensors there (run scripts/fetch-model, or name the model's \
+                 directory; --embedder none runs without semantic checks)",
+                settings.model_dir.display()
+            );
+        }
         tracing::warn!(
             model_dir = %settings.model_dir.display(),
             "no local model (run scripts/fetch-model): semantic checks are unavailable on this node"

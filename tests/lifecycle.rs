@@ -175,3 +175,34 @@ fn trace_retention_comes_from_the_file_env_or_flag() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("intact: 1 events"), "{out:?}");
     }
 }
+
+#[test]
+fn a_model_dir_without_a_model_is_refused_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("no-model-here");
+    let mut child = std::process::Command::new(casa_bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--embedder", "local", "--model-dir"])
+        .arg(&missing)
+        .arg("--data-dir")
+        .arg(tmp.path().join("data"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("casa served without the model it was told to use");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(!status.success(), "{err}");
+    assert!(err.contains("model_dir") && err.contains(&*missing.to_string_lossy()), "{err}");
+    assert!(err.contains("no model.safetensors"), "{err}");
+}
