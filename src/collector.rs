@@ -26,7 +26,7 @@ pub struct CollectorArgs {
     /// Watch bearer tokens on the wire with eBPF and judge them
     #[arg(long, env = "CASA_COLLECTOR", value_enum, default_value_t = Toggle::Off)]
     pub collector: Toggle,
-    /// Interfaces to watch (TCX ingress and egress), comma-separated
+    /// Interfaces to watch (TCX ingress and egress; egress alone on lo, which sees every packet), comma-separated
     #[arg(long, env = "CASA_COLLECTOR_INTERFACES", value_name = "IF,...", value_delimiter = ',', default_value = "lo")]
     pub collector_interfaces: Vec<String>,
     /// Bytes of each HTTP request scanned for `Authorization: Bearer` (64 to 16384)

@@ -470,7 +470,7 @@ static __always_inline int load_tuple(struct __sk_buff *skb, struct casa_record 
 	} else {
 		return -1;
 	}
-	/* The programs run on every packet (four times per request on lo), so
+	/* The programs run on every packet (twice per request on lo, where only egress is hooked), so
 	 * what sits in the linear part, as headers do on lo and Ethernet
 	 * devices, is read in place rather than by a helper call each. The
 	 * payload may sit in page fragments, which only bpf_skb_load_bytes
@@ -693,13 +693,6 @@ static __always_inline int handle(struct __sk_buff *skb, int egress)
 	if (load_tuple(skb, r, &off, &plen))
 		return TCX_NEXT_ACT;
 	count(CASA_C_PAYLOADS);
-	/* On the loopback device (ifindex 1 in every namespace) a packet that
-	 * arrives is one the egress hook has just seen leave: count the copy,
-	 * do not scan it again (half of lo's work). */
-	if (!egress && skb->ifindex == 1) {
-		count(CASA_C_LOOPBACK_COPIES);
-		return TCX_NEXT_ACT;
-	}
 
 	/* enough for a method, or a status line up to its code */
 	__u8 head[12] = {};

@@ -38,8 +38,7 @@
 #define CASA_C_PACKETS 6 /* packets the classifiers ran on */
 #define CASA_C_PAYLOADS 7 /* TCP segments with a payload */
 #define CASA_C_TLS_WRITES 8 /* SSL_write calls the uprobes ran on */
-#define CASA_C_LOOPBACK_COPIES 9 /* payloads arriving on lo: seen leaving, not scanned again */
-#define CASA_C_MAX 10
+#define CASA_C_MAX 9
 
 struct casa_record {
 	__u64 ts_ns;

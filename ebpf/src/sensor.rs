@@ -31,7 +31,7 @@ pub const DEFAULT_RING_BYTES: u32 = 8 << 20;
 
 #[derive(Clone, Debug)]
 pub struct SensorConfig {
-    /// Interfaces for the TCX ingress and egress classifiers.
+    /// Interfaces for the TCX ingress and egress classifiers (egress alone on lo).
     pub interfaces: Vec<String>,
     /// Bytes of each request scanned for the Authorization header.
     pub scan_limit: u32,
@@ -91,9 +91,6 @@ pub struct Counters {
     pub payloads: u64,
     /// SSL_write calls the TLS uprobes ran on.
     pub tls_writes: u64,
-    /// Payloads arriving on lo: the egress hook saw each leave, so they are
-    /// counted and not scanned again (records + copies = both directions).
-    pub loopback_copies: u64,
 }
 
 /// Whether the kernel's BTF could be read, and what that means here.
@@ -115,11 +112,32 @@ pub(crate) fn unavailable(name: &str, reason: impl Into<String>) -> Hook {
     Hook { name: name.into(), state: HookState::Unavailable { reason: reason.into() } }
 }
 
+/// The TCX directions hooked on `iface`. On a loopback device every packet
+/// that arrives is one that has just left it: egress alone sees each once,
+/// and half the program runs (and a link) are saved.
+fn tcx_directions(iface: &str) -> &'static [(TcAttachType, &'static str)] {
+    const BOTH: &[(TcAttachType, &str)] = &[(TcAttachType::Ingress, "ingress"), (TcAttachType::Egress, "egress")];
+    const EGRESS: &[(TcAttachType, &str)] = &[(TcAttachType::Egress, "egress")];
+    if is_loopback(iface) {
+        EGRESS
+    } else {
+        BOTH
+    }
+}
+
+/// Whether `iface` is this namespace's loopback device (the kernel gives it
+/// ifindex 1 in every namespace).
+fn is_loopback(iface: &str) -> bool {
+    let Ok(name) = std::ffi::CString::new(iface) else { return false };
+    // SAFETY: if_nametoindex reads the NUL-terminated name it is given.
+    unsafe { libc::if_nametoindex(name.as_ptr()) == 1 }
+}
+
 fn all_unavailable(cfg: &SensorConfig, reason: &str) -> Vec<Hook> {
     let mut v: Vec<Hook> = cfg
         .interfaces
         .iter()
-        .flat_map(|i| [format!("tcx_ingress:{i}"), format!("tcx_egress:{i}")])
+        .flat_map(|i| tcx_directions(i).iter().map(move |(_, dir)| format!("tcx_{dir}:{i}")))
         .map(|n| unavailable(&n, reason))
         .collect();
     v.push(unavailable("sock_ops", reason));
@@ -199,7 +217,6 @@ impl Sensor {
             Err(e) => return Err(all_unavailable(cfg, &format!("load: {}", explain(&e)))),
         };
         let mut hooks = Vec::new();
-        let directions = [(TcAttachType::Ingress, "ingress"), (TcAttachType::Egress, "egress")];
         let hook = |dir: &str, iface: &str, state| Hook { name: format!("tcx_{dir}:{iface}"), state };
         // One program for both directions (it tells them apart itself), so
         // it is verified once.
@@ -208,8 +225,8 @@ impl Sensor {
             Some(Err(e)) => Err(explain(&e)),
             None => Err("program missing from the object".to_string()),
         };
-        for (ty, dir) in directions {
-            for iface in &cfg.interfaces {
+        for iface in &cfg.interfaces {
+            for &(ty, dir) in tcx_directions(iface) {
                 let state = match &mut tcx {
                     // TCX links only: no clsact qdisc is ever created, so
                     // detaching leaves nothing behind.
@@ -289,7 +306,6 @@ impl Sensor {
             packets: get(6),
             payloads: get(7),
             tls_writes: get(8),
-            loopback_copies: get(9),
         }
     }
 

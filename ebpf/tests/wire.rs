@@ -155,11 +155,7 @@ fn header_case_variants_on_lo() {
         );
     }
     let got = collect(&mut sensor, to.port(), variants.len());
-    assert_eq!(
-        got.len(),
-        variants.len(),
-        "one per request on lo (seen leaving; its arrival is a counted copy): {got:?}"
-    );
+    assert_eq!(got.len(), variants.len(), "one per request on lo (only egress is hooked there): {got:?}");
     for r in &got {
         assert_eq!(token(r), "tok-1");
         assert_eq!(r.line, b"GET /a HTTP/1.1");
@@ -168,7 +164,7 @@ fn header_case_variants_on_lo() {
     }
     assert_eq!(egress(&got).len(), variants.len());
     let c = sensor.counters();
-    assert!(c.matched >= 5 && c.reserve_failures == 0 && c.loopback_copies >= 10, "{c:?}");
+    assert!(c.matched >= 5 && c.reserve_failures == 0, "{c:?}");
 }
 
 #[test]
@@ -409,7 +405,9 @@ fn a_missing_interface_is_unavailable_not_fatal() {
     let sensor = Sensor::start(&cfg).unwrap();
     let hooks = sensor.hooks();
     let state = |n: &str| hooks.iter().find(|h| h.name == n).unwrap().state.clone();
-    assert_eq!(state("tcx_ingress:lo"), HookState::Attached);
+    assert_eq!(state("tcx_egress:lo"), HookState::Attached);
+    assert!(!hooks.iter().any(|h| h.name == "tcx_ingress:lo"), "lo's egress sees every packet: {hooks:?}");
+    assert!(matches!(state("tcx_ingress:nosuch0"), HookState::Unavailable { .. }));
     assert!(matches!(state("tcx_egress:nosuch0"), HookState::Unavailable { reason } if reason.contains("attach")));
     let bad = SensorConfig { scan_limit: 0, ..Default::default() };
     let hooks = Sensor::start(&bad).err().unwrap();
@@ -629,7 +627,7 @@ fn without_a_bpf_syscall_every_hook_is_unavailable_and_says_why() {
             Err(hooks) => hooks,
         };
         let names: Vec<&str> = hooks.iter().map(|h| h.name.split(':').next().unwrap()).collect();
-        assert_eq!(names, ["tcx_ingress", "tcx_egress", "sock_ops", "tls_uprobe"]);
+        assert_eq!(names, ["tcx_egress", "sock_ops", "tls_uprobe"], "lo: egress alone");
         for h in &hooks {
             match &h.state {
                 HookState::Unavailable { reason } => {
@@ -672,10 +670,9 @@ fn a_full_ring_buffer_degrades_the_hooks_and_counts_every_lost_record() {
     });
     assert!(c.reserve_failures > 0, "{c:?}");
     assert_eq!(broken, 0);
-    // Nothing silent: each request and each response is a record, or counted lost; their
-    // arrivals on lo are counted copies.
+    // Nothing silent: each request and each response is a record, or counted lost.
     assert_eq!(arrived + c.reserve_failures, c.scanned + c.responses, "{c:?}");
-    assert_eq!((c.scanned, c.responses, c.loopback_copies), (n as u64, n as u64, 2 * n as u64), "{c:?}");
+    assert_eq!((c.scanned, c.responses), (n as u64, n as u64), "{c:?}");
     for h in hooks.iter().filter(|h| h.name.starts_with("tcx_")) {
         match &h.state {
             HookState::Degraded { reason, lost } => {

@@ -82,9 +82,6 @@ pub struct CollectorKernelCounters {
     pub payloads: u64,
     /// `SSL_write` calls the TLS uprobes ran on.
     pub tls_writes: u64,
-    /// Payloads arriving on `lo`: the egress hook saw each leave, so they are
-    /// counted, not scanned again (records + copies account for both directions).
-    pub loopback_copies: u64,
 }
 
 #[derive(Debug, Clone, Object)]
@@ -149,7 +146,6 @@ impl From<CollectorStatus> for CollectorReport {
                 packets: k.packets,
                 payloads: k.payloads,
                 tls_writes: k.tls_writes,
-                loopback_copies: k.loopback_copies,
             },
             observations: s.observations,
             requests: s.requests,

@@ -568,10 +568,6 @@ type CollectorKernelCounters struct {
 	// Continued Packets that continued a request begun in an earlier one.
 	Continued uint64 `json:"continued"`
 
-	// LoopbackCopies Payloads arriving on `lo`: the egress hook saw each leave, so they are
-	// counted, not scanned again (records + copies account for both directions).
-	LoopbackCopies uint64 `json:"loopback_copies"`
-
 	// Matched Authorization: Bearer headers found.
 	Matched uint64 `json:"matched"`
 

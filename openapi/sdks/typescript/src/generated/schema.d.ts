@@ -713,12 +713,6 @@ export interface components {
             continued: number;
             /**
              * Format: uint64
-             * @description Payloads arriving on `lo`: the egress hook saw each leave, so they are
-             *     counted, not scanned again (records + copies account for both directions).
-             */
-            loopback_copies: number;
-            /**
-             * Format: uint64
              * @description Authorization: Bearer headers found.
              */
             matched: number;

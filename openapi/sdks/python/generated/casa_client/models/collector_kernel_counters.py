@@ -23,8 +23,6 @@ class CollectorKernelCounters:
     """ 
         Attributes:
             continued (int): Packets that continued a request begun in an earlier one.
-            loopback_copies (int): Payloads arriving on `lo`: the egress hook saw each leave, so they are
-                counted, not scanned again (records + copies account for both directions).
             matched (int): Authorization: Bearer headers found.
             packets (int): Packets the classifiers ran on, and those with a TCP payload.
             payloads (int):
@@ -36,7 +34,6 @@ class CollectorKernelCounters:
      """
 
     continued: int
-    loopback_copies: int
     matched: int
     packets: int
     payloads: int
@@ -53,8 +50,6 @@ class CollectorKernelCounters:
 
     def to_dict(self) -> dict[str, Any]:
         continued = self.continued
-
-        loopback_copies = self.loopback_copies
 
         matched = self.matched
 
@@ -77,7 +72,6 @@ class CollectorKernelCounters:
         field_dict.update(self.additional_properties)
         field_dict.update({
             "continued": continued,
-            "loopback_copies": loopback_copies,
             "matched": matched,
             "packets": packets,
             "payloads": payloads,
@@ -97,8 +91,6 @@ class CollectorKernelCounters:
         d = dict(src_dict)
         continued = d.pop("continued")
 
-        loopback_copies = d.pop("loopback_copies")
-
         matched = d.pop("matched")
 
         packets = d.pop("packets")
@@ -117,7 +109,6 @@ class CollectorKernelCounters:
 
         collector_kernel_counters = cls(
             continued=continued,
-            loopback_copies=loopback_copies,
             matched=matched,
             packets=packets,
             payloads=payloads,
