@@ -224,6 +224,17 @@ static __always_inline __u32 first_flagged(__u64 m)
 	return j;
 }
 
+/* Index of the lowest set bit of x, 64 when x is 0: a branch-free
+ * population count of the bits below it (BPF has neither ctz nor popcnt). */
+static __always_inline __u32 lowest_bit(__u64 x)
+{
+	__u64 b = (x & -x) - 1;
+	b = b - ((b >> 1) & 0x5555555555555555ULL);
+	b = (b & 0x3333333333333333ULL) + ((b >> 2) & 0x3333333333333333ULL);
+	b = (b + (b >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+	return (b * 0x0101010101010101ULL) >> 56;
+}
+
 static __always_inline __u64 word_at(const struct loopctx *lc, __u32 i)
 {
 	return *(const __u64 *)(lc->buf + (i & (CASA_SCAN_MAX - 1)));
@@ -234,18 +245,24 @@ static __always_inline __u64 word_at(const struct loopctx *lc, __u32 i)
 
 static __always_inline long one(struct loopctx *lc, __u32 i);
 
-/* How many words a step may skip at once. */
+/* How many words a step may skip at once: more in a token, the longest
+ * field, whose test is the simplest (branch-free there). */
 #define SKIP_WORDS 4
+#ifndef TOKEN_WORDS
+#define TOKEN_WORDS 16
+#endif
 
 /* One bpf_loop iteration: a word-wise step where the state allows one,
  * else one byte of the state machine. In a token, the request line, a Host
  * value or a skipped line only one byte class changes the state (in a token
  * anything below '!', elsewhere '\n'): up to 32 bytes are searched for it
- * at once and the step lands on it. At the start of a header line the name
+ * at once, 128 in a token, and the step lands on it. At the start of a header line the name
  * is compared with "authorization:" and "host:" a word at a time, and
  * "bearer " likewise. Near the end of what was copied the byte-wise machine
  * runs, so a header split over packets is still followed. (A callback per
- * byte cost ~10 us/packet; sixteen-byte steps ~2 us.) */
+ * byte cost ~10 us/packet; sixteen-byte steps ~2 us. Steps of 128 bytes in a
+ * token save ~110 ns on a 600-byte token, for ~15 ms more verifying; 256
+ * save 25 ns more.) */
 static long step(__u64 idx, struct loopctx *lc)
 {
 	struct scan *s = lc->s;
@@ -255,8 +272,32 @@ static long step(__u64 idx, struct loopctx *lc)
 		return 1;
 	struct carry *k = &s->c;
 	__u8 st = k->st;
-	if ((st == ST_TOKEN || st == ST_SKIP || st == ST_REQLINE || st == ST_HOST) && i + 8 <= n &&
-	    i <= CASA_SCAN_MAX - 8 * SKIP_WORDS) {
+	if (st == ST_TOKEN && i + 8 * TOKEN_WORDS <= n && i <= CASA_SCAN_MAX - 8 * TOKEN_WORDS) {
+		/* Branch-free, so the verifier walks one path: which of the
+		 * words hold a byte that ends the token, then where the first is. */
+		__u64 hit = 0;
+		__u32 w;
+#pragma unroll
+		for (w = 0; w < TOKEN_WORDS; w++) {
+			__u64 m = bytes_below(word_at(lc, i + 8 * w), '!');
+			__u64 neg = -m;
+			/* hidden from clang, which would make m != 0 a branch */
+			asm volatile("" : "+r"(neg));
+			hit |= ((m | neg) >> 63) << w;
+		}
+		__u32 first = lowest_bit(hit); /* 64 when none */
+		if (first >= TOKEN_WORDS) {
+			s->pos = i + 8 * TOKEN_WORDS;
+			return 0;
+		}
+		__u32 at = 8 * first + lowest_bit(bytes_below(word_at(lc, i + 8 * first), '!')) / 8;
+		if (at > 0) {
+			s->pos = i + at;
+			return 0;
+		}
+		/* the byte itself ends the token */
+	} else if ((st == ST_TOKEN || st == ST_SKIP || st == ST_REQLINE || st == ST_HOST) && i + 8 <= n &&
+		   i <= CASA_SCAN_MAX - 8 * SKIP_WORDS) {
 		__u32 w;
 		for (w = 0; w < SKIP_WORDS; w++) {
 			if (i + 8 * (w + 1) > n)

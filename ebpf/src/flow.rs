@@ -45,7 +45,7 @@ pub struct Reassembler {
     pending: HashMap<FlowKey, Request>,
 }
 
-fn request(r: &Record, line: Vec<u8>, host: Vec<u8>, body: Vec<u8>, token: Vec<u8>) -> Request {
+fn request(r: &mut Record, line: Vec<u8>, host: Vec<u8>, body: Vec<u8>, token: Vec<u8>) -> Request {
     Request {
         ts_ns: r.ts_ns,
         ifindex: r.ifindex,
@@ -53,7 +53,7 @@ fn request(r: &Record, line: Vec<u8>, host: Vec<u8>, body: Vec<u8>, token: Vec<u
         src: r.src,
         dst: r.dst,
         cookie: r.cookie,
-        sender: r.sender.clone(),
+        sender: r.sender.take(),
         line,
         host,
         body,
@@ -91,13 +91,13 @@ impl Reassembler {
                 }
                 p.other_scheme |= r.has(F_NON_BEARER);
                 p.truncated |= r.has(F_TRUNCATED);
-                p.sender = p.sender.or(r.sender.clone());
+                p.sender = p.sender.or(r.sender.take());
                 p.joined = true;
                 p
             }
             (true, None) => {
                 // The start of this request was not seen.
-                let mut q = request(&r, line, host, body, token);
+                let mut q = request(&mut r, line, host, body, token);
                 q.truncated = true;
                 q
             }
@@ -107,7 +107,7 @@ impl Reassembler {
                     p.truncated = true;
                     out.push(Event::Request(p));
                 }
-                request(&r, line, host, body, token)
+                request(&mut r, line, host, body, token)
             }
         };
         if r.has(F_MORE) {

@@ -72,7 +72,7 @@ pub fn socket_owner(local: SocketAddr, remote: SocketAddr, cgroup2_root: Option<
     let target = format!("socket:[{inode}]");
     let pid = pids().find(|&p| holds(p, &target))?;
     let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default().trim().to_string();
-    Some(Sender { pid, comm, cgroup_id: cgroup_id(pid, cgroup2_root) })
+    Some(Sender { pid, comm: comm.as_str().into(), cgroup_id: cgroup_id(pid, cgroup2_root) })
 }
 
 #[cfg(test)]

@@ -31,8 +31,58 @@ pub enum Direction {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Sender {
     pub pid: u32,
-    pub comm: String,
+    pub comm: Comm,
     pub cgroup_id: u64,
+}
+
+/// A task's command name as the kernel keeps it: at most 15 bytes, held
+/// inline, so attributing a record allocates nothing.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Comm([u8; 16]);
+
+impl Comm {
+    /// The bytes before the first NUL.
+    pub fn as_bytes(&self) -> &[u8] {
+        let end = self.0.iter().position(|&c| c == 0).unwrap_or(self.0.len());
+        &self.0[..end]
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0[0] == 0
+    }
+}
+
+impl From<&[u8]> for Comm {
+    /// Cut at a NUL or at 15 bytes, as the kernel does.
+    fn from(b: &[u8]) -> Self {
+        let mut c = [0u8; 16];
+        let b = &b[..b.iter().position(|&x| x == 0).unwrap_or(b.len()).min(15)];
+        c[..b.len()].copy_from_slice(b);
+        Comm(c)
+    }
+}
+
+impl From<&str> for Comm {
+    fn from(s: &str) -> Self {
+        Comm::from(s.as_bytes())
+    }
+}
+
+impl PartialEq<&str> for Comm {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl std::fmt::Display for Comm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&String::from_utf8_lossy(self.as_bytes()), f)
+    }
+}
+
+impl std::fmt::Debug for Comm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self.as_bytes()))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,11 +172,8 @@ pub fn decode(b: &[u8]) -> Result<Record, DecodeError> {
         (addr(family, &b[40..56], u16_at(b, 36))?, addr(family, &b[56..72], u16_at(b, 38))?)
     };
     let pid = u32_at(b, 24);
-    let sender = (flags & F_ATTRIBUTED != 0).then(|| {
-        let comm = &b[88..104];
-        let end = comm.iter().position(|&c| c == 0).unwrap_or(comm.len());
-        Sender { pid, comm: String::from_utf8_lossy(&comm[..end]).into_owned(), cgroup_id: u64_at(b, 16) }
-    });
+    let sender =
+        (flags & F_ATTRIBUTED != 0).then(|| Sender { pid, comm: Comm::from(&b[88..104]), cgroup_id: u64_at(b, 16) });
     let kind = match b[32] {
         KIND_REQUEST | KIND_TLS => {
             let mut at = OFF_DATA;
@@ -213,7 +260,15 @@ mod tests {
         b[88..92].copy_from_slice(b"curl");
         let r = decode(&b).unwrap();
         assert!(r.tls && r.dst.port() == 0 && r.dst.ip().is_unspecified());
-        assert_eq!(r.sender.as_ref().map(|s| (s.pid, s.comm.as_str())), Some((42, "curl")));
+        assert_eq!(r.sender.as_ref().map(|s| (s.pid, s.comm)), Some((42, "curl".into())));
+    }
+
+    #[test]
+    fn a_comm_is_cut_as_the_kernel_cuts_it() {
+        assert_eq!(Comm::from("a-very-long-command-name"), "a-very-long-com");
+        assert_eq!(Comm::from(&b"curl\0junk"[..]), "curl");
+        assert_eq!(Comm::from(&[0xffu8, b'x'][..]).to_string(), "\u{fffd}x");
+        assert!(Comm::from("").is_empty() && !Comm::from("x").is_empty());
     }
 
     #[test]

@@ -510,7 +510,7 @@ fn libssl_writes_show_the_plaintext_token_and_the_exact_sender() {
     assert!(r.line.starts_with(b"GET /tools/call?x=1 HTTP/1.1"), "{:?}", String::from_utf8_lossy(&r.line));
     assert_eq!(r.host, format!("127.0.0.1:{}", server.port).as_bytes());
     let s = r.sender.as_ref().expect("the writing process");
-    assert_eq!((s.pid, s.comm.as_str()), (pid, "curl"));
+    assert_eq!((s.pid, s.comm), (pid, "curl".into()));
     assert!(r.dst.ip().is_unspecified() && !r.truncated, "{r:?}");
     assert!(sensor.counters().tls_writes >= 1);
 }

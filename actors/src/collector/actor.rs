@@ -379,17 +379,18 @@ fn text_of(bytes: Vec<u8>) -> String {
 }
 
 /// The request becomes the observation: its Host and token move into it
-/// rather than being copied (the token's bytes are zeroed when it is dropped).
-fn observation(r: Request, sender: SenderLabels) -> Observation {
-    let line = http::request_line(&r.line);
+/// rather than being copied (the token's bytes are zeroed when it is dropped),
+/// and its method and path are borrowed from the request line.
+fn observation(line: &[u8], r: Request, sender: SenderLabels) -> Observation<'_> {
+    let line = http::request_line(line);
     let target = line.map(|(_, t)| t);
     Observation {
         src: (!r.tls).then_some(r.src),
         dst: (!r.tls).then_some(r.dst),
         sender_key: sender.0,
         sender: sender.1,
-        method: line.map(|(m, _)| m.to_string()),
-        path: target.map(|t| http::path(t).to_string()),
+        method: line.map(|(m, _)| m),
+        path: target.map(http::path),
         host: (!r.host.is_empty()).then(|| text_of(r.host)),
         token: r.token.map(|t| Zeroizing::new(text_of(t))),
         query_token: target.and_then(http::query_token).map(Zeroizing::new),
@@ -592,12 +593,13 @@ async fn run(
         let mut seen_at = Vec::with_capacity(fresh.len());
         for e in fresh {
             let out = match e {
-                Event::Request(r) => {
+                Event::Request(mut r) => {
                     requests += 1;
                     seen_at.push(r.ts_ns);
                     truncated += r.truncated as u64;
                     let sender = senders.of(&r, cgroup2.as_deref());
-                    judge.observe(&observation(r, sender), &dir, now)
+                    let line = std::mem::take(&mut r.line);
+                    judge.observe(&observation(&line, r, sender), &dir, now)
                 }
                 Event::Response { src, dst, status, .. } => judge.response(src, dst, status).into_iter().collect(),
             };

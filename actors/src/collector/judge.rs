@@ -24,7 +24,7 @@ use crate::trace::{EventKind, TraceEvent};
 
 /// A request as the collector saw it.
 #[derive(Debug, Clone, Default)]
-pub struct Observation {
+pub struct Observation<'a> {
     /// The connection's addresses; None for a libssl write (no socket there).
     pub src: Option<SocketAddr>,
     pub dst: Option<SocketAddr>,
@@ -32,8 +32,9 @@ pub struct Observation {
     pub sender_key: Arc<str>,
     /// Human-readable sender (pid, comm, cgroup or address).
     pub sender: Arc<str>,
-    pub method: Option<String>,
-    pub path: Option<String>,
+    /// Borrowed from the request line: most observations raise no event.
+    pub method: Option<&'a str>,
+    pub path: Option<&'a str>,
     pub host: Option<String>,
     /// `Authorization: Bearer` credential.
     pub token: Option<Zeroizing<String>>,
@@ -44,7 +45,7 @@ pub struct Observation {
     pub truncated: bool,
 }
 
-impl Observation {
+impl Observation<'_> {
     /// Whether this went where an earlier observation with `dst` and `host`
     /// went (what [`Self::destination`] names), without naming it.
     fn same_destination_as(&self, dst: Option<SocketAddr>, host: Option<&str>) -> bool {
@@ -220,8 +221,8 @@ impl Judge {
                 Destination::App(a) => Some(a.client_id.clone()),
                 Destination::Unknown => None,
             },
-            method: o.method.clone(),
-            path: o.path.clone(),
+            method: o.method.map(str::to_string),
+            path: o.path.map(str::to_string),
             host: o.host.clone(),
             count: 1,
             truncated: o.truncated,
@@ -507,14 +508,14 @@ mod tests {
         }
     }
 
-    fn obs(dst: &str, token: Option<&str>) -> Observation {
+    fn obs(dst: &str, token: Option<&str>) -> Observation<'static> {
         Observation {
             src: Some("127.0.0.1:40000".parse().unwrap()),
             dst: Some(dst.parse().unwrap()),
             sender_key: "cgroup 7".into(),
             sender: "pid 1 (agent) cgroup 7".into(),
-            method: Some("POST".into()),
-            path: Some("/mcp".into()),
+            method: Some("POST"),
+            path: Some("/mcp"),
             token: token.map(|t| Zeroizing::new(t.to_string())),
             ..Default::default()
         }
