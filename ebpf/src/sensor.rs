@@ -71,7 +71,7 @@ pub enum HookState {
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Hook {
-    /// e.g. `tcx_ingress:lo`, `tcx_egress:eth0`, `sock_ops`, `tls_uprobe`.
+    /// e.g. `tcx_egress:lo`, `tcx_ingress:eth0`, `sock_ops`, `tls_uprobe`.
     pub name: String,
     #[serde(flatten)]
     pub state: HookState,

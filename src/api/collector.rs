@@ -52,7 +52,8 @@ pub struct CollectorReportAccepted {
 
 #[derive(Debug, Clone, Object)]
 pub struct CollectorHook {
-    /// `tcx_ingress:<if>`, `tcx_egress:<if>`, `sock_ops` or `tls_uprobe`.
+    /// `tcx_ingress:<if>` (never on lo, whose egress sees every packet),
+    /// `tcx_egress:<if>`, `sock_ops` or `tls_uprobe`.
     pub name: String,
     /// `attached`, `degraded` or `unavailable`.
     pub state: String,

@@ -555,7 +555,8 @@ type CollectorHook struct {
 	// Lost Records lost on a degraded hook.
 	Lost *uint64 `json:"lost,omitempty"`
 
-	// Name `tcx_ingress:<if>`, `tcx_egress:<if>`, `sock_ops` or `tls_uprobe`.
+	// Name `tcx_ingress:<if>` (never on lo, whose egress sees every packet),
+	// `tcx_egress:<if>`, `sock_ops` or `tls_uprobe`.
 	Name   string  `json:"name"`
 	Reason *string `json:"reason,omitempty"`
 

@@ -698,7 +698,10 @@ export interface components {
              * @description Records lost on a degraded hook.
              */
             lost?: number;
-            /** @description `tcx_ingress:<if>`, `tcx_egress:<if>`, `sock_ops` or `tls_uprobe`. */
+            /**
+             * @description `tcx_ingress:<if>` (never on lo, whose egress sees every packet),
+             *     `tcx_egress:<if>`, `sock_ops` or `tls_uprobe`.
+             */
             name: string;
             reason?: string;
             /** @description `attached`, `degraded` or `unavailable`. */

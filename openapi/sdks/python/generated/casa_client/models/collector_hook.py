@@ -23,7 +23,8 @@ T = TypeVar("T", bound="CollectorHook")
 class CollectorHook:
     """ 
         Attributes:
-            name (str): `tcx_ingress:<if>`, `tcx_egress:<if>`, `sock_ops` or `tls_uprobe`.
+            name (str): `tcx_ingress:<if>` (never on lo, whose egress sees every packet),
+                `tcx_egress:<if>`, `sock_ops` or `tls_uprobe`.
             state (str): `attached`, `degraded` or `unavailable`.
             lost (int | Unset): Records lost on a degraded hook.
             reason (str | Unset):
