@@ -551,7 +551,9 @@ async fn run(
         if events.is_empty() {
             continue;
         }
-        // A packet on lo passes egress, then ingress: judge it once.
+        // A packet that leaves one hooked interface and arrives on another
+        // (both ends of a veth pair hooked here) is judged once. (lo has
+        // egress alone hooked: its packets are seen once.)
         let now_i = Instant::now();
         let mut fresh = Vec::with_capacity(events.len());
         for e in events {
