@@ -2,7 +2,7 @@
 //! return once it has caught up. Its own test binary: the switch is
 //! process-wide, and no trace writer of another test flips it here.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,14 @@ fn scheduling_of(name: &str) -> (i32, i32) {
     let stat = std::fs::read_to_string(task.path().join("stat")).unwrap();
     let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
     (fields[38].parse().unwrap(), fields[16].parse().unwrap())
+}
+
+/// CPU time this thread has used.
+fn thread_cpu_time() -> Duration {
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes the timespec it is given.
+    assert_eq!(unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) }, 0);
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
 }
 
 const IDLE: (i32, i32) = (libc::SCHED_IDLE, NICE);
@@ -45,22 +53,29 @@ async fn background_work_leaves_idle_time_when_behind_and_returns_once_caught_up
     assert_eq!(scheduling_of("casa-bg-late"), IDLE);
 
     // A job starved of idle time by busy request-priority threads: after
-    // PATIENCE the threads leave idle time, so it finishes.
+    // PATIENCE the threads leave idle time, so it finishes. The job needs
+    // 5 ms of its own CPU time (not of the clock: a job preempted for 5 ms
+    // would be done at its next turn), and starts once every spinner spins.
     let busy = Arc::new(AtomicBool::new(true));
+    let spinning = Arc::new(AtomicUsize::new(0));
     let spinners: Vec<_> = (0..4)
         .map(|_| {
-            let busy = busy.clone();
+            let (busy, spinning) = (busy.clone(), spinning.clone());
             std::thread::spawn(move || {
+                spinning.fetch_add(1, Ordering::Relaxed);
                 while busy.load(Ordering::Relaxed) {
                     std::hint::spin_loop();
                 }
             })
         })
         .collect();
+    while spinning.load(Ordering::Relaxed) < spinners.len() {
+        std::thread::yield_now();
+    }
     let started = Instant::now();
-    let spin_for = |d: Duration| {
-        let t = Instant::now();
-        while t.elapsed() < d {
+    let spin_for = |cpu: Duration| {
+        let t = thread_cpu_time();
+        while thread_cpu_time() - t < cpu {
             std::hint::spin_loop();
         }
     };
