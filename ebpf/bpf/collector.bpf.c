@@ -144,7 +144,7 @@ struct {
 } scratch_map SEC(".maps");
 
 /* Wake the reader only once a backlog builds up: it polls the ring every
- * millisecond anyway, and a wakeup per record cost more CPU than the judging
+ * 1.5 ms anyway, and a wakeup per record cost more CPU than the judging
  * at moderate rates (every request woke a thread). Past the mark, the
  * kernel's own rule (wake a reader that had caught up) applies; forcing a
  * wakeup per record there doubled the programs' run time at saturation. */
