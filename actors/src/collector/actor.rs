@@ -369,6 +369,15 @@ impl Senders {
 
 /// Bytes off the wire as text: valid UTF-8 (every well-formed header) is
 /// taken as it is, without a copy or the slower lossy scan.
+fn text_of(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| {
+        let mut bytes = e.into_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        bytes.zeroize(); // it may be a token
+        text
+    })
+}
+
 /// A credential's text as a [`Secret`], leaving no unzeroed copy behind.
 fn secret(bytes: Vec<u8>) -> Secret {
     let mut text = Zeroizing::new(text_of(bytes));
@@ -377,15 +386,6 @@ fn secret(bytes: Vec<u8>) -> Secret {
         return Zeroizing::new(std::mem::take(&mut *text).into_boxed_str());
     }
     Zeroizing::new(text.as_str().into()) // a copy; `text` is zeroed as it drops
-}
-
-fn text_of(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes).unwrap_or_else(|e| {
-        let mut bytes = e.into_bytes();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        bytes.zeroize(); // it may be a token
-        text
-    })
 }
 
 /// The request becomes the observation: its Host and token move into it
